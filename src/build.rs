@@ -1,0 +1,243 @@
+//! `gazette build` as a function: runs every stage of the pipeline in order
+//! and either writes the whole portal or, when anything is wrong, reports
+//! every problem and leaves the previous output exactly as it was.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+
+use crate::config::{BaseUrl, CONFIG_FILE, Config};
+use crate::content::{self, LoadOptions};
+use crate::diagnostics::{Diagnostic, Diagnostics};
+use crate::markdown::{self, MarkdownOptions, RenderedDoc};
+use crate::output::{self, OutputError, WriteStats};
+use crate::paths::ContentPath;
+use crate::render::{self, OutputSet};
+use crate::site::{self, Site};
+use crate::theme::Theme;
+
+/// What to build and how.
+#[derive(Clone, Debug, Default)]
+pub struct BuildOptions {
+    /// The site root (the folder with `site.yaml`).
+    pub root: PathBuf,
+    /// The output folder; `ROOT/public` when `None`.
+    pub out: Option<PathBuf>,
+    /// Replaces `base_url` of `site.yaml`.
+    pub base_url: Option<String>,
+    /// Build reports marked `draft: true` too.
+    pub drafts: bool,
+    /// Write relative links ending in `index.html` (for browsing from disk),
+    /// whatever `site.yaml` says.
+    pub relative: bool,
+}
+
+impl BuildOptions {
+    pub fn out_dir(&self) -> PathBuf {
+        self.out.clone().unwrap_or_else(|| self.root.join("public"))
+    }
+}
+
+/// Why a build did not produce a site.
+#[derive(Debug)]
+pub enum BuildError {
+    /// The command was pointed at the wrong place or given a bad option.
+    Usage(String),
+    /// The content, configuration or theme has errors: all of them, sorted,
+    /// with the warnings.
+    Content(Vec<Diagnostic>),
+    /// The output could not be written.
+    Output(OutputError),
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BuildError::Usage(message) => f.write_str(message),
+            BuildError::Content(diagnostics) => {
+                for d in diagnostics {
+                    writeln!(f, "{d}")?;
+                }
+                let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+                write!(
+                    f,
+                    "build failed with {errors} error{}; the previous output was left as it was",
+                    if errors == 1 { "" } else { "s" }
+                )
+            }
+            BuildError::Output(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for BuildError {}
+
+/// How long each stage took.
+#[derive(Clone, Debug, Default)]
+pub struct Timings {
+    pub load: Duration,
+    pub markdown: Duration,
+    pub site: Duration,
+    pub render: Duration,
+    pub write: Duration,
+}
+
+/// A site generated in memory, not yet written.
+pub struct Generated {
+    pub config: Config,
+    pub site: Site,
+    pub output: OutputSet,
+    pub warnings: Vec<Diagnostic>,
+    pub timings: Timings,
+}
+
+/// What a successful build did.
+#[derive(Debug)]
+pub struct BuildSummary {
+    pub out: PathBuf,
+    pub reports: usize,
+    pub sections: usize,
+    pub assets: usize,
+    pub written: WriteStats,
+    pub warnings: Vec<Diagnostic>,
+    pub timings: Timings,
+}
+
+fn load_config(options: &BuildOptions) -> Result<(Config, Vec<Diagnostic>), BuildError> {
+    let root = &options.root;
+    if !root.is_dir() {
+        return Err(BuildError::Usage(format!(
+            "the site folder {} does not exist",
+            root.display()
+        )));
+    }
+    let path = root.join(CONFIG_FILE);
+    let bytes = std::fs::read(&path).map_err(|e| {
+        BuildError::Usage(format!(
+            "cannot read {}: {e}\n  help: run gazette in the folder that holds site.yaml, or pass --root FOLDER",
+            path.display()
+        ))
+    })?;
+    let file = ContentPath::from_relative(CONFIG_FILE);
+    let text = content::decode(&bytes).map_err(|_| {
+        BuildError::Content(vec![
+            Diagnostic::error(&file, None, "site.yaml is not UTF-8 text")
+                .with_help("save it as UTF-8"),
+        ])
+    })?;
+    let (mut config, warnings) = Config::parse(&text, &file).map_err(BuildError::Content)?;
+    if let Some(base) = &options.base_url {
+        config.base_url =
+            BaseUrl::parse(base).map_err(|e| BuildError::Usage(format!("--base-url: {e}")))?;
+    }
+    if options.relative {
+        config.relative_links = true;
+    }
+    Ok((config, warnings))
+}
+
+/// Runs every stage but the writing.
+pub fn generate(options: &BuildOptions) -> Result<Generated, BuildError> {
+    let mut timings = Timings::default();
+    let mut diagnostics = Diagnostics::new();
+    let started = Instant::now();
+    let (config, config_warnings) = load_config(options)?;
+    diagnostics.extend(config_warnings);
+    let theme = Theme::load(&options.root, &config.theme);
+    let load_options = LoadOptions {
+        timezone: config.timezone,
+        drafts: options.drafts,
+    };
+    let content = content::load(&options.root, &load_options, &mut diagnostics);
+    let theme = match theme {
+        Ok(theme) => theme,
+        Err(problems) => {
+            diagnostics.extend(problems);
+            Theme::default()
+        }
+    };
+    timings.load = started.elapsed();
+
+    let started = Instant::now();
+    let markdown_options = MarkdownOptions {
+        allow_html: config.markdown.allow_html,
+    };
+    let rendered: Vec<RenderedDoc> = content
+        .docs
+        .par_iter()
+        .map(|doc| markdown::render(&doc.body, &markdown_options))
+        .collect();
+    timings.markdown = started.elapsed();
+
+    let started = Instant::now();
+    let docs = content.docs.into_iter().zip(rendered).collect();
+    let mut assets = content.assets;
+    assets.extend(content.static_files);
+    let site = site::assemble(&config, docs, assets, &mut diagnostics);
+    timings.site = started.elapsed();
+    if diagnostics.has_errors() {
+        return Err(BuildError::Content(diagnostics.sorted()));
+    }
+
+    let started = Instant::now();
+    let output = render::render(&site, &theme, &config, &mut diagnostics);
+    timings.render = started.elapsed();
+    if diagnostics.has_errors() {
+        return Err(BuildError::Content(diagnostics.sorted()));
+    }
+    Ok(Generated {
+        config,
+        site,
+        output,
+        warnings: diagnostics.sorted(),
+        timings,
+    })
+}
+
+/// Builds the site and writes it to the output folder.
+pub fn build(options: &BuildOptions) -> Result<BuildSummary, BuildError> {
+    let generated = generate(options)?;
+    let out = options.out_dir();
+    refuse_overlap(&options.root, &out)?;
+    let started = Instant::now();
+    let written = output::write(&out, &generated.output).map_err(BuildError::Output)?;
+    let mut timings = generated.timings;
+    timings.write = started.elapsed();
+    Ok(BuildSummary {
+        out,
+        reports: generated.site.reports.len(),
+        sections: generated.site.sections.len(),
+        assets: generated.site.assets.len(),
+        written,
+        warnings: generated.warnings,
+        timings,
+    })
+}
+
+/// The output folder must not be the site root or hold the content.
+fn refuse_overlap(root: &Path, out: &Path) -> Result<(), BuildError> {
+    let canonical = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let root = canonical(root);
+    let out = canonical(out);
+    if root.starts_with(&out) {
+        return Err(BuildError::Usage(format!(
+            "the output folder {} contains the site itself; choose another --out",
+            out.display()
+        )));
+    }
+    for source in [
+        content::CONTENT_DIR,
+        content::STATIC_DIR,
+        crate::theme::THEMES_DIR,
+    ] {
+        if out.starts_with(root.join(source)) {
+            return Err(BuildError::Usage(format!(
+                "the output folder {} is inside the site's {source}/ folder; choose another --out",
+                out.display()
+            )));
+        }
+    }
+    Ok(())
+}

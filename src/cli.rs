@@ -1,0 +1,138 @@
+//! The command line: parses arguments, runs the command and turns its
+//! outcome into an exit code — 0 success, 1 the site has errors (or could
+//! not be written), 2 the command was used wrongly.
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand};
+
+use crate::build::{self, BuildError, BuildOptions};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "gazette",
+    version,
+    about = "Build a government transparency portal from Markdown reports"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Build the portal into the output folder (ROOT/public by default).
+    Build(BuildArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct BuildArgs {
+    /// The site folder, holding site.yaml and content/ [default: the current folder]
+    #[arg(long, value_name = "DIR")]
+    root: Option<PathBuf>,
+    /// Where to write the portal [default: ROOT/public]
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// The public address, replacing base_url of site.yaml (e.g. https://www.example.gov.cn/portal/)
+    #[arg(long, value_name = "URL")]
+    base_url: Option<String>,
+    /// Also build reports marked `draft: true`
+    #[arg(long)]
+    drafts: bool,
+    /// Write every link relative and ending in index.html, so the portal can be opened from disk
+    #[arg(long)]
+    relative: bool,
+    /// How many threads to use [default: one per CPU core]
+    #[arg(long, short = 'j', value_name = "N")]
+    jobs: Option<usize>,
+    /// Print only warnings and errors
+    #[arg(long, short = 'q')]
+    quiet: bool,
+}
+
+/// Runs the command line given in `args` (the program name first).
+pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitCode {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return if err.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match cli.command {
+        Command::Build(args) => run_build(args),
+    }
+}
+
+fn run_build(args: BuildArgs) -> ExitCode {
+    let root = args.root.unwrap_or_else(|| PathBuf::from("."));
+    let options = BuildOptions {
+        root,
+        out: args.out,
+        base_url: args.base_url,
+        drafts: args.drafts,
+        relative: args.relative,
+    };
+    let jobs = match args.jobs {
+        Some(0) => {
+            eprintln!("error: --jobs must be at least 1");
+            return ExitCode::from(2);
+        }
+        Some(n) => n,
+        None => 0,
+    };
+    let pool = match rayon::ThreadPoolBuilder::new().num_threads(jobs).build() {
+        Ok(pool) => pool,
+        Err(e) => {
+            eprintln!("error: cannot start worker threads: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let started = Instant::now();
+    let result = pool.install(|| build::build(&options));
+    let mut stderr = std::io::stderr().lock();
+    match result {
+        Ok(summary) => {
+            for warning in &summary.warnings {
+                let _ = writeln!(stderr, "{warning}");
+            }
+            if !args.quiet {
+                let w = &summary.written;
+                let _ = writeln!(
+                    stderr,
+                    "built {} reports in {} sections, {} files ({} changed, {} unchanged, {} removed), {:.1} MB in {:.2} s → {}",
+                    summary.reports,
+                    summary.sections,
+                    w.files,
+                    w.written,
+                    w.unchanged,
+                    w.removed,
+                    w.bytes as f64 / 1_000_000.0,
+                    started.elapsed().as_secs_f64(),
+                    summary.out.display(),
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(err @ BuildError::Usage(_)) => {
+            let _ = writeln!(stderr, "error: {err}");
+            ExitCode::from(2)
+        }
+        Err(err @ BuildError::Content(_)) => {
+            let _ = writeln!(stderr, "{err}");
+            ExitCode::from(1)
+        }
+        Err(err @ BuildError::Output(_)) => {
+            let _ = writeln!(stderr, "error: {err}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,486 @@
+//! Front matter: the `---` YAML block at the top of every content file,
+//! split from the Markdown body and read into a typed [`FrontMatter`].
+//!
+//! Pure functions of `&str`: nothing here touches the disk. Every problem is
+//! reported with the line of the user's file it is on, and all problems of
+//! one file are reported together.
+
+use std::collections::BTreeMap;
+
+use chrono::FixedOffset;
+use serde::{Deserialize, Deserializer};
+
+use crate::config::Language;
+use crate::dates::{CalendarDate, Timestamp};
+use crate::diagnostics::Diagnostic;
+use crate::paths::ContentPath;
+use crate::yaml;
+
+/// A file split into its front matter and body, with line numbers kept.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Split<'a> {
+    /// The YAML between the delimiters.
+    pub yaml: &'a str,
+    /// The line of the file on which the YAML starts.
+    pub yaml_line: usize,
+    /// The Markdown after the closing delimiter.
+    pub body: &'a str,
+    /// The line of the file on which the body starts.
+    pub body_line: usize,
+}
+
+/// Why a file could not be split.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SplitError {
+    /// The first non-blank line is not `---`.
+    NoFrontMatter { line: usize },
+    /// The opening `---` has no closing `---`.
+    Unclosed { line: usize },
+}
+
+fn is_delimiter(line: &str) -> bool {
+    line.trim_end() == "---"
+}
+
+/// Splits `text` (BOM removed, `\n` line endings) into front matter and body.
+/// Blank lines before the opening `---` and trailing spaces on either
+/// delimiter line are accepted; `...` also closes the block, as in YAML.
+pub fn split(text: &str) -> Result<Split<'_>, SplitError> {
+    let mut offset = 0;
+    let mut line_no = 1;
+    let mut lines = text.split_inclusive('\n');
+    // Find the opening delimiter.
+    loop {
+        let Some(line) = lines.next() else {
+            return Err(SplitError::NoFrontMatter {
+                line: line_no.max(1),
+            });
+        };
+        offset += line.len();
+        if line.trim().is_empty() {
+            line_no += 1;
+            continue;
+        }
+        if is_delimiter(line) {
+            break;
+        }
+        return Err(SplitError::NoFrontMatter { line: line_no });
+    }
+    let open_line = line_no;
+    let yaml_start = offset;
+    let yaml_line = line_no + 1;
+    line_no += 1;
+    for line in lines {
+        if is_delimiter(line) || line.trim_end() == "..." {
+            let body_start = offset + line.len();
+            return Ok(Split {
+                yaml: &text[yaml_start..offset],
+                yaml_line,
+                body: &text[body_start..],
+                body_line: line_no + 1,
+            });
+        }
+        offset += line.len();
+        line_no += 1;
+    }
+    Err(SplitError::Unclosed { line: open_line })
+}
+
+/// A scalar read as text whatever YAML made of it: `slug: 124062` and
+/// `year: 2022` are strings to us, as they were to the author.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Text(String);
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Scalar {
+            String(String),
+            Int(i64),
+            Float(f64),
+            Bool(bool),
+        }
+        match Scalar::deserialize(deserializer)
+            .map_err(|_| serde::de::Error::custom("expected text, found a list or a mapping"))?
+        {
+            Scalar::String(s) => Ok(Text(s)),
+            Scalar::Int(n) => Ok(Text(n.to_string())),
+            Scalar::Float(n) => Ok(Text(n.to_string())),
+            Scalar::Bool(b) => Ok(Text(b.to_string())),
+        }
+    }
+}
+
+/// A list that may be written as one value: `tags: 法治` or `tags: [法治, 年报]`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct TextList(Vec<String>);
+
+impl<'de> Deserialize<'de> for TextList {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum OneOrMany {
+            One(Text),
+            Many(Vec<Text>),
+        }
+        match OneOrMany::deserialize(deserializer)
+            .map_err(|_| serde::de::Error::custom("expected text or a list of texts"))?
+        {
+            OneOrMany::One(t) => Ok(TextList(vec![t.0])),
+            OneOrMany::Many(v) => Ok(TextList(v.into_iter().map(|t| t.0).collect())),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSignature {
+    name: Option<Text>,
+    date: Option<Text>,
+}
+
+/// Front matter as written; every field optional so that all problems of a
+/// file can be found in one pass.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFrontMatter {
+    title: Option<Text>,
+    subtitle: Option<Text>,
+    date_published: Option<Text>,
+    date_written: Option<Text>,
+    date_updated: Option<Text>,
+    issuer: Option<Text>,
+    source: Option<Text>,
+    author: Option<Text>,
+    summary: Option<Text>,
+    #[serde(default)]
+    tags: TextList,
+    #[serde(default)]
+    keywords: TextList,
+    slug: Option<Text>,
+    #[serde(default)]
+    draft: bool,
+    #[serde(default)]
+    sample: bool,
+    lang: Option<Text>,
+    signature: Option<RawSignature>,
+    weight: Option<i64>,
+    #[serde(default)]
+    extra: BTreeMap<String, serde_json::Value>,
+}
+
+/// 落款: the signature block under the body of an official document.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Signature {
+    /// 署名: the issuing body's full name.
+    pub name: Option<String>,
+    /// 成文日期 as shown under the name.
+    pub date: Option<CalendarDate>,
+}
+
+/// What a content file says about itself. Reports and section pages share
+/// the type; which fields are required depends on the kind (see
+/// [`FrontMatter::parse`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FrontMatter {
+    /// 标题: the official full title.
+    pub title: String,
+    pub subtitle: Option<String>,
+    /// 发布日期 / 发布时间. Required for reports; never invented.
+    pub date_published: Option<Timestamp>,
+    /// 成文日期.
+    pub date_written: Option<CalendarDate>,
+    /// 更新日期.
+    pub date_updated: Option<Timestamp>,
+    /// 发布机构.
+    pub issuer: Option<String>,
+    /// 来源 (`ContentSource`).
+    pub source: Option<String>,
+    /// 作者.
+    pub author: Option<String>,
+    /// 内容概述 / 摘要.
+    pub summary: Option<String>,
+    pub tags: Vec<String>,
+    /// 关键词 / 主题词.
+    pub keywords: Vec<String>,
+    /// The last segment of the URL, instead of the file name.
+    pub slug: Option<String>,
+    pub draft: bool,
+    /// Demo content: shown with a notice so it is never taken for a real document.
+    pub sample: bool,
+    pub lang: Option<Language>,
+    pub signature: Option<Signature>,
+    /// Order among siblings (sections); lower first.
+    pub weight: Option<i64>,
+    /// Free-form data for a site's own templates.
+    pub extra: BTreeMap<String, serde_json::Value>,
+}
+
+/// Whether a file is a report or describes its folder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DocKind {
+    /// A report, notice or other published document.
+    Report,
+    /// `_index.md`: the description of a section (栏目).
+    SectionIndex,
+}
+
+/// The context a front matter block is read in.
+pub struct ParseContext<'a> {
+    pub file: &'a ContentPath,
+    pub kind: DocKind,
+    /// The zone of times written without an offset.
+    pub timezone: FixedOffset,
+}
+
+fn trimmed(text: Option<Text>) -> Option<String> {
+    text.map(|t| t.0.trim().to_string())
+        .filter(|t| !t.is_empty())
+}
+
+impl FrontMatter {
+    /// Reads the YAML of a split file. `yaml_line` is the file line the YAML
+    /// starts on; `open_line` the line of the opening `---`.
+    pub fn parse(
+        yaml_text: &str,
+        yaml_line: usize,
+        cx: &ParseContext<'_>,
+    ) -> Result<(FrontMatter, Vec<Diagnostic>), Vec<Diagnostic>> {
+        let file = cx.file;
+        let raw: RawFrontMatter = if yaml_text.trim().is_empty() {
+            RawFrontMatter::default()
+        } else {
+            yaml::parse(yaml_text, file, yaml_line).map_err(|d| vec![d])?
+        };
+        let mut problems = Vec::new();
+        let line_of = |key: &str| {
+            yaml::key_line(yaml_text, key)
+                .map(|l| l + yaml_line - 1)
+                .or(Some(yaml_line.saturating_sub(1).max(1)))
+        };
+        let is_report = cx.kind == DocKind::Report;
+
+        let title = trimmed(raw.title);
+        if title.is_none() && is_report {
+            problems.push(
+                Diagnostic::error(file, line_of("title"), "the report has no title")
+                    .with_help("add `title:` with the document's full official title"),
+            );
+        }
+
+        let mut timestamp = |key: &str, value: Option<Text>| -> Option<Timestamp> {
+            let value = trimmed(value)?;
+            match Timestamp::parse(&value, cx.timezone) {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    problems.push(Diagnostic::error(file, line_of(key), format!("{key}: {e}")));
+                    None
+                }
+            }
+        };
+        let date_published = timestamp("date_published", raw.date_published);
+        let date_updated = timestamp("date_updated", raw.date_updated);
+
+        let mut calendar_date = |key: &str, value: Option<Text>| -> Option<CalendarDate> {
+            let value = trimmed(value)?;
+            match CalendarDate::parse(&value) {
+                Ok(d) => Some(d),
+                Err(e) => {
+                    problems.push(Diagnostic::error(file, line_of(key), format!("{key}: {e}")));
+                    None
+                }
+            }
+        };
+        let date_written = calendar_date("date_written", raw.date_written);
+        let signature = raw.signature.map(|s| Signature {
+            name: trimmed(s.name),
+            date: calendar_date("signature", s.date),
+        });
+
+        if is_report
+            && date_published.is_none()
+            && !problems
+                .iter()
+                .any(|p| p.message.starts_with("date_published"))
+        {
+            problems.push(
+                Diagnostic::error(file, line_of("date_published"), "the report has no publication date")
+                    .with_help(
+                        "add `date_published:` (发布日期), e.g. `date_published: 2022-12-24` or `2022-12-24 09:30`; \
+                         Gazette never takes it from the build time or the file's modification time",
+                    ),
+            );
+        }
+        if let (Some(written), Some(published)) = (date_written, date_published)
+            && written > published.date()
+        {
+            problems.push(
+                Diagnostic::error(
+                    file,
+                    line_of("date_written"),
+                    format!(
+                        "date_written {} is after date_published {}",
+                        written.iso(),
+                        published.date().iso()
+                    ),
+                )
+                .with_help(
+                    "a document is written (成文) before it is published (发布); check both dates",
+                ),
+            );
+        }
+
+        let lang = trimmed(raw.lang).and_then(|tag| match Language::from_tag(&tag) {
+            Some(lang) => Some(lang),
+            None => {
+                problems.push(
+                    Diagnostic::error(
+                        file,
+                        line_of("lang"),
+                        format!("lang: `{tag}` is not a supported language"),
+                    )
+                    .with_help("use `zh-CN` or `en`"),
+                );
+                None
+            }
+        });
+
+        let slug = trimmed(raw.slug);
+        if let Some(slug) = &slug
+            && slug.contains(['/', '\\', '?', '#'])
+        {
+            problems.push(
+                Diagnostic::error(
+                    file,
+                    line_of("slug"),
+                    format!("slug `{slug}` contains `/`, `\\`, `?` or `#`"),
+                )
+                .with_help("a slug is one URL segment, e.g. `2022-fazhi-report`"),
+            );
+        }
+
+        if problems.iter().any(Diagnostic::is_error) {
+            return Err(problems);
+        }
+        let front = FrontMatter {
+            title: title.unwrap_or_default(),
+            subtitle: trimmed(raw.subtitle),
+            date_published,
+            date_written,
+            date_updated,
+            issuer: trimmed(raw.issuer),
+            source: trimmed(raw.source),
+            author: trimmed(raw.author),
+            summary: trimmed(raw.summary),
+            tags: raw.tags.0,
+            keywords: raw.keywords.0,
+            slug,
+            draft: raw.draft,
+            sample: raw.sample,
+            lang,
+            signature,
+            weight: raw.weight,
+            extra: raw.extra,
+        };
+        Ok((front, problems))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(kind: DocKind, yaml: &str) -> Result<FrontMatter, Vec<Diagnostic>> {
+        let file = ContentPath::from_relative("content/a.md");
+        let cx = ParseContext {
+            file: &file,
+            kind,
+            timezone: FixedOffset::east_opt(8 * 3600).unwrap(),
+        };
+        FrontMatter::parse(yaml, 2, &cx).map(|(f, _)| f)
+    }
+
+    #[test]
+    fn split_accepts_blank_lines_and_trailing_spaces() {
+        let s = split("\n\n---  \ntitle: a\n--- \nbody\n").unwrap();
+        assert_eq!(s.yaml, "title: a\n");
+        assert_eq!(s.yaml_line, 4);
+        assert_eq!(s.body, "body\n");
+        assert_eq!(s.body_line, 6);
+    }
+
+    #[test]
+    fn split_reports_missing_and_unclosed_blocks() {
+        assert_eq!(
+            split("# Title\n"),
+            Err(SplitError::NoFrontMatter { line: 1 })
+        );
+        assert_eq!(
+            split("\n---\ntitle: a\n"),
+            Err(SplitError::Unclosed { line: 2 })
+        );
+        assert_eq!(split(""), Err(SplitError::NoFrontMatter { line: 1 }));
+    }
+
+    #[test]
+    fn reads_a_full_report() {
+        let f = parse(
+            DocKind::Report,
+            "title: 报告\ndate_published: 2022-12-24\ndate_written: 2022-12-08\nslug: 124062\ntags: 法治\n\
+             signature: { name: 办事处, date: 2022-12-08 }\nlang: zh\n",
+        )
+        .unwrap();
+        assert_eq!(f.title, "报告");
+        assert_eq!(f.slug.as_deref(), Some("124062"));
+        assert_eq!(f.tags, ["法治"]);
+        assert_eq!(f.date_published.unwrap().display(), "2022-12-24");
+        assert_eq!(
+            f.signature.unwrap().date.unwrap().chinese(),
+            "2022年12月8日"
+        );
+        assert_eq!(f.lang, Some(Language::ZhCn));
+    }
+
+    #[test]
+    fn reports_every_problem_of_a_file() {
+        let errors = parse(DocKind::Report, "title:\ndate_written: 2022-13-01\n").unwrap_err();
+        let messages: Vec<&str> = errors.iter().map(|e| e.message.as_str()).collect();
+        assert!(
+            messages.iter().any(|m| m.contains("no title")),
+            "{messages:?}"
+        );
+        assert!(
+            messages.iter().any(|m| m.contains("date_written")),
+            "{messages:?}"
+        );
+        assert!(
+            messages.iter().any(|m| m.contains("no publication date")),
+            "{messages:?}"
+        );
+        assert_eq!(errors[0].line, Some(2));
+    }
+
+    #[test]
+    fn unparseable_date_names_its_line() {
+        let errors = parse(DocKind::Report, "title: a\ndate_published: 24/12/2022\n").unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].line, Some(3));
+    }
+
+    #[test]
+    fn written_after_published_is_an_error() {
+        let errors = parse(
+            DocKind::Report,
+            "title: a\ndate_published: 2022-12-01\ndate_written: 2022-12-08\n",
+        )
+        .unwrap_err();
+        assert!(errors[0].message.contains("after"), "{errors:?}");
+    }
+
+    #[test]
+    fn sections_need_no_date() {
+        let f = parse(DocKind::SectionIndex, "title: 政府信息公开\n").unwrap();
+        assert_eq!(f.date_published, None);
+    }
+}

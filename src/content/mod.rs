@@ -1,0 +1,396 @@
+//! The content stage: walks `ROOT/content/`, reads every Markdown file into a
+//! [`SourceDoc`] (front matter parsed, body kept as text) and lists every
+//! other file as an [`Asset`] to be copied.
+//!
+//! Files are read in parallel; the result is in path order whatever the
+//! thread count, and every problem of every file is collected.
+
+pub mod front_matter;
+
+use std::path::{Path, PathBuf};
+
+use chrono::FixedOffset;
+use rayon::prelude::*;
+use walkdir::WalkDir;
+
+use crate::diagnostics::{Diagnostic, Diagnostics};
+use crate::paths::ContentPath;
+pub use front_matter::{DocKind, FrontMatter, Signature};
+use front_matter::{ParseContext, SplitError};
+
+/// The folder under the site root that holds the content.
+pub const CONTENT_DIR: &str = "content";
+/// The folder under the site root whose files are copied to the top of the
+/// output as they are (`favicon.ico`, `robots.txt`, an emblem image).
+pub const STATIC_DIR: &str = "static";
+/// The file that describes a section (栏目).
+pub const SECTION_INDEX: &str = "_index.md";
+
+/// One Markdown file, read and its front matter checked.
+#[derive(Clone, Debug)]
+pub struct SourceDoc {
+    pub path: ContentPath,
+    pub kind: DocKind,
+    /// The folders from `content/` down to the section this file belongs to.
+    /// For a report kept as `folder/index.md` (with its attachments beside
+    /// it), the section is the folder's parent.
+    pub section: Vec<String>,
+    /// The file's own name for its URL: the file stem, or the folder of an
+    /// `index.md`. Empty for a section's `_index.md`.
+    pub stem: String,
+    pub front: FrontMatter,
+    pub body: String,
+    /// The line of the file on which `body` starts.
+    pub body_line: usize,
+}
+
+/// A file under `content/` that is not Markdown: an attachment, an image.
+/// Copied to the same place in the output.
+#[derive(Clone, Debug)]
+pub struct Asset {
+    pub path: ContentPath,
+    /// Path below `content/`, `/`-separated.
+    pub relative: String,
+    pub source: PathBuf,
+    pub size: u64,
+}
+
+/// Everything the content folder holds.
+#[derive(Clone, Debug, Default)]
+pub struct Content {
+    pub docs: Vec<SourceDoc>,
+    /// Files beside the reports in `content/`.
+    pub assets: Vec<Asset>,
+    /// Files of `static/`.
+    pub static_files: Vec<Asset>,
+}
+
+/// Options of the content stage.
+pub struct LoadOptions {
+    pub timezone: FixedOffset,
+    /// Keep reports marked `draft: true`.
+    pub drafts: bool,
+}
+
+/// Files an editor or the OS leaves behind, never content.
+fn is_ignored(name: &str) -> bool {
+    name.starts_with('.')
+        || name.starts_with('#')
+        || name.ends_with('~')
+        || name.ends_with(".swp")
+        || name.ends_with(".swx")
+        || name.ends_with(".tmp")
+        || name.contains("___jb_")
+        || name == "4913"
+        || name == "Thumbs.db"
+        || name == "desktop.ini"
+}
+
+fn is_markdown(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("md") || e.eq_ignore_ascii_case("markdown"))
+}
+
+/// Walks `root/content` (and `root/static`) and reads it. Problems are added
+/// to `diagnostics`; files with errors are left out of the result.
+pub fn load(root: &Path, options: &LoadOptions, diagnostics: &mut Diagnostics) -> Content {
+    let content_dir = root.join(CONTENT_DIR);
+    let (markdown, assets) = walk(root, &content_dir, true, diagnostics);
+    let static_dir = root.join(STATIC_DIR);
+    let static_files = if static_dir.is_dir() {
+        walk(root, &static_dir, false, diagnostics).1
+    } else {
+        Vec::new()
+    };
+
+    let loaded: Vec<(Option<SourceDoc>, Vec<Diagnostic>)> = markdown
+        .par_iter()
+        .map(|path| read_doc(root, &content_dir, path, options.timezone))
+        .collect();
+    let mut docs = Vec::with_capacity(loaded.len());
+    for (doc, problems) in loaded {
+        diagnostics.extend(problems);
+        if let Some(doc) = doc
+            && (options.drafts || !doc.front.draft)
+        {
+            docs.push(doc);
+        }
+    }
+    Content {
+        docs,
+        assets,
+        static_files,
+    }
+}
+
+/// Lists the files below `dir`: Markdown files (when `markdown` is on) and
+/// the other files as assets.
+fn walk(
+    root: &Path,
+    dir: &Path,
+    markdown: bool,
+    diagnostics: &mut Diagnostics,
+) -> (Vec<PathBuf>, Vec<Asset>) {
+    let mut docs = Vec::new();
+    let mut assets = Vec::new();
+    if !dir.is_dir() {
+        diagnostics.push(
+            Diagnostic::error(
+                &ContentPath::new(root, dir),
+                None,
+                "the folder does not exist",
+            )
+            .with_help("put the reports in a folder named content/ beside site.yaml"),
+        );
+        return (docs, assets);
+    }
+    let walker = WalkDir::new(dir)
+        .follow_links(true)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !is_ignored(&e.file_name().to_string_lossy()));
+    for entry in walker {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(err) => {
+                let path = ContentPath::new(root, err.path().unwrap_or(dir));
+                let message = if err.loop_ancestor().is_some() {
+                    "this link points back to a folder that contains it (a symlink loop); it was skipped".to_string()
+                } else {
+                    format!(
+                        "cannot read: {}",
+                        err.io_error().map_or(err.to_string(), |e| e.to_string())
+                    )
+                };
+                diagnostics.push(Diagnostic::error(&path, None, message));
+                continue;
+            }
+        };
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let path = entry.into_path();
+        if markdown && is_markdown(&path) {
+            docs.push(path);
+        } else {
+            let relative = ContentPath::new(dir, &path).to_string();
+            let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+            assets.push(Asset {
+                path: ContentPath::new(root, &path),
+                relative,
+                source: path,
+                size,
+            });
+        }
+    }
+    (docs, assets)
+}
+
+fn read_doc(
+    root: &Path,
+    content_dir: &Path,
+    path: &Path,
+    timezone: FixedOffset,
+) -> (Option<SourceDoc>, Vec<Diagnostic>) {
+    let file = ContentPath::new(root, path);
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(err) => {
+            return (
+                None,
+                vec![Diagnostic::error(
+                    &file,
+                    None,
+                    format!("cannot read the file: {err}"),
+                )],
+            );
+        }
+    };
+    let text = match decode(&bytes) {
+        Ok(text) => text,
+        Err(problem) => return (None, vec![problem.into_diagnostic(&file)]),
+    };
+    let relative = path.strip_prefix(content_dir).unwrap_or(path);
+    let mut folders: Vec<String> = relative
+        .parent()
+        .map(|p| {
+            p.components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    let file_name = relative
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let (kind, stem) = if file_name == SECTION_INDEX {
+        (DocKind::SectionIndex, String::new())
+    } else if file_name == "index.md" && !folders.is_empty() {
+        let folder = folders.pop().unwrap_or_default();
+        (DocKind::Report, folder)
+    } else {
+        let stem = relative
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        (DocKind::Report, stem)
+    };
+    parse_doc(&text, &file, kind, timezone).map_or_else(
+        |problems| (None, problems),
+        |(front, body, body_line, warnings)| {
+            let doc = SourceDoc {
+                path: file.clone(),
+                kind,
+                section: folders,
+                stem,
+                front,
+                body,
+                body_line,
+            };
+            (Some(doc), warnings)
+        },
+    )
+}
+
+type Parsed = (FrontMatter, String, usize, Vec<Diagnostic>);
+
+/// Splits and reads one file's text (already decoded).
+pub fn parse_doc(
+    text: &str,
+    file: &ContentPath,
+    kind: DocKind,
+    timezone: FixedOffset,
+) -> Result<Parsed, Vec<Diagnostic>> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let normalized;
+    let text = if text.contains('\r') {
+        normalized = text.replace("\r\n", "\n").replace('\r', "\n");
+        normalized.as_str()
+    } else {
+        text
+    };
+    let split = front_matter::split(text).map_err(|e| {
+        vec![match e {
+            SplitError::NoFrontMatter { line } => Diagnostic::error(file, Some(line), "the file does not start with front matter")
+                .with_help("begin the file with a `---` line, then `title:` and `date_published:`, then another `---` line, then the text"),
+            SplitError::Unclosed { line } => Diagnostic::error(file, Some(line), "the front matter opened here is never closed")
+                .with_help("end the front matter with a line containing only `---`"),
+        }]
+    })?;
+    let cx = ParseContext {
+        file,
+        kind,
+        timezone,
+    };
+    let (front, warnings) = FrontMatter::parse(split.yaml, split.yaml_line, &cx)?;
+    Ok((front, split.body.to_string(), split.body_line, warnings))
+}
+
+/// Why a file's bytes are not text Gazette can read.
+#[derive(Debug, PartialEq, Eq)]
+pub enum DecodeError {
+    Utf16,
+    NotUtf8 { line: usize, likely: &'static str },
+}
+
+impl DecodeError {
+    fn into_diagnostic(self, file: &ContentPath) -> Diagnostic {
+        let name = file
+            .as_str()
+            .rsplit('/')
+            .next()
+            .unwrap_or(file.as_str())
+            .to_string();
+        match self {
+            DecodeError::Utf16 => Diagnostic::error(file, None, "the file is saved as UTF-16, not UTF-8").with_help(
+                format!("save it as UTF-8 (in Notepad or WPS: 另存为 → 编码 UTF-8), or run `iconv -f UTF-16 -t UTF-8 {name} > {name}.utf8` and replace the file"),
+            ),
+            DecodeError::NotUtf8 { line, likely } => {
+                let from = if likely == "GBK" { "GB18030" } else { likely };
+                Diagnostic::error(file, Some(line), format!("the file is not UTF-8; it looks like {likely}"))
+                    .with_help(format!(
+                        "save it as UTF-8 (in Notepad or WPS: 另存为 → 编码 UTF-8), or run `iconv -f {from} -t UTF-8 {name} > {name}.utf8` and replace the file"
+                    ))
+            }
+        }
+    }
+}
+
+/// Reads bytes as UTF-8, naming the likely encoding when they are not.
+pub fn decode(bytes: &[u8]) -> Result<String, DecodeError> {
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        return Err(DecodeError::Utf16);
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Ok(text.to_string()),
+        Err(err) => {
+            let line = bytes[..err.valid_up_to()]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count()
+                + 1;
+            let mut detector =
+                chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
+            detector.feed(bytes, true);
+            let likely = detector
+                .guess(Some(b"cn"), chardetng::Utf8Detection::Deny)
+                .name();
+            Err(DecodeError::NotUtf8 { line, likely })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gbk_is_named_with_its_line() {
+        let (gbk, _, _) = encoding_rs::GBK
+            .encode("---\ntitle: 遂溪县人民政府遂城街道办事处关于法治政府建设情况的报告\n---\n");
+        match decode(&gbk) {
+            Err(DecodeError::NotUtf8 { line, likely }) => {
+                assert_eq!(line, 2);
+                assert_eq!(likely, "GBK");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn utf16_is_recognised() {
+        assert_eq!(decode(&[0xFF, 0xFE, b'-', 0]), Err(DecodeError::Utf16));
+    }
+
+    #[test]
+    fn crlf_and_bom_are_accepted() {
+        let file = ContentPath::from_relative("content/a.md");
+        let zone = FixedOffset::east_opt(0).unwrap();
+        let (front, body, body_line, _) = parse_doc(
+            "\u{feff}---\r\ntitle: a\r\ndate_published: 2022-12-24\r\n---\r\nbody\r\n",
+            &file,
+            DocKind::Report,
+            zone,
+        )
+        .unwrap();
+        assert_eq!(front.title, "a");
+        assert_eq!(body, "body\n");
+        assert_eq!(body_line, 5);
+    }
+
+    #[test]
+    fn editor_leftovers_are_ignored() {
+        for name in [
+            ".a.md.swp",
+            "#a.md#",
+            "a.md~",
+            "4913",
+            "a.md___jb_tmp___",
+            ".DS_Store",
+        ] {
+            assert!(is_ignored(name), "{name}");
+        }
+        assert!(!is_ignored("LICENSE"));
+        assert!(!is_ignored("a.md"));
+    }
+}

@@ -1,0 +1,353 @@
+//! Publication dates as government pages state them.
+//!
+//! A [`Timestamp`] is what a report's `date_published` says: a calendar date,
+//! optionally a time of day and a UTC offset. It keeps how precise the source
+//! was, so a report published "2022-12-24" is shown as that, never with an
+//! invented `00:00`. A [`CalendarDate`] is a plain date such as the 成文日期.
+//!
+//! Accepted forms are the ones real content uses, including exports from
+//! Hugo, Jekyll and WordPress: `2022-12-24`, `2022/12/24`, `2022-12-24 09:30`,
+//! `2022-12-24T09:30:00`, `2023-01-18 14:18:00 -0500`,
+//! `2015-06-29 1:00:19 -0400` and RFC 3339 (`2022-12-24T09:30:00+08:00`,
+//! `…Z`). A time without an offset is in the site's time zone.
+
+use std::fmt;
+
+use chrono::{Datelike, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Timelike};
+
+/// How much of a timestamp the source gave.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Precision {
+    Date,
+    Minute,
+    Second,
+}
+
+/// A publication time as the source stated it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timestamp {
+    local: NaiveDateTime,
+    offset: FixedOffset,
+    precision: Precision,
+}
+
+/// A calendar date with no time of day (成文日期, 实施日期).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct CalendarDate(NaiveDate);
+
+/// Why a date could not be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DateError(pub String);
+
+impl fmt::Display for DateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A parser over the characters of one date string.
+struct Cursor<'a> {
+    rest: &'a str,
+}
+
+impl<'a> Cursor<'a> {
+    fn digits(&mut self, min: usize, max: usize) -> Option<u32> {
+        let len = self
+            .rest
+            .bytes()
+            .take(max)
+            .take_while(u8::is_ascii_digit)
+            .count();
+        if len < min {
+            return None;
+        }
+        let (number, rest) = self.rest.split_at(len);
+        self.rest = rest;
+        number.parse().ok()
+    }
+
+    fn eat(&mut self, c: char) -> bool {
+        match self.rest.strip_prefix(c) {
+            Some(rest) => {
+                self.rest = rest;
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn eat_any(&mut self, chars: &[char]) -> Option<char> {
+        let c = self.rest.chars().next().filter(|c| chars.contains(c))?;
+        self.rest = &self.rest[c.len_utf8()..];
+        Some(c)
+    }
+}
+
+const EXPECTED_FORMS: &str =
+    "write it as 2022-12-24, 2022-12-24 09:30 or 2022-12-24T09:30:00+08:00";
+
+fn parse_date(cursor: &mut Cursor<'_>, text: &str) -> Result<NaiveDate, DateError> {
+    let bad = || DateError(format!("`{text}` is not a date; {EXPECTED_FORMS}"));
+    let year = cursor.digits(4, 4).ok_or_else(bad)?;
+    let separator = cursor.eat_any(&['-', '/']).ok_or_else(bad)?;
+    let month = cursor.digits(1, 2).ok_or_else(bad)?;
+    if !cursor.eat(separator) {
+        return Err(bad());
+    }
+    let day = cursor.digits(1, 2).ok_or_else(bad)?;
+    NaiveDate::from_ymd_opt(year as i32, month, day)
+        .ok_or_else(|| DateError(format!("`{text}` is not a day of the calendar")))
+}
+
+impl CalendarDate {
+    pub fn parse(text: &str) -> Result<CalendarDate, DateError> {
+        let text = text.trim();
+        let mut cursor = Cursor { rest: text };
+        let date = parse_date(&mut cursor, text)?;
+        if !cursor.rest.is_empty() {
+            return Err(DateError(format!(
+                "`{text}` has more than a date; write just the day, e.g. 2022-12-08"
+            )));
+        }
+        Ok(CalendarDate(date))
+    }
+
+    /// `2022-12-08`, the form of catalogues and machine-readable data.
+    pub fn iso(&self) -> String {
+        self.0.format("%Y-%m-%d").to_string()
+    }
+
+    /// `2022年12月8日`: Arabic numerals, full year, no zero padding
+    /// (GB/T 9704-2012 7.3.5.4).
+    pub fn chinese(&self) -> String {
+        format!("{}年{}月{}日", self.0.year(), self.0.month(), self.0.day())
+    }
+
+    /// `8 December 2022`, the GOV.UK style.
+    pub fn english(&self) -> String {
+        self.0.format("%-d %B %Y").to_string()
+    }
+
+    pub fn year(&self) -> i32 {
+        self.0.year()
+    }
+}
+
+impl Timestamp {
+    /// Reads a timestamp; a time without an offset is taken to be in `zone`.
+    pub fn parse(text: &str, zone: FixedOffset) -> Result<Timestamp, DateError> {
+        let text = text.trim();
+        let mut cursor = Cursor { rest: text };
+        let date = parse_date(&mut cursor, text)?;
+        if cursor.rest.is_empty() {
+            return Ok(Timestamp {
+                local: date.and_time(NaiveTime::MIN),
+                offset: zone,
+                precision: Precision::Date,
+            });
+        }
+        let bad_time = || {
+            DateError(format!(
+                "`{text}` has a time that cannot be read; {EXPECTED_FORMS}"
+            ))
+        };
+        if cursor.eat_any(&['T', 't', ' ']).is_none() {
+            return Err(bad_time());
+        }
+        while cursor.eat(' ') {}
+        let hour = cursor.digits(1, 2).ok_or_else(bad_time)?;
+        if !cursor.eat(':') {
+            return Err(bad_time());
+        }
+        let minute = cursor.digits(2, 2).ok_or_else(bad_time)?;
+        let (second, precision) = if cursor.eat(':') {
+            let second = cursor.digits(2, 2).ok_or_else(bad_time)?;
+            if cursor.eat('.') {
+                cursor.digits(1, 9).ok_or_else(bad_time)?;
+            }
+            (second, Precision::Second)
+        } else {
+            (0, Precision::Minute)
+        };
+        let time = NaiveTime::from_hms_opt(hour, minute, second)
+            .ok_or_else(|| DateError(format!("`{text}` is not a time of day")))?;
+        while cursor.eat(' ') {}
+        let offset = if cursor.rest.is_empty() {
+            zone
+        } else if cursor.eat_any(&['Z', 'z']).is_some() {
+            FixedOffset::east_opt(0).expect("zero offset")
+        } else {
+            let sign = match cursor.eat_any(&['+', '-']) {
+                Some('+') => 1,
+                Some(_) => -1,
+                None => return Err(bad_time()),
+            };
+            let hours = cursor.digits(2, 2).ok_or_else(bad_time)?;
+            cursor.eat(':');
+            let minutes = cursor.digits(2, 2).ok_or_else(bad_time)?;
+            FixedOffset::east_opt(sign * (hours * 3600 + minutes * 60) as i32)
+                .ok_or_else(bad_time)?
+        };
+        if !cursor.rest.is_empty() {
+            return Err(bad_time());
+        }
+        Ok(Timestamp {
+            local: date.and_time(time),
+            offset,
+            precision,
+        })
+    }
+
+    pub fn date(&self) -> CalendarDate {
+        CalendarDate(self.local.date())
+    }
+
+    /// Seconds since the Unix epoch: the order of publication.
+    pub fn instant(&self) -> i64 {
+        self.offset
+            .from_local_datetime(&self.local)
+            .single()
+            .map(|t| t.timestamp())
+            .unwrap_or_else(|| self.local.and_utc().timestamp())
+    }
+
+    /// `2022-12-24 09:30` or `2022-12-24`: the 发布时间 form of the
+    /// government web page norms, in the time zone the source gave.
+    pub fn display(&self) -> String {
+        match self.precision {
+            Precision::Date => self.local.format("%Y-%m-%d").to_string(),
+            _ => self.local.format("%Y-%m-%d %H:%M").to_string(),
+        }
+    }
+
+    /// ISO 8601 for `<time datetime>`, meta tags and feeds: a bare date
+    /// stays a bare date, a time carries its offset.
+    pub fn iso(&self) -> String {
+        match self.precision {
+            Precision::Date => self.local.format("%Y-%m-%d").to_string(),
+            _ => {
+                let seconds = self.local.second();
+                let base = self.local.format("%Y-%m-%dT%H:%M");
+                format!("{base}:{seconds:02}{}", self.offset)
+            }
+        }
+    }
+
+    pub fn year(&self) -> i32 {
+        self.local.year()
+    }
+}
+
+/// Reads a UTC offset such as `+08:00` or `-0500`.
+pub fn parse_offset(text: &str) -> Result<FixedOffset, DateError> {
+    let bad = || {
+        DateError(format!(
+            "`{text}` is not a UTC offset; write it like +08:00 or -05:00"
+        ))
+    };
+    let mut cursor = Cursor { rest: text.trim() };
+    let sign = match cursor.eat_any(&['+', '-']).ok_or_else(bad)? {
+        '+' => 1,
+        _ => -1,
+    };
+    let hours = cursor.digits(2, 2).ok_or_else(bad)?;
+    cursor.eat(':');
+    let minutes = cursor.digits(2, 2).ok_or_else(bad)?;
+    if !cursor.rest.is_empty() || hours > 14 || minutes > 59 {
+        return Err(bad());
+    }
+    FixedOffset::east_opt(sign * (hours * 3600 + minutes * 60) as i32).ok_or_else(bad)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn beijing() -> FixedOffset {
+        FixedOffset::east_opt(8 * 3600).unwrap()
+    }
+
+    #[test]
+    fn accepts_the_forms_real_content_uses() {
+        let cases = [
+            ("2022-12-24", "2022-12-24", "2022-12-24"),
+            ("2022/12/24", "2022-12-24", "2022-12-24"),
+            (
+                "2022-12-24 09:30",
+                "2022-12-24 09:30",
+                "2022-12-24T09:30:00+08:00",
+            ),
+            (
+                "2022-12-24T09:30:15",
+                "2022-12-24 09:30",
+                "2022-12-24T09:30:15+08:00",
+            ),
+            (
+                "2023-01-18 14:18:00 -0500",
+                "2023-01-18 14:18",
+                "2023-01-18T14:18:00-05:00",
+            ),
+            (
+                "2015-06-29 1:00:19 -0400",
+                "2015-06-29 01:00",
+                "2015-06-29T01:00:19-04:00",
+            ),
+            (
+                "2022-12-24T01:30:00Z",
+                "2022-12-24 01:30",
+                "2022-12-24T01:30:00+00:00",
+            ),
+            (
+                "2022-12-24T09:30:00.123+08:00",
+                "2022-12-24 09:30",
+                "2022-12-24T09:30:00+08:00",
+            ),
+        ];
+        for (input, display, iso) in cases {
+            let t = Timestamp::parse(input, beijing()).unwrap_or_else(|e| panic!("{input}: {e}"));
+            assert_eq!(t.display(), display, "{input}");
+            assert_eq!(t.iso(), iso, "{input}");
+        }
+    }
+
+    #[test]
+    fn rejects_what_is_not_a_date() {
+        for input in [
+            "",
+            "24/12/2022",
+            "2022-13-01",
+            "2022-02-30",
+            "2022-12-24 25:00",
+            "yesterday",
+            "2022-12-24 09:30 PST",
+        ] {
+            assert!(Timestamp::parse(input, beijing()).is_err(), "{input}");
+        }
+    }
+
+    #[test]
+    fn orders_by_instant_across_offsets() {
+        let a = Timestamp::parse("2022-12-24 09:00 +08:00", beijing()).unwrap();
+        let b = Timestamp::parse("2022-12-24 02:00Z", beijing()).unwrap();
+        assert!(a.instant() < b.instant());
+    }
+
+    #[test]
+    fn chinese_date_has_no_zero_padding() {
+        assert_eq!(
+            CalendarDate::parse("2022-12-08").unwrap().chinese(),
+            "2022年12月8日"
+        );
+        assert_eq!(
+            CalendarDate::parse("2022-01-05").unwrap().english(),
+            "5 January 2022"
+        );
+    }
+
+    #[test]
+    fn offsets() {
+        assert_eq!(parse_offset("+08:00").unwrap(), beijing());
+        assert_eq!(parse_offset("-0500").unwrap().local_minus_utc(), -5 * 3600);
+        assert!(parse_offset("8").is_err());
+    }
+}

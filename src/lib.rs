@@ -1,0 +1,29 @@
+//! Gazette turns a content tree of government reports (Markdown with YAML
+//! front matter) into a complete static transparency portal.
+//!
+//! The pipeline runs in one direction; each stage returns one complete value
+//! that the next stage borrows:
+//!
+//! ```text
+//! site.yaml ─► config ─► Config
+//! content/  ─► content ─► Vec<SourceDoc> ─► markdown ─► RenderedDoc
+//!           ─► site ─► Site
+//! themes/   ─► theme ─► Theme
+//! Site+Theme ─► render ─► OutputSet ─► output ─► public/
+//! ```
+//!
+//! [`build::build`] runs the whole pipeline; [`cli`] is the command line on top.
+
+pub mod build;
+pub mod cli;
+pub mod config;
+pub mod content;
+pub mod dates;
+pub mod diagnostics;
+pub mod markdown;
+pub mod output;
+pub mod paths;
+pub mod render;
+pub mod site;
+pub mod theme;
+mod yaml;

@@ -1,0 +1,227 @@
+//! The markdown stage: one report body (Markdown text) in, one
+//! [`RenderedDoc`] out — its HTML, its table of contents and its plain text.
+//! It never sees the rest of the site.
+//!
+//! GFM tables, strikethrough, autolinks, footnotes and task lists are on, and
+//! so is CJK-friendly emphasis, so that `**真，**她` is bold as a Chinese
+//! writer means it. Heading ids are derived from the heading text (Chinese
+//! kept as it is), made unique within the page, and stable from build to
+//! build. Raw HTML is shown as text unless the site allows it.
+
+use std::fmt;
+use std::sync::Mutex;
+
+use comrak::adapters::{HeadingAdapter, HeadingMeta};
+use comrak::nodes::{NodeValue, Sourcepos};
+use comrak::options::Plugins;
+use comrak::{Anchorizer, Arena, Options};
+
+/// Settings of the markdown stage, from `site.yaml`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MarkdownOptions {
+    /// Pass raw HTML through instead of escaping it.
+    pub allow_html: bool,
+}
+
+/// A heading of the body, for the table of contents.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Heading {
+    pub level: u8,
+    pub id: String,
+    pub text: String,
+}
+
+/// A report body rendered once, for the page, the other layouts and search.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RenderedDoc {
+    pub html: String,
+    pub toc: Vec<Heading>,
+    /// The body as plain text, paragraphs separated by blank lines.
+    pub text: String,
+}
+
+/// Renders headings with ids and records them for the table of contents.
+#[derive(Default)]
+struct HeadingIds {
+    state: Mutex<(Anchorizer, Vec<Heading>)>,
+}
+
+impl HeadingAdapter for HeadingIds {
+    fn enter(
+        &self,
+        output: &mut dyn fmt::Write,
+        heading: &HeadingMeta,
+        _: Option<Sourcepos>,
+    ) -> fmt::Result {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let text = heading.content.trim().to_string();
+        let mut id = state.0.anchorize(&text);
+        if id.is_empty() || id.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
+            // An id must not be empty; one starting with a digit is valid
+            // HTML but awkward in CSS selectors, so give it a prefix.
+            id = state.0.anchorize(&format!("h-{text}"));
+        }
+        write!(
+            output,
+            "<h{} id=\"{}\">",
+            heading.level,
+            escape_attribute(&id)
+        )?;
+        state.1.push(Heading {
+            level: heading.level,
+            id,
+            text,
+        });
+        Ok(())
+    }
+
+    fn exit(&self, output: &mut dyn fmt::Write, heading: &HeadingMeta) -> fmt::Result {
+        writeln!(output, "</h{}>", heading.level)
+    }
+}
+
+fn escape_attribute(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+fn comrak_options(options: &MarkdownOptions) -> Options<'static> {
+    let mut o = Options::default();
+    o.extension.table = true;
+    o.extension.strikethrough = true;
+    o.extension.autolink = true;
+    o.extension.footnotes = true;
+    o.extension.tasklist = true;
+    o.extension.cjk_friendly_emphasis = true;
+    o.render.r#unsafe = options.allow_html;
+    o.render.escape = !options.allow_html;
+    o
+}
+
+/// Renders one body.
+pub fn render(body: &str, options: &MarkdownOptions) -> RenderedDoc {
+    let options = comrak_options(options);
+    let arena = Arena::new();
+    let root = comrak::parse_document(&arena, body, &options);
+
+    let text = plain_text(root);
+
+    let headings = HeadingIds::default();
+    let mut plugins = Plugins::default();
+    plugins.render.heading_adapter = Some(&headings);
+    let mut html = String::with_capacity(body.len() * 2);
+    comrak::format_html_with_plugins(root, &options, &mut html, &plugins)
+        .expect("writing to a String cannot fail");
+    // Wide tables scroll inside their own box on a phone instead of
+    // widening the page.
+    let html = html
+        .replace("<table>", "<div class=\"table-wrap\"><table>")
+        .replace("</table>", "</table></div>");
+    let toc = headings
+        .state
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .1;
+    RenderedDoc { html, toc, text }
+}
+
+/// The text of every block, one block per paragraph.
+fn plain_text<'a>(root: &'a comrak::nodes::AstNode<'a>) -> String {
+    let mut out = String::new();
+    for node in root.descendants() {
+        let is_block_of_text = matches!(
+            node.data().value,
+            NodeValue::Paragraph
+                | NodeValue::Heading(_)
+                | NodeValue::TableCell
+                | NodeValue::CodeBlock(_)
+        );
+        if is_block_of_text {
+            let text = match &node.data().value {
+                NodeValue::CodeBlock(code) => code.literal.clone(),
+                _ => node.collect_text(),
+            };
+            let text = text.trim();
+            if !text.is_empty() {
+                if !out.is_empty() {
+                    out.push_str("\n\n");
+                }
+                out.push_str(text);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn html(md: &str) -> String {
+        render(md, &MarkdownOptions::default()).html
+    }
+
+    #[test]
+    fn chinese_headings_get_stable_unique_ids() {
+        let doc = render(
+            "## 一、主要措施及成效\n\n## 二、存在问题和不足\n\n## 一、主要措施及成效\n",
+            &MarkdownOptions::default(),
+        );
+        let ids: Vec<&str> = doc.toc.iter().map(|h| h.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["一主要措施及成效", "二存在问题和不足", "一主要措施及成效-1"]
+        );
+        assert!(
+            doc.html
+                .contains("<h2 id=\"一主要措施及成效\">一、主要措施及成效</h2>"),
+            "{}",
+            doc.html
+        );
+    }
+
+    #[test]
+    fn headings_that_start_with_a_digit_get_a_prefix() {
+        let doc = render("## 2022 results\n\n## !!!\n", &MarkdownOptions::default());
+        assert_eq!(doc.toc[0].id, "h-2022-results");
+        assert_eq!(doc.toc[1].id, "h-");
+    }
+
+    #[test]
+    fn cjk_emphasis_works() {
+        assert!(html("**真，**她").contains("<strong>真，</strong>她"));
+    }
+
+    #[test]
+    fn gfm_extensions_are_on() {
+        let out = html(
+            "| a | b |\n|---|---|\n| 1 | 2 |\n\n~~old~~ https://www.gov.cn\n\n- [x] done\n\nNote[^1].\n\n[^1]: A footnote.\n",
+        );
+        assert!(out.contains("<div class=\"table-wrap\"><table>"), "{out}");
+        assert!(out.contains("<del>old</del>"), "{out}");
+        assert!(out.contains("<a href=\"https://www.gov.cn\">"), "{out}");
+        assert!(out.contains("checkbox"), "{out}");
+        assert!(out.contains("footnote"), "{out}");
+    }
+
+    #[test]
+    fn raw_html_is_escaped_unless_allowed() {
+        let md = "<script>alert(1)</script>\n\nText <b onclick=x>b</b>\n";
+        let escaped = html(md);
+        assert!(!escaped.contains("<script>"), "{escaped}");
+        assert!(escaped.contains("&lt;script&gt;"), "{escaped}");
+        let allowed = render(md, &MarkdownOptions { allow_html: true }).html;
+        assert!(allowed.contains("<script>"), "{allowed}");
+    }
+
+    #[test]
+    fn plain_text_keeps_paragraphs() {
+        let doc = render(
+            "## 标题\n\n第一段。\n\n第二段。\n",
+            &MarkdownOptions::default(),
+        );
+        assert_eq!(doc.text, "标题\n\n第一段。\n\n第二段。");
+    }
+}

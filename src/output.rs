@@ -1,0 +1,358 @@
+//! The output stage: writes an [`OutputSet`] to the output folder so that a
+//! visitor, a sync tool or a web server never sees a half-written site.
+//!
+//! The new site is written to a staging folder beside the output folder and
+//! swapped in only when every file is written. A file whose bytes did not
+//! change is hard-linked from the previous output (copied, with its time
+//! kept, where links are not possible), so its modification time stays and
+//! a sync tool uploads only what changed. Files no longer produced are gone
+//! after the swap. Hidden entries at the top of the output folder (`.git`,
+//! for a site published from a repository) are carried over.
+//!
+//! The output folder is only ever replaced if it is empty or was written by
+//! Gazette (it holds the marker file [`MARKER`]), so a mistyped `--out`
+//! cannot wipe a folder of someone's documents.
+
+use std::fmt;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::render::{Contents, OutputSet};
+
+/// The file that marks a folder as Gazette's output.
+pub const MARKER: &str = ".gazette-output";
+
+/// What writing the output did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WriteStats {
+    pub files: usize,
+    /// Files whose bytes changed or that are new.
+    pub written: usize,
+    /// Files kept as they were, modification time included.
+    pub unchanged: usize,
+    /// Files of the previous output no longer produced.
+    pub removed: usize,
+    pub bytes: u64,
+}
+
+/// A failure to write the output, naming the path concerned.
+#[derive(Debug)]
+pub struct OutputError {
+    pub path: PathBuf,
+    pub action: &'static str,
+    pub source: Option<io::Error>,
+    pub help: Option<String>,
+}
+
+impl fmt::Display for OutputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "cannot {} {}", self.action, self.path.display())?;
+        if let Some(source) = &self.source {
+            write!(f, ": {source}")?;
+        }
+        if let Some(help) = &self.help {
+            write!(f, "\n  help: {help}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for OutputError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_ref().map(|e| e as _)
+    }
+}
+
+fn io_error<'a>(
+    action: &'static str,
+    path: &'a Path,
+) -> impl FnOnce(io::Error) -> OutputError + 'a {
+    move |source| OutputError {
+        path: path.to_path_buf(),
+        action,
+        source: Some(source),
+        help: None,
+    }
+}
+
+/// Writes `set` as the new content of `out`.
+pub fn write(out: &Path, set: &OutputSet) -> Result<WriteStats, OutputError> {
+    check_replaceable(out)?;
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "public".to_string());
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    fs::create_dir_all(parent).map_err(io_error("create", parent))?;
+    let staging = parent.join(format!(".{name}.staging"));
+    let backup = parent.join(format!(".{name}.previous"));
+    if staging.exists() {
+        fs::remove_dir_all(&staging)
+            .map_err(io_error("remove the leftover staging folder", &staging))?;
+    }
+    if backup.exists() {
+        fs::remove_dir_all(&backup).map_err(io_error("remove the leftover folder", &backup))?;
+    }
+    fs::create_dir_all(&staging).map_err(io_error("create", &staging))?;
+
+    let result = stage(out, &staging, set).and_then(|mut stats| {
+        stats.removed = count_stale(out, set);
+        swap(out, &staging, &backup)?;
+        Ok(stats)
+    });
+    if result.is_err() {
+        let _ = fs::remove_dir_all(&staging);
+    }
+    result
+}
+
+/// Refuses to replace a folder that Gazette did not write.
+fn check_replaceable(out: &Path) -> Result<(), OutputError> {
+    let refuse = |help: String| OutputError {
+        path: out.to_path_buf(),
+        action: "replace",
+        source: None,
+        help: Some(help),
+    };
+    match fs::symlink_metadata(out) {
+        Err(_) => Ok(()),
+        Ok(meta) if !meta.is_dir() => Err(refuse(
+            "it is a file, not a folder; choose another --out".to_string(),
+        )),
+        Ok(_) => {
+            if out.join(MARKER).is_file() {
+                return Ok(());
+            }
+            let mut entries = fs::read_dir(out).map_err(io_error("read", out))?;
+            if entries.next().is_none() {
+                Ok(())
+            } else {
+                Err(refuse(format!(
+                    "the folder is not empty and was not written by gazette (it has no {MARKER} file); \
+                     choose an empty or new folder with --out, or move its contents away"
+                )))
+            }
+        }
+    }
+}
+
+fn stage(out: &Path, staging: &Path, set: &OutputSet) -> Result<WriteStats, OutputError> {
+    // Folders first, one thread, so the parallel writers never race to make them.
+    let mut dirs: Vec<PathBuf> = set
+        .files
+        .iter()
+        .filter_map(|f| Path::new(&f.path).parent().map(|p| staging.join(p)))
+        .collect();
+    dirs.dedup();
+    for dir in &dirs {
+        fs::create_dir_all(dir).map_err(io_error("create", dir))?;
+    }
+    let outcomes: Vec<Result<(bool, u64), OutputError>> = set
+        .files
+        .par_iter()
+        .map(|file| {
+            let dest = staging.join(&file.path);
+            let previous = out.join(&file.path);
+            let (unchanged, size) = match &file.contents {
+                Contents::Bytes(bytes) => {
+                    let same = fs::read(&previous).is_ok_and(|old| old == *bytes);
+                    if !same {
+                        fs::write(&dest, bytes).map_err(io_error("write", &dest))?;
+                    }
+                    (same, bytes.len() as u64)
+                }
+                Contents::CopyOf(source) => {
+                    let size = fs::metadata(source)
+                        .map_err(io_error("read", source))?
+                        .len();
+                    let same = fs::metadata(&previous).is_ok_and(|m| m.len() == size)
+                        && fs::read(&previous).ok()
+                            == Some(fs::read(source).map_err(io_error("read", source))?);
+                    if !same {
+                        fs::copy(source, &dest).map_err(io_error("copy to", &dest))?;
+                    }
+                    (same, size)
+                }
+            };
+            if unchanged {
+                keep_previous(&previous, &dest)?;
+            }
+            Ok((unchanged, size))
+        })
+        .collect();
+    let mut stats = WriteStats::default();
+    let mut first_error = None;
+    for outcome in outcomes {
+        match outcome {
+            Ok((unchanged, size)) => {
+                stats.files += 1;
+                stats.bytes += size;
+                if unchanged {
+                    stats.unchanged += 1;
+                } else {
+                    stats.written += 1;
+                }
+            }
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    if let Some(e) = first_error {
+        return Err(e);
+    }
+    fs::write(
+        staging.join(MARKER),
+        "This folder is written by gazette build; it is replaced on every build.\n",
+    )
+    .map_err(io_error("write", &staging.join(MARKER)))?;
+    // Hidden entries at the top of the old output belong to the user.
+    if let Ok(entries) = fs::read_dir(out) {
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let text = name.to_string_lossy();
+            if text.starts_with('.') && text != MARKER {
+                let dest = staging.join(&name);
+                fs::rename(entry.path(), &dest).map_err(io_error("move", &entry.path()))?;
+            }
+        }
+    }
+    Ok(stats)
+}
+
+/// Puts the previous output's identical file at `dest`, keeping its time.
+fn keep_previous(previous: &Path, dest: &Path) -> Result<(), OutputError> {
+    if fs::hard_link(previous, dest).is_ok() {
+        return Ok(());
+    }
+    fs::copy(previous, dest).map_err(io_error("copy to", dest))?;
+    if let Ok(modified) = fs::metadata(previous).and_then(|m| m.modified())
+        && let Ok(file) = fs::File::options().write(true).open(dest)
+    {
+        let _ = file.set_modified(modified);
+    }
+    Ok(())
+}
+
+/// Files of the previous output that the new one does not have.
+fn count_stale(out: &Path, set: &OutputSet) -> usize {
+    let produced: std::collections::HashSet<&str> =
+        set.files.iter().map(|f| f.path.as_str()).collect();
+    walkdir::WalkDir::new(out)
+        .into_iter()
+        .filter_entry(|e| e.depth() != 1 || !e.file_name().to_string_lossy().starts_with('.'))
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .filter(|e| {
+            let relative = e.path().strip_prefix(out).unwrap_or(e.path());
+            let key = relative
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/");
+            !produced.contains(key.as_str())
+        })
+        .count()
+}
+
+fn swap(out: &Path, staging: &Path, backup: &Path) -> Result<(), OutputError> {
+    if out.exists() {
+        fs::rename(out, backup).map_err(io_error("move aside the previous output", out))?;
+        if let Err(e) = fs::rename(staging, out) {
+            let _ = fs::rename(backup, out);
+            return Err(io_error("move the new output into", out)(e));
+        }
+        // The new site is in place; losing the old copy is not an error.
+        let _ = fs::remove_dir_all(backup);
+    } else {
+        fs::rename(staging, out).map_err(io_error("move the new output into", out))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::OutputFile;
+
+    fn set(files: &[(&str, &str)]) -> OutputSet {
+        OutputSet {
+            files: files
+                .iter()
+                .map(|(p, c)| OutputFile {
+                    path: p.to_string(),
+                    contents: Contents::Bytes(c.as_bytes().to_vec()),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn unchanged_files_keep_their_time_and_stale_ones_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("public");
+        write(
+            &out,
+            &set(&[
+                ("index.html", "home"),
+                ("a/index.html", "a"),
+                ("old.html", "x"),
+            ]),
+        )
+        .unwrap();
+        let before = fs::metadata(out.join("a/index.html"))
+            .unwrap()
+            .modified()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let stats = write(
+            &out,
+            &set(&[("index.html", "home 2"), ("a/index.html", "a")]),
+        )
+        .unwrap();
+        assert_eq!((stats.written, stats.unchanged, stats.removed), (1, 1, 1));
+        assert_eq!(
+            fs::metadata(out.join("a/index.html"))
+                .unwrap()
+                .modified()
+                .unwrap(),
+            before
+        );
+        assert_eq!(
+            fs::read_to_string(out.join("index.html")).unwrap(),
+            "home 2"
+        );
+        assert!(!out.join("old.html").exists());
+        assert!(!dir.path().join(".public.staging").exists());
+        assert!(!dir.path().join(".public.previous").exists());
+    }
+
+    #[test]
+    fn refuses_a_folder_it_did_not_write() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("notes.docx"), "precious").unwrap();
+        let err = write(dir.path(), &set(&[("index.html", "x")])).unwrap_err();
+        assert!(err.to_string().contains("not written by gazette"), "{err}");
+        assert_eq!(
+            fs::read_to_string(dir.path().join("notes.docx")).unwrap(),
+            "precious"
+        );
+    }
+
+    #[test]
+    fn hidden_entries_at_the_top_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("public");
+        write(&out, &set(&[("index.html", "x")])).unwrap();
+        fs::create_dir(out.join(".git")).unwrap();
+        fs::write(out.join(".git/HEAD"), "ref").unwrap();
+        write(&out, &set(&[("index.html", "y")])).unwrap();
+        assert_eq!(fs::read_to_string(out.join(".git/HEAD")).unwrap(), "ref");
+    }
+}

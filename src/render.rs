@@ -1,0 +1,860 @@
+//! The render stage: the [`Site`] and the [`Theme`] in, every file of the
+//! portal out, as an [`OutputSet`] held in memory. It never touches the disk;
+//! files to be copied as they are (attachments, images) are listed by their
+//! source path.
+//!
+//! Templates see typed view models, built here from the site (never the site
+//! itself), and two filters: `url`, which turns a site path such as
+//! `/static/gazette.css` into the right link for the page being rendered
+//! (with the base URL's sub-path, or relative and ending in `index.html` for
+//! a portal browsed from disk), and `abs_url`, the absolute address.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+
+use minijinja::value::Serde;
+use minijinja::{AutoEscape, Environment, State, Value, context};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::config::{BaseUrl, Config, Identity};
+use crate::dates::{CalendarDate, Timestamp};
+use crate::diagnostics::{Diagnostic, Diagnostics};
+use crate::markdown::Heading;
+use crate::paths::{ContentPath, UrlPath};
+use crate::site::{Report, ReportId, Section, SectionId, Site};
+use crate::theme::{Strings, Theme};
+
+/// What one output file holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Contents {
+    Bytes(Vec<u8>),
+    /// A file copied as it is, from this source path.
+    CopyOf(PathBuf),
+}
+
+/// One file of the portal, by its path relative to the output folder.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutputFile {
+    pub path: String,
+    pub contents: Contents,
+}
+
+/// Every file of the portal, sorted by path.
+#[derive(Clone, Debug, Default)]
+pub struct OutputSet {
+    pub files: Vec<OutputFile>,
+}
+
+/// How many reports the home page lists as the latest, and per section.
+const HOME_LATEST: usize = 10;
+const HOME_PER_SECTION: usize = 6;
+
+/// Link-making for one build.
+#[derive(Clone)]
+struct Links {
+    base: BaseUrl,
+    relative: bool,
+}
+
+impl Links {
+    fn is_external(target: &str) -> bool {
+        target.starts_with('#')
+            || target.starts_with("//")
+            || target.split_once(':').is_some_and(|(scheme, _)| {
+                !scheme.is_empty()
+                    && scheme
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+            })
+    }
+
+    /// The link from the page being rendered to `target`.
+    fn href(&self, state: &State, target: &str) -> String {
+        if Links::is_external(target) {
+            return target.to_string();
+        }
+        let (path, fragment) = match target.split_once('#') {
+            Some((path, fragment)) => (path, Some(fragment)),
+            None => (target, None),
+        };
+        let url = UrlPath::parse(path);
+        let site_paths = state.lookup("site_paths").is_some_and(|v| v.is_true());
+        let link = match state.lookup("page_url").as_ref().and_then(Value::as_str) {
+            Some(page) if self.relative && !site_paths => url.relative_to(&UrlPath::parse(page)),
+            _ => self.base.site_path(&url),
+        };
+        match fragment {
+            Some(fragment) => format!("{link}#{fragment}"),
+            None => link,
+        }
+    }
+}
+
+/// A date as templates need it.
+#[derive(Serialize)]
+struct DateView {
+    /// `2022-12-24`
+    day: String,
+    /// `2022-12-24 09:30`, or the day alone when no time was given.
+    display: String,
+    /// ISO 8601 for `datetime` attributes.
+    iso: String,
+    /// `2022年12月24日` or `24 December 2022`, by the site's language.
+    text: String,
+}
+
+impl DateView {
+    fn of_timestamp(t: &Timestamp, chinese: bool) -> DateView {
+        let date = t.date();
+        DateView {
+            day: date.iso(),
+            display: t.display(),
+            iso: t.iso(),
+            text: if chinese {
+                date.chinese()
+            } else {
+                date.english()
+            },
+        }
+    }
+
+    fn of_date(d: &CalendarDate, chinese: bool) -> DateView {
+        DateView {
+            day: d.iso(),
+            display: d.iso(),
+            iso: d.iso(),
+            text: if chinese { d.chinese() } else { d.english() },
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Crumb<'a> {
+    title: &'a str,
+    url: &'a UrlPath,
+    current: bool,
+}
+
+#[derive(Serialize)]
+struct NavItem {
+    title: String,
+    url: String,
+}
+
+#[derive(Serialize)]
+struct IdentityView<'a> {
+    #[serde(flatten)]
+    identity: &'a Identity,
+    /// The digits of the 公安机关备案号, for the link to its record.
+    psb_record_code: Option<String>,
+}
+
+#[derive(Serialize)]
+struct SiteView<'a> {
+    name: &'a str,
+    lang: &'static str,
+    description: Option<&'a str>,
+    base_url: String,
+    domain: &'a str,
+    nav: Vec<NavItem>,
+    identity: IdentityView<'a>,
+    extra: &'a BTreeMap<String, serde_json::Value>,
+}
+
+/// A report in a list.
+#[derive(Serialize)]
+struct ReportItem<'a> {
+    title: &'a str,
+    url: &'a UrlPath,
+    date: Option<DateView>,
+    issuer: Option<&'a str>,
+    sample: bool,
+}
+
+#[derive(Serialize)]
+struct LinkView<'a> {
+    title: &'a str,
+    url: &'a UrlPath,
+}
+
+#[derive(Serialize)]
+struct SignatureView {
+    name: Option<String>,
+    date: Option<DateView>,
+}
+
+#[derive(Serialize)]
+struct ReportView<'a> {
+    title: &'a str,
+    subtitle: Option<&'a str>,
+    url: &'a UrlPath,
+    lang: &'static str,
+    date_published: Option<DateView>,
+    date_written: Option<DateView>,
+    date_updated: Option<DateView>,
+    issuer: Option<&'a str>,
+    source: Option<&'a str>,
+    author: Option<&'a str>,
+    summary: Option<&'a str>,
+    tags: &'a [String],
+    keywords: &'a [String],
+    html: &'a str,
+    toc: &'a [Heading],
+    signature: Option<SignatureView>,
+    sample: bool,
+    section: LinkView<'a>,
+    previous: Option<LinkView<'a>>,
+    next: Option<LinkView<'a>>,
+    extra: &'a BTreeMap<String, serde_json::Value>,
+}
+
+#[derive(Serialize)]
+struct ChildView<'a> {
+    title: &'a str,
+    url: &'a UrlPath,
+    count: usize,
+}
+
+#[derive(Serialize)]
+struct PageLink<'a> {
+    n: usize,
+    url: &'a UrlPath,
+}
+
+#[derive(Serialize)]
+struct Pagination<'a> {
+    current: usize,
+    total: usize,
+    previous: Option<&'a UrlPath>,
+    next: Option<&'a UrlPath>,
+    /// The first, the last and the pages around the current one.
+    pages: Vec<PageLink<'a>>,
+}
+
+#[derive(Serialize)]
+struct SectionView<'a> {
+    title: &'a str,
+    url: &'a UrlPath,
+    summary: Option<&'a str>,
+    intro_html: Option<&'a str>,
+    children: Vec<ChildView<'a>>,
+    reports: Vec<ReportItem<'a>>,
+    total: usize,
+    pagination: Pagination<'a>,
+}
+
+#[derive(Serialize)]
+struct HomeSection<'a> {
+    title: &'a str,
+    url: &'a UrlPath,
+    reports: Vec<ReportItem<'a>>,
+    children: Vec<ChildView<'a>>,
+}
+
+#[derive(Serialize)]
+struct HomeView<'a> {
+    intro_html: Option<&'a str>,
+    latest: Vec<ReportItem<'a>>,
+    sections: Vec<HomeSection<'a>>,
+}
+
+/// The rendering of one site with one theme.
+struct Renderer<'a> {
+    site: &'a Site,
+    config: &'a Config,
+    theme: &'a Theme,
+    env: Environment<'a>,
+    site_value: Value,
+    strings: Value,
+    chinese: bool,
+    /// Every report below each section (the section's own included).
+    descendants_count: HashMap<SectionId, usize>,
+}
+
+/// Renders every page and lists every file of the portal.
+pub fn render(
+    site: &Site,
+    theme: &Theme,
+    config: &Config,
+    diagnostics: &mut Diagnostics,
+) -> OutputSet {
+    let env = match environment(theme, config) {
+        Ok(env) => env,
+        Err(problems) => {
+            diagnostics.extend(problems);
+            return OutputSet::default();
+        }
+    };
+    let lang = config.language.tag();
+    let strings: Strings = theme.strings.get(lang).cloned().unwrap_or_default();
+    let renderer = Renderer {
+        site,
+        config,
+        theme,
+        site_value: Value::from(Serde(site_view(site, config))),
+        strings: Value::from(Serde(&strings)),
+        chinese: config.language == crate::config::Language::ZhCn,
+        descendants_count: descendants_count(site),
+        env,
+    };
+    renderer.render_all(diagnostics)
+}
+
+fn environment<'a>(theme: &'a Theme, config: &Config) -> Result<Environment<'a>, Vec<Diagnostic>> {
+    let mut env = Environment::new();
+    env.set_auto_escape_callback(|name| {
+        if name.ends_with(".html") || name.ends_with(".xml") || name.ends_with(".svg") {
+            AutoEscape::Html
+        } else {
+            AutoEscape::None
+        }
+    });
+    env.set_formatter(escape_minimal);
+    let mut problems = Vec::new();
+    for (name, source) in &theme.templates {
+        if let Err(err) = env.add_template(name, source) {
+            problems.push(template_error(theme, &err, None));
+        }
+    }
+    let links = Links {
+        base: config.base_url.clone(),
+        relative: config.relative_links,
+    };
+    env.add_filter("url", move |state: &State, target: String| {
+        links.href(state, &target)
+    });
+    let base = config.base_url.clone();
+    env.add_filter("abs_url", move |target: String| {
+        if Links::is_external(&target) {
+            target
+        } else {
+            base.absolute(&UrlPath::parse(&target))
+        }
+    });
+    if problems.is_empty() {
+        Ok(env)
+    } else {
+        Err(problems)
+    }
+}
+
+/// HTML-escapes what templates print, like minijinja's own formatter, but
+/// leaves `/` alone: it needs no escaping in HTML, and `&#x2f;` in every URL
+/// makes the pages larger and harder for people to read.
+fn escape_minimal(
+    out: &mut minijinja::Output,
+    state: &mut State,
+    value: &Value,
+) -> Result<(), minijinja::Error> {
+    if *state.auto_escape() != AutoEscape::Html
+        || value.is_safe()
+        || value.is_none()
+        || value.is_undefined()
+    {
+        return minijinja::escape_formatter(out, state, value);
+    }
+    let text = match value.as_str() {
+        Some(s) => std::borrow::Cow::Borrowed(s),
+        None => std::borrow::Cow::Owned(value.to_string()),
+    };
+    let mut last = 0;
+    for (i, c) in text.char_indices() {
+        let entity = match c {
+            '&' => "&amp;",
+            '<' => "&lt;",
+            '>' => "&gt;",
+            '"' => "&quot;",
+            '\'' => "&#39;",
+            _ => continue,
+        };
+        out.write_str(&text[last..i])
+            .map_err(minijinja::Error::from)?;
+        out.write_str(entity).map_err(minijinja::Error::from)?;
+        last = i + 1;
+    }
+    out.write_str(&text[last..]).map_err(minijinja::Error::from)
+}
+
+fn template_error(theme: &Theme, err: &minijinja::Error, page: Option<&ContentPath>) -> Diagnostic {
+    let name = err.name().unwrap_or("?");
+    let file = theme
+        .origins
+        .get(name)
+        .cloned()
+        .unwrap_or_else(|| ContentPath::from_relative(&format!("themes/{name}")));
+    let mut message = format!("template error: {}", err.kind());
+    if let Some(detail) = err.detail() {
+        message.push_str(&format!(": {detail}"));
+    }
+    let diagnostic = Diagnostic::error(&file, err.line(), message);
+    match page {
+        Some(page) => diagnostic.with_help(format!("seen while rendering the page of {page}")),
+        None => diagnostic,
+    }
+}
+
+fn site_view<'a>(site: &'a Site, config: &'a Config) -> SiteView<'a> {
+    let nav = if config.nav.is_empty() {
+        let home_title = match config.language {
+            crate::config::Language::ZhCn => "首页",
+            crate::config::Language::En => "Home",
+        };
+        std::iter::once(NavItem {
+            title: home_title.to_string(),
+            url: "/".to_string(),
+        })
+        .chain(site.home().children.iter().map(|id| {
+            let s = site.section(*id);
+            NavItem {
+                title: s.title.clone(),
+                url: s.url.to_string(),
+            }
+        }))
+        .collect()
+    } else {
+        config
+            .nav
+            .iter()
+            .map(|n| NavItem {
+                title: n.title.clone(),
+                url: n.url.clone(),
+            })
+            .collect()
+    };
+    let psb_record_code = config
+        .identity
+        .psb_no
+        .as_deref()
+        .map(|no| no.chars().filter(char::is_ascii_digit).collect::<String>())
+        .filter(|d| !d.is_empty());
+    SiteView {
+        name: &config.name,
+        lang: config.language.tag(),
+        description: config.description.as_deref(),
+        base_url: config.base_url.to_string(),
+        domain: config.base_url.domain(),
+        nav,
+        identity: IdentityView {
+            identity: &config.identity,
+            psb_record_code,
+        },
+        extra: &config.extra,
+    }
+}
+
+fn descendants_count(site: &Site) -> HashMap<SectionId, usize> {
+    let mut counts: HashMap<SectionId, usize> = HashMap::new();
+    for report in &site.reports {
+        let mut section = Some(report.section);
+        while let Some(id) = section {
+            *counts.entry(id).or_default() += 1;
+            section = site.section(id).parent;
+        }
+    }
+    counts
+}
+
+impl<'a> Renderer<'a> {
+    fn render_all(&self, diagnostics: &mut Diagnostics) -> OutputSet {
+        let site = self.site;
+        let report_pages: Vec<Result<OutputFile, Diagnostic>> = site
+            .reports
+            .par_iter()
+            .map(|report| self.report_page(report))
+            .collect();
+        let section_pages: Vec<Result<OutputFile, Diagnostic>> = site
+            .sections
+            .par_iter()
+            .flat_map_iter(|section| {
+                (0..section.list_pages.len()).map(move |page| {
+                    if section.id == SectionId(0) && page == 0 {
+                        self.home_page()
+                    } else {
+                        self.section_page(section, page)
+                    }
+                })
+            })
+            .collect();
+
+        let mut files =
+            Vec::with_capacity(report_pages.len() + section_pages.len() + site.assets.len() + 8);
+        // (template, line, message) → (first diagnostic, pages affected)
+        type ErrorKey = (Option<ContentPath>, Option<usize>, String);
+        let mut template_errors: BTreeMap<ErrorKey, (Diagnostic, usize)> = BTreeMap::new();
+        for result in report_pages
+            .into_iter()
+            .chain(section_pages)
+            .chain(std::iter::once(self.not_found_page()))
+        {
+            match result {
+                Ok(file) => files.push(file),
+                Err(d) => {
+                    // One template mistake breaks every page that uses it:
+                    // say it once, with how many pages it broke.
+                    let key = (d.file.clone(), d.line, d.message.clone());
+                    template_errors.entry(key).or_insert((d, 0)).1 += 1;
+                }
+            }
+        }
+        for (_, (d, count)) in template_errors {
+            let d = if count > 1 {
+                let help = format!(
+                    "{} (and {} other pages)",
+                    d.help.clone().unwrap_or_default(),
+                    count - 1
+                );
+                d.with_help(help)
+            } else {
+                d
+            };
+            diagnostics.push(d);
+        }
+        for (name, bytes) in &self.theme.assets {
+            files.push(OutputFile {
+                path: format!("static/{name}"),
+                contents: Contents::Bytes(bytes.clone()),
+            });
+        }
+        for asset in &site.assets {
+            files.push(OutputFile {
+                path: asset.url.output_file(),
+                contents: Contents::CopyOf(asset.source.clone()),
+            });
+        }
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        for pair in files.windows(2) {
+            if pair[0].path == pair[1].path {
+                diagnostics.push(Diagnostic {
+                    file: None,
+                    ..Diagnostic::error(&ContentPath::from_relative(""), None, format!("two files would be written to `{}`", pair[0].path))
+                        .with_help("a file in content/ or static/ has the same path as a page or a theme file; rename one of them")
+                });
+            }
+        }
+        OutputSet { files }
+    }
+
+    fn render_template(
+        &self,
+        template: &str,
+        ctx: Value,
+        page: Option<&ContentPath>,
+    ) -> Result<Vec<u8>, Diagnostic> {
+        let tmpl = self
+            .env
+            .get_template(template)
+            .map_err(|e| template_error(self.theme, &e, page))?;
+        tmpl.render(ctx)
+            .map(String::into_bytes)
+            .map_err(|e| template_error(self.theme, &e, page))
+    }
+
+    /// The context every page has.
+    fn base_context(
+        &self,
+        page_url: &UrlPath,
+        page_title: &str,
+        description: Option<&str>,
+        lang: &str,
+        nav_current: &UrlPath,
+    ) -> Value {
+        context! {
+            site => self.site_value.clone(),
+            t => self.strings.clone(),
+            page_url => page_url.as_str(),
+            page_title => page_title,
+            description => description,
+            canonical => self.config.base_url.absolute(page_url),
+            lang => lang,
+            nav_current => nav_current.as_str(),
+        }
+    }
+
+    /// The URL of the top-level section `id` falls under, for marking the
+    /// current navigation entry.
+    fn nav_current(&self, id: SectionId) -> UrlPath {
+        let chain = self.site.ancestry(id);
+        chain.get(1).map_or_else(UrlPath::root, |s| s.url.clone())
+    }
+
+    fn crumbs(&self, id: SectionId, last_is_current: bool) -> Vec<Crumb<'a>> {
+        let chain = self.site.ancestry(id);
+        let n = chain.len();
+        chain
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| Crumb {
+                title: if i == 0 { self.home_title() } else { &s.title },
+                url: &s.url,
+                current: last_is_current && i + 1 == n,
+            })
+            .collect()
+    }
+
+    fn home_title(&self) -> &'a str {
+        match self.config.language {
+            crate::config::Language::ZhCn => "首页",
+            crate::config::Language::En => "Home",
+        }
+    }
+
+    fn item(&self, id: ReportId) -> ReportItem<'a> {
+        let r = self.site.report(id);
+        ReportItem {
+            title: &r.front.title,
+            url: &r.url,
+            date: r
+                .front
+                .date_published
+                .as_ref()
+                .map(|d| DateView::of_timestamp(d, self.chinese)),
+            issuer: r.front.issuer.as_deref(),
+            sample: r.front.sample,
+        }
+    }
+
+    fn link(&self, id: ReportId) -> LinkView<'a> {
+        let r = self.site.report(id);
+        LinkView {
+            title: &r.front.title,
+            url: &r.url,
+        }
+    }
+
+    fn children(&self, section: &Section) -> Vec<ChildView<'a>> {
+        section
+            .children
+            .iter()
+            .map(|id| {
+                let child = self.site.section(*id);
+                ChildView {
+                    title: &child.title,
+                    url: &child.url,
+                    count: self.descendants_count.get(id).copied().unwrap_or(0),
+                }
+            })
+            .collect()
+    }
+
+    fn report_page(&self, report: &'a Report) -> Result<OutputFile, Diagnostic> {
+        let f = &report.front;
+        let section = self.site.section(report.section);
+        let signature = f.signature.as_ref().map(|s| SignatureView {
+            name: s.name.clone().or_else(|| f.issuer.clone()),
+            date: s
+                .date
+                .or(f.date_written)
+                .as_ref()
+                .map(|d| DateView::of_date(d, self.chinese)),
+        });
+        let view = ReportView {
+            title: &f.title,
+            subtitle: f.subtitle.as_deref(),
+            url: &report.url,
+            lang: report.lang.tag(),
+            date_published: f
+                .date_published
+                .as_ref()
+                .map(|d| DateView::of_timestamp(d, self.chinese)),
+            date_written: f
+                .date_written
+                .as_ref()
+                .map(|d| DateView::of_date(d, self.chinese)),
+            date_updated: f
+                .date_updated
+                .as_ref()
+                .map(|d| DateView::of_timestamp(d, self.chinese)),
+            issuer: f.issuer.as_deref(),
+            source: f.source.as_deref(),
+            author: f.author.as_deref(),
+            summary: f.summary.as_deref(),
+            tags: &f.tags,
+            keywords: &f.keywords,
+            html: &report.doc.html,
+            toc: &report.doc.toc,
+            signature,
+            sample: f.sample,
+            section: LinkView {
+                title: &section.title,
+                url: &section.url,
+            },
+            previous: report.previous.map(|id| self.link(id)),
+            next: report.next.map(|id| self.link(id)),
+            extra: &f.extra,
+        };
+        let ctx = context! {
+            report => Value::from(Serde(&view)),
+            breadcrumbs => Value::from(Serde(self.crumbs(report.section, false))),
+            ..self.base_context(&report.url, &f.title, f.summary.as_deref(), self.config.language.tag(), &self.nav_current(report.section))
+        };
+        let bytes = self.render_template("report.html", ctx, Some(&report.source))?;
+        Ok(OutputFile {
+            path: report.url.output_file(),
+            contents: Contents::Bytes(bytes),
+        })
+    }
+
+    fn pagination(section: &'a Section, page: usize) -> Pagination<'a> {
+        let total = section.list_pages.len();
+        let pages = (0..total)
+            .filter(|&i| i == 0 || i + 1 == total || i.abs_diff(page) <= 2)
+            .map(|i| PageLink {
+                n: i + 1,
+                url: &section.list_pages[i],
+            })
+            .collect();
+        Pagination {
+            current: page + 1,
+            total,
+            previous: page.checked_sub(1).map(|i| &section.list_pages[i]),
+            next: section.list_pages.get(page + 1),
+            pages,
+        }
+    }
+
+    fn section_page(&self, section: &'a Section, page: usize) -> Result<OutputFile, Diagnostic> {
+        let per_page = self.config.paginate;
+        let reports = section
+            .reports
+            .iter()
+            .skip(page * per_page)
+            .take(per_page)
+            .map(|id| self.item(*id))
+            .collect();
+        let summary = section.front.as_ref().and_then(|f| f.summary.as_deref());
+        let view = SectionView {
+            title: &section.title,
+            url: &section.url,
+            summary,
+            intro_html: if page == 0 {
+                section.intro.as_ref().map(|d| d.html.as_str())
+            } else {
+                None
+            },
+            children: self.children(section),
+            reports,
+            total: section.reports.len(),
+            pagination: Renderer::pagination(section, page),
+        };
+        let url = &section.list_pages[page];
+        let title = if page == 0 {
+            section.title.clone()
+        } else {
+            let n = self
+                .strings
+                .get_attr("page_n")
+                .ok()
+                .map(|v| v.to_string())
+                .unwrap_or_default();
+            format!(
+                "{} - {}",
+                section.title,
+                n.replace("{n}", &(page + 1).to_string())
+            )
+        };
+        let ctx = context! {
+            section => Value::from(Serde(&view)),
+            breadcrumbs => Value::from(Serde(self.crumbs(section.id, true))),
+            ..self.base_context(url, &title, summary, self.config.language.tag(), &self.nav_current(section.id))
+        };
+        let bytes = self.render_template("section.html", ctx, section.source.as_ref())?;
+        Ok(OutputFile {
+            path: url.output_file(),
+            contents: Contents::Bytes(bytes),
+        })
+    }
+
+    fn home_page(&self) -> Result<OutputFile, Diagnostic> {
+        let site = self.site;
+        let latest = site
+            .reports_by_date()
+            .into_iter()
+            .take(HOME_LATEST)
+            .map(|id| self.item(id))
+            .collect();
+        let mut below: HashMap<SectionId, Vec<ReportId>> = HashMap::new();
+        for id in site.reports_by_date() {
+            if let Some(top) = site.ancestry(site.report(id).section).get(1) {
+                let list = below.entry(top.id).or_default();
+                if list.len() < HOME_PER_SECTION {
+                    list.push(id);
+                }
+            }
+        }
+        let sections = site
+            .home()
+            .children
+            .iter()
+            .map(|id| {
+                let s = site.section(*id);
+                HomeSection {
+                    title: &s.title,
+                    url: &s.url,
+                    reports: below
+                        .get(id)
+                        .map(|ids| ids.iter().map(|r| self.item(*r)).collect())
+                        .unwrap_or_default(),
+                    children: self.children(s),
+                }
+            })
+            .collect();
+        let home = site.home();
+        let view = HomeView {
+            intro_html: home.intro.as_ref().map(|d| d.html.as_str()),
+            latest,
+            sections,
+        };
+        let ctx = context! {
+            home => Value::from(Serde(&view)),
+            ..self.base_context(&home.url, &self.config.name, self.config.description.as_deref(), self.config.language.tag(), &home.url)
+        };
+        let bytes = self.render_template("home.html", ctx, home.source.as_ref())?;
+        Ok(OutputFile {
+            path: home.url.output_file(),
+            contents: Contents::Bytes(bytes),
+        })
+    }
+
+    /// `404.html` is served for any missing URL, at any depth, so its links
+    /// are site paths even in a relative-link build.
+    fn not_found_page(&self) -> Result<OutputFile, Diagnostic> {
+        let url = UrlPath::parse("/404.html");
+        let title = self
+            .strings
+            .get_attr("not_found_title")
+            .ok()
+            .map(|v| v.to_string())
+            .unwrap_or_default();
+        let ctx = context! {
+            site_paths => true,
+            ..self.base_context(&url, &title, None, self.config.language.tag(), &UrlPath::parse("/404.html"))
+        };
+        let bytes = self.render_template("404.html", ctx, None)?;
+        Ok(OutputFile {
+            path: url.output_file(),
+            contents: Contents::Bytes(bytes),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn external_targets_are_left_alone() {
+        for t in [
+            "https://www.gov.cn/",
+            "mailto:a@b.cn",
+            "#top",
+            "//cdn.example/x",
+            "tel:12345",
+        ] {
+            assert!(Links::is_external(t), "{t}");
+        }
+        for t in ["/news/", "static/x.css", "/a:b/"] {
+            assert!(!Links::is_external(t), "{t}");
+        }
+    }
+}

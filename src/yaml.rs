@@ -1,0 +1,121 @@
+//! The one place YAML is read (`site.yaml`, front matter, theme strings), so
+//! that replacing the YAML crate is a one-file change.
+//!
+//! Errors come back as [`Diagnostic`]s in the user's terms: the line in the
+//! user's file (not in the YAML fragment), no parser jargon where it can be
+//! avoided, and a "did you mean" hint for a misspelt key.
+
+use serde::de::DeserializeOwned;
+
+use crate::diagnostics::{Diagnostic, unknown_key_message};
+use crate::paths::ContentPath;
+
+/// Deserializes `text`, which starts on line `first_line` of `file`.
+pub fn parse<T: DeserializeOwned>(
+    text: &str,
+    file: &ContentPath,
+    first_line: usize,
+) -> Result<T, Diagnostic> {
+    serde_yaml::from_str(text).map_err(|err| {
+        let line = err.location().map(|l| l.line() + first_line - 1);
+        let raw = err.to_string();
+        // serde_yaml appends " at line L column C"; the diagnostic has the line.
+        let without_mark = raw.split(" at line ").next().unwrap_or(&raw);
+        let (key_path, message) = match without_mark.split_once(": ") {
+            Some((path, message)) if !path.contains(' ') => (Some(path), message),
+            _ => (None, without_mark),
+        };
+        let in_key = |m: String| match key_path {
+            Some(path) => format!("{path}: {m}"),
+            None => m,
+        };
+        if let Some((message, help)) = unknown_key_message(message) {
+            return Diagnostic::error(file, line, in_key(message)).with_help(help);
+        }
+        if let Some(key) = message
+            .strip_prefix("duplicate field `")
+            .and_then(|rest| rest.split('`').next())
+        {
+            // serde_yaml points at the mapping, not at the repeated key.
+            let lines: Vec<usize> = key_lines(text, key).map(|l| l + first_line - 1).collect();
+            let (line, help) = match lines.as_slice() {
+                [first, second, ..] => (Some(*second), format!("`{key}` is also set on line {first}; keep only one of them")),
+                _ => (line, format!("keep only one `{key}`")),
+            };
+            return Diagnostic::error(file, line, in_key(format!("duplicate key `{key}`"))).with_help(help);
+        }
+        if message.starts_with("duplicate entry") {
+            return Diagnostic::error(file, line, in_key(message.to_string()))
+                .with_help("each key may appear only once in a mapping");
+        }
+        Diagnostic::error(file, line, in_key(message.to_string())).with_help(
+            "check the YAML syntax: `key: value` per line, indent nested keys with spaces (not tabs), \
+             and quote values that contain `: ` or start with a special character such as `*`, `&`, `[` or `{`",
+        )
+    })
+}
+
+/// The 1-based line of `text` on which the top-level `key:` stands.
+pub fn key_line(text: &str, key: &str) -> Option<usize> {
+    key_lines(text, key).next()
+}
+
+/// Every 1-based line of `text` on which a top-level `key:` stands.
+fn key_lines<'a>(text: &'a str, key: &'a str) -> impl Iterator<Item = usize> + 'a {
+    text.lines()
+        .enumerate()
+        .filter(move |(_, line)| {
+            let rest = line
+                .strip_prefix(key)
+                .or_else(|| line.strip_prefix(&format!("\"{key}\"")))
+                .or_else(|| line.strip_prefix(&format!("'{key}'")));
+            rest.is_some_and(|rest| rest.trim_start_matches([' ', '\t']).starts_with(':'))
+        })
+        .map(|(index, _)| index + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Sample {
+        title: String,
+        slug: Option<String>,
+    }
+
+    fn file() -> ContentPath {
+        ContentPath::from_relative("content/a.md")
+    }
+
+    #[test]
+    fn reports_the_line_in_the_users_file() {
+        let err = parse::<Sample>("title: a\nslug: [\n", &file(), 2).unwrap_err();
+        assert_eq!(err.file, Some(file()));
+        assert!(matches!(err.line, Some(3) | Some(4)), "{err}");
+    }
+
+    #[test]
+    fn unknown_key_gets_a_hint() {
+        let err = parse::<Sample>("title: a\nslgu: b\n", &file(), 2).unwrap_err();
+        assert_eq!(err.line, Some(3));
+        assert!(err.message.contains("unknown key `slgu`"), "{err}");
+        assert_eq!(err.help.as_deref(), Some("did you mean `slug`?"));
+    }
+
+    #[test]
+    fn duplicate_key_names_both_lines() {
+        let err = parse::<Sample>("title: a\nslug: b\ntitle: c\n", &file(), 2).unwrap_err();
+        assert!(err.message.contains("duplicate key `title`"), "{err}");
+        assert_eq!(err.line, Some(4), "{err}");
+        assert!(err.help.unwrap().contains("line 2"));
+    }
+
+    #[test]
+    fn key_line_finds_top_level_keys() {
+        assert_eq!(key_line("a: 1\nbase_url : x\n", "base_url"), Some(2));
+        assert_eq!(key_line("a: 1\n  base_url: x\n", "base_url"), None);
+    }
+}

@@ -1,0 +1,57 @@
+// Gazette default theme: the few things on a report page that need a script.
+// No third-party code, works from file:// and on any static host; every
+// feature is optional (buttons stay hidden when scripts do not run).
+(function () {
+  "use strict";
+  var root = document.documentElement;
+  root.classList.add("js");
+
+  function load(key) {
+    try { return window.localStorage.getItem(key); } catch (e) { return null; }
+  }
+  function save(key, value) {
+    try { window.localStorage.setItem(key, value); } catch (e) { /* storage off: not remembered */ }
+  }
+
+  // 字号【大 中 小】: remembered across pages.
+  function applyFontSize(size) {
+    if (size !== "large" && size !== "small") size = "medium";
+    root.setAttribute("data-font-size", size);
+    var buttons = document.querySelectorAll("[data-font-size]");
+    for (var i = 0; i < buttons.length; i++) {
+      if (buttons[i] === root) continue;
+      buttons[i].setAttribute("aria-pressed", String(buttons[i].getAttribute("data-font-size") === size));
+    }
+  }
+
+  function copyLink(button) {
+    var url = button.getAttribute("data-url") || window.location.href;
+    var status = document.querySelector(".share-status");
+    function done() { if (status) status.textContent = button.getAttribute("data-copied") || ""; }
+    if (navigator.share) {
+      navigator.share({ title: document.title, url: url }).catch(function () {});
+    } else if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(url).then(done, function () { window.prompt("", url); });
+    } else {
+      window.prompt("", url);
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    applyFontSize(load("gazette-font-size"));
+    document.addEventListener("click", function (event) {
+      var target = event.target.closest ? event.target.closest("button") : null;
+      if (!target) return;
+      var size = target.getAttribute("data-font-size");
+      if (size) {
+        applyFontSize(size);
+        save("gazette-font-size", size);
+      } else if (target.getAttribute("data-action") === "print") {
+        window.print();
+      } else if (target.getAttribute("data-action") === "share") {
+        copyLink(target);
+      }
+    });
+    root.setAttribute("data-ready", "true");
+  });
+})();
