@@ -52,6 +52,9 @@ struct BuildArgs {
     /// Print only warnings and errors
     #[arg(long, short = 'q')]
     quiet: bool,
+    /// Print how long each stage of the build took
+    #[arg(long)]
+    timings: bool,
 }
 
 /// Runs the command line given in `args` (the program name first).
@@ -118,6 +121,18 @@ fn run_build(args: BuildArgs) -> ExitCode {
                     w.bytes as f64 / 1_000_000.0,
                     started.elapsed().as_secs_f64(),
                     summary.out.display(),
+                );
+            }
+            if args.timings {
+                let t = &summary.timings;
+                let _ = writeln!(
+                    stderr,
+                    "timings: load {:.3} s, markdown {:.3} s, site {:.3} s, render {:.3} s, write {:.3} s",
+                    t.load.as_secs_f64(),
+                    t.markdown.as_secs_f64(),
+                    t.site.as_secs_f64(),
+                    t.render.as_secs_f64(),
+                    t.write.as_secs_f64(),
                 );
             }
             ExitCode::SUCCESS

@@ -1,0 +1,832 @@
+//! Gazette's integration tests: one binary, driven by [`TestSite`], a small
+//! builder of site folders in a temporary directory, which runs the real
+//! `gazette` binary on them.
+//!
+//! Browser and validator tests (headless Chromium, the W3C Nu checker) run
+//! when their tools are installed, and must run when `CI=true`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_gazette");
+
+fn manifest_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+/// A site folder to build.
+struct TestSite {
+    dir: tempfile::TempDir,
+}
+
+/// What one `gazette` run did.
+struct Run {
+    code: i32,
+    stderr: String,
+}
+
+impl Run {
+    fn from(output: Output) -> Run {
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    #[track_caller]
+    fn assert_ok(&self) -> &Run {
+        assert_eq!(self.code, 0, "gazette failed:\n{}", self.stderr);
+        self
+    }
+}
+
+const SITE_YAML: &str = "name: 测试门户\nbase_url: https://example.gov.cn/\n";
+
+fn report(title: &str, date: &str, body: &str) -> String {
+    format!("---\ntitle: {title}\ndate_published: {date}\n---\n\n{body}\n")
+}
+
+impl TestSite {
+    /// A site with `site.yaml` and one report.
+    fn new() -> TestSite {
+        let site = TestSite::empty();
+        site.write("site.yaml", SITE_YAML);
+        site.write("content/news/_index.md", "---\ntitle: 新闻\n---\n");
+        site.write(
+            "content/news/first.md",
+            &report("第一篇", "2022-12-24", "正文。"),
+        );
+        site
+    }
+
+    fn empty() -> TestSite {
+        TestSite {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn out(&self) -> PathBuf {
+        self.root().join("public")
+    }
+
+    fn write(&self, path: &str, text: &str) {
+        self.write_bytes(path, text.as_bytes());
+    }
+
+    fn write_bytes(&self, path: &str, bytes: &[u8]) {
+        let path = self.root().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+
+    fn build(&self, args: &[&str]) -> Run {
+        let output = Command::new(BIN)
+            .arg("build")
+            .arg("--root")
+            .arg(self.root())
+            .args(args)
+            .output()
+            .expect("run gazette");
+        Run::from(output)
+    }
+
+    fn read(&self, path: &str) -> String {
+        std::fs::read_to_string(self.out().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+}
+
+/// Every file below `dir`, by relative path, with its bytes.
+fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    walk(dir)
+        .into_iter()
+        .map(|p| {
+            let relative = p
+                .strip_prefix(dir)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            (relative, std::fs::read(&p).unwrap())
+        })
+        .collect()
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// Every `href="…"` and `src="…"` value in `html`.
+fn links(html: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for attr in ["href=\"", "src=\""] {
+        let mut rest = html;
+        while let Some(start) = rest.find(attr) {
+            rest = &rest[start + attr.len()..];
+            let end = rest.find('"').unwrap();
+            found.push(rest[..end].replace("&amp;", "&"));
+            rest = &rest[end..];
+        }
+    }
+    found
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap();
+            out.push(u8::from_str_radix(hex, 16).unwrap());
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+fn html_files(dir: &Path) -> Vec<PathBuf> {
+    walk(dir)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "html"))
+        .collect()
+}
+
+fn is_external(link: &str) -> bool {
+    link.starts_with("https://")
+        || link.starts_with("http://")
+        || link.starts_with("mailto:")
+        || link.starts_with('#')
+}
+
+/// The demo portal, built into a fresh folder.
+fn build_demo(args: &[&str]) -> (tempfile::TempDir, PathBuf) {
+    let out_parent = tempfile::tempdir().unwrap();
+    let out = out_parent.path().join("public");
+    let run = Run::from(
+        Command::new(BIN)
+            .arg("build")
+            .arg("--root")
+            .arg(manifest_dir().join("site-content"))
+            .arg("--out")
+            .arg(&out)
+            .args(args)
+            .output()
+            .unwrap(),
+    );
+    run.assert_ok();
+    (out_parent, out)
+}
+
+const SEED_PAGE: &str = "xxgk/fzzfjs/2022-fazhi-zhengfu-jianshe-baogao/index.html";
+
+#[test]
+fn seed_report_page_shows_the_whole_report() {
+    let (_keep, out) = build_demo(&[]);
+    let html = std::fs::read_to_string(out.join(SEED_PAGE)).unwrap();
+    assert!(html.contains("<h1 class=\"report-title\">遂溪县人民政府遂城街道办事处关于2022年度法治政府建设情况的报告</h1>"));
+    // The meta line.
+    assert!(
+        html.contains("发布时间：<time datetime=\"2022-12-24\">2022-12-24</time>"),
+        "meta line"
+    );
+    assert!(html.contains("来源：本网"));
+    assert!(html.contains("data-font-size=\"large\""), "字号 buttons");
+    assert!(html.contains("打印本页"));
+    // Every heading 一、 to 三、, as headings.
+    for heading in [
+        "一、主要措施及成效",
+        "二、存在问题和不足",
+        "三、下一步工作计划",
+    ] {
+        assert!(html.contains(&format!(">{heading}</h2>")), "{heading}");
+    }
+    // Every (一)… paragraph of the seed, in order, in its own paragraph.
+    let seed = std::fs::read_to_string(
+        manifest_dir().join("../shared/seed/suicheng-2022-rule-of-law-report.txt"),
+    )
+    .unwrap_or_else(|_| {
+        std::fs::read_to_string(
+            manifest_dir()
+                .join("site-content/content/xxgk/fzzfjs/2022-fazhi-zhengfu-jianshe-baogao.md"),
+        )
+        .unwrap()
+    });
+    let numbered: Vec<&str> = seed
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with('('))
+        .collect();
+    assert_eq!(
+        numbered.len(),
+        17,
+        "the seed has 11 + 6 numbered paragraphs"
+    );
+    let mut position = 0;
+    for paragraph in numbered {
+        let found = html[position..]
+            .find(&format!("<p>{}</p>", paragraph.trim_end()))
+            .unwrap_or_else(|| panic!("paragraph missing or out of order: {paragraph}"));
+        position += found;
+    }
+    // The signature block: 署名 then the date written, after the body.
+    let sig = html
+        .find("<div class=\"signature\">")
+        .expect("signature block");
+    let name = html
+        .find("<p class=\"signature-name\">遂溪县人民政府遂城街道办事处</p>")
+        .expect("署名");
+    let date = html
+        .find("<time datetime=\"2022-12-08\">2022年12月8日</time></p>")
+        .expect("成文日期");
+    assert!(position < sig && sig < name && name < date);
+    // Right-aligned by the theme.
+    let css = std::fs::read_to_string(out.join("static/gazette.css")).unwrap();
+    assert!(
+        css.contains(".signature { display: flex; justify-content: flex-end; padding-right: 2em;")
+    );
+}
+
+#[test]
+fn demo_portal_relative_links_all_resolve_on_disk() {
+    let (_keep, out) = build_demo(&[]);
+    let mut checked = 0;
+    for page in html_files(&out) {
+        if page.ends_with("404.html") {
+            continue; // site paths by design: it is served at any URL
+        }
+        let html = std::fs::read_to_string(&page).unwrap();
+        for link in links(&html) {
+            if is_external(&link) {
+                continue;
+            }
+            assert!(
+                !link.starts_with('/'),
+                "{}: absolute link {link} in a relative build",
+                page.display()
+            );
+            let path = percent_decode(link.split('#').next().unwrap());
+            let target = page.parent().unwrap().join(&path);
+            assert!(
+                target.is_file(),
+                "{}: link {link} points to a missing file",
+                page.display()
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 100, "only {checked} links checked");
+}
+
+#[test]
+fn sub_path_base_url_keeps_every_link_under_the_sub_path() {
+    let site = TestSite::new();
+    site.write(
+        "site.yaml",
+        "name: 测试门户\nbase_url: https://example.gov.cn/portal/\n",
+    );
+    site.write(
+        "content/政务公开/关于2022年 工作的报告.md",
+        &report("报告", "2022-12-24 09:30", "## 一、标题\n\n正文。"),
+    );
+    site.build(&[]).assert_ok();
+    let mut checked = 0;
+    for page in html_files(&site.out()) {
+        let html = std::fs::read_to_string(&page).unwrap();
+        for link in links(&html) {
+            if link.starts_with('#') || link.starts_with("mailto:") {
+                continue;
+            }
+            if let Some(rest) = link.strip_prefix("https://example.gov.cn") {
+                assert!(rest.starts_with("/portal/"), "{}: {link}", page.display());
+            } else if is_external(&link) {
+                continue;
+            } else {
+                assert!(
+                    link.starts_with("/portal/"),
+                    "{}: {link} escapes the sub-path",
+                    page.display()
+                );
+                // And it names a file of the output.
+                let path = percent_decode(
+                    link.trim_start_matches("/portal/")
+                        .split('#')
+                        .next()
+                        .unwrap(),
+                );
+                let target = site.out().join(&path);
+                assert!(
+                    target.is_file() || target.join("index.html").is_file(),
+                    "{}: {link} is broken",
+                    page.display()
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 20);
+    let section = site.read("政务公开/index.html");
+    assert!(
+        section.contains("href=\"/portal/%E6%94%BF%E5%8A%A1%E5%85%AC%E5%BC%80/%E5%85%B3%E4%BA%8E2022%E5%B9%B4-%E5%B7%A5%E4%BD%9C%E7%9A%84%E6%8A%A5%E5%91%8A/\""),
+        "the Chinese file name is percent-encoded in links"
+    );
+    assert!(
+        site.out()
+            .join("政务公开/关于2022年-工作的报告/index.html")
+            .is_file()
+    );
+}
+
+#[test]
+fn builds_are_byte_identical_whatever_the_thread_count() {
+    let (_a, first) = build_demo(&[]);
+    let (_b, second) = build_demo(&[]);
+    let (_c, single) = build_demo(&["--jobs", "1"]);
+    let first = tree(&first);
+    assert!(first.len() > 10);
+    assert_eq!(first, tree(&second), "two builds differ");
+    assert_eq!(first, tree(&single), "--jobs 1 differs from the default");
+}
+
+#[test]
+fn rebuilding_rewrites_only_what_changed() {
+    let site = TestSite::new();
+    site.write(
+        "content/news/second.md",
+        &report("第二篇", "2022-12-25", "正文二。"),
+    );
+    site.build(&[]).assert_ok();
+    let page = site.out().join("news/first/index.html");
+    let before = std::fs::metadata(&page).unwrap().modified().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    site.write(
+        "content/news/second.md",
+        &report("第二篇（修订）", "2022-12-25", "正文二。"),
+    );
+    let run = site.build(&[]);
+    run.assert_ok();
+    // first/ links to second/ as 下一篇, so it changes too; the 404 page and assets do not.
+    assert!(run.stderr.contains("unchanged"), "{}", run.stderr);
+    let static_css = site.out().join("static/gazette.css");
+    let css_time = std::fs::metadata(&static_css).unwrap().modified().unwrap();
+    assert!(css_time <= before, "the stylesheet was rewritten");
+    site.write(
+        "content/news/second.md",
+        &report("第二篇（修订）", "2022-12-25", "正文二。"),
+    );
+    std::fs::remove_file(site.root().join("content/news/second.md")).unwrap();
+    site.build(&[]).assert_ok();
+    assert!(
+        !site.out().join("news/second/index.html").exists(),
+        "stale page removed"
+    );
+    let _ = before;
+}
+
+/// Builds a good site, breaks it, and checks the failed build's message,
+/// exit code and that the previous output was left untouched.
+#[track_caller]
+fn assert_bad_input(break_it: impl FnOnce(&TestSite), expected: &[&str]) -> String {
+    let site = TestSite::new();
+    site.build(&[]).assert_ok();
+    let before = tree(&site.out());
+    break_it(&site);
+    let run = site.build(&[]);
+    assert_eq!(
+        run.code, 1,
+        "expected exit code 1, got {}:\n{}",
+        run.code, run.stderr
+    );
+    for text in expected {
+        assert!(
+            run.stderr.contains(text),
+            "expected `{text}` in:\n{}",
+            run.stderr
+        );
+    }
+    assert!(
+        run.stderr
+            .contains("the previous output was left as it was"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(before, tree(&site.out()), "the previous output changed");
+    run.stderr
+}
+
+#[test]
+fn malformed_yaml_is_reported_with_its_line() {
+    assert_bad_input(
+        |s| {
+            s.write(
+                "content/news/bad.md",
+                "---\ntitle: 坏\ndate_published: 2022-12-24\nkeywords: [a, b\n---\n正文\n",
+            )
+        },
+        &["error: content/news/bad.md:", "check the YAML syntax"],
+    );
+}
+
+#[test]
+fn missing_title_is_reported() {
+    assert_bad_input(
+        |s| {
+            s.write(
+                "content/news/bad.md",
+                "---\ndate_published: 2022-12-24\n---\n正文\n",
+            )
+        },
+        &[
+            "error: content/news/bad.md:1: the report has no title",
+            "add `title:`",
+        ],
+    );
+}
+
+#[test]
+fn missing_publication_date_is_reported() {
+    assert_bad_input(
+        |s| s.write("content/news/bad.md", "---\ntitle: 无日期\n---\n正文\n"),
+        &[
+            "error: content/news/bad.md:1: the report has no publication date",
+            "never takes it from the build time",
+        ],
+    );
+}
+
+#[test]
+fn unparseable_publication_date_is_reported() {
+    assert_bad_input(
+        |s| {
+            s.write(
+                "content/news/bad.md",
+                "---\ntitle: 坏日期\ndate_published: 2022年12月24日\n---\n正文\n",
+            )
+        },
+        &[
+            "error: content/news/bad.md:3: date_published: `2022年12月24日` is not a date",
+            "2022-12-24",
+        ],
+    );
+}
+
+#[test]
+fn duplicate_key_is_reported_with_both_lines() {
+    assert_bad_input(
+        |s| {
+            s.write(
+                "content/news/bad.md",
+                "---\ntitle: 一\ndate_published: 2022-12-24\ntitle: 二\n---\n正文\n",
+            )
+        },
+        &[
+            "error: content/news/bad.md:4: duplicate key `title`",
+            "also set on line 2",
+        ],
+    );
+}
+
+#[test]
+fn gbk_file_is_named_with_the_fix() {
+    let (gbk, _, _) = encoding_rs::GBK.encode("---\ntitle: 遂溪县人民政府遂城街道办事处关于法治政府建设情况的报告\ndate_published: 2022-12-24\n---\n正文内容\n");
+    assert_bad_input(
+        |s| s.write_bytes("content/news/gbk.md", &gbk),
+        &[
+            "error: content/news/gbk.md:2: the file is not UTF-8; it looks like GBK",
+            "iconv -f GB18030 -t UTF-8 gbk.md",
+        ],
+    );
+}
+
+#[test]
+fn two_files_claiming_one_url_are_both_named() {
+    assert_bad_input(
+        |s| {
+            s.write(
+                "content/news/other.md",
+                "---\ntitle: 另一篇\nslug: first\ndate_published: 2022-12-24\n---\n正文\n",
+            )
+        },
+        &[
+            "`content/news/other.md` and `content/news/first.md` both produce `news/first/index.html`",
+        ],
+    );
+}
+
+#[test]
+fn unknown_site_yaml_key_gets_a_hint() {
+    assert_bad_input(
+        |s| s.write("site.yaml", &format!("{SITE_YAML}icp_number: 粤ICP备1号\n")),
+        &[
+            "error: site.yaml:3: unknown key `icp_number`",
+            "did you mean `icp_no`?",
+        ],
+    );
+}
+
+#[test]
+fn every_bad_file_is_reported_sorted_by_path() {
+    let stderr = assert_bad_input(
+        |s| {
+            s.write("content/z.md", "---\ntitle: z\n---\n");
+            s.write("content/a.md", "---\ndate_published: 2022-12-24\n---\n");
+            s.write("content/m/m.md", "no front matter\n");
+        },
+        &["build failed with 3 errors"],
+    );
+    let a = stderr.find("content/a.md:").unwrap();
+    let m = stderr.find("content/m/m.md:").unwrap();
+    let z = stderr.find("content/z.md:").unwrap();
+    assert!(a < m && m < z, "not sorted:\n{stderr}");
+}
+
+#[test]
+fn usage_errors_exit_with_2() {
+    let run = Run::from(
+        Command::new(BIN)
+            .args(["build", "--no-such-flag"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let run = Run::from(
+        Command::new(BIN)
+            .args(["build", "--root", "/no/such/site"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("does not exist"), "{}", run.stderr);
+    let site = TestSite::new();
+    assert_eq!(site.build(&["--jobs", "0"]).code, 2);
+    assert_eq!(site.build(&["--base-url", "example.gov.cn"]).code, 2);
+}
+
+#[test]
+fn a_folder_gazette_did_not_write_is_never_replaced() {
+    let site = TestSite::new();
+    let precious = site.root().join("documents");
+    std::fs::create_dir(&precious).unwrap();
+    std::fs::write(precious.join("budget.xlsx"), "data").unwrap();
+    let run = site.build(&["--out", precious.to_str().unwrap()]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("not written by gazette"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(precious.join("budget.xlsx")).unwrap(),
+        "data"
+    );
+}
+
+#[test]
+fn front_matter_variants_from_real_files_are_accepted() {
+    let site = TestSite::new();
+    site.write_bytes(
+        "content/news/crlf.md",
+        "\u{feff}\r\n\r\n---  \r\ntitle: CRLF 与 BOM\r\ndate_published: 2023-01-18 14:18:00 -0500\r\n--- \r\n正文\r\n".as_bytes(),
+    );
+    site.write("content/news/rfc.md", "---\ntitle: RFC 3339\ndate_published: 2022-12-24T09:30:00+08:00\ntags: 单个\nslug: 124062\n---\n正文\n");
+    site.build(&[]).assert_ok();
+    let page = site.read("news/crlf/index.html");
+    assert!(
+        page.contains("2023-01-18 14:18"),
+        "time as the source gave it"
+    );
+    assert!(site.out().join("news/124062/index.html").is_file());
+}
+
+#[test]
+fn drafts_are_left_out_unless_asked_for() {
+    let site = TestSite::new();
+    site.write(
+        "content/news/draft.md",
+        "---\ntitle: 草稿\ndate_published: 2022-12-24\ndraft: true\n---\n正文\n",
+    );
+    site.build(&[]).assert_ok();
+    assert!(!site.out().join("news/draft/index.html").exists());
+    site.build(&["--drafts"]).assert_ok();
+    assert!(site.out().join("news/draft/index.html").exists());
+}
+
+#[test]
+fn raw_html_in_markdown_never_reaches_the_page() {
+    let site = TestSite::new();
+    site.write(
+        "content/news/x.md",
+        &report(
+            "脚本",
+            "2022-12-24",
+            "<script>alert('x')</script>\n\n<img src=x onerror=alert(1)>",
+        ),
+    );
+    site.build(&[]).assert_ok();
+    let page = site.read("news/x/index.html");
+    assert!(!page.contains("<script>alert"), "{page}");
+    assert!(!page.contains("<img src=x"), "{page}");
+}
+
+#[test]
+fn english_site_uses_english_strings() {
+    let site = TestSite::new();
+    site.write(
+        "site.yaml",
+        "name: Example Agency\nbase_url: https://agency.example.gov/\nlanguage: en\n",
+    );
+    site.write(
+        "content/news/first.md",
+        &report(
+            "Annual transparency report",
+            "2023-01-18 14:18:00 -0500",
+            "## 1. Summary\n\nText.",
+        ),
+    );
+    site.build(&[]).assert_ok();
+    let page = site.read("news/first/index.html");
+    assert!(page.contains("<html lang=\"en\">"));
+    assert!(
+        page.contains("Published：") || page.contains("Published"),
+        "{page}"
+    );
+    assert!(page.contains("Skip to main content"));
+}
+
+#[test]
+fn a_site_theme_overrides_one_template() {
+    let site = TestSite::new();
+    site.write(
+        "themes/default/templates/404.html",
+        "{% extends \"base.html\" %}{% block content %}<h1>找不到了</h1>{% endblock %}",
+    );
+    site.build(&[]).assert_ok();
+    assert!(site.read("404.html").contains("<h1>找不到了</h1>"));
+    assert!(
+        site.read("news/first/index.html").contains("report-title"),
+        "other templates stay the default"
+    );
+}
+
+#[test]
+fn a_template_error_names_the_template_and_line() {
+    let site = TestSite::new();
+    site.build(&[]).assert_ok();
+    site.write(
+        "themes/default/templates/404.html",
+        "{% extends \"base.html\" %}\n{% block content %}\n{{ 1 + }}\n{% endblock %}",
+    );
+    let run = site.build(&[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("themes/default/templates/404.html:3"),
+        "{}",
+        run.stderr
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Tools from outside: the W3C Nu HTML Checker and headless Chromium.
+
+fn vnu_jar() -> Option<PathBuf> {
+    let path = std::env::var_os("GAZETTE_VNU_JAR")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| manifest_dir().join("node_modules/vnu-jar/build/dist/vnu.jar"));
+    path.is_file().then_some(path)
+}
+
+#[test]
+fn demo_portal_passes_the_nu_html_checker() {
+    let Some(jar) = vnu_jar() else {
+        assert!(
+            !in_ci(),
+            "CI=true but vnu.jar is missing: run `npm ci` (see .ci/run)"
+        );
+        eprintln!("skipped: vnu.jar not installed (npm ci)");
+        return;
+    };
+    for args in [
+        &[][..],
+        &["--base-url", "https://example.gov.cn/portal/"][..],
+    ] {
+        let (_keep, out) = build_demo(args);
+        let output = Command::new("java")
+            .arg("-jar")
+            .arg(&jar)
+            .args(["--errors-only", "--skip-non-html"])
+            .arg(&out)
+            .output()
+            .expect("run java");
+        let report = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            output.status.success() && report.trim().is_empty(),
+            "Nu HTML Checker errors:\n{report}"
+        );
+    }
+}
+
+fn chromium() -> Option<PathBuf> {
+    ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+}
+
+/// The DOM of `page` after its scripts ran, in a window `width` wide.
+fn dump_dom(browser: &Path, page: &Path, width: u32) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let output = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--virtual-time-budget=5000",
+        ])
+        .arg(format!("--window-size={width},2000"))
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg("--dump-dom")
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("run chromium");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Measures the signature block in a real browser: the 署名 ends two
+/// characters from the right edge of the text, and the date starts two
+/// characters right of the 署名's first character (GB/T 9704-2012 7.3.5.2).
+#[test]
+fn seed_signature_is_right_aligned_in_a_browser() {
+    let Some(browser) = chromium() else {
+        assert!(
+            !in_ci(),
+            "CI=true but chromium is not installed (apt-get install chromium)"
+        );
+        eprintln!("skipped: chromium not installed");
+        return;
+    };
+    let (_keep, out) = build_demo(&[]);
+    let page = out.join(SEED_PAGE);
+    let html = std::fs::read_to_string(&page).unwrap();
+    let probe = r#"<script>
+window.addEventListener("load", function () {
+  function box(el) { var r = document.createRange(); r.selectNodeContents(el); return r.getBoundingClientRect(); }
+  var body = document.querySelector(".report-body").getBoundingClientRect();
+  var name = box(document.querySelector(".signature-name"));
+  var date = box(document.querySelector(".signature-date time"));
+  var em = parseFloat(getComputedStyle(document.querySelector(".signature")).fontSize);
+  document.body.setAttribute("data-probe", [body.right, name.left, name.right, date.left, em, document.documentElement.getAttribute("data-ready")].join(" "));
+});
+</script></body>"#;
+    let probe_page = page.with_file_name("probe.html");
+    std::fs::write(&probe_page, html.replace("</body>", probe)).unwrap();
+    for width in [1280, 390] {
+        let dom = dump_dom(&browser, &probe_page, width);
+        let start = dom
+            .find("data-probe=\"")
+            .unwrap_or_else(|| panic!("no probe result at {width}px:\n{dom}"))
+            + 12;
+        let values: Vec<&str> = dom[start..].split('"').next().unwrap().split(' ').collect();
+        let n: Vec<f64> = values[..5].iter().map(|v| v.parse().unwrap()).collect();
+        let (body_right, name_left, name_right, date_left, em) = (n[0], n[1], n[2], n[3], n[4]);
+        assert!(
+            (body_right - 2.0 * em - name_right).abs() < 2.0,
+            "at {width}px the 署名 is not 2 characters from the right: {values:?}"
+        );
+        assert!(
+            (date_left - (name_left + 2.0 * em)).abs() < 2.0,
+            "at {width}px the date does not start 2 characters in: {values:?}"
+        );
+        assert_eq!(
+            values[5], "true",
+            "the theme script did not run from file://"
+        );
+    }
+}
