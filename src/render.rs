@@ -48,7 +48,8 @@ pub struct OutputSet {
 
 /// How many reports the home page lists as the latest, and per section.
 const HOME_LATEST: usize = 10;
-const HOME_PER_SECTION: usize = 6;
+/// How many reports a section's panel on the home page or a hub page lists.
+const PANEL_SIZE: usize = 6;
 
 /// Link-making for one build.
 #[derive(Clone)]
@@ -239,13 +240,16 @@ struct SectionView<'a> {
     summary: Option<&'a str>,
     intro_html: Option<&'a str>,
     children: Vec<ChildView<'a>>,
+    /// The sub-sections with their newest reports.
+    panels: Vec<Panel<'a>>,
     reports: Vec<ReportItem<'a>>,
     total: usize,
     pagination: Pagination<'a>,
 }
 
+/// A section on the home page or a hub page, with its newest reports.
 #[derive(Serialize)]
-struct HomeSection<'a> {
+struct Panel<'a> {
     title: &'a str,
     url: &'a UrlPath,
     reports: Vec<ReportItem<'a>>,
@@ -256,7 +260,7 @@ struct HomeSection<'a> {
 struct HomeView<'a> {
     intro_html: Option<&'a str>,
     latest: Vec<ReportItem<'a>>,
-    sections: Vec<HomeSection<'a>>,
+    sections: Vec<Panel<'a>>,
 }
 
 /// The rendering of one site with one theme.
@@ -268,8 +272,8 @@ struct Renderer<'a> {
     site_value: Value,
     strings: Value,
     chinese: bool,
-    /// Every report below each section (the section's own included).
-    descendants_count: HashMap<SectionId, usize>,
+    /// The reports below each section, its own and its sub-sections'.
+    below: Below,
 }
 
 /// Renders every page and lists every file of the portal.
@@ -295,7 +299,7 @@ pub fn render(
         site_value: Value::from(Serde(site_view(site, config))),
         strings: Value::from(Serde(&strings)),
         chinese: config.language == crate::config::Language::ZhCn,
-        descendants_count: descendants_count(site),
+        below: Below::of(site),
         env,
     };
     renderer.render_all(diagnostics)
@@ -443,16 +447,30 @@ fn site_view<'a>(site: &'a Site, config: &'a Config) -> SiteView<'a> {
     }
 }
 
-fn descendants_count(site: &Site) -> HashMap<SectionId, usize> {
-    let mut counts: HashMap<SectionId, usize> = HashMap::new();
-    for report in &site.reports {
-        let mut section = Some(report.section);
-        while let Some(id) = section {
-            *counts.entry(id).or_default() += 1;
-            section = site.section(id).parent;
+/// For each section, how many reports it holds with its sub-sections, and
+/// the newest few of them: what a hub page or the home page shows.
+struct Below {
+    count: HashMap<SectionId, usize>,
+    latest: HashMap<SectionId, Vec<ReportId>>,
+}
+
+impl Below {
+    fn of(site: &Site) -> Below {
+        let mut count: HashMap<SectionId, usize> = HashMap::new();
+        let mut latest: HashMap<SectionId, Vec<ReportId>> = HashMap::new();
+        for id in site.reports_by_date() {
+            let mut section = Some(site.report(id).section);
+            while let Some(s) = section {
+                *count.entry(s).or_default() += 1;
+                let list = latest.entry(s).or_default();
+                if list.len() < PANEL_SIZE {
+                    list.push(id);
+                }
+                section = site.section(s).parent;
+            }
         }
+        Below { count, latest }
     }
-    counts
 }
 
 impl<'a> Renderer<'a> {
@@ -631,7 +649,7 @@ impl<'a> Renderer<'a> {
                 ChildView {
                     title: &child.title,
                     url: &child.url,
-                    count: self.descendants_count.get(id).copied().unwrap_or(0),
+                    count: self.below.count.get(id).copied().unwrap_or(0),
                 }
             })
             .collect()
@@ -733,6 +751,11 @@ impl<'a> Renderer<'a> {
                 None
             },
             children: self.children(section),
+            panels: if page == 0 {
+                self.panels(&section.children)
+            } else {
+                Vec::new()
+            },
             reports,
             total: section.reports.len(),
             pagination: Renderer::pagination(section, page),
@@ -765,6 +788,27 @@ impl<'a> Renderer<'a> {
         })
     }
 
+    /// A panel per section: its title and newest reports (sub-sections' included).
+    fn panels(&self, sections: &[SectionId]) -> Vec<Panel<'a>> {
+        sections
+            .iter()
+            .map(|id| {
+                let s = self.site.section(*id);
+                Panel {
+                    title: &s.title,
+                    url: &s.url,
+                    reports: self
+                        .below
+                        .latest
+                        .get(id)
+                        .map(|ids| ids.iter().map(|r| self.item(*r)).collect())
+                        .unwrap_or_default(),
+                    children: self.children(s),
+                }
+            })
+            .collect()
+    }
+
     fn home_page(&self) -> Result<OutputFile, Diagnostic> {
         let site = self.site;
         let latest = site
@@ -773,32 +817,7 @@ impl<'a> Renderer<'a> {
             .take(HOME_LATEST)
             .map(|id| self.item(id))
             .collect();
-        let mut below: HashMap<SectionId, Vec<ReportId>> = HashMap::new();
-        for id in site.reports_by_date() {
-            if let Some(top) = site.ancestry(site.report(id).section).get(1) {
-                let list = below.entry(top.id).or_default();
-                if list.len() < HOME_PER_SECTION {
-                    list.push(id);
-                }
-            }
-        }
-        let sections = site
-            .home()
-            .children
-            .iter()
-            .map(|id| {
-                let s = site.section(*id);
-                HomeSection {
-                    title: &s.title,
-                    url: &s.url,
-                    reports: below
-                        .get(id)
-                        .map(|ids| ids.iter().map(|r| self.item(*r)).collect())
-                        .unwrap_or_default(),
-                    children: self.children(s),
-                }
-            })
-            .collect();
+        let sections = self.panels(&site.home().children);
         let home = site.home();
         let view = HomeView {
             intro_html: home.intro.as_ref().map(|d| d.html.as_str()),
