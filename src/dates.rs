@@ -119,6 +119,11 @@ impl CalendarDate {
 
     /// `2022年12月8日`: Arabic numerals, full year, no zero padding
     /// (GB/T 9704-2012 7.3.5.4).
+    ///
+    /// ```
+    /// use gazette::dates::CalendarDate;
+    /// assert_eq!(CalendarDate::parse("2022-12-08").unwrap().chinese(), "2022年12月8日");
+    /// ```
     pub fn chinese(&self) -> String {
         format!("{}年{}月{}日", self.0.year(), self.0.month(), self.0.day())
     }

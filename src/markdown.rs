@@ -7,6 +7,12 @@
 //! writer means it. Heading ids are derived from the heading text (Chinese
 //! kept as it is), made unique within the page, and stable from build to
 //! build. Raw HTML is shown as text unless the site allows it.
+//!
+//! Links and images that point inside the site (`../tzgg/notice.md`,
+//! `chart.png`, `/xxgk/`) cannot be written yet: only the site stage knows
+//! where their targets end up. They are listed as [`ContentLink`]s and
+//! written as numbered placeholders ([`LINK_PLACEHOLDER`]`N`) that the render
+//! stage replaces with the right link for the page and the build.
 
 use std::fmt;
 use std::sync::Mutex;
@@ -31,6 +37,20 @@ pub struct Heading {
     pub text: String,
 }
 
+/// What stands in the HTML for the `N`th [`ContentLink`] of a body until the
+/// render stage writes the real link.
+pub const LINK_PLACEHOLDER: &str = "gazette-content-link:";
+
+/// A link or image in a body that points inside the site.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContentLink {
+    /// The path as written, percent-decoded, without its `#fragment`.
+    pub target: String,
+    pub fragment: Option<String>,
+    /// The 1-based line of the body it is on.
+    pub line: usize,
+}
+
 /// A report body rendered once, for the page, the other layouts and search.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RenderedDoc {
@@ -38,6 +58,22 @@ pub struct RenderedDoc {
     pub toc: Vec<Heading>,
     /// The body as plain text, paragraphs separated by blank lines.
     pub text: String,
+    /// Links inside the site, in placeholder order.
+    pub links: Vec<ContentLink>,
+}
+
+/// Whether a link target leaves the site: it has a scheme (`https:`,
+/// `mailto:`), is protocol-relative, or is only a `#fragment` of this page.
+pub fn is_external(target: &str) -> bool {
+    target.is_empty()
+        || target.starts_with('#')
+        || target.starts_with("//")
+        || target.split_once(':').is_some_and(|(scheme, _)| {
+            !scheme.is_empty()
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+        })
 }
 
 /// Renders headings with ids and records them for the table of contents.
@@ -107,6 +143,7 @@ pub fn render(body: &str, options: &MarkdownOptions) -> RenderedDoc {
     let root = comrak::parse_document(&arena, body, &options);
 
     let text = plain_text(root);
+    let links = take_content_links(root);
 
     let headings = HeadingIds::default();
     let mut plugins = Plugins::default();
@@ -124,7 +161,42 @@ pub fn render(body: &str, options: &MarkdownOptions) -> RenderedDoc {
         .into_inner()
         .unwrap_or_else(|e| e.into_inner())
         .1;
-    RenderedDoc { html, toc, text }
+    RenderedDoc {
+        html,
+        toc,
+        text,
+        links,
+    }
+}
+
+/// Lists the links and images of `root` that point inside the site and
+/// puts placeholders in their place.
+fn take_content_links<'a>(root: &'a comrak::nodes::AstNode<'a>) -> Vec<ContentLink> {
+    let mut links = Vec::new();
+    for node in root.descendants() {
+        let mut ast = node.data_mut();
+        let line = ast.sourcepos.start.line;
+        let (NodeValue::Link(link) | NodeValue::Image(link)) = &mut ast.value else {
+            continue;
+        };
+        if is_external(&link.url) {
+            continue;
+        }
+        let (path, fragment) = match link.url.split_once('#') {
+            Some((path, fragment)) => (path, Some(fragment.to_string())),
+            None => (link.url.as_str(), None),
+        };
+        let target = percent_encoding::percent_decode_str(path)
+            .decode_utf8_lossy()
+            .into_owned();
+        link.url = format!("{LINK_PLACEHOLDER}{}", links.len());
+        links.push(ContentLink {
+            target,
+            fragment,
+            line,
+        });
+    }
+    links
 }
 
 /// The text of every block, one block per paragraph.
@@ -214,6 +286,49 @@ mod tests {
         assert!(escaped.contains("&lt;script&gt;"), "{escaped}");
         let allowed = render(md, &MarkdownOptions { allow_html: true }).html;
         assert!(allowed.contains("<script>"), "{allowed}");
+    }
+
+    #[test]
+    fn external_targets_are_left_alone() {
+        for t in [
+            "https://www.gov.cn/",
+            "mailto:a@b.cn",
+            "#top",
+            "//cdn.example/x",
+            "tel:12345",
+        ] {
+            assert!(is_external(t), "{t}");
+        }
+        for t in ["/news/", "static/x.css", "/a:b/"] {
+            assert!(!is_external(t), "{t}");
+        }
+    }
+    #[test]
+    fn links_inside_the_site_become_placeholders() {
+        let doc = render(
+            "See [the notice](../tzgg/%E9%80%9A%E7%9F%A5.md#二),\n![chart](chart.png) and [gov.cn](https://www.gov.cn/) [top](#top).\n",
+            &MarkdownOptions::default(),
+        );
+        assert_eq!(doc.links.len(), 2, "{:?}", doc.links);
+        assert_eq!(doc.links[0].target, "../tzgg/通知.md");
+        assert_eq!(doc.links[0].fragment.as_deref(), Some("二"));
+        assert_eq!(doc.links[1].target, "chart.png");
+        assert_eq!(doc.links[1].line, 2);
+        assert!(
+            doc.html.contains("href=\"gazette-content-link:0\""),
+            "{}",
+            doc.html
+        );
+        assert!(
+            doc.html.contains("src=\"gazette-content-link:1\""),
+            "{}",
+            doc.html
+        );
+        assert!(
+            doc.html.contains("href=\"https://www.gov.cn/\""),
+            "{}",
+            doc.html
+        );
     }
 
     #[test]

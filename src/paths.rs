@@ -139,6 +139,12 @@ impl UrlPath {
     /// A relative link from the page `from` to `self` that works when the
     /// site is opened straight from disk: pages are linked to their
     /// `index.html`, since a file system serves no directory index.
+    ///
+    /// ```
+    /// use gazette::paths::UrlPath;
+    /// let from = UrlPath::parse("/xxgk/tzgg/notice/");
+    /// assert_eq!(UrlPath::parse("/政务动态/").relative_to(&from), "../../../%E6%94%BF%E5%8A%A1%E5%8A%A8%E6%80%81/index.html");
+    /// ```
     pub fn relative_to(&self, from: &UrlPath) -> String {
         let from_dir: Vec<&str> = if from.is_page() {
             from.segments().collect()

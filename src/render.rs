@@ -9,6 +9,7 @@
 //! (with the base URL's sub-path, or relative and ending in `index.html` for
 //! a portal browsed from disk), and `abs_url`, the absolute address.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
@@ -20,10 +21,11 @@ use serde::Serialize;
 use crate::config::{BaseUrl, Config, Identity};
 use crate::dates::{CalendarDate, Timestamp};
 use crate::diagnostics::{Diagnostic, Diagnostics};
-use crate::markdown::Heading;
+use crate::markdown::{Heading, LINK_PLACEHOLDER, is_external};
 use crate::paths::{ContentPath, UrlPath};
-use crate::site::{Report, ReportId, Section, SectionId, Site};
+use crate::site::{LinkTarget, Report, ReportId, Section, SectionId, Site};
 use crate::theme::{Strings, Theme};
+use percent_encoding::utf8_percent_encode;
 
 /// What one output file holds.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,37 +61,83 @@ struct Links {
 }
 
 impl Links {
-    fn is_external(target: &str) -> bool {
-        target.starts_with('#')
-            || target.starts_with("//")
-            || target.split_once(':').is_some_and(|(scheme, _)| {
-                !scheme.is_empty()
-                    && scheme
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
-            })
+    /// The link from the page `from` to `url`: relative in a relative build
+    /// (unless `site_paths`), else the site path with the base URL's sub-path.
+    fn link(
+        &self,
+        from: &UrlPath,
+        site_paths: bool,
+        url: &UrlPath,
+        fragment: Option<&str>,
+    ) -> String {
+        let link = if self.relative && !site_paths {
+            url.relative_to(from)
+        } else {
+            self.base.site_path(url)
+        };
+        match fragment {
+            Some(fragment) => format!("{link}#{}", utf8_percent_encode(fragment, FRAGMENT)),
+            None => link,
+        }
     }
 
-    /// The link from the page being rendered to `target`.
+    /// The link from the page being rendered to `target`, for templates.
     fn href(&self, state: &State, target: &str) -> String {
-        if Links::is_external(target) {
+        if is_external(target) {
             return target.to_string();
         }
         let (path, fragment) = match target.split_once('#') {
             Some((path, fragment)) => (path, Some(fragment)),
             None => (target, None),
         };
-        let url = UrlPath::parse(path);
         let site_paths = state.lookup("site_paths").is_some_and(|v| v.is_true());
-        let link = match state.lookup("page_url").as_ref().and_then(Value::as_str) {
-            Some(page) if self.relative && !site_paths => url.relative_to(&UrlPath::parse(page)),
-            _ => self.base.site_path(&url),
-        };
-        match fragment {
-            Some(fragment) => format!("{link}#{fragment}"),
-            None => link,
-        }
+        let from = state.lookup("page_url");
+        let from = UrlPath::parse(from.as_ref().and_then(Value::as_str).unwrap_or("/"));
+        self.link(&from, site_paths, &UrlPath::parse(path), fragment)
     }
+}
+
+/// Characters escaped in a `#fragment`: controls, space, quotes and `<>`
+/// (and, as everywhere in a URL, every non-ASCII byte; browsers decode it
+/// before matching the id).
+const FRAGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'<')
+    .add(b'>')
+    .add(b'`');
+
+/// Replaces the link placeholders the markdown stage left in `html`.
+fn fill_links<'h>(
+    html: &'h str,
+    targets: &[LinkTarget],
+    href: impl Fn(&LinkTarget) -> String,
+) -> Cow<'h, str> {
+    if targets.is_empty() {
+        return Cow::Borrowed(html);
+    }
+    let mut out = String::with_capacity(html.len() + targets.len() * 16);
+    let mut rest = html;
+    while let Some(at) = rest.find(LINK_PLACEHOLDER) {
+        out.push_str(&rest[..at]);
+        rest = &rest[at + LINK_PLACEHOLDER.len()..];
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        match rest[..digits]
+            .parse::<usize>()
+            .ok()
+            .and_then(|n| targets.get(n))
+        {
+            Some(target) => out.push_str(&escape_attribute(&href(target))),
+            None => out.push_str(LINK_PLACEHOLDER),
+        }
+        rest = &rest[digits..];
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
+}
+
+fn escape_attribute(text: &str) -> String {
+    text.replace('&', "&amp;").replace('"', "&quot;")
 }
 
 /// A date as templates need it.
@@ -200,7 +248,7 @@ struct ReportView<'a> {
     summary: Option<&'a str>,
     tags: &'a [String],
     keywords: &'a [String],
-    html: &'a str,
+    html: Cow<'a, str>,
     toc: &'a [Heading],
     signature: Option<SignatureView>,
     sample: bool,
@@ -238,7 +286,7 @@ struct SectionView<'a> {
     title: &'a str,
     url: &'a UrlPath,
     summary: Option<&'a str>,
-    intro_html: Option<&'a str>,
+    intro_html: Option<Cow<'a, str>>,
     children: Vec<ChildView<'a>>,
     /// The sub-sections with their newest reports.
     panels: Vec<Panel<'a>>,
@@ -258,7 +306,7 @@ struct Panel<'a> {
 
 #[derive(Serialize)]
 struct HomeView<'a> {
-    intro_html: Option<&'a str>,
+    intro_html: Option<Cow<'a, str>>,
     latest: Vec<ReportItem<'a>>,
     sections: Vec<Panel<'a>>,
 }
@@ -269,6 +317,7 @@ struct Renderer<'a> {
     config: &'a Config,
     theme: &'a Theme,
     env: Environment<'a>,
+    links: Links,
     site_value: Value,
     strings: Value,
     chinese: bool,
@@ -300,6 +349,10 @@ pub fn render(
         strings: Value::from(Serde(&strings)),
         chinese: config.language == crate::config::Language::ZhCn,
         below: Below::of(site),
+        links: Links {
+            base: config.base_url.clone(),
+            relative: config.relative_links,
+        },
         env,
     };
     renderer.render_all(diagnostics)
@@ -330,7 +383,7 @@ fn environment<'a>(theme: &'a Theme, config: &Config) -> Result<Environment<'a>,
     });
     let base = config.base_url.clone();
     env.add_filter("abs_url", move |target: String| {
-        if Links::is_external(&target) {
+        if is_external(&target) {
             target
         } else {
             base.absolute(&UrlPath::parse(&target))
@@ -689,7 +742,10 @@ impl<'a> Renderer<'a> {
             summary: f.summary.as_deref(),
             tags: &f.tags,
             keywords: &f.keywords,
-            html: &report.doc.html,
+            html: fill_links(&report.doc.html, &report.links, |t| {
+                self.links
+                    .link(&report.url, false, &t.url, t.fragment.as_deref())
+            }),
             toc: &report.doc.toc,
             signature,
             sample: f.sample,
@@ -746,7 +802,7 @@ impl<'a> Renderer<'a> {
             url: &section.url,
             summary,
             intro_html: if page == 0 {
-                section.intro.as_ref().map(|d| d.html.as_str())
+                self.intro_html(section)
             } else {
                 None
             },
@@ -788,6 +844,15 @@ impl<'a> Renderer<'a> {
         })
     }
 
+    /// A section's own text (its `_index.md` body), links filled in.
+    fn intro_html(&self, section: &'a Section) -> Option<Cow<'a, str>> {
+        let intro = section.intro.as_ref()?;
+        Some(fill_links(&intro.html, &section.intro_links, |t| {
+            self.links
+                .link(&section.url, false, &t.url, t.fragment.as_deref())
+        }))
+    }
+
     /// A panel per section: its title and newest reports (sub-sections' included).
     fn panels(&self, sections: &[SectionId]) -> Vec<Panel<'a>> {
         sections
@@ -820,7 +885,7 @@ impl<'a> Renderer<'a> {
         let sections = self.panels(&site.home().children);
         let home = site.home();
         let view = HomeView {
-            intro_html: home.intro.as_ref().map(|d| d.html.as_str()),
+            intro_html: self.intro_html(home),
             latest,
             sections,
         };
@@ -862,18 +927,40 @@ mod tests {
     use super::*;
 
     #[test]
-    fn external_targets_are_left_alone() {
-        for t in [
-            "https://www.gov.cn/",
-            "mailto:a@b.cn",
-            "#top",
-            "//cdn.example/x",
-            "tel:12345",
-        ] {
-            assert!(Links::is_external(t), "{t}");
-        }
-        for t in ["/news/", "static/x.css", "/a:b/"] {
-            assert!(!Links::is_external(t), "{t}");
-        }
+    fn placeholders_become_links_for_the_page() {
+        let targets = vec![
+            LinkTarget {
+                url: UrlPath::parse("/新闻/a/"),
+                fragment: Some("一、标题".to_string()),
+            },
+            LinkTarget {
+                url: UrlPath::parse("/files/x.pdf"),
+                fragment: None,
+            },
+        ];
+        let links = Links {
+            base: crate::config::BaseUrl::parse("https://a.gov.cn/portal/").unwrap(),
+            relative: false,
+        };
+        let from = UrlPath::parse("/news/b/");
+        let html = "<a href=\"gazette-content-link:0\">a</a><img src=\"gazette-content-link:1\">";
+        let filled = fill_links(html, &targets, |t| {
+            links.link(&from, false, &t.url, t.fragment.as_deref())
+        });
+        assert_eq!(
+            filled,
+            "<a href=\"/portal/%E6%96%B0%E9%97%BB/a/#%E4%B8%80%E3%80%81%E6%A0%87%E9%A2%98\">a</a><img src=\"/portal/files/x.pdf\">"
+        );
+        let relative = Links {
+            relative: true,
+            ..links
+        };
+        let filled = fill_links(html, &targets, |t| {
+            relative.link(&from, false, &t.url, None)
+        });
+        assert!(
+            filled.contains("href=\"../../%E6%96%B0%E9%97%BB/a/index.html\""),
+            "{filled}"
+        );
     }
 }

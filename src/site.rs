@@ -3,16 +3,21 @@
 //! date, URLs, previous/next links — and checks that no two sources claim
 //! one URL. It never sees templates or the disk.
 //!
+//! Links in bodies to other content files (`../tzgg/notice.md`), to files
+//! beside a report (`chart.png`) and to site paths (`/xxgk/`) are resolved
+//! here to the URL of their target; a link to a file that does not exist is
+//! an error naming the file and line it is on.
+//!
 //! Everything refers to everything else by id ([`SectionId`], [`ReportId`]),
 //! indices into the site's vectors.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 
 use crate::config::{Config, Language};
 use crate::content::{Asset, DocKind, FrontMatter, SourceDoc};
 use crate::diagnostics::{Diagnostic, Diagnostics};
-use crate::markdown::RenderedDoc;
+use crate::markdown::{ContentLink, RenderedDoc};
 use crate::paths::{ContentPath, UrlPath};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -32,6 +37,10 @@ pub struct Section {
     pub front: Option<FrontMatter>,
     /// The `_index.md` body, rendered.
     pub intro: Option<RenderedDoc>,
+    /// Where the intro's links lead, in placeholder order.
+    pub intro_links: Vec<LinkTarget>,
+    /// The line of `_index.md` on which the intro starts.
+    pub intro_body_line: usize,
     pub parent: Option<SectionId>,
     /// Sub-sections, by weight then title.
     pub children: Vec<SectionId>,
@@ -50,11 +59,22 @@ pub struct Report {
     pub section: SectionId,
     pub front: FrontMatter,
     pub doc: RenderedDoc,
+    /// The line of the source file on which the body starts.
+    pub body_line: usize,
+    /// Where the body's links lead, in placeholder order.
+    pub links: Vec<LinkTarget>,
     pub lang: Language,
     /// 上一篇: the report of the same section published just before this one.
     pub previous: Option<ReportId>,
     /// 下一篇: the one published just after.
     pub next: Option<ReportId>,
+}
+
+/// Where a link inside the site leads.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkTarget {
+    pub url: UrlPath,
+    pub fragment: Option<String>,
 }
 
 /// A file copied into the site as it is.
@@ -155,6 +175,7 @@ pub fn assemble(
         section.front = Some(doc.front);
         if !doc.body.trim().is_empty() {
             section.intro = Some(rendered);
+            section.intro_body_line = doc.body_line;
         }
     }
 
@@ -175,6 +196,8 @@ pub fn assemble(
             section,
             front: doc.front,
             doc: rendered,
+            body_line: doc.body_line,
+            links: Vec::new(),
             lang,
             previous: None,
             next: None,
@@ -243,6 +266,22 @@ pub fn assemble(
         diagnostics,
     );
 
+    let targets = Targets::new(&sections, &site_reports, &site_assets, &by_folder);
+    for report in &mut site_reports {
+        report.links = targets.resolve_all(
+            &report.source,
+            report.body_line,
+            &report.doc.links,
+            diagnostics,
+        );
+    }
+    for section in &mut sections {
+        if let (Some(intro), Some(source)) = (&section.intro, &section.source) {
+            section.intro_links =
+                targets.resolve_all(source, section.intro_body_line, &intro.links, diagnostics);
+        }
+    }
+
     Site {
         sections,
         reports: site_reports,
@@ -280,6 +319,8 @@ fn section_for(
         source: None,
         front: None,
         intro: None,
+        intro_links: Vec::new(),
+        intro_body_line: 0,
         parent,
         children: Vec::new(),
         reports: Vec::new(),
@@ -287,6 +328,150 @@ fn section_for(
     });
     by_folder.insert(folders.to_vec(), id);
     id
+}
+
+/// What links inside the site can point at.
+struct Targets {
+    /// Path below `content/` of each report, `_index.md`, section folder and
+    /// asset → its URL.
+    by_source: HashMap<String, UrlPath>,
+    /// Every output file, for checking links written as site paths.
+    outputs: HashSet<String>,
+}
+
+impl Targets {
+    fn new(
+        sections: &[Section],
+        reports: &[Report],
+        assets: &[SiteAsset],
+        by_folder: &BTreeMap<Vec<String>, SectionId>,
+    ) -> Targets {
+        let mut by_source = HashMap::new();
+        for (folders, id) in by_folder {
+            let url = sections[id.0 as usize].url.clone();
+            let folder = folders.join("/");
+            let index = if folder.is_empty() {
+                "_index.md".to_string()
+            } else {
+                format!("{folder}/_index.md")
+            };
+            by_source.insert(index, url.clone());
+            by_source.insert(folder, url);
+        }
+        for report in reports {
+            by_source.insert(below_content(&report.source), report.url.clone());
+        }
+        for asset in assets {
+            by_source.insert(
+                asset.url.as_str().trim_start_matches('/').to_string(),
+                asset.url.clone(),
+            );
+        }
+        let outputs = sections
+            .iter()
+            .flat_map(|s| s.list_pages.iter())
+            .chain(reports.iter().map(|r| &r.url))
+            .chain(assets.iter().map(|a| &a.url))
+            .map(UrlPath::output_file)
+            .collect();
+        Targets { by_source, outputs }
+    }
+
+    fn resolve_all(
+        &self,
+        source: &ContentPath,
+        body_line: usize,
+        links: &[ContentLink],
+        diagnostics: &mut Diagnostics,
+    ) -> Vec<LinkTarget> {
+        let from = below_content(source);
+        let folder = from.rsplit_once('/').map_or("", |(folder, _)| folder);
+        links
+            .iter()
+            .map(|link| {
+                let line = Some(body_line + link.line - 1);
+                let url = self
+                    .resolve(folder, &link.target)
+                    .unwrap_or_else(|problem| {
+                        diagnostics.push(problem.into_diagnostic(source, line, &link.target));
+                        UrlPath::root()
+                    });
+                LinkTarget {
+                    url,
+                    fragment: link.fragment.clone(),
+                }
+            })
+            .collect()
+    }
+
+    /// The URL a link written in a file of `folder` (below `content/`) leads to.
+    fn resolve(&self, folder: &str, target: &str) -> Result<UrlPath, LinkProblem> {
+        if target.is_empty() {
+            return Ok(UrlPath::root());
+        }
+        if target.starts_with('/') {
+            // A site path, as the reader sees it (`/xxgk/`), or a content
+            // path (`/xxgk/notice.md`).
+            if let Some(url) = self.by_source.get(target.trim_matches('/')) {
+                return Ok(url.clone());
+            }
+            let url = UrlPath::parse(target);
+            let as_page = UrlPath::parse(&format!("{}/", target.trim_end_matches('/')));
+            return if self.outputs.contains(&url.output_file()) {
+                Ok(url)
+            } else if self.outputs.contains(&as_page.output_file()) {
+                Ok(as_page)
+            } else {
+                Err(LinkProblem::NoSuchPage)
+            };
+        }
+        let mut parts: Vec<&str> = folder.split('/').filter(|p| !p.is_empty()).collect();
+        for part in target.split('/') {
+            match part {
+                "" | "." => {}
+                ".." => {
+                    if parts.pop().is_none() {
+                        return Err(LinkProblem::OutsideContent);
+                    }
+                }
+                part => parts.push(part),
+            }
+        }
+        self.by_source
+            .get(&parts.join("/"))
+            .cloned()
+            .ok_or(LinkProblem::NoSuchFile)
+    }
+}
+
+/// Why a link inside the site leads nowhere.
+enum LinkProblem {
+    NoSuchFile,
+    NoSuchPage,
+    OutsideContent,
+}
+
+impl LinkProblem {
+    fn into_diagnostic(self, file: &ContentPath, line: Option<usize>, target: &str) -> Diagnostic {
+        let help = "link to another report by its file, relative to this one (e.g. `../tzgg/notice.md`), \
+                    to a file beside the report (e.g. `chart.png`), or to a page by its address on the site (e.g. `/xxgk/`)";
+        let message = match self {
+            LinkProblem::NoSuchFile => format!("broken link: `{target}` is not a file of content/"),
+            LinkProblem::NoSuchPage => {
+                format!("broken link: `{target}` is not a page of this site")
+            }
+            LinkProblem::OutsideContent => {
+                format!("broken link: `{target}` leads outside content/")
+            }
+        };
+        Diagnostic::error(file, line, message).with_help(help)
+    }
+}
+
+/// `content/xxgk/a.md` → `xxgk/a.md`
+fn below_content(path: &ContentPath) -> String {
+    let text = path.as_str();
+    text.strip_prefix("content/").unwrap_or(text).to_string()
 }
 
 /// Two sources writing one output file is an error naming both.
@@ -438,6 +623,50 @@ mod tests {
         );
         assert_eq!(site.reports[0].url.as_str(), "/政务公开/2022-年报/");
         assert_eq!(site.section(site.reports[0].section).title, "政务公开");
+    }
+
+    fn doc_with_body(path: &str, front: &str, body: &str) -> (SourceDoc, RenderedDoc) {
+        let (mut source, _) = doc(path, front);
+        source.body = body.to_string();
+        source.body_line = 4;
+        let rendered = render(body, &MarkdownOptions::default());
+        (source, rendered)
+    }
+
+    #[test]
+    fn links_to_content_files_and_site_paths_resolve() {
+        let mut d = Diagnostics::new();
+        let site = assemble(
+            &config(),
+            vec![
+                doc("content/news/_index.md", "title: 新闻"),
+                doc("content/news/a.md", "title: A\ndate_published: 2022-01-01"),
+                doc_with_body(
+                    "content/notices/b.md",
+                    "title: B\ndate_published: 2022-01-01",
+                    "[a](../news/a.md#二) [news](/news/) [news2](/news) [index](../news/_index.md)\n\n[gone](../news/gone.md) [nowhere](/nowhere/)\n",
+                ),
+            ],
+            vec![],
+            &mut d,
+        );
+        let b = site.reports.iter().find(|r| r.front.title == "B").unwrap();
+        let urls: Vec<&str> = b.links.iter().map(|l| l.url.as_str()).collect();
+        assert_eq!(urls[..4], ["/news/a/", "/news/", "/news/", "/news/"]);
+        assert_eq!(b.links[0].fragment.as_deref(), Some("二"));
+        let problems = d.sorted();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert_eq!(problems[0].line, Some(6));
+        assert!(
+            problems[0].message.contains("`../news/gone.md`"),
+            "{}",
+            problems[0]
+        );
+        assert!(
+            problems[1].message.contains("`/nowhere/`"),
+            "{}",
+            problems[1]
+        );
     }
 
     #[test]

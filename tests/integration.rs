@@ -564,6 +564,52 @@ fn every_bad_file_is_reported_sorted_by_path() {
 }
 
 #[test]
+fn a_broken_link_names_its_file_and_line() {
+    assert_bad_input(
+        |s| {
+            s.write(
+                "content/news/links.md",
+                &report(
+                    "链接",
+                    "2022-12-24",
+                    "第一段。\n\n见[旧通知](../old/notice.md)。",
+                ),
+            )
+        },
+        &[
+            "error: content/news/links.md:8: broken link: `../old/notice.md` is not a file of content/",
+        ],
+    );
+}
+
+#[test]
+fn links_between_reports_follow_the_build() {
+    let site = TestSite::new();
+    site.write(
+        "content/notices/n.md",
+        &report(
+            "通知",
+            "2022-12-25",
+            "见[第一篇](../news/first.md#h-1)和[新闻](/news/)。\n\n![图](chart.png)",
+        ),
+    );
+    site.write_bytes("content/notices/chart.png", b"\x89PNG");
+    site.build(&["--base-url", "https://example.gov.cn/portal/"])
+        .assert_ok();
+    let page = site.read("notices/n/index.html");
+    assert!(page.contains("href=\"/portal/news/first/#h-1\""), "{page}");
+    assert!(page.contains("href=\"/portal/news/\""), "{page}");
+    assert!(page.contains("src=\"/portal/notices/chart.png\""), "{page}");
+    site.build(&["--relative"]).assert_ok();
+    let page = site.read("notices/n/index.html");
+    assert!(
+        page.contains("href=\"../../news/first/index.html#h-1\""),
+        "{page}"
+    );
+    assert!(page.contains("src=\"../chart.png\""), "{page}");
+}
+
+#[test]
 fn usage_errors_exit_with_2() {
     let run = Run::from(
         Command::new(BIN)
