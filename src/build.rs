@@ -18,6 +18,13 @@ use crate::render::{self, OutputSet};
 use crate::site::{self, Site};
 use crate::theme::Theme;
 
+/// The zone content is read in when `site.yaml` is broken (only to find
+/// the content's own problems; nothing is built then).
+const DEFAULT_TIMEZONE: chrono::FixedOffset = match chrono::FixedOffset::east_opt(8 * 3600) {
+    Some(zone) => zone,
+    None => panic!("a valid offset"),
+};
+
 /// What to build and how.
 #[derive(Clone, Debug, Default)]
 pub struct BuildOptions {
@@ -143,14 +150,31 @@ pub fn generate(options: &BuildOptions) -> Result<Generated, BuildError> {
     let mut timings = Timings::default();
     let mut diagnostics = Diagnostics::new();
     let started = Instant::now();
-    let (config, config_warnings) = load_config(options)?;
-    diagnostics.extend(config_warnings);
-    let theme = Theme::load(&options.root, &config.theme);
+    // A broken site.yaml does not stop the content from being checked, so
+    // that one build reports every problem.
+    let config = match load_config(options) {
+        Ok((config, warnings)) => {
+            diagnostics.extend(warnings);
+            Some(config)
+        }
+        Err(BuildError::Content(problems)) => {
+            diagnostics.extend(problems);
+            None
+        }
+        Err(other) => return Err(other),
+    };
+    let theme = Theme::load(
+        &options.root,
+        config.as_ref().map_or("default", |c| &c.theme),
+    );
     let load_options = LoadOptions {
-        timezone: config.timezone,
+        timezone: config.as_ref().map_or(DEFAULT_TIMEZONE, |c| c.timezone),
         drafts: options.drafts,
     };
     let content = content::load(&options.root, &load_options, &mut diagnostics);
+    let Some(config) = config else {
+        return Err(BuildError::Content(diagnostics.sorted()));
+    };
     let theme = match theme {
         Ok(theme) => theme,
         Err(problems) => {

@@ -78,8 +78,18 @@ fn io_error<'a>(
     }
 }
 
-/// Writes `set` as the new content of `out`.
+/// Writes `set` as the new content of `out`. When `out` is a symbolic link
+/// (`public` → `/var/www/portal`), the folder it points to is replaced and
+/// the link is kept.
 pub fn write(out: &Path, set: &OutputSet) -> Result<WriteStats, OutputError> {
+    let resolved;
+    let out = if fs::symlink_metadata(out).is_ok_and(|m| m.file_type().is_symlink()) {
+        let target = fs::read_link(out).map_err(io_error("follow the link", out))?;
+        resolved = out.parent().unwrap_or(Path::new(".")).join(target);
+        resolved.as_path()
+    } else {
+        out
+    };
     check_replaceable(out)?;
     let name = out
         .file_name()
@@ -343,6 +353,24 @@ mod tests {
             fs::read_to_string(dir.path().join("notes.docx")).unwrap(),
             "precious"
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_linked_output_folder_keeps_its_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("www");
+        let link = dir.path().join("public");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        write(&link, &set(&[("index.html", "x")])).unwrap();
+        write(&link, &set(&[("index.html", "y")])).unwrap();
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(fs::read_to_string(real.join("index.html")).unwrap(), "y");
     }
 
     #[test]

@@ -610,6 +610,21 @@ fn links_between_reports_follow_the_build() {
 }
 
 #[test]
+fn a_broken_site_yaml_does_not_hide_content_errors() {
+    assert_bad_input(
+        |s| {
+            s.write("site.yaml", &format!("{SITE_YAML}timezone: Beijing\n"));
+            s.write("content/news/bad.md", "---\ntitle: 无日期\n---\n");
+        },
+        &[
+            "error: content/news/bad.md:1:",
+            "error: site.yaml:3: timezone:",
+            "build failed with 2 errors",
+        ],
+    );
+}
+
+#[test]
 fn usage_errors_exit_with_2() {
     let run = Run::from(
         Command::new(BIN)
