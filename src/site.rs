@@ -544,6 +544,11 @@ mod tests {
     }
 
     fn doc(path: &str, front: &str) -> (SourceDoc, RenderedDoc) {
+        doc_with_body(path, front, "body\n")
+    }
+
+    /// A source file `path` with the given front matter and body, read and rendered.
+    fn doc_with_body(path: &str, front: &str, body: &str) -> (SourceDoc, RenderedDoc) {
         let file = ContentPath::from_relative(path);
         let kind = if path.ends_with("_index.md") {
             DocKind::SectionIndex
@@ -551,7 +556,7 @@ mod tests {
             DocKind::Report
         };
         let (front, body, body_line, _) = parse_doc(
-            &format!("---\n{front}\n---\nbody\n"),
+            &format!("---\n{front}\n---\n{body}"),
             &file,
             kind,
             config().timezone,
@@ -625,14 +630,6 @@ mod tests {
         assert_eq!(site.section(site.reports[0].section).title, "政务公开");
     }
 
-    fn doc_with_body(path: &str, front: &str, body: &str) -> (SourceDoc, RenderedDoc) {
-        let (mut source, _) = doc(path, front);
-        source.body = body.to_string();
-        source.body_line = 4;
-        let rendered = render(body, &MarkdownOptions::default());
-        (source, rendered)
-    }
-
     #[test]
     fn links_to_content_files_and_site_paths_resolve() {
         let mut d = Diagnostics::new();
@@ -656,7 +653,7 @@ mod tests {
         assert_eq!(b.links[0].fragment.as_deref(), Some("二"));
         let problems = d.sorted();
         assert_eq!(problems.len(), 2, "{problems:?}");
-        assert_eq!(problems[0].line, Some(6));
+        assert_eq!(problems[0].line, Some(7));
         assert!(
             problems[0].message.contains("`../news/gone.md`"),
             "{}",
