@@ -146,6 +146,16 @@ pub fn did_you_mean<'a>(unknown: &str, candidates: &[&'a str]) -> Option<&'a str
 /// Returns the message and the help text, or `None` when `serde_message` is
 /// not about an unknown field.
 pub fn unknown_key_message(serde_message: &str) -> Option<(String, String)> {
+    if let Some(rest) = serde_message.strip_prefix("unknown variant `") {
+        let (unknown, rest) = rest.split_once('`')?;
+        let expected: Vec<&str> = rest.split('`').skip(1).step_by(2).collect();
+        let message = format!("`{unknown}` is not one of the allowed values");
+        let help = match did_you_mean(unknown, &expected) {
+            Some(close) => format!("did you mean `{close}`?"),
+            None => format!("use one of: {}", expected.join(", ")),
+        };
+        return Some((message, help));
+    }
     let rest = serde_message.strip_prefix("unknown field `")?;
     let (unknown, rest) = rest.split_once('`')?;
     let expected: Vec<&str> = rest.split('`').skip(1).step_by(2).collect();

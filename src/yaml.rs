@@ -60,6 +60,46 @@ pub fn key_line(text: &str, key: &str) -> Option<usize> {
     key_lines(text, key).next()
 }
 
+/// The 1-based line of the first `key: value` (at any depth) whose value is
+/// `value`, as for `- { title: …, file: a.pdf }` or `  file: a.pdf`.
+pub fn value_line(text: &str, key: &str, value: &str) -> Option<usize> {
+    let plain = format!("{key}: {value}");
+    let quoted = format!("{key}: \"{value}\"");
+    let single = format!("{key}: '{value}'");
+    text.lines()
+        .position(|line| line.contains(&plain) || line.contains(&quoted) || line.contains(&single))
+        .map(|i| i + 1)
+}
+
+/// The 1-based line of a nested key such as `gip_stats` › `requests` ›
+/// `total`, found by following the keys down the indentation.
+pub fn nested_key_line(text: &str, keys: &[&str]) -> Option<usize> {
+    let mut want = keys.iter();
+    let mut key = want.next()?;
+    let mut min_indent = 0;
+    for (index, line) in text.lines().enumerate() {
+        let indent = line.len() - line.trim_start().len();
+        let content = line.trim_start().trim_start_matches("- ");
+        if indent < min_indent && !line.trim().is_empty() && index > 0 {
+            // Left the block of the key found last: stop looking.
+            return None;
+        }
+        let matches = content
+            .strip_prefix(*key)
+            .is_some_and(|rest| rest.trim_start().starts_with(':'));
+        if matches && indent >= min_indent {
+            match want.next() {
+                Some(next) => {
+                    key = next;
+                    min_indent = indent + 1;
+                }
+                None => return Some(index + 1),
+            }
+        }
+    }
+    None
+}
+
 /// Every 1-based line of `text` on which a top-level `key:` stands.
 fn key_lines<'a>(text: &'a str, key: &'a str) -> impl Iterator<Item = usize> + 'a {
     text.lines()
@@ -111,6 +151,28 @@ mod tests {
         assert!(err.message.contains("duplicate key `title`"), "{err}");
         assert_eq!(err.line, Some(4), "{err}");
         assert!(err.help.unwrap().contains("line 2"));
+    }
+
+    #[test]
+    fn nested_keys_are_found_by_indentation() {
+        let text = "total: 1\ngip_stats:\n  requests:\n    received: [1]\n    total: [2]\n  appeals:\n    review:\n      total: 3\n";
+        assert_eq!(
+            nested_key_line(text, &["gip_stats", "requests", "total"]),
+            Some(5)
+        );
+        assert_eq!(
+            nested_key_line(text, &["gip_stats", "appeals", "review", "total"]),
+            Some(8)
+        );
+        assert_eq!(nested_key_line(text, &["gip_stats", "nothing"]), None);
+        assert_eq!(
+            value_line(
+                "attachments:\n  - { title: a, file: x.pdf }\n",
+                "file",
+                "x.pdf"
+            ),
+            Some(2)
+        );
     }
 
     #[test]

@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 use chrono::FixedOffset;
 use serde::{Deserialize, Deserializer};
 
+use super::annual_report::GipStats;
+use super::disclosure::{AttachmentRef, Disclosure, DocType, RelatedLink, Validity, doc_no_fix};
 use crate::config::Language;
 use crate::dates::{CalendarDate, Timestamp};
 use crate::diagnostics::Diagnostic;
@@ -166,8 +168,38 @@ struct RawFrontMatter {
     lang: Option<Text>,
     signature: Option<RawSignature>,
     weight: Option<i64>,
+    index_no: Option<Text>,
+    doc_no: Option<Text>,
+    doc_type: Option<DocType>,
+    #[serde(default)]
+    topics: TextList,
+    catalogue: Option<Text>,
+    column: Option<Text>,
+    #[serde(default)]
+    disclosure: Disclosure,
+    validity: Option<Validity>,
+    superseded_by: Option<Text>,
+    change_note: Option<Text>,
+    date_effective: Option<Text>,
+    year: Option<Text>,
+    addressee: Option<Text>,
+    note: Option<Text>,
+    #[serde(default)]
+    related: Vec<RelatedLink>,
+    #[serde(default)]
+    old_paths: TextList,
+    #[serde(default)]
+    attachments: Vec<RawAttachment>,
+    gip_stats: Option<GipStats>,
     #[serde(default)]
     extra: BTreeMap<String, serde_json::Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAttachment {
+    title: Option<Text>,
+    file: Text,
 }
 
 /// 落款: the signature block under the body of an official document.
@@ -182,7 +214,7 @@ pub struct Signature {
 /// What a content file says about itself. Reports and section pages share
 /// the type; which fields are required depends on the kind (see
 /// [`FrontMatter::parse`]).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FrontMatter {
     /// 标题: the official full title.
     pub title: String,
@@ -213,8 +245,52 @@ pub struct FrontMatter {
     pub signature: Option<Signature>,
     /// Order among siblings (sections); lower first.
     pub weight: Option<i64>,
+    /// 索引号: unique site-wide.
+    pub index_no: Option<String>,
+    /// 文号 / 发文字号, e.g. 遂城办〔2022〕12号.
+    pub doc_no: Option<String>,
+    /// 文种.
+    pub doc_type: Option<DocType>,
+    /// 主题分类.
+    pub topics: Vec<String>,
+    /// 目录分类: a path such as 法定主动公开内容/法治政府建设.
+    pub catalogue: Option<String>,
+    /// 栏目 (`ColumnName`), when it differs from the section's title.
+    pub column: Option<String>,
+    /// 公开方式.
+    pub disclosure: Disclosure,
+    /// 有效性.
+    pub validity: Option<Validity>,
+    /// The document that replaces this one: a content file or an address.
+    pub superseded_by: Option<String>,
+    /// What changed on `date_updated`.
+    pub change_note: Option<String>,
+    /// 实施日期.
+    pub date_effective: Option<CalendarDate>,
+    /// 年度: the year a report covers.
+    pub year: Option<i32>,
+    /// 主送机关.
+    pub addressee: Option<String>,
+    /// 附注, e.g. 此件公开发布.
+    pub note: Option<String>,
+    /// 相关链接.
+    pub related: Vec<RelatedLink>,
+    /// Earlier addresses of this report, each given a redirect page.
+    pub old_paths: Vec<String>,
+    /// 附件.
+    pub attachments: Vec<AttachmentRef>,
+    /// The statistics tables of a 政府信息公开工作年度报告.
+    pub gip_stats: Option<GipStats>,
     /// Free-form data for a site's own templates.
     pub extra: BTreeMap<String, serde_json::Value>,
+}
+
+impl FrontMatter {
+    /// Whether the report belongs in the 信息公开目录 (it has a 索引号 or a
+    /// 目录分类), and so must carry what a catalogue entry shows.
+    pub fn in_catalogue(&self) -> bool {
+        self.index_no.is_some() || self.catalogue.is_some()
+    }
 }
 
 /// Whether a file is a report or describes its folder.
@@ -293,6 +369,7 @@ impl FrontMatter {
             }
         };
         let date_written = calendar_date("date_written", raw.date_written);
+        let date_effective = calendar_date("date_effective", raw.date_effective);
         let signature = raw.signature.map(|s| Signature {
             name: trimmed(s.name),
             date: calendar_date("signature", s.date),
@@ -360,9 +437,163 @@ impl FrontMatter {
             );
         }
 
+        let index_no = trimmed(raw.index_no);
+        let catalogue = trimmed(raw.catalogue);
+        let summary = trimmed(raw.summary);
+        let topics: Vec<String> = raw
+            .topics
+            .0
+            .into_iter()
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+            .collect();
+        let doc_no = trimmed(raw.doc_no);
+        if let Some(fixed) = doc_no.as_deref().and_then(doc_no_fix) {
+            problems.push(
+                Diagnostic::warning(
+                    file,
+                    line_of("doc_no"),
+                    format!(
+                        "doc_no `{}` puts the year in the wrong brackets",
+                        doc_no.as_deref().unwrap_or_default()
+                    ),
+                )
+                .with_help(format!(
+                    "a 文号 uses 六角括号 〔 〕 (GB/T 9704-2012): write `{fixed}`"
+                )),
+            );
+        }
+        let year = match trimmed(raw.year) {
+            Some(text) => match text.parse::<i32>() {
+                Ok(y) if (1900..=2200).contains(&y) => Some(y),
+                _ => {
+                    problems.push(
+                        Diagnostic::error(
+                            file,
+                            line_of("year"),
+                            format!("year: `{text}` is not a year"),
+                        )
+                        .with_help(
+                            "write the four-digit year the report covers, e.g. `year: 2022`",
+                        ),
+                    );
+                    None
+                }
+            },
+            None => None,
+        };
+        let change_note = trimmed(raw.change_note);
+        if change_note.is_some() && date_updated.is_none() {
+            problems.push(
+                Diagnostic::warning(file, line_of("change_note"), "change_note is given but date_updated is not")
+                    .with_help("add `date_updated:` with the date of the change, so readers see when it was made"),
+            );
+        }
+        let attachments = raw
+            .attachments
+            .into_iter()
+            .map(|a| {
+                let file_name = a.file.0.trim().to_string();
+                let line = yaml::value_line(yaml_text, "file", &file_name)
+                    .map(|l| l + yaml_line - 1)
+                    .unwrap_or(line_of("attachments").unwrap_or(yaml_line));
+                let title = trimmed(a.title).unwrap_or_else(|| {
+                    file_name
+                        .rsplit('/')
+                        .next()
+                        .unwrap_or(&file_name)
+                        .to_string()
+                });
+                AttachmentRef {
+                    title,
+                    file: file_name,
+                    line,
+                }
+            })
+            .collect();
+
+        // What each kind of document must carry.
+        if is_report {
+            let doc_type_line = line_of("doc_type");
+            if matches!(raw.doc_type, Some(DocType::Rule | DocType::NormativeDoc))
+                && raw.validity.is_none()
+            {
+                problems.push(
+                    Diagnostic::error(
+                        file,
+                        doc_type_line,
+                        "a rule or normative document must state its validity",
+                    )
+                    .with_help(
+                        "add `validity: effective` (有效), or `amended`, `repealed` or `expired`",
+                    ),
+                );
+            }
+            if raw.doc_type == Some(DocType::GipAnnualReport) {
+                match &raw.gip_stats {
+                    None => problems.push(
+                        Diagnostic::error(file, doc_type_line, "a 政府信息公开工作年度报告 must carry its statistics")
+                            .with_help("add `gip_stats:` with the tables of the 国办公开办函〔2021〕30号 format (see README, Annual reports)"),
+                    ),
+                    Some(stats) => {
+                        for problem in stats.check() {
+                            let mut keys = vec!["gip_stats"];
+                            keys.extend(problem.path.iter().copied());
+                            let line = yaml::nested_key_line(yaml_text, &keys).map(|l| l + yaml_line - 1).or(line_of("gip_stats"));
+                            problems.push(
+                                Diagnostic::error(file, line, format!("gip_stats: {}", problem.message))
+                                    .with_help("correct the number so the table adds up, as the format requires"),
+                            );
+                        }
+                    }
+                }
+            } else if raw.gip_stats.is_some() {
+                problems.push(
+                    Diagnostic::warning(
+                        file,
+                        line_of("gip_stats"),
+                        "gip_stats is only shown on a report with `doc_type: gip_annual_report`",
+                    )
+                    .with_help("add `doc_type: gip_annual_report`, or remove the statistics"),
+                );
+            }
+            if index_no.is_some() || catalogue.is_some() {
+                let at = line_of(if index_no.is_some() {
+                    "index_no"
+                } else {
+                    "catalogue"
+                });
+                if index_no.is_none() {
+                    problems.push(
+                        Diagnostic::error(
+                            file,
+                            at,
+                            "a catalogue item must have an index_no (索引号)",
+                        )
+                        .with_help("add `index_no:` in your site's 索引号 format"),
+                    );
+                }
+                if summary.is_none() {
+                    problems.push(Diagnostic::error(file, at, "a catalogue item must have a summary (内容概述)").with_help("add `summary:` with a short description of the document (at most 300 characters)"));
+                }
+                if topics.is_empty() {
+                    problems.push(
+                        Diagnostic::error(file, at, "a catalogue item must have topics (主题分类)")
+                            .with_help("add `topics:`, e.g. `topics: [综合政务]`"),
+                    );
+                }
+            }
+        }
+
         if problems.iter().any(Diagnostic::is_error) {
             return Err(problems);
         }
+        let year = year.or_else(|| match raw.doc_type {
+            Some(DocType::GipAnnualReport | DocType::RuleOfLawReport) => date_written
+                .map(|d| d.year() - 1)
+                .or(date_published.map(|d| d.year() - 1)),
+            _ => None,
+        });
         let front = FrontMatter {
             title: title.unwrap_or_default(),
             subtitle: trimmed(raw.subtitle),
@@ -372,7 +603,7 @@ impl FrontMatter {
             issuer: trimmed(raw.issuer),
             source: trimmed(raw.source),
             author: trimmed(raw.author),
-            summary: trimmed(raw.summary),
+            summary,
             tags: raw.tags.0,
             keywords: raw.keywords.0,
             slug,
@@ -381,6 +612,24 @@ impl FrontMatter {
             lang,
             signature,
             weight: raw.weight,
+            index_no,
+            doc_no,
+            doc_type: raw.doc_type,
+            topics,
+            catalogue,
+            column: trimmed(raw.column),
+            disclosure: raw.disclosure,
+            validity: raw.validity,
+            superseded_by: trimmed(raw.superseded_by),
+            change_note,
+            date_effective,
+            year,
+            addressee: trimmed(raw.addressee),
+            note: trimmed(raw.note),
+            related: raw.related,
+            old_paths: raw.old_paths.0,
+            attachments,
+            gip_stats: raw.gip_stats,
             extra: raw.extra,
         };
         Ok((front, problems))
@@ -476,6 +725,153 @@ mod tests {
         )
         .unwrap_err();
         assert!(errors[0].message.contains("after"), "{errors:?}");
+    }
+
+    const BALANCED_STATS: &str = "gip_stats:
+  proactive:
+    normative_docs: { issued: 2, repealed: 1, in_force: 9 }
+    licensing: 35
+  requests:
+    received:        [10, 2, 0, 0, 1, 0, 13]
+    carried_over:    [2, 0, 0, 0, 0, 0, 2]
+    granted:         [8, 1, 0, 0, 1, 0, 10]
+    partly_granted:  [2, 0, 0, 0, 0, 0, 2]
+    unavailable:
+      not_held:      [1, 0, 0, 0, 0, 0, 1]
+    total:           [11, 1, 0, 0, 1, 0, 13]
+    carried_forward: [1, 1, 0, 0, 0, 0, 2]
+  appeals:
+    review: { upheld: 1, corrected: 0, other: 0, pending: 1, total: 2 }
+";
+
+    const REPORT: &str = "title: 报告\ndate_published: 2023-01-20\n";
+
+    fn messages(result: Result<FrontMatter, Vec<Diagnostic>>) -> Vec<String> {
+        result
+            .err()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|d| format!("{}", d))
+            .collect()
+    }
+
+    #[test]
+    fn a_rule_needs_its_validity() {
+        let errors = messages(parse(DocKind::Report, &format!("{REPORT}doc_type: rule\n")));
+        assert!(
+            errors.iter().any(|m| m.contains("must state its validity")),
+            "{errors:?}"
+        );
+        assert!(
+            parse(
+                DocKind::Report,
+                &format!("{REPORT}doc_type: normative_doc\nvalidity: effective\n")
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn an_annual_report_needs_balanced_statistics() {
+        let errors = messages(parse(
+            DocKind::Report,
+            &format!("{REPORT}doc_type: gip_annual_report\n"),
+        ));
+        assert!(
+            errors
+                .iter()
+                .any(|m| m.contains("must carry its statistics")),
+            "{errors:?}"
+        );
+        let front = parse(
+            DocKind::Report,
+            &format!("{REPORT}doc_type: gip_annual_report\n{BALANCED_STATS}"),
+        )
+        .unwrap();
+        assert_eq!(
+            front.year,
+            Some(2022),
+            "the year covered defaults to the year before publication"
+        );
+        let broken = BALANCED_STATS
+            .replace("carried_forward: [1, 1,", "carried_forward: [1, 0,")
+            .replace("0, 0, 0, 0, 2]\n  appeals", "0, 0, 0, 0, 1]\n  appeals");
+        let errors = parse(
+            DocKind::Report,
+            &format!("{REPORT}doc_type: gip_annual_report\n{broken}"),
+        )
+        .unwrap_err();
+        assert_eq!(errors.len(), 2, "商业企业 and 总计 columns: {errors:?}");
+        assert_eq!(
+            errors[0].line,
+            Some(17),
+            "the line of carried_forward: {}",
+            errors[0]
+        );
+        assert!(
+            errors[0].message.contains("column 商业企业"),
+            "{}",
+            errors[0]
+        );
+    }
+
+    #[test]
+    fn a_catalogue_item_needs_index_no_summary_and_topics() {
+        let errors = messages(parse(
+            DocKind::Report,
+            &format!("{REPORT}catalogue: 法定主动公开内容\n"),
+        ));
+        assert_eq!(errors.len(), 3, "{errors:?}");
+        let ok = parse(
+            DocKind::Report,
+            &format!("{REPORT}index_no: 4408-2022-001\nsummary: 摘要\ntopics: 综合政务\n"),
+        )
+        .unwrap();
+        assert!(ok.in_catalogue());
+        assert_eq!(ok.topics, ["综合政务"]);
+    }
+
+    #[test]
+    fn doc_no_in_wrong_brackets_is_a_warning_with_the_fix() {
+        let file = ContentPath::from_relative("content/a.md");
+        let cx = ParseContext {
+            file: &file,
+            kind: DocKind::Report,
+            timezone: FixedOffset::east_opt(8 * 3600).unwrap(),
+        };
+        let (_, warnings) =
+            FrontMatter::parse(&format!("{REPORT}doc_no: 遂城办[2022]12号\n"), 2, &cx).unwrap();
+        assert_eq!(warnings.len(), 1);
+        assert_eq!(warnings[0].line, Some(4));
+        assert!(
+            warnings[0]
+                .help
+                .as_deref()
+                .unwrap()
+                .contains("遂城办〔2022〕12号")
+        );
+        let (_, warnings) =
+            FrontMatter::parse(&format!("{REPORT}doc_no: 遂城办〔2022〕12号\n"), 2, &cx).unwrap();
+        assert!(warnings.is_empty());
+    }
+
+    #[test]
+    fn a_misspelt_doc_type_gets_a_hint() {
+        let errors = parse(DocKind::Report, &format!("{REPORT}doc_type: notcie\n")).unwrap_err();
+        assert_eq!(
+            errors[0].help.as_deref(),
+            Some("did you mean `notice`?"),
+            "{}",
+            errors[0]
+        );
+    }
+
+    #[test]
+    fn attachments_keep_the_line_that_names_them() {
+        let f = parse(DocKind::Report, &format!("{REPORT}attachments:\n  - title: 统计表\n    file: files/stats.xlsx\n  - file: b.pdf\n")).unwrap();
+        assert_eq!(f.attachments[0].line, 6);
+        assert_eq!(f.attachments[1].title, "b.pdf");
+        assert_eq!(f.attachments[1].line, 7);
     }
 
     #[test]

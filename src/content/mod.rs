@@ -5,6 +5,8 @@
 //! Files are read in parallel; the result is in path order whatever the
 //! thread count, and every problem of every file is collected.
 
+pub mod annual_report;
+pub mod disclosure;
 pub mod front_matter;
 
 use std::path::{Path, PathBuf};
