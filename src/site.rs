@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 
 use crate::config::{Config, Language};
+use crate::content::disclosure::{AttachmentRef, Disclosure};
 use crate::content::{Asset, DocKind, FrontMatter, SourceDoc};
 use crate::diagnostics::{Diagnostic, Diagnostics};
 use crate::markdown::{ContentLink, RenderedDoc};
@@ -63,6 +64,15 @@ pub struct Report {
     pub body_line: usize,
     /// Where the body's links lead, in placeholder order.
     pub links: Vec<LinkTarget>,
+    /// 附件, found and measured.
+    pub attachments: Vec<Attachment>,
+    /// Where `superseded_by` leads.
+    pub superseded_by: Option<Href>,
+    /// 相关链接, resolved.
+    pub related: Vec<(String, Href)>,
+    /// Whether the report has a page: only proactively disclosed reports
+    /// do; the others are listed in the catalogue only.
+    pub has_page: bool,
     pub lang: Language,
     /// 上一篇: the report of the same section published just before this one.
     pub previous: Option<ReportId>,
@@ -75,6 +85,23 @@ pub struct Report {
 pub struct LinkTarget {
     pub url: UrlPath,
     pub fragment: Option<String>,
+}
+
+/// A link given in front matter: inside the site, or a full address.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Href {
+    Internal(LinkTarget),
+    External(String),
+}
+
+/// A file published with a report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attachment {
+    pub title: String,
+    pub url: UrlPath,
+    /// The file's format as readers know it: `PDF`, `XLSX`, `DOCX`.
+    pub format: String,
+    pub size: u64,
 }
 
 /// A file copied into the site as it is.
@@ -189,6 +216,7 @@ pub fn assemble(
             .unwrap_or_else(|| url_segment(&doc.stem));
         let url = sections[section.0 as usize].url.child_page(&slug);
         let lang = doc.front.lang.unwrap_or(config.language);
+        let has_page = doc.front.disclosure == Disclosure::Proactive;
         site_reports.push(Report {
             id: ReportId(site_reports.len() as u32),
             source: doc.path,
@@ -198,6 +226,10 @@ pub fn assemble(
             doc: rendered,
             body_line: doc.body_line,
             links: Vec::new(),
+            attachments: Vec::new(),
+            superseded_by: None,
+            related: Vec::new(),
+            has_page,
             lang,
             previous: None,
             next: None,
@@ -205,7 +237,7 @@ pub fn assemble(
     }
 
     // Reports of each section, newest first, and their neighbours.
-    for report in &site_reports {
+    for report in site_reports.iter().filter(|r| r.has_page) {
         sections[report.section.0 as usize].reports.push(report.id);
     }
     for section in &mut sections {
@@ -267,6 +299,7 @@ pub fn assemble(
     );
 
     let targets = Targets::new(&sections, &site_reports, &site_assets, &by_folder);
+    let sizes: HashMap<&UrlPath, u64> = site_assets.iter().map(|a| (&a.url, a.size)).collect();
     for report in &mut site_reports {
         report.links = targets.resolve_all(
             &report.source,
@@ -274,6 +307,34 @@ pub fn assemble(
             &report.doc.links,
             diagnostics,
         );
+        let front = &report.front;
+        report.attachments = front
+            .attachments
+            .iter()
+            .filter_map(|a| {
+                targets
+                    .attachment(&report.source, a, &sizes)
+                    .map_err(|d| diagnostics.push(d))
+                    .ok()
+            })
+            .collect();
+        report.superseded_by = front.superseded_by.as_deref().and_then(|target| {
+            targets.href(
+                &report.source,
+                target,
+                front.line("superseded_by"),
+                diagnostics,
+            )
+        });
+        report.related = front
+            .related
+            .iter()
+            .filter_map(|r| {
+                let href =
+                    targets.href(&report.source, &r.href, front.line("related"), diagnostics)?;
+                Some((r.text.clone(), href))
+            })
+            .collect();
     }
     for section in &mut sections {
         if let (Some(intro), Some(source)) = (&section.intro, &section.source) {
@@ -402,6 +463,73 @@ impl Targets {
                 }
             })
             .collect()
+    }
+
+    /// Where a link given in front matter leads; a broken one is reported.
+    fn href(
+        &self,
+        source: &ContentPath,
+        target: &str,
+        line: Option<usize>,
+        diagnostics: &mut Diagnostics,
+    ) -> Option<Href> {
+        if crate::markdown::is_external(target) {
+            return Some(Href::External(target.to_string()));
+        }
+        let (path, fragment) = match target.split_once('#') {
+            Some((path, fragment)) => (path, Some(fragment.to_string())),
+            None => (target, None),
+        };
+        let from = below_content(source);
+        let folder = from.rsplit_once('/').map_or("", |(folder, _)| folder);
+        match self.resolve(folder, path) {
+            Ok(url) => Some(Href::Internal(LinkTarget { url, fragment })),
+            Err(problem) => {
+                diagnostics.push(problem.into_diagnostic(source, line, target));
+                None
+            }
+        }
+    }
+
+    /// Finds an attachment among the files of `content/`.
+    fn attachment(
+        &self,
+        source: &ContentPath,
+        a: &AttachmentRef,
+        sizes: &HashMap<&UrlPath, u64>,
+    ) -> Result<Attachment, Diagnostic> {
+        let from = below_content(source);
+        let folder = from.rsplit_once('/').map_or("", |(folder, _)| folder);
+        let found = if let Some(rooted) = a.file.strip_prefix('/') {
+            self.resolve("", rooted)
+        } else {
+            self.resolve(folder, &a.file)
+        };
+        let missing = |why: &str| {
+            Diagnostic::error(source, Some(a.line), format!("attachment `{}` {why}", a.file)).with_help(
+                "put the file beside the report (or under content/) and give its path relative to the report, e.g. `file: 统计表.xlsx`",
+            )
+        };
+        let url = match found {
+            Ok(url) => url,
+            Err(LinkProblem::OutsideContent) => return Err(missing("leads outside content/")),
+            Err(_) => return Err(missing("does not exist")),
+        };
+        let Some(size) = sizes.get(&url).copied() else {
+            return Err(missing("is a page, not a file"));
+        };
+        let format = url
+            .as_str()
+            .rsplit_once('.')
+            .map(|(_, ext)| ext.to_ascii_uppercase())
+            .filter(|ext| !ext.contains('/'))
+            .unwrap_or_else(|| "FILE".to_string());
+        Ok(Attachment {
+            title: a.title.clone(),
+            url,
+            format,
+            size,
+        })
     }
 
     /// The URL a link written in a file of `folder` (below `content/`) leads to.

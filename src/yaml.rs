@@ -100,6 +100,18 @@ pub fn nested_key_line(text: &str, keys: &[&str]) -> Option<usize> {
     None
 }
 
+/// Every top-level key of `text` with its 1-based line.
+pub fn top_level_keys(text: &str) -> Vec<(String, usize)> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| line.starts_with(|c: char| !c.is_whitespace() && c != '#' && c != '-'))
+        .filter_map(|(i, line)| {
+            let (key, _) = line.split_once(':')?;
+            Some((key.trim().trim_matches(['"', '\'']).to_string(), i + 1))
+        })
+        .collect()
+}
+
 /// Every 1-based line of `text` on which a top-level `key:` stands.
 fn key_lines<'a>(text: &'a str, key: &'a str) -> impl Iterator<Item = usize> + 'a {
     text.lines()

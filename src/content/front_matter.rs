@@ -283,9 +283,16 @@ pub struct FrontMatter {
     pub gip_stats: Option<GipStats>,
     /// Free-form data for a site's own templates.
     pub extra: BTreeMap<String, serde_json::Value>,
+    /// The line of the file each top-level key is on, for later checks.
+    pub key_lines: BTreeMap<String, usize>,
 }
 
 impl FrontMatter {
+    /// The line of the file on which `key` is set.
+    pub fn line(&self, key: &str) -> Option<usize> {
+        self.key_lines.get(key).copied()
+    }
+
     /// Whether the report belongs in the 信息公开目录 (it has a 索引号 or a
     /// 目录分类), and so must carry what a catalogue entry shows.
     pub fn in_catalogue(&self) -> bool {
@@ -631,6 +638,10 @@ impl FrontMatter {
             attachments,
             gip_stats: raw.gip_stats,
             extra: raw.extra,
+            key_lines: yaml::top_level_keys(yaml_text)
+                .into_iter()
+                .map(|(k, l)| (k, l + yaml_line - 1))
+                .collect(),
         };
         Ok((front, problems))
     }

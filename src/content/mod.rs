@@ -114,6 +114,7 @@ pub fn load(root: &Path, options: &LoadOptions, diagnostics: &mut Diagnostics) -
         diagnostics.extend(problems);
         if let Some(doc) = doc
             && (options.drafts || !doc.front.draft)
+            && doc.front.disclosure != disclosure::Disclosure::NotPublic
         {
             docs.push(doc);
         }

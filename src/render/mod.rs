@@ -9,6 +9,9 @@
 //! (with the base URL's sub-path, or relative and ending in `index.html` for
 //! a portal browsed from disk), and `abs_url`, the absolute address.
 
+mod links;
+mod views;
+
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -16,16 +19,15 @@ use std::path::PathBuf;
 use minijinja::value::Serde;
 use minijinja::{AutoEscape, Environment, State, Value, context};
 use rayon::prelude::*;
-use serde::Serialize;
 
-use crate::config::{BaseUrl, Config, Identity};
-use crate::dates::{CalendarDate, Timestamp};
+use crate::config::Config;
 use crate::diagnostics::{Diagnostic, Diagnostics};
-use crate::markdown::{Heading, LINK_PLACEHOLDER, is_external};
+use crate::markdown::is_external;
 use crate::paths::{ContentPath, UrlPath};
-use crate::site::{LinkTarget, Report, ReportId, Section, SectionId, Site};
+use crate::site::{Report, ReportId, Section, SectionId, Site};
 use crate::theme::{Strings, Theme};
-use percent_encoding::utf8_percent_encode;
+use links::{Links, fill_links};
+use views::*;
 
 /// What one output file holds.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,264 +54,6 @@ pub struct OutputSet {
 const HOME_LATEST: usize = 10;
 /// How many reports a section's panel on the home page or a hub page lists.
 const PANEL_SIZE: usize = 6;
-
-/// Link-making for one build.
-#[derive(Clone)]
-struct Links {
-    base: BaseUrl,
-    relative: bool,
-}
-
-impl Links {
-    /// The link from the page `from` to `url`: relative in a relative build
-    /// (unless `site_paths`), else the site path with the base URL's sub-path.
-    fn link(
-        &self,
-        from: &UrlPath,
-        site_paths: bool,
-        url: &UrlPath,
-        fragment: Option<&str>,
-    ) -> String {
-        let link = if self.relative && !site_paths {
-            url.relative_to(from)
-        } else {
-            self.base.site_path(url)
-        };
-        match fragment {
-            Some(fragment) => format!("{link}#{}", utf8_percent_encode(fragment, FRAGMENT)),
-            None => link,
-        }
-    }
-
-    /// The link from the page being rendered to `target`, for templates.
-    fn href(&self, state: &State, target: &str) -> String {
-        if is_external(target) {
-            return target.to_string();
-        }
-        let (path, fragment) = match target.split_once('#') {
-            Some((path, fragment)) => (path, Some(fragment)),
-            None => (target, None),
-        };
-        let site_paths = state.lookup("site_paths").is_some_and(|v| v.is_true());
-        let from = state.lookup("page_url");
-        let from = UrlPath::parse(from.as_ref().and_then(Value::as_str).unwrap_or("/"));
-        self.link(&from, site_paths, &UrlPath::parse(path), fragment)
-    }
-}
-
-/// Characters escaped in a `#fragment`: controls, space, quotes and `<>`
-/// (and, as everywhere in a URL, every non-ASCII byte; browsers decode it
-/// before matching the id).
-const FRAGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
-    .add(b' ')
-    .add(b'"')
-    .add(b'<')
-    .add(b'>')
-    .add(b'`');
-
-/// Replaces the link placeholders the markdown stage left in `html`.
-fn fill_links<'h>(
-    html: &'h str,
-    targets: &[LinkTarget],
-    href: impl Fn(&LinkTarget) -> String,
-) -> Cow<'h, str> {
-    if targets.is_empty() {
-        return Cow::Borrowed(html);
-    }
-    let mut out = String::with_capacity(html.len() + targets.len() * 16);
-    let mut rest = html;
-    while let Some(at) = rest.find(LINK_PLACEHOLDER) {
-        out.push_str(&rest[..at]);
-        rest = &rest[at + LINK_PLACEHOLDER.len()..];
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        match rest[..digits]
-            .parse::<usize>()
-            .ok()
-            .and_then(|n| targets.get(n))
-        {
-            Some(target) => out.push_str(&escape_attribute(&href(target))),
-            None => out.push_str(LINK_PLACEHOLDER),
-        }
-        rest = &rest[digits..];
-    }
-    out.push_str(rest);
-    Cow::Owned(out)
-}
-
-fn escape_attribute(text: &str) -> String {
-    text.replace('&', "&amp;").replace('"', "&quot;")
-}
-
-/// A date as templates need it.
-#[derive(Serialize)]
-struct DateView {
-    /// `2022-12-24`
-    day: String,
-    /// `2022-12-24 09:30`, or the day alone when no time was given.
-    display: String,
-    /// ISO 8601 for `datetime` attributes.
-    iso: String,
-    /// `2022年12月24日` or `24 December 2022`, by the site's language.
-    text: String,
-}
-
-impl DateView {
-    fn of_timestamp(t: &Timestamp, chinese: bool) -> DateView {
-        let date = t.date();
-        DateView {
-            day: date.iso(),
-            display: t.display(),
-            iso: t.iso(),
-            text: if chinese {
-                date.chinese()
-            } else {
-                date.english()
-            },
-        }
-    }
-
-    fn of_date(d: &CalendarDate, chinese: bool) -> DateView {
-        DateView {
-            day: d.iso(),
-            display: d.iso(),
-            iso: d.iso(),
-            text: if chinese { d.chinese() } else { d.english() },
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct Crumb<'a> {
-    title: &'a str,
-    url: &'a UrlPath,
-    current: bool,
-}
-
-#[derive(Serialize)]
-struct NavItem {
-    title: String,
-    url: String,
-}
-
-#[derive(Serialize)]
-struct IdentityView<'a> {
-    #[serde(flatten)]
-    identity: &'a Identity,
-    /// The digits of the 公安机关备案号, for the link to its record.
-    psb_record_code: Option<String>,
-}
-
-#[derive(Serialize)]
-struct SiteView<'a> {
-    name: &'a str,
-    lang: &'static str,
-    description: Option<&'a str>,
-    base_url: String,
-    domain: &'a str,
-    nav: Vec<NavItem>,
-    identity: IdentityView<'a>,
-    extra: &'a BTreeMap<String, serde_json::Value>,
-}
-
-/// A report in a list.
-#[derive(Serialize)]
-struct ReportItem<'a> {
-    title: &'a str,
-    url: &'a UrlPath,
-    date: Option<DateView>,
-    issuer: Option<&'a str>,
-    sample: bool,
-}
-
-#[derive(Serialize)]
-struct LinkView<'a> {
-    title: &'a str,
-    url: &'a UrlPath,
-}
-
-#[derive(Serialize)]
-struct SignatureView {
-    name: Option<String>,
-    date: Option<DateView>,
-}
-
-#[derive(Serialize)]
-struct ReportView<'a> {
-    title: &'a str,
-    subtitle: Option<&'a str>,
-    url: &'a UrlPath,
-    lang: &'static str,
-    date_published: Option<DateView>,
-    date_written: Option<DateView>,
-    date_updated: Option<DateView>,
-    issuer: Option<&'a str>,
-    source: Option<&'a str>,
-    author: Option<&'a str>,
-    summary: Option<&'a str>,
-    tags: &'a [String],
-    keywords: &'a [String],
-    html: Cow<'a, str>,
-    toc: &'a [Heading],
-    signature: Option<SignatureView>,
-    sample: bool,
-    section: LinkView<'a>,
-    previous: Option<LinkView<'a>>,
-    next: Option<LinkView<'a>>,
-    extra: &'a BTreeMap<String, serde_json::Value>,
-}
-
-#[derive(Serialize)]
-struct ChildView<'a> {
-    title: &'a str,
-    url: &'a UrlPath,
-    count: usize,
-}
-
-#[derive(Serialize)]
-struct PageLink<'a> {
-    n: usize,
-    url: &'a UrlPath,
-}
-
-#[derive(Serialize)]
-struct Pagination<'a> {
-    current: usize,
-    total: usize,
-    previous: Option<&'a UrlPath>,
-    next: Option<&'a UrlPath>,
-    /// The first, the last and the pages around the current one.
-    pages: Vec<PageLink<'a>>,
-}
-
-#[derive(Serialize)]
-struct SectionView<'a> {
-    title: &'a str,
-    url: &'a UrlPath,
-    summary: Option<&'a str>,
-    intro_html: Option<Cow<'a, str>>,
-    children: Vec<ChildView<'a>>,
-    /// The sub-sections with their newest reports.
-    panels: Vec<Panel<'a>>,
-    reports: Vec<ReportItem<'a>>,
-    total: usize,
-    pagination: Pagination<'a>,
-}
-
-/// A section on the home page or a hub page, with its newest reports.
-#[derive(Serialize)]
-struct Panel<'a> {
-    title: &'a str,
-    url: &'a UrlPath,
-    reports: Vec<ReportItem<'a>>,
-    children: Vec<ChildView<'a>>,
-}
-
-#[derive(Serialize)]
-struct HomeView<'a> {
-    intro_html: Option<Cow<'a, str>>,
-    latest: Vec<ReportItem<'a>>,
-    sections: Vec<Panel<'a>>,
-}
 
 /// The rendering of one site with one theme.
 struct Renderer<'a> {
@@ -919,48 +663,5 @@ impl<'a> Renderer<'a> {
             path: url.output_file(),
             contents: Contents::Bytes(bytes),
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn placeholders_become_links_for_the_page() {
-        let targets = vec![
-            LinkTarget {
-                url: UrlPath::parse("/新闻/a/"),
-                fragment: Some("一、标题".to_string()),
-            },
-            LinkTarget {
-                url: UrlPath::parse("/files/x.pdf"),
-                fragment: None,
-            },
-        ];
-        let links = Links {
-            base: crate::config::BaseUrl::parse("https://a.gov.cn/portal/").unwrap(),
-            relative: false,
-        };
-        let from = UrlPath::parse("/news/b/");
-        let html = "<a href=\"gazette-content-link:0\">a</a><img src=\"gazette-content-link:1\">";
-        let filled = fill_links(html, &targets, |t| {
-            links.link(&from, false, &t.url, t.fragment.as_deref())
-        });
-        assert_eq!(
-            filled,
-            "<a href=\"/portal/%E6%96%B0%E9%97%BB/a/#%E4%B8%80%E3%80%81%E6%A0%87%E9%A2%98\">a</a><img src=\"/portal/files/x.pdf\">"
-        );
-        let relative = Links {
-            relative: true,
-            ..links
-        };
-        let filled = fill_links(html, &targets, |t| {
-            relative.link(&from, false, &t.url, None)
-        });
-        assert!(
-            filled.contains("href=\"../../%E6%96%B0%E9%97%BB/a/index.html\""),
-            "{filled}"
-        );
     }
 }
