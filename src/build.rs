@@ -206,7 +206,8 @@ pub fn generate(options: &BuildOptions) -> Result<Generated, BuildError> {
     }
 
     let started = Instant::now();
-    let output = render::render(&site, &theme, &config, &mut diagnostics);
+    let catalogue = crate::catalogue::build(&site, &config);
+    let output = render::render(&site, &catalogue, &theme, &config, &mut diagnostics);
     timings.render = started.elapsed();
     if diagnostics.has_errors() {
         return Err(BuildError::Content(diagnostics.sorted()));

@@ -153,6 +153,43 @@ pub struct MarkdownConfig {
     pub allow_html: bool,
 }
 
+/// `catalogue:` in `site.yaml`: the 信息公开目录.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CatalogueConfig {
+    /// Where the catalogue lives on the site.
+    pub path: String,
+    /// Rows per catalogue page; the site's `paginate` when not given.
+    pub paginate: Option<usize>,
+    /// The 主题分类 vocabulary: a file of the site (one topic per line, or
+    /// a YAML list). Topics outside it are errors.
+    pub topics_file: Option<String>,
+}
+
+impl Default for CatalogueConfig {
+    fn default() -> Self {
+        CatalogueConfig {
+            path: "/catalogue/".to_string(),
+            paginate: None,
+            topics_file: None,
+        }
+    }
+}
+
+/// `feeds:` in `site.yaml`.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FeedConfig {
+    /// Entries per Atom feed (the newest).
+    pub entries: usize,
+}
+
+impl Default for FeedConfig {
+    fn default() -> Self {
+        FeedConfig { entries: 20 }
+    }
+}
+
 /// `site.yaml` as written.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -171,6 +208,10 @@ struct RawConfig {
     paginate: usize,
     #[serde(default)]
     markdown: MarkdownConfig,
+    #[serde(default)]
+    catalogue: CatalogueConfig,
+    #[serde(default)]
+    feeds: FeedConfig,
     #[serde(default)]
     nav: Vec<NavLink>,
     parent_org: Option<String>,
@@ -212,6 +253,8 @@ pub struct Config {
     /// Reports per list page.
     pub paginate: usize,
     pub markdown: MarkdownConfig,
+    pub catalogue: CatalogueConfig,
+    pub feeds: FeedConfig,
     pub nav: Vec<NavLink>,
     /// The portal's identifiers and the footer's fixed content.
     pub identity: Identity,
@@ -276,6 +319,30 @@ impl Config {
                     .with_help("give the site's full name, e.g. 遂溪县人民政府遂城街道办事处"),
             );
         }
+        if raw.feeds.entries == 0 {
+            errors.push(Diagnostic::error(
+                file,
+                at("feeds"),
+                "feeds.entries must be at least 1",
+            ));
+        }
+        if raw.catalogue.paginate == Some(0) {
+            errors.push(Diagnostic::error(
+                file,
+                at("catalogue"),
+                "catalogue.paginate must be at least 1",
+            ));
+        }
+        if raw.catalogue.path.trim_matches('/').is_empty() {
+            errors.push(
+                Diagnostic::error(
+                    file,
+                    at("catalogue"),
+                    "catalogue.path cannot be the home page",
+                )
+                .with_help("use a path such as /xxgkml/"),
+            );
+        }
         if raw.paginate == 0 {
             errors.push(Diagnostic::error(
                 file,
@@ -308,6 +375,11 @@ impl Config {
             relative_links: raw.relative_links,
             paginate: raw.paginate,
             markdown: raw.markdown,
+            catalogue: CatalogueConfig {
+                path: format!("/{}/", raw.catalogue.path.trim_matches('/')),
+                ..raw.catalogue
+            },
+            feeds: raw.feeds,
             nav: raw.nav,
             identity: Identity {
                 parent_org: raw.parent_org,

@@ -241,6 +241,12 @@ impl Timestamp {
     pub fn year(&self) -> i32 {
         self.local.year()
     }
+
+    /// A full RFC 3339 date-time, as Atom feeds require: a bare date is the
+    /// start of that day in its zone.
+    pub fn rfc3339(&self) -> String {
+        format!("{}{}", self.local.format("%Y-%m-%dT%H:%M:%S"), self.offset)
+    }
 }
 
 /// Reads a UTC offset such as `+08:00` or `-0500`.

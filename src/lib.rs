@@ -15,6 +15,7 @@
 //! [`build::build`] runs the whole pipeline; [`cli`] is the command line on top.
 
 pub mod build;
+pub mod catalogue;
 pub mod cli;
 pub mod config;
 pub mod content;

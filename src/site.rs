@@ -134,6 +134,14 @@ impl Site {
         &self.reports[id.0 as usize]
     }
 
+    /// The report whose page is at `url`.
+    pub fn report_at(&self, url: &UrlPath) -> Option<ReportId> {
+        self.reports
+            .iter()
+            .find(|r| r.has_page && &r.url == url)
+            .map(|r| r.id)
+    }
+
     /// The chain of sections from the home page down to `id`, inclusive.
     pub fn ancestry(&self, id: SectionId) -> Vec<&Section> {
         let mut chain = vec![self.section(id)];
@@ -144,9 +152,21 @@ impl Site {
         chain
     }
 
-    /// Every report, newest first.
-    pub fn reports_by_date(&self) -> Vec<ReportId> {
+    /// Every report, with a page or not, newest first.
+    pub fn reports_by_date_all(&self) -> Vec<ReportId> {
         let mut ids: Vec<ReportId> = self.reports.iter().map(|r| r.id).collect();
+        ids.sort_by(|a, b| publication_order(self.report(*a), self.report(*b)));
+        ids
+    }
+
+    /// Every report that has a page, newest first.
+    pub fn reports_by_date(&self) -> Vec<ReportId> {
+        let mut ids: Vec<ReportId> = self
+            .reports
+            .iter()
+            .filter(|r| r.has_page)
+            .map(|r| r.id)
+            .collect();
         ids.sort_by(|a, b| publication_order(self.report(*a), self.report(*b)));
         ids
     }

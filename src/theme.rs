@@ -32,9 +32,12 @@ pub const DEFAULT_THEME: &[(&str, &[u8])] = embed![
     "static/gazette.css",
     "static/gazette.js",
     "templates/404.html",
+    "templates/annual_report.html",
     "templates/base.html",
+    "templates/catalogue.html",
     "templates/home.html",
     "templates/macros.html",
+    "templates/redirect.html",
     "templates/report.html",
     "templates/section.html",
 ];

@@ -163,17 +163,33 @@ pub struct LabelledRow<'a> {
     pub label: &'static str,
     /// 1 for 一、…, 2 for (一)…, 3 for 1. items.
     pub level: u8,
+    /// The headings the row stands under: 三、本年度办理结果, then (三)…(六).
+    pub groups: Vec<&'static str>,
     pub row: &'a Row,
 }
+
+/// The heading of the rows of 三、.
+pub const HANDLED: &str = "三、本年度办理结果";
 
 impl Requests {
     /// Every row of 表三 in the order the format prints them.
     pub fn rows(&self) -> Vec<LabelledRow<'_>> {
-        let r = |key: Vec<&'static str>, label, level, row| LabelledRow {
-            key,
-            label,
-            level,
-            row,
+        let r = |key: Vec<&'static str>, label, level, row| {
+            let groups = match key[0] {
+                "received" | "carried_over" | "carried_forward" => vec![],
+                "refused" => vec![HANDLED, "（三）不予公开"],
+                "unavailable" => vec![HANDLED, "（四）无法提供"],
+                "not_processed" => vec![HANDLED, "（五）不予处理"],
+                "other" => vec![HANDLED, "（六）其他处理"],
+                _ => vec![HANDLED],
+            };
+            LabelledRow {
+                key,
+                label,
+                level,
+                groups,
+                row,
+            }
         };
         let f = &self.refused;
         let u = &self.unavailable;

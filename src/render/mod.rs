@@ -9,8 +9,13 @@
 //! (with the base URL's sub-path, or relative and ending in `index.html` for
 //! a portal browsed from disk), and `abs_url`, the absolute address.
 
+mod catalogue;
 mod links;
+mod machine;
+mod site_files;
 mod views;
+
+pub use machine::{CatalogueRecord, SITEMAP_MAX_URLS, read_catalogue_csv, sitemaps};
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -20,11 +25,13 @@ use minijinja::value::Serde;
 use minijinja::{AutoEscape, Environment, State, Value, context};
 use rayon::prelude::*;
 
+use crate::catalogue::Catalogue;
 use crate::config::Config;
+use crate::content::disclosure::DocType;
 use crate::diagnostics::{Diagnostic, Diagnostics};
 use crate::markdown::is_external;
 use crate::paths::{ContentPath, UrlPath};
-use crate::site::{Report, ReportId, Section, SectionId, Site};
+use crate::site::{Href, Report, ReportId, Section, SectionId, Site};
 use crate::theme::{Strings, Theme};
 use links::{Links, fill_links};
 use views::*;
@@ -58,6 +65,7 @@ const PANEL_SIZE: usize = 6;
 /// The rendering of one site with one theme.
 struct Renderer<'a> {
     site: &'a Site,
+    catalogue: &'a Catalogue,
     config: &'a Config,
     theme: &'a Theme,
     env: Environment<'a>,
@@ -72,6 +80,7 @@ struct Renderer<'a> {
 /// Renders every page and lists every file of the portal.
 pub fn render(
     site: &Site,
+    catalogue: &Catalogue,
     theme: &Theme,
     config: &Config,
     diagnostics: &mut Diagnostics,
@@ -87,6 +96,7 @@ pub fn render(
     let strings: Strings = theme.strings.get(lang).cloned().unwrap_or_default();
     let renderer = Renderer {
         site,
+        catalogue,
         config,
         theme,
         site_value: Value::from(Serde(site_view(site, config))),
@@ -244,29 +254,52 @@ fn site_view<'a>(site: &'a Site, config: &'a Config) -> SiteView<'a> {
     }
 }
 
+/// The first `chars` characters of `text` on one line, cut at a sentence
+/// end where one is near, for a page description.
+fn excerpt(text: &str, chars: usize) -> String {
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= chars {
+        return flat;
+    }
+    let cut: String = flat.chars().take(chars).collect();
+    match cut.rfind(['。', '；', '.', ';']) {
+        Some(end) if end > cut.len() / 2 => {
+            cut[..end + cut[end..].chars().next().map_or(1, char::len_utf8)].to_string()
+        }
+        _ => format!("{cut}…"),
+    }
+}
+
 /// For each section, how many reports it holds with its sub-sections, and
 /// the newest few of them: what a hub page or the home page shows.
 struct Below {
-    count: HashMap<SectionId, usize>,
-    latest: HashMap<SectionId, Vec<ReportId>>,
+    /// Section → every report with a page below it, newest first. Sections
+    /// with none are absent.
+    all: HashMap<SectionId, Vec<ReportId>>,
 }
 
 impl Below {
     fn of(site: &Site) -> Below {
-        let mut count: HashMap<SectionId, usize> = HashMap::new();
-        let mut latest: HashMap<SectionId, Vec<ReportId>> = HashMap::new();
+        let mut all: HashMap<SectionId, Vec<ReportId>> = HashMap::new();
         for id in site.reports_by_date() {
             let mut section = Some(site.report(id).section);
             while let Some(s) = section {
-                *count.entry(s).or_default() += 1;
-                let list = latest.entry(s).or_default();
-                if list.len() < PANEL_SIZE {
-                    list.push(id);
-                }
+                all.entry(s).or_default().push(id);
                 section = site.section(s).parent;
             }
         }
-        Below { count, latest }
+        Below { all }
+    }
+
+    fn count(&self, id: SectionId) -> usize {
+        self.all.get(&id).map_or(0, Vec::len)
+    }
+
+    /// The newest few, for a panel.
+    fn latest(&self, id: SectionId) -> &[ReportId] {
+        self.all
+            .get(&id)
+            .map_or(&[], |ids| &ids[..ids.len().min(PANEL_SIZE)])
     }
 }
 
@@ -276,6 +309,7 @@ impl<'a> Renderer<'a> {
         let report_pages: Vec<Result<OutputFile, Diagnostic>> = site
             .reports
             .par_iter()
+            .filter(|report| report.has_page)
             .map(|report| self.report_page(report))
             .collect();
         let section_pages: Vec<Result<OutputFile, Diagnostic>> = site
@@ -297,9 +331,13 @@ impl<'a> Renderer<'a> {
         // (template, line, message) → (first diagnostic, pages affected)
         type ErrorKey = (Option<ContentPath>, Option<usize>, String);
         let mut template_errors: BTreeMap<ErrorKey, (Diagnostic, usize)> = BTreeMap::new();
+        let catalogue_pages = self.catalogue_pages();
+        let redirects = self.redirect_pages();
         for result in report_pages
             .into_iter()
             .chain(section_pages)
+            .chain(catalogue_pages)
+            .chain(redirects)
             .chain(std::iter::once(self.not_found_page()))
         {
             match result {
@@ -325,6 +363,9 @@ impl<'a> Renderer<'a> {
             };
             diagnostics.push(d);
         }
+        files.extend(self.catalogue_downloads());
+        files.extend(self.feeds());
+        files.extend(self.sitemap_and_robots());
         for (name, bytes) in &self.theme.assets {
             files.push(OutputFile {
                 path: format!("static/{name}"),
@@ -446,7 +487,7 @@ impl<'a> Renderer<'a> {
                 ChildView {
                     title: &child.title,
                     url: &child.url,
-                    count: self.below.count.get(id).copied().unwrap_or(0),
+                    count: self.below.count(*id),
                 }
             })
             .collect()
@@ -500,11 +541,90 @@ impl<'a> Renderer<'a> {
             previous: report.previous.map(|id| self.link(id)),
             next: report.next.map(|id| self.link(id)),
             extra: &f.extra,
+            index_no: f.index_no.as_deref(),
+            doc_no: f.doc_no.as_deref(),
+            doc_type: f.doc_type.map(|t| Labelled {
+                key: t.key(),
+                label: if self.chinese {
+                    t.chinese()
+                } else {
+                    t.english()
+                },
+            }),
+            topics: &f.topics,
+            catalogue: f.catalogue.as_deref(),
+            validity: f.validity.map(|v| Labelled {
+                key: v.key(),
+                label: if self.chinese {
+                    v.chinese()
+                } else {
+                    v.english()
+                },
+            }),
+            banner: f.validity.filter(|v| v.needs_banner()).map(|v| BannerView {
+                label: if self.chinese {
+                    v.chinese()
+                } else {
+                    v.english()
+                },
+                replacement: report
+                    .superseded_by
+                    .as_ref()
+                    .map(|h| self.href_view(&report.url, None, h)),
+            }),
+            change_note: f.change_note.as_deref(),
+            date_effective: f
+                .date_effective
+                .as_ref()
+                .map(|d| DateView::of_date(d, self.chinese)),
+            year: f.year,
+            addressee: f.addressee.as_deref(),
+            note: f.note.as_deref(),
+            attachments: report
+                .attachments
+                .iter()
+                .map(|a| AttachmentView {
+                    title: &a.title,
+                    url: &a.url,
+                    format: &a.format,
+                    size: human_size(a.size),
+                })
+                .collect(),
+            related: report
+                .related
+                .iter()
+                .map(|(text, h)| self.href_view(&report.url, Some(text), h))
+                .collect(),
+            gip: f
+                .gip_stats
+                .as_ref()
+                .filter(|_| f.doc_type == Some(DocType::GipAnnualReport))
+                .map(|g| GipView {
+                    proactive: &g.proactive,
+                    request_rows: g
+                        .requests
+                        .rows()
+                        .into_iter()
+                        .map(|r| GipRow {
+                            label: r.label,
+                            level: r.level,
+                            groups: r.groups,
+                            cells: r.row,
+                        })
+                        .collect(),
+                    appeals: &g.appeals,
+                }),
+            json_ld: self.json_ld(report),
         };
+        let description = f
+            .summary
+            .clone()
+            .unwrap_or_else(|| excerpt(&report.doc.text, 120));
         let ctx = context! {
             report => Value::from(Serde(&view)),
+            feed_url => self.feed_of(section).map(|u| u.to_string()),
             breadcrumbs => Value::from(Serde(self.crumbs(report.section, false))),
-            ..self.base_context(&report.url, &f.title, f.summary.as_deref(), self.config.language.tag(), &self.nav_current(report.section))
+            ..self.base_context(&report.url, &f.title, Some(&description), self.config.language.tag(), &self.nav_current(report.section))
         };
         let bytes = self.render_template("report.html", ctx, Some(&report.source))?;
         Ok(OutputFile {
@@ -513,22 +633,101 @@ impl<'a> Renderer<'a> {
         })
     }
 
-    fn pagination(section: &'a Section, page: usize) -> Pagination<'a> {
-        let total = section.list_pages.len();
-        let pages = (0..total)
-            .filter(|&i| i == 0 || i + 1 == total || i.abs_diff(page) <= 2)
-            .map(|i| PageLink {
-                n: i + 1,
-                url: &section.list_pages[i],
-            })
-            .collect();
-        Pagination {
-            current: page + 1,
-            total,
-            previous: page.checked_sub(1).map(|i| &section.list_pages[i]),
-            next: section.list_pages.get(page + 1),
-            pages,
+    /// A link given in front matter, made for the page `from`. Without
+    /// `text`, a link to a report is shown by the report's title.
+    fn href_view(&self, from: &UrlPath, text: Option<&str>, href: &Href) -> HrefView {
+        match href {
+            Href::External(address) => HrefView {
+                text: text.unwrap_or(address).to_string(),
+                href: address.clone(),
+            },
+            Href::Internal(target) => {
+                let title = || {
+                    self.site
+                        .report_at(&target.url)
+                        .map(|id| self.site.report(id).front.title.clone())
+                };
+                HrefView {
+                    text: text
+                        .map(str::to_string)
+                        .or_else(title)
+                        .unwrap_or_else(|| target.url.to_string()),
+                    href: self
+                        .links
+                        .link(from, false, &target.url, target.fragment.as_deref()),
+                }
+            }
         }
+    }
+
+    /// schema.org `Report` with its `GovernmentOrganization`, for search
+    /// engines and the share cards of messaging apps.
+    fn json_ld(&self, report: &Report) -> String {
+        let f = &report.front;
+        let base = &self.config.base_url;
+        let org_name = f
+            .issuer
+            .clone()
+            .or_else(|| self.config.identity.sponsor.clone())
+            .unwrap_or_else(|| self.config.name.clone());
+        let mut org = serde_json::json!({ "@type": "GovernmentOrganization", "name": org_name });
+        if let Some(parent) = &self.config.identity.parent_org {
+            org["parentOrganization"] =
+                serde_json::json!({ "@type": "GovernmentOrganization", "name": parent });
+        }
+        let mut ld = serde_json::json!({
+            "@context": "https://schema.org",
+            "@type": "Report",
+            "name": f.title,
+            "headline": f.title,
+            "url": base.absolute(&report.url),
+            "inLanguage": report.lang.tag(),
+            "isAccessibleForFree": true,
+            "publisher": org.clone(),
+            "author": org,
+        });
+        if let Some(d) = &f.date_published {
+            ld["datePublished"] = d.iso().into();
+        }
+        if let Some(d) = &f.date_updated {
+            ld["dateModified"] = d.iso().into();
+        }
+        if let Some(d) = &f.date_written {
+            ld["dateCreated"] = d.iso().into();
+        }
+        if let Some(number) = f.doc_no.as_ref().or(f.index_no.as_ref()) {
+            ld["reportNumber"] = number.clone().into();
+        }
+        if let Some(summary) = &f.summary {
+            ld["description"] = summary.clone().into();
+        }
+        let keywords: Vec<&String> = f.keywords.iter().chain(&f.topics).collect();
+        if !keywords.is_empty() {
+            ld["keywords"] = keywords
+                .iter()
+                .map(|k| k.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+                .into();
+        }
+        if !report.attachments.is_empty() {
+            ld["associatedMedia"] = report
+                .attachments
+                .iter()
+                .map(|a| {
+                    serde_json::json!({
+                        "@type": "MediaObject",
+                        "name": a.title,
+                        "contentUrl": base.absolute(&a.url),
+                        "encodingFormat": a.format,
+                        "contentSize": human_size(a.size),
+                    })
+                })
+                .collect::<Vec<_>>()
+                .into();
+        }
+        // `<` can never close the script element it sits in.
+        ld.to_string().replace('<', "\\u003c")
     }
 
     fn section_page(&self, section: &'a Section, page: usize) -> Result<OutputFile, Diagnostic> {
@@ -558,7 +757,7 @@ impl<'a> Renderer<'a> {
             },
             reports,
             total: section.reports.len(),
-            pagination: Renderer::pagination(section, page),
+            pagination: Pagination::of(&section.list_pages, page),
         };
         let url = &section.list_pages[page];
         let title = if page == 0 {
@@ -578,6 +777,7 @@ impl<'a> Renderer<'a> {
         };
         let ctx = context! {
             section => Value::from(Serde(&view)),
+            feed_url => self.feed_of(section).map(|u| u.to_string()),
             breadcrumbs => Value::from(Serde(self.crumbs(section.id, true))),
             ..self.base_context(url, &title, summary, self.config.language.tag(), &self.nav_current(section.id))
         };
@@ -608,10 +808,10 @@ impl<'a> Renderer<'a> {
                     url: &s.url,
                     reports: self
                         .below
-                        .latest
-                        .get(id)
-                        .map(|ids| ids.iter().map(|r| self.item(*r)).collect())
-                        .unwrap_or_default(),
+                        .latest(*id)
+                        .iter()
+                        .map(|r| self.item(*r))
+                        .collect(),
                     children: self.children(s),
                 }
             })
@@ -635,6 +835,7 @@ impl<'a> Renderer<'a> {
         };
         let ctx = context! {
             home => Value::from(Serde(&view)),
+            feed_url => self.feed_of(home).map(|u| u.to_string()),
             ..self.base_context(&home.url, &self.config.name, self.config.description.as_deref(), self.config.language.tag(), &home.url)
         };
         let bytes = self.render_template("home.html", ctx, home.source.as_ref())?;

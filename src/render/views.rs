@@ -123,6 +123,32 @@ pub struct ReportView<'a> {
     pub toc: &'a [Heading],
     pub signature: Option<SignatureView>,
     pub sample: bool,
+    /// 索引号
+    pub index_no: Option<&'a str>,
+    /// 文号
+    pub doc_no: Option<&'a str>,
+    pub doc_type: Option<Labelled>,
+    /// 主题分类
+    pub topics: &'a [String],
+    /// 目录分类
+    pub catalogue: Option<&'a str>,
+    pub validity: Option<Labelled>,
+    /// Shown when the document is not in effect.
+    pub banner: Option<BannerView>,
+    pub change_note: Option<&'a str>,
+    /// 实施日期
+    pub date_effective: Option<DateView>,
+    /// 年度
+    pub year: Option<i32>,
+    /// 主送机关
+    pub addressee: Option<&'a str>,
+    /// 附注
+    pub note: Option<&'a str>,
+    pub attachments: Vec<AttachmentView<'a>>,
+    pub related: Vec<HrefView>,
+    pub gip: Option<GipView<'a>>,
+    /// schema.org JSON-LD, safe to put in a `<script>` element.
+    pub json_ld: String,
     pub section: LinkView<'a>,
     pub previous: Option<LinkView<'a>>,
     pub next: Option<LinkView<'a>>,
@@ -146,10 +172,35 @@ pub struct PageLink<'a> {
 pub struct Pagination<'a> {
     pub current: usize,
     pub total: usize,
+    pub first: &'a UrlPath,
+    pub last: &'a UrlPath,
     pub previous: Option<&'a UrlPath>,
     pub next: Option<&'a UrlPath>,
     /// The first, the last and the pages around the current one.
     pub pages: Vec<PageLink<'a>>,
+}
+
+impl<'a> Pagination<'a> {
+    /// Page `page` (0-based) of the list whose pages are at `urls`.
+    pub fn of(urls: &'a [UrlPath], page: usize) -> Pagination<'a> {
+        let total = urls.len();
+        let pages = (0..total)
+            .filter(|&i| i == 0 || i + 1 == total || i.abs_diff(page) <= 2)
+            .map(|i| PageLink {
+                n: i + 1,
+                url: &urls[i],
+            })
+            .collect();
+        Pagination {
+            current: page + 1,
+            total,
+            first: &urls[0],
+            last: &urls[total - 1],
+            previous: page.checked_sub(1).map(|i| &urls[i]),
+            next: urls.get(page + 1),
+            pages,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -180,4 +231,81 @@ pub struct HomeView<'a> {
     pub intro_html: Option<Cow<'a, str>>,
     pub latest: Vec<ReportItem<'a>>,
     pub sections: Vec<Panel<'a>>,
+}
+
+/// A value of a closed vocabulary (文种, 有效性) with its label in the
+/// site's language.
+#[derive(Serialize)]
+pub struct Labelled {
+    pub key: &'static str,
+    pub label: &'static str,
+}
+
+/// A link given in front matter, made for the page.
+#[derive(Serialize)]
+pub struct HrefView {
+    pub text: String,
+    pub href: String,
+}
+
+/// The banner of a document that is no longer in effect.
+#[derive(Serialize)]
+pub struct BannerView {
+    pub label: &'static str,
+    pub replacement: Option<HrefView>,
+}
+
+/// A file published with a report.
+#[derive(Serialize)]
+pub struct AttachmentView<'a> {
+    pub title: &'a str,
+    pub url: &'a UrlPath,
+    pub format: &'a str,
+    /// `1.2 MB`, `356 KB`.
+    pub size: String,
+}
+
+/// One row of the annual report's request table.
+#[derive(Serialize)]
+pub struct GipRow<'a> {
+    pub label: &'static str,
+    pub level: u8,
+    /// The headings the row stands under, outermost first.
+    pub groups: Vec<&'static str>,
+    pub cells: &'a [u64; 7],
+}
+
+/// The statistics tables of a 政府信息公开工作年度报告.
+#[derive(Serialize)]
+pub struct GipView<'a> {
+    pub proactive: &'a crate::content::annual_report::Proactive,
+    pub request_rows: Vec<GipRow<'a>>,
+    pub appeals: &'a crate::content::annual_report::Appeals,
+}
+
+/// A file size as readers expect it: `820 B`, `356 KB`, `1.2 MB`.
+pub fn human_size(bytes: u64) -> String {
+    const KB: f64 = 1024.0;
+    let b = bytes as f64;
+    if b < KB {
+        format!("{bytes} B")
+    } else if b < KB * KB {
+        format!("{:.0} KB", (b / KB).max(1.0))
+    } else if b < KB * KB * KB {
+        format!("{:.1} MB", b / KB / KB)
+    } else {
+        format!("{:.1} GB", b / KB / KB / KB)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_as_people_write_them() {
+        assert_eq!(human_size(820), "820 B");
+        assert_eq!(human_size(364_544), "356 KB");
+        assert_eq!(human_size(1_258_291), "1.2 MB");
+    }
 }
