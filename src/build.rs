@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
+use crate::checks::{self, CheckContext, Vocabulary};
 use crate::config::{BaseUrl, CONFIG_FILE, Config};
 use crate::content::{self, LoadOptions};
 use crate::diagnostics::{Diagnostic, Diagnostics};
@@ -39,6 +40,10 @@ pub struct BuildOptions {
     /// Write relative links ending in `index.html` (for browsing from disk),
     /// whatever `site.yaml` says.
     pub relative: bool,
+    /// The time of the build, as seconds since the Unix epoch, for the
+    /// checks of future and stale dates. `None` skips those checks. It never
+    /// reaches the output.
+    pub now: Option<i64>,
 }
 
 impl BuildOptions {
@@ -200,6 +205,19 @@ pub fn generate(options: &BuildOptions) -> Result<Generated, BuildError> {
     let mut assets = content.assets;
     assets.extend(content.static_files);
     let site = site::assemble(&config, docs, assets, &mut diagnostics);
+    let vocabulary = load_vocabulary(&options.root, &config, &mut diagnostics);
+    let now = options
+        .now
+        .and_then(|seconds| crate::dates::Timestamp::from_unix(seconds, config.timezone));
+    checks::run(
+        &site,
+        &config,
+        &CheckContext {
+            now,
+            vocabulary: vocabulary.as_ref(),
+        },
+        &mut diagnostics,
+    );
     timings.site = started.elapsed();
     if diagnostics.has_errors() {
         return Err(BuildError::Content(diagnostics.sorted()));
@@ -219,6 +237,37 @@ pub fn generate(options: &BuildOptions) -> Result<Generated, BuildError> {
         warnings: diagnostics.sorted(),
         timings,
     })
+}
+
+/// Reads the 主题分类 vocabulary named by `catalogue.topics_file`.
+fn load_vocabulary(
+    root: &Path,
+    config: &Config,
+    diagnostics: &mut Diagnostics,
+) -> Option<Vocabulary> {
+    let name = config.catalogue.topics_file.as_deref()?;
+    let file = ContentPath::from_relative(name);
+    match std::fs::read(root.join(name)).map(|bytes| content::decode(&bytes)) {
+        Ok(Ok(text)) => Some(Vocabulary::parse(&text, file)),
+        Ok(Err(_)) => {
+            diagnostics.push(
+                Diagnostic::error(&file, None, "the topics file is not UTF-8 text")
+                    .with_help("save it as UTF-8"),
+            );
+            None
+        }
+        Err(e) => {
+            diagnostics.push(
+                Diagnostic::error(
+                    &ContentPath::from_relative(CONFIG_FILE),
+                    None,
+                    format!("catalogue.topics_file: cannot read {name}: {e}"),
+                )
+                .with_help("give the path of the file from the site folder, e.g. `topics.txt`"),
+            );
+            None
+        }
+    }
 }
 
 /// Builds the site and writes it to the output folder.

@@ -83,6 +83,10 @@ fn run_build(args: BuildArgs) -> ExitCode {
         base_url: args.base_url,
         drafts: args.drafts,
         relative: args.relative,
+        now: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()
+            .map(|d| d.as_secs() as i64),
     };
     let jobs = match args.jobs {
         Some(0) => {

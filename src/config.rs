@@ -190,6 +190,38 @@ impl Default for FeedConfig {
     }
 }
 
+/// `checks:` in `site.yaml`: the portal checks run at build time.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChecksConfig {
+    /// How many days ahead of the build a publication date may be (time
+    /// zones, a report prepared the evening before).
+    pub future_days: u32,
+    /// Warn about sections with no reports (空白栏目).
+    pub empty_sections: bool,
+}
+
+impl Default for ChecksConfig {
+    fn default() -> Self {
+        ChecksConfig {
+            future_days: 1,
+            empty_sections: true,
+        }
+    }
+}
+
+/// `home:` in `site.yaml`: what the home page shows.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HomeConfig {
+    /// The sections whose newest reports the home page shows, by site path
+    /// (`/xxgk/tzgg/`); the top-level sections when empty.
+    pub sections: Vec<String>,
+    /// Quick links shown on the home page (e.g. the 政府信息公开 hub's
+    /// 指南, 制度, 法定主动公开内容, 年报).
+    pub links: Vec<NavLink>,
+}
+
 /// `site.yaml` as written.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -212,6 +244,10 @@ struct RawConfig {
     catalogue: CatalogueConfig,
     #[serde(default)]
     feeds: FeedConfig,
+    #[serde(default)]
+    checks: ChecksConfig,
+    #[serde(default)]
+    home: HomeConfig,
     #[serde(default)]
     nav: Vec<NavLink>,
     parent_org: Option<String>,
@@ -255,6 +291,8 @@ pub struct Config {
     pub markdown: MarkdownConfig,
     pub catalogue: CatalogueConfig,
     pub feeds: FeedConfig,
+    pub checks: ChecksConfig,
+    pub home: HomeConfig,
     pub nav: Vec<NavLink>,
     /// The portal's identifiers and the footer's fixed content.
     pub identity: Identity,
@@ -380,6 +418,8 @@ impl Config {
                 ..raw.catalogue
             },
             feeds: raw.feeds,
+            checks: raw.checks,
+            home: raw.home,
             nav: raw.nav,
             identity: Identity {
                 parent_org: raw.parent_org,

@@ -207,6 +207,17 @@ impl Timestamp {
         CalendarDate(self.local.date())
     }
 
+    /// The moment `seconds` after the Unix epoch, shown in `zone`: the build
+    /// clock, which only checks use (it never reaches the output).
+    pub fn from_unix(seconds: i64, zone: FixedOffset) -> Option<Timestamp> {
+        let utc = chrono::DateTime::from_timestamp(seconds, 0)?;
+        Some(Timestamp {
+            local: utc.with_timezone(&zone).naive_local(),
+            offset: zone,
+            precision: Precision::Second,
+        })
+    }
+
     /// Seconds since the Unix epoch: the order of publication.
     pub fn instant(&self) -> i64 {
         self.offset

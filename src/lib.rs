@@ -16,6 +16,7 @@
 
 pub mod build;
 pub mod catalogue;
+pub mod checks;
 pub mod cli;
 pub mod config;
 pub mod content;

@@ -168,6 +168,7 @@ struct RawFrontMatter {
     lang: Option<Text>,
     signature: Option<RawSignature>,
     weight: Option<i64>,
+    update_interval: Option<u32>,
     index_no: Option<Text>,
     doc_no: Option<Text>,
     doc_type: Option<DocType>,
@@ -245,6 +246,10 @@ pub struct FrontMatter {
     pub signature: Option<Signature>,
     /// Order among siblings (sections); lower first.
     pub weight: Option<i64>,
+    /// For a section: the most days that may pass between two items before
+    /// the build warns that the column is not kept up to date (e.g. 14 for
+    /// news, 180 for notices and policies).
+    pub update_interval: Option<u32>,
     /// 索引号: unique site-wide.
     pub index_no: Option<String>,
     /// 文号 / 发文字号, e.g. 遂城办〔2022〕12号.
@@ -619,6 +624,7 @@ impl FrontMatter {
             lang,
             signature,
             weight: raw.weight,
+            update_interval: raw.update_interval,
             index_no,
             doc_no,
             doc_type: raw.doc_type,

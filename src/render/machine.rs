@@ -347,7 +347,10 @@ mod tests {
         };
         let csv = catalogue_csv(std::slice::from_ref(&record));
         assert!(csv.starts_with("\u{feff}index_no,".as_bytes()));
-        assert_eq!(read_catalogue_csv(&csv).unwrap(), std::slice::from_ref(&record));
+        assert_eq!(
+            read_catalogue_csv(&csv).unwrap(),
+            std::slice::from_ref(&record)
+        );
         let json: serde_json::Value =
             serde_json::from_slice(&catalogue_json("站", std::slice::from_ref(&record))).unwrap();
         let back: CatalogueRecord = serde_json::from_value(json["items"][0].clone()).unwrap();

@@ -826,12 +826,36 @@ impl<'a> Renderer<'a> {
             .take(HOME_LATEST)
             .map(|id| self.item(id))
             .collect();
-        let sections = self.panels(&site.home().children);
+        let chosen = &self.config.home.sections;
+        let ids: Vec<SectionId> = if chosen.is_empty() {
+            site.home().children.clone()
+        } else {
+            let mut ids = Vec::new();
+            for path in chosen {
+                let url = UrlPath::parse(&format!("/{}/", path.trim_matches('/')));
+                match site.sections.iter().find(|s| s.url == url) {
+                    Some(s) => ids.push(s.id),
+                    None => {
+                        return Err(Diagnostic::error(
+                            &ContentPath::from_relative(crate::config::CONFIG_FILE),
+                            None,
+                            format!("home.sections: there is no section at `{path}`"),
+                        )
+                        .with_help(
+                            "list sections by their address on the site, e.g. `/xxgk/tzgg/`",
+                        ));
+                    }
+                }
+            }
+            ids
+        };
+        let sections = self.panels(&ids);
         let home = site.home();
         let view = HomeView {
             intro_html: self.intro_html(home),
             latest,
             sections,
+            links: &self.config.home.links,
         };
         let ctx = context! {
             home => Value::from(Serde(&view)),

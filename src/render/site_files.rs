@@ -91,8 +91,9 @@ impl<'a> Renderer<'a> {
         has_reports.then(|| section.url.child_file(FEED_FILE))
     }
 
-    /// `sitemap.xml` (split past 50,000 URLs) and `robots.txt`, unless the
-    /// site brings its own `static/robots.txt`.
+    /// `sitemap.xml` (split past 50,000 URLs) and `robots.txt` — only for a
+    /// site at the root of its host (crawlers read `robots.txt` there and
+    /// nowhere else), and not when the site brings its own.
     pub(super) fn sitemap_and_robots(&self) -> Vec<OutputFile> {
         let base = &self.config.base_url;
         let mut urls = Vec::new();

@@ -231,6 +231,8 @@ pub struct HomeView<'a> {
     pub intro_html: Option<Cow<'a, str>>,
     pub latest: Vec<ReportItem<'a>>,
     pub sections: Vec<Panel<'a>>,
+    /// Quick links (`home.links` of `site.yaml`).
+    pub links: &'a [crate::config::NavLink],
 }
 
 /// A value of a closed vocabulary (文种, 有效性) with its label in the
