@@ -8,8 +8,9 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-const SEED: &str =
-    include_str!("../site-content/content/xxgk/fzzfjs/2022-fazhi-zhengfu-jianshe-baogao.md");
+const SEED: &str = include_str!(
+    "../site-content/content/xxgk/fdzdgknr/fzzfjs/2022-fazhi-zhengfu-jianshe-baogao.md"
+);
 const NUMERALS: [&str; 12] = [
     "一", "二", "三", "四", "五", "六", "七", "八", "九", "十", "十一", "十二",
 ];

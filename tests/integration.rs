@@ -201,7 +201,7 @@ fn build_demo(args: &[&str]) -> (tempfile::TempDir, PathBuf) {
     (out_parent, out)
 }
 
-const SEED_PAGE: &str = "xxgk/fzzfjs/2022-fazhi-zhengfu-jianshe-baogao/index.html";
+const SEED_PAGE: &str = "xxgk/fdzdgknr/fzzfjs/2022-fazhi-zhengfu-jianshe-baogao/index.html";
 
 #[test]
 fn seed_report_page_shows_the_whole_report() {

@@ -151,18 +151,19 @@ fn environment<'a>(theme: &'a Theme, config: &Config) -> Result<Environment<'a>,
 }
 
 /// HTML-escapes what templates print, like minijinja's own formatter, but
-/// leaves `/` alone: it needs no escaping in HTML, and `&#x2f;` in every URL
+/// prints nothing for a missing value and leaves `/` alone: it needs no escaping in HTML, and `&#x2f;` in every URL
 /// makes the pages larger and harder for people to read.
 fn escape_minimal(
     out: &mut minijinja::Output,
     state: &mut State,
     value: &Value,
 ) -> Result<(), minijinja::Error> {
-    if *state.auto_escape() != AutoEscape::Html
-        || value.is_safe()
-        || value.is_none()
-        || value.is_undefined()
-    {
+    // A missing value prints nothing: a government page must never show
+    // "none" where a 文号 or a date is absent.
+    if value.is_none() || value.is_undefined() {
+        return Ok(());
+    }
+    if *state.auto_escape() != AutoEscape::Html || value.is_safe() {
         return minijinja::escape_formatter(out, state, value);
     }
     let text = match value.as_str() {
@@ -251,6 +252,30 @@ fn site_view<'a>(site: &'a Site, config: &'a Config) -> SiteView<'a> {
             psb_record_code,
         },
         extra: &config.extra,
+    }
+}
+
+/// The end of the `<h2>` element of `html` whose text starts with `text`.
+fn heading_end(html: &str, text: &str) -> Option<usize> {
+    let mut from = 0;
+    while let Some(start) = html[from..].find("<h2").map(|i| i + from) {
+        let open_end = html[start..].find('>')? + start + 1;
+        let close = html[open_end..].find("</h2>")? + open_end;
+        if html[open_end..close].trim_start().starts_with(text) {
+            return Some(close + "</h2>".len());
+        }
+        from = close;
+    }
+    None
+}
+
+fn has_heading(html: &str, text: &str) -> bool {
+    heading_end(html, text).is_some()
+}
+
+fn insert_after_heading(html: &mut String, text: &str, insert: &str) {
+    if let Some(end) = heading_end(html, text) {
+        html.insert_str(end, insert);
     }
 }
 
@@ -495,6 +520,18 @@ impl<'a> Renderer<'a> {
 
     fn report_page(&self, report: &'a Report) -> Result<OutputFile, Diagnostic> {
         let f = &report.front;
+        let mut html = fill_links(&report.doc.html, &report.links, |t| {
+            self.links
+                .link(&report.url, false, &t.url, t.fragment.as_deref())
+        });
+        let gip_appendix = match f
+            .gip_stats
+            .as_ref()
+            .filter(|_| f.doc_type == Some(DocType::GipAnnualReport))
+        {
+            Some(stats) => self.place_annual_tables(report, stats, html.to_mut())?,
+            None => String::new(),
+        };
         let section = self.site.section(report.section);
         let signature = f.signature.as_ref().map(|s| SignatureView {
             name: s.name.clone().or_else(|| f.issuer.clone()),
@@ -527,10 +564,7 @@ impl<'a> Renderer<'a> {
             summary: f.summary.as_deref(),
             tags: &f.tags,
             keywords: &f.keywords,
-            html: fill_links(&report.doc.html, &report.links, |t| {
-                self.links
-                    .link(&report.url, false, &t.url, t.fragment.as_deref())
-            }),
+            html,
             toc: &report.doc.toc,
             signature,
             sample: f.sample,
@@ -595,25 +629,7 @@ impl<'a> Renderer<'a> {
                 .iter()
                 .map(|(text, h)| self.href_view(&report.url, Some(text), h))
                 .collect(),
-            gip: f
-                .gip_stats
-                .as_ref()
-                .filter(|_| f.doc_type == Some(DocType::GipAnnualReport))
-                .map(|g| GipView {
-                    proactive: &g.proactive,
-                    request_rows: g
-                        .requests
-                        .rows()
-                        .into_iter()
-                        .map(|r| GipRow {
-                            label: r.label,
-                            level: r.level,
-                            groups: r.groups,
-                            cells: r.row,
-                        })
-                        .collect(),
-                    appeals: &g.appeals,
-                }),
+            gip_appendix,
             json_ld: self.json_ld(report),
         };
         let description = f
@@ -631,6 +647,50 @@ impl<'a> Renderer<'a> {
             path: report.url.output_file(),
             contents: Contents::Bytes(bytes),
         })
+    }
+
+    /// Renders the three statistics tables of an annual report and puts each
+    /// under the body's own heading for it; returns the ones the body has
+    /// no heading for, to follow the body.
+    fn place_annual_tables(
+        &self,
+        report: &Report,
+        stats: &'a crate::content::annual_report::GipStats,
+        html: &mut String,
+    ) -> Result<String, Diagnostic> {
+        let view = GipView {
+            proactive: &stats.proactive,
+            request_rows: stats
+                .requests
+                .rows()
+                .into_iter()
+                .map(|r| GipRow {
+                    label: r.label,
+                    level: r.level,
+                    groups: r.groups,
+                    cells: r.row,
+                })
+                .collect(),
+            appeals: &stats.appeals,
+        };
+        let g = Value::from(Serde(&view));
+        let mut appendix = String::new();
+        for (part, heading) in [
+            ("proactive", "二、主动公开政府信息情况"),
+            ("requests", "三、收到和处理政府信息公开申请情况"),
+            ("appeals", "四、政府信息公开行政复议、行政诉讼情况"),
+        ] {
+            let with_heading = !has_heading(html, heading);
+            let ctx = context! { g => g.clone(), part => part, with_heading => with_heading, t => self.strings.clone() };
+            let bytes = self.render_template("annual_report.html", ctx, Some(&report.source))?;
+            let table = String::from_utf8(bytes).unwrap_or_default();
+            if with_heading {
+                appendix.push_str(&table);
+            } else {
+                insert_after_heading(html, heading, &table);
+            }
+        }
+        Ok(appendix)
     }
 
     /// A link given in front matter, made for the page `from`. Without

@@ -146,7 +146,9 @@ pub struct ReportView<'a> {
     pub note: Option<&'a str>,
     pub attachments: Vec<AttachmentView<'a>>,
     pub related: Vec<HrefView>,
-    pub gip: Option<GipView<'a>>,
+    /// The annual-report tables the body has no heading for, each with
+    /// its own heading, placed after the body.
+    pub gip_appendix: String,
     /// schema.org JSON-LD, safe to put in a `<script>` element.
     pub json_ld: String,
     pub section: LinkView<'a>,
