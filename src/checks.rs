@@ -6,7 +6,7 @@
 //! - a publication date in the future beyond a tolerance (error: a page
 //!   must never show a date that has not come — 伪造发稿日期);
 //! - a 主题分类 outside the site's vocabulary, when it has one (error);
-//! - a section with no reports (空白栏目, warning);
+//! - a section with no reports and no text of its own (空白栏目, warning);
 //! - a section whose newest item is older than its `update_interval`
 //!   (warning).
 //!
@@ -74,7 +74,8 @@ pub fn run(site: &Site, config: &Config, cx: &CheckContext<'_>, diagnostics: &mu
             .and_then(|f| f.line("title"))
             .or(section.source.as_ref().map(|_| 1));
         match newest.get(&section.id.0) {
-            None if config.checks.empty_sections => diagnostics.push(
+            // A section with only its own text is a page (About, 网站声明).
+            None if config.checks.empty_sections && section.intro.is_none() => diagnostics.push(
                 Diagnostic::warning(&file, line, format!("the section 「{}」 has no reports (空白栏目)", section.title))
                     .with_help("publish reports in it, or remove it: site inspections fail a portal with five or more empty sections"),
             ),

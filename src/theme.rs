@@ -1,10 +1,17 @@
 //! The theme stage: the templates, static assets and interface strings a
 //! site is rendered with.
 //!
-//! The default theme (`themes/default/`) is embedded in the binary, so
-//! `gazette build` works with no theme folder at all. A site overrides any
-//! single file by putting a file of the same relative path in its own
-//! `themes/<name>/` folder; interface strings are overridden key by key.
+//! The built-in themes are embedded in the binary, so `gazette build` works
+//! with no theme folder at all: `default` (the Chinese government portal)
+//! and `agency` (for English-language agencies, GOV.UK/USWDS in spirit),
+//! which is itself made the way a site team makes its own theme — a few
+//! files laid over `default`.
+//!
+//! A theme is the default theme with the files of the named built-in theme
+//! laid over it, then the files of the site's own `themes/<name>/` folder.
+//! Interface strings are overridden key by key. Every default template is
+//! also available as `default/<name>`, so a theme's template can extend
+//! the one it replaces: `{% extends "default/base.html" %}`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -19,14 +26,17 @@ use crate::yaml;
 pub const THEMES_DIR: &str = "themes";
 
 macro_rules! embed {
-    ($($path:literal),* $(,)?) => {
-        &[$(($path, include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/themes/default/", $path)))),*]
+    ($theme:literal: $($path:literal),* $(,)?) => {
+        &[$(($path, include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/themes/", $theme, "/", $path)))),*]
     };
 }
 
+/// The files of one theme: relative path → bytes.
+pub type ThemeFiles = &'static [(&'static str, &'static [u8])];
+
 /// Every file of `themes/default/`, by relative path. A test checks that
 /// this table and the folder agree.
-pub const DEFAULT_THEME: &[(&str, &[u8])] = embed![
+pub const DEFAULT_THEME: ThemeFiles = embed!["default":
     "i18n/en.yaml",
     "i18n/zh-CN.yaml",
     "static/gazette.css",
@@ -41,6 +51,17 @@ pub const DEFAULT_THEME: &[(&str, &[u8])] = embed![
     "templates/report.html",
     "templates/section.html",
 ];
+
+/// Every file of `themes/agency/`.
+pub const AGENCY_THEME: ThemeFiles = embed!["agency":
+    "i18n/en.yaml",
+    "static/agency.css",
+    "templates/base.html",
+    "templates/report.html",
+];
+
+/// The themes built into the binary, besides `default`.
+pub const BUILT_IN: &[(&str, ThemeFiles)] = &[("agency", AGENCY_THEME)];
 
 /// Interface strings of one language: key → text.
 pub type Strings = BTreeMap<String, String>;
@@ -65,6 +86,15 @@ impl Theme {
         let mut problems = Vec::new();
         for (path, bytes) in DEFAULT_THEME {
             let origin = ContentPath::from_relative(&format!("{THEMES_DIR}/default/{path}"));
+            if let Some(name) = path.strip_prefix("templates/") {
+                // The parent of every theme's templates.
+                theme.add(
+                    &format!("templates/default/{name}"),
+                    bytes.to_vec(),
+                    origin.clone(),
+                    &mut problems,
+                );
+            }
             theme.add(path, bytes.to_vec(), origin, &mut problems);
         }
         if problems.is_empty() {
@@ -74,13 +104,25 @@ impl Theme {
         }
     }
 
-    /// The theme named `name` for the site at `root`: the default theme with
-    /// the files of `root/themes/<name>/` laid over it.
+    /// The theme named `name` for the site at `root`: the default theme,
+    /// the built-in theme of that name if there is one, then the files of
+    /// `root/themes/<name>/`.
     pub fn load(root: &Path, name: &str) -> Result<Theme, Vec<Diagnostic>> {
         let mut theme = Theme::default_theme()?;
+        let built_in = BUILT_IN.iter().find(|(n, _)| *n == name);
+        if let Some((_, files)) = built_in {
+            let mut problems = Vec::new();
+            for (path, bytes) in *files {
+                let origin = ContentPath::from_relative(&format!("{THEMES_DIR}/{name}/{path}"));
+                theme.add(path, bytes.to_vec(), origin, &mut problems);
+            }
+            if !problems.is_empty() {
+                return Err(problems);
+            }
+        }
         let dir = root.join(THEMES_DIR).join(name);
         if !dir.is_dir() {
-            if name == "default" {
+            if name == "default" || built_in.is_some() {
                 return Ok(theme);
             }
             return Err(vec![
@@ -168,19 +210,50 @@ impl Theme {
 mod tests {
     use super::*;
 
-    /// The embedded table lists exactly the files of `themes/default/`.
+    /// The embedded tables list exactly the files of `themes/*/`.
     #[test]
-    fn embedded_table_matches_the_theme_folder() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("themes/default");
-        let on_disk: Vec<String> = WalkDir::new(&dir)
-            .sort_by_file_name()
-            .into_iter()
-            .filter_map(Result::ok)
-            .filter(|e| e.file_type().is_file())
-            .map(|e| ContentPath::new(&dir, e.path()).to_string())
+    fn embedded_tables_match_the_theme_folders() {
+        let themes = Path::new(env!("CARGO_MANIFEST_DIR")).join("themes");
+        let mut folders: Vec<String> = std::fs::read_dir(&themes)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
-        let embedded: Vec<String> = DEFAULT_THEME.iter().map(|(p, _)| p.to_string()).collect();
-        assert_eq!(embedded, on_disk);
+        folders.sort();
+        let mut tables = vec![("default", DEFAULT_THEME)];
+        tables.extend(BUILT_IN.iter().copied());
+        let mut names: Vec<String> = tables.iter().map(|(n, _)| n.to_string()).collect();
+        names.sort();
+        assert_eq!(
+            folders, names,
+            "every folder of themes/ is a built-in theme"
+        );
+        for (name, table) in tables {
+            let dir = themes.join(name);
+            let on_disk: Vec<String> = WalkDir::new(&dir)
+                .sort_by_file_name()
+                .into_iter()
+                .filter_map(Result::ok)
+                .filter(|e| e.file_type().is_file())
+                .map(|e| ContentPath::new(&dir, e.path()).to_string())
+                .collect();
+            let embedded: Vec<String> = table.iter().map(|(p, _)| p.to_string()).collect();
+            assert_eq!(embedded, on_disk, "themes/{name}");
+        }
+    }
+
+    #[test]
+    fn the_agency_theme_extends_the_default() {
+        let root = tempfile::tempdir().unwrap();
+        let theme = Theme::load(root.path(), "agency").unwrap();
+        assert!(theme.templates["base.html"].contains("extends \"default/base.html\""));
+        assert!(theme.templates["default/base.html"].contains("<!DOCTYPE html>"));
+        assert!(
+            theme.templates.contains_key("section.html"),
+            "untouched templates come from default"
+        );
+        assert!(
+            theme.assets.contains_key("agency.css") && theme.assets.contains_key("gazette.css")
+        );
     }
 
     #[test]

@@ -184,13 +184,23 @@ fn is_external(link: &str) -> bool {
 
 /// The demo portal, built into a fresh folder.
 fn build_demo(args: &[&str]) -> (tempfile::TempDir, PathBuf) {
+    build_example("site-content", args)
+}
+
+/// The English demo (the agency theme), built into a fresh folder.
+fn build_agency_demo(args: &[&str]) -> (tempfile::TempDir, PathBuf) {
+    build_example("site-content/agency", args)
+}
+
+/// A site of the repository, built into a fresh folder.
+fn build_example(root: &str, args: &[&str]) -> (tempfile::TempDir, PathBuf) {
     let out_parent = tempfile::tempdir().unwrap();
     let out = out_parent.path().join("public");
     let run = Run::from(
         Command::new(BIN)
             .arg("build")
             .arg("--root")
-            .arg(manifest_dir().join("site-content"))
+            .arg(manifest_dir().join(root))
             .arg("--out")
             .arg(&out)
             .args(args)
@@ -272,9 +282,14 @@ fn seed_report_page_shows_the_whole_report() {
 
 #[test]
 fn demo_portal_relative_links_all_resolve_on_disk() {
-    let (_keep, out) = build_demo(&[]);
+    for (_keep, out) in [build_demo(&[]), build_agency_demo(&[])] {
+        assert_links_resolve_on_disk(&out);
+    }
+}
+
+fn assert_links_resolve_on_disk(out: &Path) {
     let mut checked = 0;
-    for page in html_files(&out) {
+    for page in html_files(out) {
         if page.ends_with("404.html") {
             continue; // site paths by design: it is served at any URL
         }
@@ -767,6 +782,372 @@ fn a_template_error_names_the_template_and_line() {
         "{}",
         run.stderr
     );
+}
+
+// ---------------------------------------------------------------------------
+// The transparency portal: disclosure metadata, catalogue, machine outputs.
+
+#[test]
+fn demo_portal_shows_the_disclosure_model() {
+    let (_keep, out) = build_demo(&[]);
+    let read = |path: &str| {
+        std::fs::read_to_string(out.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+    };
+    // The seed's 信息公开 table.
+    let seed = read(SEED_PAGE);
+    assert!(
+        seed.contains("<table class=\"disclosure-info\">"),
+        "metadata table"
+    );
+    assert!(seed.contains("<th scope=\"row\">发布机构</th><td>遂溪县人民政府遂城街道办事处</td>"));
+    assert!(seed.contains("<th scope=\"row\">文种</th><td>法治政府建设年度报告</td>"));
+    assert!(
+        seed.contains("<script type=\"application/ld+json\">"),
+        "JSON-LD"
+    );
+    assert!(seed.contains("<meta name=\"PubDate\" content=\"2022-12-24\">"));
+    // Its old address leads to it.
+    let redirect = read("xxgk/fzzfjs/2022-fazhi-zhengfu-jianshe-baogao/index.html");
+    assert!(
+        redirect.contains("url=../../fdzdgknr/fzzfjs/2022-fazhi-zhengfu-jianshe-baogao/index.html"),
+        "{redirect}"
+    );
+    // A superseded document and its banner, linking the replacement.
+    let repealed = read("xxgk/gkzd/2021-cunwu-gongkai-banfa/index.html");
+    assert!(repealed.contains("class=\"validity-banner\""));
+    assert!(
+        repealed.contains(
+            "<a href=\"../2023-cunwu-gongkai-banfa/index.html\">遂城街道村（居）务公开管理办法</a>"
+        ),
+        "replacement link"
+    );
+    assert!(
+        !read("xxgk/gkzd/2023-cunwu-gongkai-banfa/index.html")
+            .contains("class=\"validity-banner\"")
+    );
+    // Attachments with their size.
+    let budget = read("xxgk/fdzdgknr/czyjs/2023-bumen-yusuan/index.html");
+    assert!(budget.contains("（CSV，311 B）"), "CSV size");
+    assert!(budget.contains("（PDF，125 KB）"), "PDF size");
+    assert!(
+        out.join("xxgk/fdzdgknr/czyjs/2023-bumen-yusuan/2023-bumen-yusuan-shuoming.pdf")
+            .is_file()
+    );
+    // The annual report with its three tables under the report's own headings.
+    let annual = read("xxgk/gknb/2022-gip-annual-report/index.html");
+    assert_eq!(
+        annual.matches("<table class=\"stats").count(),
+        6,
+        "4 small tables, 表三 and 表四"
+    );
+    let heading = annual
+        .find(">三、收到和处理政府信息公开申请情况</h2>")
+        .unwrap();
+    let table = annual.find("stats-requests").unwrap();
+    let next_heading = annual
+        .find(">四、政府信息公开行政复议、行政诉讼情况</h2>")
+        .unwrap();
+    assert!(
+        heading < table && table < next_heading,
+        "表三 sits under its heading"
+    );
+    assert!(annual.contains("<th id=\"r-org\" colspan=\"5\" headers=\"r-applicant\" scope=\"colgroup\">法人或其他组织</th>"));
+    // Catalogue pages by topic, issuer, year and type, with pagination.
+    let catalogue = read("xxgk/xxgkml/index.html");
+    assert!(catalogue.contains("<th scope=\"col\">索引号</th>"));
+    assert!(
+        catalogue.contains("rel=\"next\""),
+        "7 items at 5 a page paginate"
+    );
+    assert!(out.join("xxgk/xxgkml/page/2/index.html").is_file());
+    for facet in [
+        "topic/综合政务",
+        "issuer/遂溪县人民政府遂城街道办事处",
+        "year/2023",
+        "type/行政规范性文件",
+    ] {
+        assert!(
+            out.join(format!("xxgk/xxgkml/{facet}/index.html"))
+                .is_file(),
+            "{facet}"
+        );
+    }
+    let by_year = read("xxgk/xxgkml/year/index.html");
+    assert!(
+        by_year.find(">2023</a>").unwrap() < by_year.find(">2021</a>").unwrap(),
+        "newest year first"
+    );
+}
+
+#[test]
+fn catalogue_downloads_round_trip_the_front_matter() {
+    let (_keep, out) = build_demo(&[]);
+    let csv = gazette::render::read_catalogue_csv(
+        &std::fs::read(out.join("xxgk/xxgkml/catalogue.csv")).unwrap(),
+    )
+    .unwrap();
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("xxgk/xxgkml/catalogue.json")).unwrap())
+            .unwrap();
+    let from_json: Vec<gazette::render::CatalogueRecord> =
+        serde_json::from_value(json["items"].clone()).unwrap();
+    assert_eq!(csv, from_json, "CSV and JSON say the same");
+    assert_eq!(csv.len(), 7);
+    // Every record is what its report's file says.
+    let content = manifest_dir().join("site-content/content");
+    let zone = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
+    let mut matched = 0;
+    for path in walk(&content)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+    {
+        let file = gazette::paths::ContentPath::new(&manifest_dir(), &path);
+        let kind = if path.ends_with("_index.md") {
+            gazette::content::DocKind::SectionIndex
+        } else {
+            gazette::content::DocKind::Report
+        };
+        let text = std::fs::read_to_string(&path).unwrap();
+        let (front, ..) = gazette::content::parse_doc(&text, &file, kind, zone).unwrap();
+        let Some(index_no) = &front.index_no else {
+            continue;
+        };
+        let record = csv
+            .iter()
+            .find(|r| &r.index_no == index_no)
+            .unwrap_or_else(|| panic!("{index_no} missing"));
+        assert_eq!(record.title, front.title);
+        assert_eq!(Some(&record.issuer), front.issuer.as_ref());
+        assert_eq!(record.doc_no, front.doc_no.clone().unwrap_or_default());
+        assert_eq!(
+            record.doc_type,
+            front
+                .doc_type
+                .map(|t| t.key().to_string())
+                .unwrap_or_default()
+        );
+        assert_eq!(record.topics, front.topics);
+        assert_eq!(
+            record.catalogue,
+            front.catalogue.clone().unwrap_or_default()
+        );
+        assert_eq!(
+            record.date_written,
+            front.date_written.map(|d| d.iso()).unwrap_or_default()
+        );
+        assert_eq!(
+            record.date_published,
+            front
+                .date_published
+                .map(|d| d.display())
+                .unwrap_or_default()
+        );
+        assert_eq!(
+            record.validity,
+            front
+                .validity
+                .map(|v| v.key().to_string())
+                .unwrap_or_default()
+        );
+        assert_eq!(Some(&record.summary), front.summary.as_ref());
+        assert!(
+            record
+                .url
+                .starts_with("https://www.example.gov.cn/suicheng/"),
+            "{}",
+            record.url
+        );
+        matched += 1;
+    }
+    assert_eq!(matched, csv.len());
+}
+
+#[test]
+fn attachments_must_exist_inside_the_content() {
+    assert_bad_input(
+        |s| {
+            s.write(
+                "content/news/a.md",
+                "---\ntitle: 附件\ndate_published: 2022-12-24\nattachments:\n  - title: 表\n    file: stats.xlsx\n  - file: ../../../etc/passwd\n---\n正文\n",
+            )
+        },
+        &[
+            "error: content/news/a.md:6: attachment `stats.xlsx` does not exist",
+            "error: content/news/a.md:7: attachment `../../../etc/passwd` leads outside content/",
+        ],
+    );
+    let site = TestSite::new();
+    site.write("content/news/a.md", "---\ntitle: 附件\ndate_published: 2022-12-24\nattachments:\n  - title: 统计表\n    file: files/统计表.xlsx\n---\n正文\n");
+    site.write_bytes("content/news/files/统计表.xlsx", &[0u8; 2048]);
+    site.build(&[]).assert_ok();
+    assert!(
+        site.read("news/a/index.html")
+            .contains("统计表</a> <span class=\"file-meta\">（XLSX，2 KB）</span>")
+    );
+}
+
+#[test]
+fn conditional_requirements_fail_the_build() {
+    assert_bad_input(
+        |s| {
+            s.write(
+                "content/news/rule.md",
+                &report("规章", "2022-12-24\ndoc_type: rule", "正文"),
+            )
+        },
+        &["error: content/news/rule.md:4: a rule or normative document must state its validity"],
+    );
+    assert_bad_input(
+        |s| {
+            s.write(
+                "content/news/item.md",
+                &report("目录项", "2022-12-24\nindex_no: A-1", "正文"),
+            )
+        },
+        &["must have a summary", "must have topics"],
+    );
+    assert_bad_input(
+        |s| {
+            s.write(
+                "content/news/late.md",
+                &report("未来", "2999-01-01", "正文"),
+            )
+        },
+        &["error: content/news/late.md:3: date_published 2999-01-01 is in the future"],
+    );
+    assert_bad_input(
+        |s| {
+            s.write(
+                "content/news/a.md",
+                &report(
+                    "甲",
+                    "2022-12-24\nindex_no: A-1\nsummary: 摘要\ntopics: 综合政务",
+                    "正文",
+                ),
+            );
+            s.write(
+                "content/news/b.md",
+                &report(
+                    "乙",
+                    "2022-12-24\nindex_no: A-1\nsummary: 摘要\ntopics: 综合政务",
+                    "正文",
+                ),
+            );
+        },
+        &["error: content/news/b.md:4: index_no `A-1` is also used by content/news/a.md"],
+    );
+}
+
+#[test]
+fn portal_warnings_do_not_fail_the_build() {
+    let site = TestSite::new();
+    site.write("content/empty/_index.md", "---\ntitle: 空栏目\n---\n");
+    site.write(
+        "content/news/bracket.md",
+        &report("文号", "2022-12-24\ndoc_no: 遂城办[2022]12号", "正文"),
+    );
+    let run = site.build(&[]);
+    run.assert_ok();
+    assert!(
+        run.stderr
+            .contains("warning: content/empty/_index.md:2: the section 「空栏目」 has no reports"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("write `遂城办〔2022〕12号`"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn robots_txt_only_at_the_root_of_a_host() {
+    let site = TestSite::new();
+    site.build(&[]).assert_ok();
+    assert!(
+        site.read("robots.txt")
+            .contains("Sitemap: https://example.gov.cn/sitemap.xml")
+    );
+    site.build(&["--base-url", "https://example.gov.cn/portal/"])
+        .assert_ok();
+    assert!(
+        !site.out().join("robots.txt").exists(),
+        "a robots.txt under a sub-path is never read"
+    );
+}
+
+fn xmllint() -> Option<PathBuf> {
+    ["/usr/bin/xmllint", "/usr/local/bin/xmllint"]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+}
+
+/// Validates `files` against a schema (`--relaxng` or `--schema`).
+fn assert_valid_xml(tool: &Path, kind: &str, schema: &str, files: &[PathBuf]) {
+    let output = Command::new(tool)
+        .arg("--noout")
+        .arg(kind)
+        .arg(manifest_dir().join("tests/schemas").join(schema))
+        .args(files)
+        .output()
+        .expect("run xmllint");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn feeds_and_sitemaps_validate_against_their_schemas() {
+    let Some(tool) = xmllint() else {
+        assert!(
+            !in_ci(),
+            "CI=true but xmllint is missing (apt-get install libxml2-utils)"
+        );
+        eprintln!("skipped: xmllint not installed");
+        return;
+    };
+    for (_keep, out) in [build_demo(&[]), build_agency_demo(&[])] {
+        let files = walk(&out);
+        let feeds: Vec<PathBuf> = files
+            .iter()
+            .filter(|p| p.ends_with("atom.xml"))
+            .cloned()
+            .collect();
+        assert!(feeds.len() >= 5, "{feeds:?}");
+        assert_valid_xml(&tool, "--relaxng", "atom.rng", &feeds);
+        assert_valid_xml(&tool, "--schema", "sitemap.xsd", &[out.join("sitemap.xml")]);
+    }
+    // A synthetic 120,000-URL site: an index and three sitemaps.
+    let urls: Vec<gazette::render::SitemapUrl> = (0..120_000)
+        .map(|i| gazette::render::SitemapUrl {
+            loc: format!("https://example.gov.cn/p/{i}/"),
+            lastmod: Some("2022-12-24".into()),
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let mut parts = Vec::new();
+    for (name, xml) in gazette::render::sitemaps(
+        &urls,
+        "https://example.gov.cn/",
+        gazette::render::SITEMAP_MAX_URLS,
+    ) {
+        std::fs::write(dir.path().join(&name), xml).unwrap();
+        if name != "sitemap.xml" {
+            parts.push(dir.path().join(name));
+        }
+    }
+    assert_eq!(parts.len(), 3);
+    assert_valid_xml(
+        &tool,
+        "--schema",
+        "siteindex.xsd",
+        &[dir.path().join("sitemap.xml")],
+    );
+    assert_valid_xml(&tool, "--schema", "sitemap.xsd", &parts);
 }
 
 // ---------------------------------------------------------------------------

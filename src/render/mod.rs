@@ -15,7 +15,7 @@ mod machine;
 mod site_files;
 mod views;
 
-pub use machine::{CatalogueRecord, SITEMAP_MAX_URLS, read_catalogue_csv, sitemaps};
+pub use machine::{CatalogueRecord, SITEMAP_MAX_URLS, SitemapUrl, read_catalogue_csv, sitemaps};
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -888,7 +888,14 @@ impl<'a> Renderer<'a> {
             .collect();
         let chosen = &self.config.home.sections;
         let ids: Vec<SectionId> = if chosen.is_empty() {
-            site.home().children.clone()
+            // The top-level sections with reports; pages such as About
+            // have nothing to list.
+            site.home()
+                .children
+                .iter()
+                .copied()
+                .filter(|id| self.below.count(*id) > 0)
+                .collect()
         } else {
             let mut ids = Vec::new();
             for path in chosen {

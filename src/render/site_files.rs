@@ -159,7 +159,7 @@ impl<'a> Renderer<'a> {
             .assets
             .iter()
             .any(|a| a.url.as_str() == "/robots.txt");
-        if !own_robots {
+        if !own_robots && base.path() == "/" {
             let sitemap = base.absolute(&UrlPath::parse("/sitemap.xml"));
             files.push(OutputFile {
                 path: "robots.txt".to_string(),
