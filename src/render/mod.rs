@@ -587,6 +587,7 @@ impl<'a> Renderer<'a> {
             }),
             topics: &f.topics,
             catalogue: f.catalogue.as_deref(),
+            column: f.column.as_deref(),
             validity: f.validity.map(|v| Labelled {
                 key: v.key(),
                 label: if self.chinese {

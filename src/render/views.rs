@@ -132,6 +132,8 @@ pub struct ReportView<'a> {
     pub topics: &'a [String],
     /// 目录分类
     pub catalogue: Option<&'a str>,
+    /// 栏目 (`ColumnName`) when the report names one.
+    pub column: Option<&'a str>,
     pub validity: Option<Labelled>,
     /// Shown when the document is not in effect.
     pub banner: Option<BannerView>,
