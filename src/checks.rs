@@ -206,9 +206,7 @@ fn topics_in_vocabulary(site: &Site, vocabulary: &Vocabulary, diagnostics: &mut 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::content::parse_doc;
-    use crate::content::{DocKind, SourceDoc};
-    use crate::markdown::{MarkdownOptions, render};
+    use crate::site::tests::doc_with_body;
 
     fn config() -> Config {
         Config::parse(
@@ -220,47 +218,12 @@ mod tests {
     }
 
     fn site(files: &[(&str, &str)]) -> Site {
-        let config = config();
         let docs = files
             .iter()
-            .map(|(path, front)| {
-                let file = ContentPath::from_relative(path);
-                let kind = if path.ends_with("_index.md") {
-                    DocKind::SectionIndex
-                } else {
-                    DocKind::Report
-                };
-                let (front, body, body_line, _) = parse_doc(
-                    &format!("---\n{front}\n---\n"),
-                    &file,
-                    kind,
-                    config.timezone,
-                )
-                .unwrap();
-                let mut section: Vec<String> = path.split('/').skip(1).map(String::from).collect();
-                let name = section.pop().unwrap();
-                let stem = if kind == DocKind::SectionIndex {
-                    String::new()
-                } else {
-                    name.trim_end_matches(".md").to_string()
-                };
-                let rendered = render(&body, &MarkdownOptions::default());
-                (
-                    SourceDoc {
-                        path: file,
-                        kind,
-                        section,
-                        stem,
-                        front,
-                        body,
-                        body_line,
-                    },
-                    rendered,
-                )
-            })
+            .map(|(path, front)| doc_with_body(path, front, ""))
             .collect();
         let mut d = Diagnostics::new();
-        let site = crate::site::assemble(&config, docs, vec![], &mut d);
+        let site = crate::site::assemble(&config(), docs, vec![], &mut d);
         assert!(!d.has_errors(), "{d:?}");
         site
     }

@@ -677,7 +677,7 @@ fn check_unique_urls(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::content::parse_doc;
     use crate::markdown::{MarkdownOptions, render};
@@ -696,7 +696,7 @@ mod tests {
     }
 
     /// A source file `path` with the given front matter and body, read and rendered.
-    fn doc_with_body(path: &str, front: &str, body: &str) -> (SourceDoc, RenderedDoc) {
+    pub(crate) fn doc_with_body(path: &str, front: &str, body: &str) -> (SourceDoc, RenderedDoc) {
         let file = ContentPath::from_relative(path);
         let kind = if path.ends_with("_index.md") {
             DocKind::SectionIndex
