@@ -222,6 +222,105 @@ pub struct HomeConfig {
     pub links: Vec<NavLink>,
 }
 
+/// A place a report can be shared to, by a plain link (no script of theirs
+/// is ever loaded).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ShareTarget {
+    Weibo,
+    Qq,
+    Qzone,
+    Email,
+    X,
+    Facebook,
+    Linkedin,
+}
+
+/// `share:` in `site.yaml`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ShareConfig {
+    /// The share links shown; by default Weibo, QQ, QZone and email on a
+    /// Chinese site, email, X, Facebook and LinkedIn on an English one.
+    pub links: Option<Vec<ShareTarget>>,
+    /// The picture social media show with a shared report (a site path,
+    /// e.g. `/static/share.png`; PNG or JPEG, 1200 × 630 works best).
+    pub image: Option<String>,
+    /// Its text alternative.
+    pub image_alt: Option<String>,
+    /// The site's X (Twitter) account, e.g. `@agency`.
+    pub twitter_site: Option<String>,
+}
+
+impl ShareConfig {
+    pub fn targets(&self, language: Language) -> Vec<ShareTarget> {
+        self.links.clone().unwrap_or_else(|| match language {
+            Language::ZhCn => vec![
+                ShareTarget::Weibo,
+                ShareTarget::Qq,
+                ShareTarget::Qzone,
+                ShareTarget::Email,
+            ],
+            Language::En => vec![
+                ShareTarget::Email,
+                ShareTarget::X,
+                ShareTarget::Facebook,
+                ShareTarget::Linkedin,
+            ],
+        })
+    }
+}
+
+/// How a report is laid out on paper.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PrintProfile {
+    /// GB/T 9704-2012 《党政机关公文格式》: A4, 3号仿宋, 22 lines × 28 characters.
+    Gbt9704,
+    /// GOV.UK-like: the document, its metadata and its address.
+    Plain,
+}
+
+/// Paper size of the `plain` profile.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Paper {
+    #[default]
+    A4,
+    Letter,
+}
+
+/// `print:` in `site.yaml`.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PrintConfig {
+    /// `gbt9704` (default on a Chinese site) or `plain` (default in English).
+    pub profile: Option<PrintProfile>,
+    /// `a4` or `letter`, for the `plain` profile (GB/T 9704 is always A4).
+    pub paper: Paper,
+    /// The most reports on one page of a section's collection print.
+    pub max_reports: usize,
+}
+
+impl Default for PrintConfig {
+    fn default() -> Self {
+        PrintConfig {
+            profile: None,
+            paper: Paper::A4,
+            max_reports: 50,
+        }
+    }
+}
+
+impl PrintConfig {
+    pub fn profile(&self, language: Language) -> PrintProfile {
+        self.profile.unwrap_or(match language {
+            Language::ZhCn => PrintProfile::Gbt9704,
+            Language::En => PrintProfile::Plain,
+        })
+    }
+}
+
 /// `site.yaml` as written.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -246,6 +345,10 @@ struct RawConfig {
     feeds: FeedConfig,
     #[serde(default)]
     checks: ChecksConfig,
+    #[serde(default)]
+    share: ShareConfig,
+    #[serde(default)]
+    print: PrintConfig,
     #[serde(default)]
     home: HomeConfig,
     #[serde(default)]
@@ -292,6 +395,8 @@ pub struct Config {
     pub catalogue: CatalogueConfig,
     pub feeds: FeedConfig,
     pub checks: ChecksConfig,
+    pub share: ShareConfig,
+    pub print: PrintConfig,
     pub home: HomeConfig,
     pub nav: Vec<NavLink>,
     /// The portal's identifiers and the footer's fixed content.
@@ -357,6 +462,13 @@ impl Config {
                     .with_help("give the site's full name, e.g. 遂溪县人民政府遂城街道办事处"),
             );
         }
+        if raw.print.max_reports == 0 {
+            errors.push(Diagnostic::error(
+                file,
+                at("print"),
+                "print.max_reports must be at least 1",
+            ));
+        }
         if raw.feeds.entries == 0 {
             errors.push(Diagnostic::error(
                 file,
@@ -419,6 +531,8 @@ impl Config {
             },
             feeds: raw.feeds,
             checks: raw.checks,
+            share: raw.share,
+            print: raw.print,
             home: raw.home,
             nav: raw.nav,
             identity: Identity {

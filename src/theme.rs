@@ -41,15 +41,21 @@ pub const DEFAULT_THEME: ThemeFiles = embed!["default":
     "i18n/zh-CN.yaml",
     "static/gazette.css",
     "static/gazette.js",
+    "static/print-gbt9704.css",
+    "static/print-plain.css",
     "templates/404.html",
     "templates/annual_report.html",
     "templates/base.html",
     "templates/catalogue.html",
     "templates/home.html",
     "templates/macros.html",
+    "templates/print.html",
+    "templates/print_collection.html",
+    "templates/print_document.html",
     "templates/redirect.html",
     "templates/report.html",
     "templates/section.html",
+    "templates/share.html",
 ];
 
 /// Every file of `themes/agency/`.

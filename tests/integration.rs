@@ -1061,6 +1061,154 @@ fn portal_warnings_do_not_fail_the_build() {
     );
 }
 
+/// The `content` of every `<meta property=…>` and `<meta name=…>` of `html`.
+fn meta_tags(html: &str) -> BTreeMap<String, Vec<String>> {
+    let mut tags: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for tag in html.split("<meta ").skip(1) {
+        let tag = &tag[..tag.find('>').unwrap()];
+        let attr = |name: &str| {
+            let start = tag.find(&format!("{name}=\""))? + name.len() + 2;
+            Some(tag[start..start + tag[start..].find('"')?].replace("&amp;", "&"))
+        };
+        if let (Some(key), Some(content)) =
+            (attr("property").or_else(|| attr("name")), attr("content"))
+        {
+            tags.entry(key).or_default().push(content);
+        }
+    }
+    tags
+}
+
+#[test]
+fn share_and_report_pages_carry_complete_absolute_open_graph() {
+    let site = TestSite::new();
+    site.write(
+        "site.yaml",
+        "name: 测试门户\nbase_url: https://example.gov.cn/portal/\nshare:\n  image: /static/share.png\n  image_alt: 测试门户标志\n  links: [weibo, email, x]\n",
+    );
+    site.write("content/news/first.md", "---\ntitle: 第一篇\ndate_published: 2022-12-24 09:30\nsummary: 摘要\nkeywords: [法治]\n---\n正文。\n");
+    site.write_bytes("static/share.png", b"\x89PNG");
+    site.build(&[]).assert_ok();
+    for page in ["news/first/index.html", "news/first/share/index.html"] {
+        let html = site.read(page);
+        let tags = meta_tags(&html);
+        let one = |k: &str| {
+            tags.get(k)
+                .and_then(|v| v.first())
+                .cloned()
+                .unwrap_or_else(|| panic!("{page}: no {k}"))
+        };
+        assert_eq!(
+            one("og:url"),
+            "https://example.gov.cn/portal/news/first/",
+            "{page}"
+        );
+        assert_eq!(one("og:type"), "article");
+        assert_eq!(one("og:title"), "第一篇");
+        assert_eq!(one("og:description"), "摘要");
+        assert_eq!(one("og:site_name"), "测试门户");
+        assert_eq!(one("og:locale"), "zh_CN");
+        assert_eq!(
+            one("og:image"),
+            "https://example.gov.cn/portal/static/share.png"
+        );
+        assert_eq!(one("og:image:alt"), "测试门户标志");
+        assert_eq!(one("article:published_time"), "2022-12-24T09:30:00+08:00");
+        assert_eq!(one("article:tag"), "法治");
+        assert_eq!(one("twitter:card"), "summary_large_image");
+        assert_eq!(
+            one("twitter:image"),
+            "https://example.gov.cn/portal/static/share.png"
+        );
+        assert!(
+            html.contains(
+                "<link rel=\"canonical\" href=\"https://example.gov.cn/portal/news/first/\">"
+            ),
+            "{page}"
+        );
+        assert!(html.contains("\"@type\":\"Report\""), "{page}: JSON-LD");
+        // Share links are plain links to the sites; no script of theirs.
+        assert!(html.contains("href=\"https://service.weibo.com/share/share.php?url=https%3A%2F%2Fexample.gov.cn%2Fportal%2Fnews%2Ffirst%2F&amp;title=%E7%AC%AC%E4%B8%80%E7%AF%87\""), "{page}");
+        assert!(
+            html.contains("href=\"https://twitter.com/intent/tweet?url="),
+            "{page}"
+        );
+        assert!(
+            !html.contains("QQ空间"),
+            "{page}: only the configured links"
+        );
+        for script in html.split("<script").skip(1) {
+            assert!(
+                !script.contains("src=\"http"),
+                "{page}: a third-party script"
+            );
+        }
+        assert!(
+            html.contains("<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"qr-code\""),
+            "{page}: inline QR code"
+        );
+    }
+    let print = site.read("news/first/print/index.html");
+    assert!(
+        print.contains("print-gbt9704.css"),
+        "Chinese sites print to GB/T 9704"
+    );
+    assert!(
+        !print.contains("site-nav"),
+        "the print page has no navigation"
+    );
+}
+
+#[test]
+fn english_sites_print_plainly_on_their_paper() {
+    let site = TestSite::new();
+    site.write("site.yaml", "name: Agency\nbase_url: https://agency.example.gov/\nlanguage: en\nprint:\n  paper: letter\n");
+    site.build(&[]).assert_ok();
+    let print = site.read("news/first/print/index.html");
+    assert!(
+        print.contains("print-plain.css") && print.contains("@page { size: letter; }"),
+        "{print}"
+    );
+    assert!(
+        site.read("news/print/index.html")
+            .contains("class=\"print-contents\""),
+        "collection print"
+    );
+}
+
+#[test]
+fn a_collection_print_is_bounded() {
+    let site = TestSite::new();
+    site.write(
+        "site.yaml",
+        "name: 测试门户\nbase_url: https://example.gov.cn/\nprint:\n  max_reports: 2\n",
+    );
+    for i in 2..=5 {
+        site.write(
+            &format!("content/news/r{i}.md"),
+            &report(
+                &format!("第{i}篇"),
+                &format!("2022-12-{:02}", 10 + i),
+                "## 一、标题\n\n正文。",
+            ),
+        );
+    }
+    site.build(&[]).assert_ok();
+    let first = site.read("news/print/index.html");
+    assert_eq!(
+        first
+            .matches("<article class=\"report print-document\"")
+            .count(),
+        2
+    );
+    assert!(first.contains("id=\"doc-2-一标题\""), "ids kept apart");
+    assert!(
+        site.out().join("news/print/3/index.html").is_file(),
+        "5 reports at 2 a page"
+    );
+    assert!(!site.out().join("news/print/4/index.html").exists());
+}
+
 #[test]
 fn robots_txt_only_at_the_root_of_a_host() {
     let site = TestSite::new();
@@ -1219,6 +1367,193 @@ fn dump_dom(browser: &Path, page: &Path, width: u32) -> String {
         .output()
         .expect("run chromium");
     String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn chromium_args(profile: &Path) -> Vec<String> {
+    [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+    ]
+    .iter()
+    .map(|a| a.to_string())
+    .chain(std::iter::once(format!(
+        "--user-data-dir={}",
+        profile.display()
+    )))
+    .collect()
+}
+
+/// Prints `page` to PDF the way the browser's print dialog would.
+fn print_to_pdf(browser: &Path, page: &Path, pdf: &Path) {
+    let profile = tempfile::tempdir().unwrap();
+    let status = Command::new(browser)
+        .args(chromium_args(profile.path()))
+        .arg("--no-pdf-header-footer")
+        .arg(format!("--print-to-pdf={}", pdf.display()))
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("run chromium");
+    assert!(
+        pdf.is_file(),
+        "no PDF: {}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+}
+
+/// The tools a test needs, or `None` (and a skip) outside CI.
+fn tools(names: &[&str]) -> Option<Vec<PathBuf>> {
+    let found: Vec<Option<PathBuf>> = names
+        .iter()
+        .map(|n| {
+            ["/usr/bin", "/usr/local/bin"]
+                .iter()
+                .map(|d| Path::new(d).join(n))
+                .find(|p| p.is_file())
+        })
+        .collect();
+    if found.iter().all(Option::is_some) {
+        return Some(found.into_iter().flatten().collect());
+    }
+    assert!(
+        !in_ci(),
+        "CI=true but one of {names:?} is missing (see .ci/run)"
+    );
+    eprintln!("skipped: needs {names:?}");
+    None
+}
+
+/// The text of each page of `pdf`, as `pdftotext -layout` lays it out.
+fn pdf_pages(pdftotext: &Path, pdf: &Path) -> Vec<String> {
+    let output = Command::new(pdftotext)
+        .arg("-layout")
+        .arg(pdf)
+        .arg("-")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    let mut pages: Vec<String> = text.split('\u{c}').map(str::to_string).collect();
+    if pages.last().is_some_and(|p| p.trim().is_empty()) {
+        pages.pop();
+    }
+    pages
+}
+
+/// Checks a printed report: A4, `— n —` on every page, no chrome, the
+/// signature and date on the last page. Returns the pages' text.
+fn assert_gbt9704_print(pdf: &Path, pdfinfo: &Path, pdftotext: &Path) -> Vec<String> {
+    let info = String::from_utf8_lossy(&Command::new(pdfinfo).arg(pdf).output().unwrap().stdout)
+        .into_owned();
+    assert!(
+        info.contains("Page size:       594.96 x 841.92 pts (A4)"),
+        "{info}"
+    );
+    let pages = pdf_pages(pdftotext, pdf);
+    assert!(pages.len() >= 2, "{} pages", pages.len());
+    for (i, page) in pages.iter().enumerate() {
+        let compact: String = page.chars().filter(|c| !c.is_whitespace()).collect();
+        assert!(
+            compact.contains(&format!("—{}—", i + 1)),
+            "page {} has no page number — {} —:\n{page}",
+            i + 1,
+            i + 1
+        );
+        for chrome in [
+            "您当前的位置",
+            "政务动态",
+            "扫一扫在手机打开当前页",
+            "上一篇",
+            "网站标识码",
+            "字号",
+        ] {
+            assert!(
+                !page.contains(chrome),
+                "page {} prints the page's chrome ({chrome})",
+                i + 1
+            );
+        }
+    }
+    let last: String = pages
+        .last()
+        .unwrap()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    assert!(
+        last.contains("遂溪县人民政府遂城街道办事处") && last.contains("2022年12月8日"),
+        "signature not on the last page:\n{last}"
+    );
+    pages
+}
+
+#[test]
+fn seed_prints_as_a_gbt9704_document() {
+    let Some(browser) = chromium() else {
+        assert!(!in_ci(), "CI=true but chromium is not installed");
+        return;
+    };
+    let Some(t) = tools(&["pdfinfo", "pdftotext"]) else {
+        return;
+    };
+    let (keep, out) = build_demo(&[]);
+    let report = out.join(SEED_PAGE);
+    // The print page, and the report page printed with 打印本页.
+    for page in [
+        report.with_file_name("print").join("index.html"),
+        report.clone(),
+    ] {
+        let pdf = keep.path().join("seed.pdf");
+        let _ = std::fs::remove_file(&pdf);
+        print_to_pdf(&browser, &page, &pdf);
+        let pages = assert_gbt9704_print(&pdf, &t[0], &t[1]);
+        // A full page holds 22 lines of text (GB/T 9704-2012 5.2.3).
+        let lines = pages[1]
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.contains('—'))
+            .count();
+        assert_eq!(lines, 22, "page 2 of {}:\n{}", page.display(), pages[1]);
+    }
+}
+
+#[test]
+fn the_qr_code_decodes_to_the_reports_address() {
+    let Some(browser) = chromium() else {
+        assert!(!in_ci(), "CI=true but chromium is not installed");
+        return;
+    };
+    let Some(t) = tools(&["zbarimg"]) else { return };
+    let (keep, out) = build_demo(&["--base-url", "https://example.gov.cn/portal/"]);
+    for (page, expected) in [
+        (
+            SEED_PAGE,
+            "https://example.gov.cn/portal/xxgk/fdzdgknr/fzzfjs/2022-fazhi-zhengfu-jianshe-baogao/",
+        ),
+        (
+            "xxgk/fdzdgknr/tzgg/关于开展2023年安全生产月活动的通知/index.html",
+            "https://example.gov.cn/portal/xxgk/fdzdgknr/tzgg/%E5%85%B3%E4%BA%8E%E5%BC%80%E5%B1%952023%E5%B9%B4%E5%AE%89%E5%85%A8%E7%94%9F%E4%BA%A7%E6%9C%88%E6%B4%BB%E5%8A%A8%E7%9A%84%E9%80%9A%E7%9F%A5/",
+        ),
+    ] {
+        let share = out.join(page).with_file_name("share").join("index.html");
+        let png = keep.path().join("share.png");
+        let profile = tempfile::tempdir().unwrap();
+        Command::new(&browser)
+            .args(chromium_args(profile.path()))
+            .args(["--hide-scrollbars", "--window-size=800,1200"])
+            .arg(format!("--screenshot={}", png.display()))
+            .arg(format!("file://{}", share.display()))
+            .output()
+            .unwrap();
+        let decoded = Command::new(&t[0])
+            .args(["-q", "--raw"])
+            .arg(&png)
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&decoded.stdout).trim(), expected);
+    }
 }
 
 /// Measures the signature block in a real browser: the 署名 ends two

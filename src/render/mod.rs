@@ -10,8 +10,10 @@
 //! a portal browsed from disk), and `abs_url`, the absolute address.
 
 mod catalogue;
+mod layouts;
 mod links;
 mod machine;
+mod share;
 mod site_files;
 mod views;
 
@@ -255,6 +257,38 @@ fn site_view<'a>(site: &'a Site, config: &'a Config) -> SiteView<'a> {
     }
 }
 
+/// The three layouts every report is rendered in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// The portal page.
+    Page,
+    /// A light page to share: card, QR code, share links.
+    Share,
+    /// A page laid out for paper (GB/T 9704-2012 or plain).
+    Print,
+}
+
+impl Layout {
+    pub const ALL: [Layout; 3] = [Layout::Page, Layout::Share, Layout::Print];
+
+    /// Where the layout of `report` lives: `/a/`, `/a/share/`, `/a/print/`.
+    pub fn url(self, report: &Report) -> UrlPath {
+        match self {
+            Layout::Page => report.url.clone(),
+            Layout::Share => report.url.child_page("share"),
+            Layout::Print => report.url.child_page("print"),
+        }
+    }
+
+    fn template(self) -> &'static str {
+        match self {
+            Layout::Page => "report.html",
+            Layout::Share => "share.html",
+            Layout::Print => "print.html",
+        }
+    }
+}
+
 /// The end of the `<h2>` element of `html` whose text starts with `text`.
 fn heading_end(html: &str, text: &str) -> Option<usize> {
     let mut from = 0;
@@ -335,7 +369,7 @@ impl<'a> Renderer<'a> {
             .reports
             .par_iter()
             .filter(|report| report.has_page)
-            .map(|report| self.report_page(report))
+            .flat_map_iter(|report| Layout::ALL.map(|layout| self.report_layout(report, layout)))
             .collect();
         let section_pages: Vec<Result<OutputFile, Diagnostic>> = site
             .sections
@@ -357,11 +391,13 @@ impl<'a> Renderer<'a> {
         type ErrorKey = (Option<ContentPath>, Option<usize>, String);
         let mut template_errors: BTreeMap<ErrorKey, (Diagnostic, usize)> = BTreeMap::new();
         let catalogue_pages = self.catalogue_pages();
+        let collection_prints = self.collection_prints();
         let redirects = self.redirect_pages();
         for result in report_pages
             .into_iter()
             .chain(section_pages)
             .chain(catalogue_pages)
+            .chain(collection_prints)
             .chain(redirects)
             .chain(std::iter::once(self.not_found_page()))
         {
@@ -518,19 +554,60 @@ impl<'a> Renderer<'a> {
             .collect()
     }
 
-    fn report_page(&self, report: &'a Report) -> Result<OutputFile, Diagnostic> {
+    /// One layout of a report: its page, its share page or its print page,
+    /// all from the same rendered body and view model.
+    fn report_layout(&self, report: &'a Report, layout: Layout) -> Result<OutputFile, Diagnostic> {
         let f = &report.front;
-        let mut html = fill_links(&report.doc.html, &report.links, |t| {
-            self.links
-                .link(&report.url, false, &t.url, t.fragment.as_deref())
-        });
-        let gip_appendix = match f
-            .gip_stats
-            .as_ref()
-            .filter(|_| f.doc_type == Some(DocType::GipAnnualReport))
-        {
-            Some(stats) => self.place_annual_tables(report, stats, html.to_mut())?,
-            None => String::new(),
+        let page_url = layout.url(report);
+        let view = self.report_view(report, &page_url, layout != Layout::Share)?;
+        let section = self.site.section(report.section);
+        let description = f
+            .summary
+            .clone()
+            .unwrap_or_else(|| excerpt(&report.doc.text, 120));
+        let social = self.social_meta(report, &description);
+        let ctx = context! {
+            report => Value::from(Serde(&view)),
+            social => Value::from(Serde(&social)),
+            feed_url => self.feed_of(section).map(|u| u.to_string()),
+            breadcrumbs => Value::from(Serde(self.crumbs(report.section, false))),
+            // Every layout names the report's page as the one address of the document.
+            canonical => self.config.base_url.absolute(&report.url),
+            ..self.base_context(&page_url, &f.title, Some(&description), self.config.language.tag(), &self.nav_current(report.section))
+        };
+        let bytes = self.render_template(layout.template(), ctx, Some(&report.source))?;
+        Ok(OutputFile {
+            path: page_url.output_file(),
+            contents: Contents::Bytes(bytes),
+        })
+    }
+
+    /// The view model of a report for a page at `page_url` (links in the
+    /// body are made for that page); without the body when `with_body` is off.
+    pub(super) fn report_view(
+        &self,
+        report: &'a Report,
+        page_url: &UrlPath,
+        with_body: bool,
+    ) -> Result<ReportView<'a>, Diagnostic> {
+        let f = &report.front;
+        let page_url = page_url.clone();
+        let (html, gip_appendix) = if !with_body {
+            (Cow::Borrowed(""), String::new())
+        } else {
+            let mut html = fill_links(&report.doc.html, &report.links, |t| {
+                self.links
+                    .link(&page_url, false, &t.url, t.fragment.as_deref())
+            });
+            let appendix = match f
+                .gip_stats
+                .as_ref()
+                .filter(|_| f.doc_type == Some(DocType::GipAnnualReport))
+            {
+                Some(stats) => self.place_annual_tables(report, stats, html.to_mut())?,
+                None => String::new(),
+            };
+            (html, appendix)
         };
         let section = self.site.section(report.section);
         let signature = f.signature.as_ref().map(|s| SignatureView {
@@ -605,7 +682,7 @@ impl<'a> Renderer<'a> {
                 replacement: report
                     .superseded_by
                     .as_ref()
-                    .map(|h| self.href_view(&report.url, None, h)),
+                    .map(|h| self.href_view(&page_url, None, h)),
             }),
             change_note: f.change_note.as_deref(),
             date_effective: f
@@ -628,26 +705,19 @@ impl<'a> Renderer<'a> {
             related: report
                 .related
                 .iter()
-                .map(|(text, h)| self.href_view(&report.url, Some(text), h))
+                .map(|(text, h)| self.href_view(&page_url, Some(text), h))
                 .collect(),
             gip_appendix,
             json_ld: self.json_ld(report),
+            share: self.share_view(report),
+            print: PrintView {
+                page: report.url.child_page("print"),
+                share_page: report.url.child_page("share"),
+                profile: self.config.print.profile(self.config.language),
+                paper: self.config.print.paper,
+            },
         };
-        let description = f
-            .summary
-            .clone()
-            .unwrap_or_else(|| excerpt(&report.doc.text, 120));
-        let ctx = context! {
-            report => Value::from(Serde(&view)),
-            feed_url => self.feed_of(section).map(|u| u.to_string()),
-            breadcrumbs => Value::from(Serde(self.crumbs(report.section, false))),
-            ..self.base_context(&report.url, &f.title, Some(&description), self.config.language.tag(), &self.nav_current(report.section))
-        };
-        let bytes = self.render_template("report.html", ctx, Some(&report.source))?;
-        Ok(OutputFile {
-            path: report.url.output_file(),
-            contents: Contents::Bytes(bytes),
-        })
+        Ok(view)
     }
 
     /// Renders the three statistics tables of an annual report and puts each

@@ -153,6 +153,8 @@ pub struct ReportView<'a> {
     pub gip_appendix: String,
     /// schema.org JSON-LD, safe to put in a `<script>` element.
     pub json_ld: String,
+    pub share: ShareView,
+    pub print: PrintView,
     pub section: LinkView<'a>,
     pub previous: Option<LinkView<'a>>,
     pub next: Option<LinkView<'a>>,
@@ -314,4 +316,23 @@ mod tests {
         assert_eq!(human_size(364_544), "356 KB");
         assert_eq!(human_size(1_258_291), "1.2 MB");
     }
+}
+
+/// The share block of a report and its share page.
+#[derive(Serialize)]
+pub struct ShareView {
+    /// The report's address, absolute: what is shared.
+    pub url: String,
+    /// The QR code of `url`, as inline SVG.
+    pub qr: Option<String>,
+    pub links: Vec<super::share::ShareLink>,
+}
+
+/// Where a report's other layouts are, and how it prints.
+#[derive(Serialize)]
+pub struct PrintView {
+    pub page: UrlPath,
+    pub share_page: UrlPath,
+    pub profile: crate::config::PrintProfile,
+    pub paper: crate::config::Paper,
 }

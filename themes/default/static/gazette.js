@@ -24,16 +24,17 @@
     }
   }
 
-  function copyLink(button) {
-    var url = button.getAttribute("data-url") || window.location.href;
-    var status = document.querySelector(".share-status");
+  // Copy the page address from its field (the field works without script).
+  function copyFrom(button) {
+    var field = document.getElementById(button.getAttribute("data-target"));
+    if (!field) return;
+    var status = button.parentNode.querySelector(".copy-status");
     function done() { if (status) status.textContent = button.getAttribute("data-copied") || ""; }
-    if (navigator.share) {
-      navigator.share({ title: document.title, url: url }).catch(function () {});
-    } else if (navigator.clipboard && window.isSecureContext) {
-      navigator.clipboard.writeText(url).then(done, function () { window.prompt("", url); });
+    field.select();
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(field.value).then(done, function () {});
     } else {
-      window.prompt("", url);
+      try { if (document.execCommand("copy")) done(); } catch (e) { /* the text stays selected */ }
     }
   }
 
@@ -48,8 +49,8 @@
         save("gazette-font-size", size);
       } else if (target.getAttribute("data-action") === "print") {
         window.print();
-      } else if (target.getAttribute("data-action") === "share") {
-        copyLink(target);
+      } else if (target.getAttribute("data-action") === "copy") {
+        copyFrom(target);
       }
     });
     root.setAttribute("data-ready", "true");

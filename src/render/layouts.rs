@@ -1,0 +1,191 @@
+//! What the share and print layouts of a report need besides the report
+//! page's view model: the share links and QR code, the Open Graph and
+//! Twitter card data, and the collection print of a section.
+
+use super::Renderer;
+use super::share::{SocialMeta, qr_svg, share_link};
+use super::views::ShareView;
+use crate::config::Language;
+use crate::paths::UrlPath;
+use crate::site::Report;
+
+impl<'a> Renderer<'a> {
+    pub(super) fn share_view(&self, report: &Report) -> ShareView {
+        let url = self.config.base_url.absolute(&report.url);
+        let f = &report.front;
+        let summary = f.summary.as_deref().unwrap_or_default();
+        let links = self
+            .config
+            .share
+            .targets(self.config.language)
+            .into_iter()
+            .map(|t| share_link(t, &url, &f.title, summary, &self.config.name))
+            .collect();
+        let label = match self.config.language {
+            Language::ZhCn => format!("二维码：{}", f.title),
+            Language::En => format!("QR code: {}", f.title),
+        };
+        ShareView {
+            qr: qr_svg(&url, &label),
+            url,
+            links,
+        }
+    }
+
+    pub(super) fn social_meta(&self, report: &Report, description: &str) -> SocialMeta {
+        let f = &report.front;
+        let base = &self.config.base_url;
+        let image = self.config.share.image.as_deref().map(|path| {
+            if crate::markdown::is_external(path) {
+                path.to_string()
+            } else {
+                base.absolute(&UrlPath::parse(path))
+            }
+        });
+        let mut tags = f.keywords.clone();
+        tags.extend(f.topics.iter().cloned());
+        SocialMeta {
+            url: base.absolute(&report.url),
+            title: f.title.clone(),
+            description: description.chars().take(200).collect(),
+            site_name: self.config.name.clone(),
+            locale: match report.lang {
+                Language::ZhCn => "zh_CN",
+                Language::En => "en_US",
+            },
+            twitter_card: if image.is_some() {
+                "summary_large_image"
+            } else {
+                "summary"
+            },
+            image_alt: image.as_ref().and(self.config.share.image_alt.clone()),
+            image,
+            published: f.date_published.map(|d| d.rfc3339()),
+            modified: f.date_updated.map(|d| d.rfc3339()),
+            section: self.site.section(report.section).title.clone(),
+            tags,
+            twitter_site: self.config.share.twitter_site.clone(),
+        }
+    }
+}
+
+/// The page of a section's collection print, and its neighbours.
+#[derive(serde::Serialize)]
+struct CollectionView<'a> {
+    title: &'a str,
+    url: &'a UrlPath,
+    documents: Vec<super::views::ReportView<'a>>,
+    pagination: Option<super::views::Pagination<'a>>,
+}
+
+impl<'a> Renderer<'a> {
+    /// The pages of each section's collection print: its reports, newest
+    /// first, `print.max_reports` to a page, each starting a new sheet,
+    /// after a table of contents.
+    pub(super) fn collection_prints(
+        &self,
+    ) -> Vec<Result<super::OutputFile, crate::diagnostics::Diagnostic>> {
+        use minijinja::value::Serde;
+        use minijinja::{Value, context};
+        use rayon::prelude::*;
+
+        let per_page = self.config.print.max_reports;
+        self.site
+            .sections
+            .par_iter()
+            .filter(|s| !s.reports.is_empty())
+            .flat_map_iter(|section| {
+                let base = section.url.child_page("print");
+                let count = section.reports.len().div_ceil(per_page);
+                let pages: Vec<UrlPath> = (1..=count)
+                    .map(|n| if n == 1 { base.clone() } else { base.child_page(&n.to_string()) })
+                    .collect();
+                (0..count)
+                    .map(|page| {
+                        let url = &pages[page];
+                        let documents = section
+                            .reports
+                            .iter()
+                            .skip(page * per_page)
+                            .take(per_page)
+                            .enumerate()
+                            .map(|(i, id)| {
+                                let mut view = self.report_view(self.site.report(*id), url, true)?;
+                                // Many documents on one page: keep their ids apart.
+                                let prefix = format!("doc-{}-", i + 1);
+                                view.html = prefix_ids(&view.html, &prefix).into();
+                                view.gip_appendix = prefix_ids(&view.gip_appendix, &prefix);
+                                Ok(view)
+                            })
+                            .collect::<Result<Vec<_>, crate::diagnostics::Diagnostic>>()?;
+                        let view = CollectionView {
+                            title: &section.title,
+                            url: &section.url,
+                            documents,
+                            pagination: (count > 1).then(|| super::views::Pagination::of(&pages, page)),
+                        };
+                        let ctx = context! {
+                            collection => Value::from(Serde(&view)),
+                            profile => Value::from(Serde(self.config.print.profile(self.config.language))),
+                            paper => Value::from(Serde(self.config.print.paper)),
+                            ..self.base_context(url, &section.title, None, self.config.language.tag(), &section.url)
+                        };
+                        let bytes = self.render_template("print_collection.html", ctx, section.source.as_ref())?;
+                        Ok(super::OutputFile { path: url.output_file(), contents: super::Contents::Bytes(bytes) })
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+}
+
+/// Prefixes every id in `html`, and every reference to one (`href="#…"`,
+/// `headers`, `aria-labelledby`, `aria-describedby`, `for`), with `prefix`.
+pub(super) fn prefix_ids(html: &str, prefix: &str) -> String {
+    const ATTRIBUTES: [&str; 6] = [
+        " id=\"",
+        " headers=\"",
+        " aria-labelledby=\"",
+        " aria-describedby=\"",
+        " for=\"",
+        " href=\"#",
+    ];
+    let mut out = String::with_capacity(html.len() + 256);
+    let mut rest = html;
+    loop {
+        let next = ATTRIBUTES
+            .iter()
+            .filter_map(|a| rest.find(a).map(|at| (at, *a)))
+            .min_by_key(|(at, _)| *at);
+        let Some((at, attribute)) = next else { break };
+        let value_start = at + attribute.len();
+        out.push_str(&rest[..value_start]);
+        let Some(len) = rest[value_start..].find('"') else {
+            rest = &rest[value_start..];
+            break;
+        };
+        let value = &rest[value_start..value_start + len];
+        let prefixed: Vec<String> = value
+            .split_whitespace()
+            .map(|token| format!("{prefix}{token}"))
+            .collect();
+        out.push_str(&prefixed.join(" "));
+        rest = &rest[value_start + len..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_and_their_references_are_prefixed_together() {
+        let html = "<h2 id=\"一\">一</h2><a href=\"#一\">x</a><a href=\"../a/#b\">y</a><td headers=\"r-a r-b\">1</td>";
+        assert_eq!(
+            prefix_ids(html, "doc-2-"),
+            "<h2 id=\"doc-2-一\">一</h2><a href=\"#doc-2-一\">x</a><a href=\"../a/#b\">y</a><td headers=\"doc-2-r-a doc-2-r-b\">1</td>"
+        );
+    }
+}
