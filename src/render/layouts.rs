@@ -110,7 +110,10 @@ impl<'a> Renderer<'a> {
                             .take(per_page)
                             .enumerate()
                             .map(|(i, id)| {
-                                let mut view = self.report_view(self.site.report(*id), url, true)?;
+                                let report = self.site.report(*id);
+                                // A printed collection shows no QR codes.
+                                let share = ShareView { url: self.config.base_url.absolute(&report.url), qr: None, links: Vec::new() };
+                                let mut view = self.report_view(report, url, true, share)?;
                                 // Many documents on one page: keep their ids apart.
                                 let prefix = format!("doc-{}-", i + 1);
                                 view.html = prefix_ids(&view.html, &prefix).into();
@@ -150,29 +153,43 @@ pub(super) fn prefix_ids(html: &str, prefix: &str) -> String {
         " for=\"",
         " href=\"#",
     ];
+    let find = |from: usize, attribute: &str| {
+        html[from..]
+            .find(attribute)
+            .map_or(usize::MAX, |at| at + from)
+    };
+    // The next occurrence of each attribute; only the one consumed is searched
+    // for again, so the text is scanned once per attribute, not once per id.
+    let mut next: Vec<usize> = ATTRIBUTES.iter().map(|a| find(0, a)).collect();
     let mut out = String::with_capacity(html.len() + 256);
-    let mut rest = html;
+    let mut done = 0;
     loop {
-        let next = ATTRIBUTES
+        let (k, &at) = next
             .iter()
-            .filter_map(|a| rest.find(a).map(|at| (at, *a)))
-            .min_by_key(|(at, _)| *at);
-        let Some((at, attribute)) = next else { break };
-        let value_start = at + attribute.len();
-        out.push_str(&rest[..value_start]);
-        let Some(len) = rest[value_start..].find('"') else {
-            rest = &rest[value_start..];
+            .enumerate()
+            .min_by_key(|(_, at)| **at)
+            .expect("six attributes");
+        if at == usize::MAX {
+            break;
+        }
+        let value_start = at + ATTRIBUTES[k].len();
+        let Some(len) = html[value_start..].find('"') else {
             break;
         };
-        let value = &rest[value_start..value_start + len];
-        let prefixed: Vec<String> = value
+        out.push_str(&html[done..value_start]);
+        let prefixed: Vec<String> = html[value_start..value_start + len]
             .split_whitespace()
             .map(|token| format!("{prefix}{token}"))
             .collect();
         out.push_str(&prefixed.join(" "));
-        rest = &rest[value_start + len..];
+        done = value_start + len;
+        for (i, attribute) in ATTRIBUTES.iter().enumerate() {
+            if next[i] < done {
+                next[i] = find(done, attribute);
+            }
+        }
     }
-    out.push_str(rest);
+    out.push_str(&html[done..]);
     out
 }
 

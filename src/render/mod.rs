@@ -369,7 +369,11 @@ impl<'a> Renderer<'a> {
             .reports
             .par_iter()
             .filter(|report| report.has_page)
-            .flat_map_iter(|report| Layout::ALL.map(|layout| self.report_layout(report, layout)))
+            .flat_map_iter(|report| {
+                // The QR code is drawn once per report, for all its layouts.
+                let share = self.share_view(report);
+                Layout::ALL.map(|layout| self.report_layout(report, layout, share.clone()))
+            })
             .collect();
         let section_pages: Vec<Result<OutputFile, Diagnostic>> = site
             .sections
@@ -556,10 +560,15 @@ impl<'a> Renderer<'a> {
 
     /// One layout of a report: its page, its share page or its print page,
     /// all from the same rendered body and view model.
-    fn report_layout(&self, report: &'a Report, layout: Layout) -> Result<OutputFile, Diagnostic> {
+    fn report_layout(
+        &self,
+        report: &'a Report,
+        layout: Layout,
+        share: ShareView,
+    ) -> Result<OutputFile, Diagnostic> {
         let f = &report.front;
         let page_url = layout.url(report);
-        let view = self.report_view(report, &page_url, layout != Layout::Share)?;
+        let view = self.report_view(report, &page_url, layout != Layout::Share, share)?;
         let section = self.site.section(report.section);
         let description = f
             .summary
@@ -589,6 +598,7 @@ impl<'a> Renderer<'a> {
         report: &'a Report,
         page_url: &UrlPath,
         with_body: bool,
+        share: ShareView,
     ) -> Result<ReportView<'a>, Diagnostic> {
         let f = &report.front;
         let page_url = page_url.clone();
@@ -709,7 +719,7 @@ impl<'a> Renderer<'a> {
                 .collect(),
             gip_appendix,
             json_ld: self.json_ld(report),
-            share: self.share_view(report),
+            share,
             print: PrintView {
                 page: report.url.child_page("print"),
                 share_page: report.url.child_page("share"),

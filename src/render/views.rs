@@ -319,7 +319,7 @@ mod tests {
 }
 
 /// The share block of a report and its share page.
-#[derive(Serialize)]
+#[derive(Clone, Serialize)]
 pub struct ShareView {
     /// The report's address, absolute: what is shared.
     pub url: String,
