@@ -15,7 +15,9 @@ use crate::diagnostics::{Diagnostic, Diagnostics};
 use crate::markdown::{self, MarkdownOptions, RenderedDoc};
 use crate::output::{self, OutputError, WriteStats};
 use crate::paths::ContentPath;
-use crate::render::{self, OutputSet};
+use crate::render::{self, Contents, OutputFile, OutputSet};
+use crate::search::SearchIndex;
+use crate::search::shards::shards;
 use crate::site::{self, Site};
 use crate::theme::Theme;
 
@@ -93,6 +95,7 @@ pub struct Timings {
     pub markdown: Duration,
     pub site: Duration,
     pub render: Duration,
+    pub search: Duration,
     pub write: Duration,
 }
 
@@ -225,8 +228,19 @@ pub fn generate(options: &BuildOptions) -> Result<Generated, BuildError> {
 
     let started = Instant::now();
     let catalogue = crate::catalogue::build(&site, &config);
-    let output = render::render(&site, &catalogue, &theme, &config, &mut diagnostics);
+    let mut output = render::render(&site, &catalogue, &theme, &config, &mut diagnostics);
     timings.render = started.elapsed();
+
+    let started = Instant::now();
+    let index = SearchIndex::build(&site, &config);
+    for file in shards(&index) {
+        output.files.push(OutputFile {
+            path: format!("search/{}.js", file.name),
+            contents: Contents::Bytes(file.script.into_bytes()),
+        });
+    }
+    output.files.sort_by(|a, b| a.path.cmp(&b.path));
+    timings.search = started.elapsed();
     if diagnostics.has_errors() {
         return Err(BuildError::Content(diagnostics.sorted()));
     }

@@ -131,11 +131,12 @@ fn run_build(args: BuildArgs) -> ExitCode {
                 let t = &summary.timings;
                 let _ = writeln!(
                     stderr,
-                    "timings: load {:.3} s, markdown {:.3} s, site {:.3} s, render {:.3} s, write {:.3} s",
+                    "timings: load {:.3} s, markdown {:.3} s, site {:.3} s, render {:.3} s, search {:.3} s, write {:.3} s",
                     t.load.as_secs_f64(),
                     t.markdown.as_secs_f64(),
                     t.site.as_secs_f64(),
                     t.render.as_secs_f64(),
+                    t.search.as_secs_f64(),
                     t.write.as_secs_f64(),
                 );
             }

@@ -26,6 +26,7 @@ pub mod markdown;
 pub mod output;
 pub mod paths;
 pub mod render;
+pub mod search;
 pub mod site;
 pub mod theme;
 mod yaml;

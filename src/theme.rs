@@ -39,6 +39,7 @@ pub type ThemeFiles = &'static [(&'static str, &'static [u8])];
 pub const DEFAULT_THEME: ThemeFiles = embed!["default":
     "i18n/en.yaml",
     "i18n/zh-CN.yaml",
+    "static/gazette-search.js",
     "static/gazette.css",
     "static/gazette.js",
     "static/print-gbt9704.css",
@@ -54,6 +55,7 @@ pub const DEFAULT_THEME: ThemeFiles = embed!["default":
     "templates/print_document.html",
     "templates/redirect.html",
     "templates/report.html",
+    "templates/search.html",
     "templates/section.html",
     "templates/share.html",
 ];

@@ -404,6 +404,7 @@ impl<'a> Renderer<'a> {
             .chain(collection_prints)
             .chain(redirects)
             .chain(std::iter::once(self.not_found_page()))
+            .chain(std::iter::once(self.search_page()))
         {
             match result {
                 Ok(file) => files.push(file),
@@ -1013,6 +1014,54 @@ impl<'a> Renderer<'a> {
         let bytes = self.render_template("home.html", ctx, home.source.as_ref())?;
         Ok(OutputFile {
             path: home.url.output_file(),
+            contents: Contents::Bytes(bytes),
+        })
+    }
+
+    /// The search page, `/search/`: a form that works as plain HTML, and
+    /// the script that runs the query on the index files beside it.
+    fn search_page(&self) -> Result<OutputFile, Diagnostic> {
+        let url = UrlPath::parse("/search/");
+        let title = self
+            .strings
+            .get_attr("search")
+            .ok()
+            .map(|v| v.to_string())
+            .unwrap_or_default();
+        let (root, suffix) = if self.config.relative_links {
+            ("../".to_string(), "index.html")
+        } else {
+            (self.config.base_url.path().to_string(), "")
+        };
+        let string = |key: &str| {
+            self.strings
+                .get_attr(key)
+                .ok()
+                .map(|v| v.to_string())
+                .unwrap_or_default()
+        };
+        let js_strings = serde_json::json!({
+            "prompt": string("search_prompt"),
+            "searching": string("searching"),
+            "none": string("search_none"),
+            "count": string("search_count"),
+            "failed": string("search_failed"),
+            "pagination": string("pagination"),
+        });
+        let ctx = context! {
+            search_root => root,
+            search_suffix => suffix,
+            search_strings => js_strings.to_string(),
+            catalogue_url => self.catalogue.url.as_str(),
+            breadcrumbs => Value::from(Serde(vec![
+                Crumb { title: self.home_title(), url: &UrlPath::root(), current: false },
+                Crumb { title: &title, url: &url, current: true },
+            ])),
+            ..self.base_context(&url, &title, None, self.config.language.tag(), &url)
+        };
+        let bytes = self.render_template("search.html", ctx, None)?;
+        Ok(OutputFile {
+            path: url.output_file(),
             contents: Contents::Bytes(bytes),
         })
     }

@@ -1,0 +1,387 @@
+//! Search: an exact, small-download static index that is right for Chinese.
+//!
+//! The index is built from the site's reports (their title, 文号 and 索引号,
+//! and body text) with the tokenizer of [`tokenize`] — CJK bigrams and
+//! unigrams with positions, whole words for Latin script — so that a
+//! Chinese query matches exactly the reports that contain it as a
+//! substring. [`SearchIndex::search`] is the reference query engine; the
+//! browser's (`gazette-search.js`) does the same on the shards [`shards`]
+//! writes:
+//!
+//! - `search/meta.js` (fixed name, small): counts, the names of the doc-table
+//!   chunks, of the directory buckets and of the facet files;
+//! - `dir-*.js`: for the shard keys that hash to one bucket, the names of
+//!   their term and position shards;
+//! - `t-*.js`: the terms of some shard keys (a key is a CJK character, or
+//!   two letters, so a prefix's words share a shard) with their documents
+//!   and BM25 weights, about 6,000 postings a shard;
+//! - `p-*.js`: the same terms' positions, fetched only to verify a phrase;
+//! - `d-*.js`: 128 rows of the document table (url, title, date, issuer,
+//!   索引号, 文号, excerpt);
+//! - `f-*.js`: the documents of each value of one filter.
+//!
+//! Every file but `meta.js` is named by a hash of its content, so an
+//! unchanged shard keeps its name and bytes from build to build. Each file
+//! is a script that hands its data to `GazetteSearch.add(name, data)`, so it
+//! loads by a `<script>` element: from `file://` (where `fetch` is blocked),
+//! over HTTP, under a sub-path, and under `Content-Security-Policy:
+//! script-src 'self'` (no `eval`, no inline script, no WebAssembly).
+
+pub mod shards;
+pub mod tokenize;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::config::{Config, Language};
+use crate::site::{ReportId, Site};
+use tokenize::{Token, is_word_token, tokenize, tokenize_query};
+
+/// Rows of the document table per file.
+pub const DOC_CHUNK: usize = 128;
+/// Directory buckets the shard keys are spread over.
+pub const DIR_BUCKETS: u32 = 64;
+/// Weight of a token in the title, 文号 or 索引号 against one in the body.
+const FIELD_BOOST: u32 = 5;
+/// Position offsets that keep the fields apart, so that no phrase matches
+/// across the end of the title and the start of the body.
+const NUMBERS_OFFSET: u32 = 1 << 20;
+const BODY_OFFSET: u32 = 1 << 21;
+
+/// One searchable report.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SearchDoc {
+    /// The report's page, percent-encoded, without the leading `/`.
+    pub path: String,
+    pub title: String,
+    pub date: String,
+    pub issuer: String,
+    pub index_no: String,
+    pub doc_no: String,
+    /// The summary, or the start of the text.
+    pub excerpt: String,
+    /// Tokens in the report, for length normalisation.
+    pub len: u32,
+    pub topics: Vec<String>,
+    pub year: Option<i32>,
+    pub doc_type: Option<String>,
+    pub validity: Option<String>,
+}
+
+/// Where a term occurs in one document.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Posting {
+    pub doc: u32,
+    /// The term-frequency part of BM25 (k1 = 1.2, b = 0.75) × 1000, from
+    /// the occurrences (title and numbers counted [`FIELD_BOOST`] times)
+    /// and the document's length. Computed once at build time, so a query
+    /// needs no document lengths, and rounded, so the browser ranks exactly
+    /// as this engine does.
+    pub weight: u32,
+    pub positions: Vec<u32>,
+}
+
+const K1: f64 = 1.2;
+const B: f64 = 0.75;
+
+/// The filters a query can be narrowed by.
+pub const FACETS: [&str; 5] = ["topic", "issuer", "year", "type", "validity"];
+
+/// The whole index, in memory.
+#[derive(Clone, Debug, Default)]
+pub struct SearchIndex {
+    /// Newest first: document `i` is the `i`-th newest.
+    pub docs: Vec<SearchDoc>,
+    pub terms: BTreeMap<String, Vec<Posting>>,
+    pub avg_len: f64,
+}
+
+/// Term → weighted frequency and positions, in one document.
+type DocTerms = BTreeMap<String, (u32, Vec<u32>)>;
+
+/// The terms of one document's title, numbers (文号, 索引号) and body, and
+/// its length in tokens.
+fn doc_terms(title: &str, numbers: &str, body: &str) -> (DocTerms, u32) {
+    let mut terms = DocTerms::new();
+    let mut len = 0;
+    for (text, offset, weight) in [
+        (title, 0, FIELD_BOOST),
+        (numbers, NUMBERS_OFFSET, FIELD_BOOST),
+        (body, BODY_OFFSET, 1),
+    ] {
+        for token in tokenize(text) {
+            len += 1;
+            let entry = terms.entry(token.term).or_default();
+            entry.0 += weight;
+            entry.1.push(token.pos + offset);
+        }
+    }
+    (terms, len)
+}
+
+/// A query segment: tokens that must occur at these relative positions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Segment {
+    pub tokens: Vec<Token>,
+    /// The last word of an unquoted query, matched as a prefix while typing.
+    pub prefix: bool,
+}
+
+/// Splits a query into segments: each quoted phrase, and each
+/// whitespace-separated part of the rest. Segments without tokens (only
+/// punctuation) are dropped.
+pub fn parse_query(query: &str) -> Vec<Segment> {
+    let mut segments = Vec::new();
+    for (i, part) in query.split('"').enumerate() {
+        if i % 2 == 1 {
+            segments.push(Segment {
+                tokens: tokenize_query(part),
+                prefix: false,
+            });
+        } else {
+            for word in part.split_whitespace() {
+                segments.push(Segment {
+                    tokens: tokenize_query(word),
+                    prefix: false,
+                });
+            }
+        }
+    }
+    segments.retain(|s| !s.tokens.is_empty());
+    // Typing "transpar" should already find "transparency".
+    let ends_open = !query.trim_end().ends_with('"') && !query.ends_with(char::is_whitespace);
+    if ends_open
+        && let Some(last) = segments.last_mut()
+        && last.tokens.len() == 1
+        && is_word_token(&last.tokens[0].term)
+    {
+        last.prefix = true;
+    }
+    segments
+}
+
+/// Values to narrow a search by: facet → accepted values (any of them).
+pub type Filters = BTreeMap<String, BTreeSet<String>>;
+
+impl SearchDoc {
+    fn facet_values(&self, facet: &str) -> Vec<String> {
+        match facet {
+            "topic" => self.topics.clone(),
+            "issuer" => (!self.issuer.is_empty())
+                .then(|| self.issuer.clone())
+                .into_iter()
+                .collect(),
+            "year" => self.year.map(|y| y.to_string()).into_iter().collect(),
+            "type" => self.doc_type.clone().into_iter().collect(),
+            "validity" => self.validity.clone().into_iter().collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// The terms a token stands for: itself, or every indexed term it is a
+/// prefix of.
+fn expand<'a>(index: &'a SearchIndex, token: &Token, prefix: bool) -> Vec<&'a str> {
+    if prefix {
+        index
+            .terms
+            .range(token.term.clone()..)
+            .take_while(|(t, _)| t.starts_with(&token.term))
+            .map(|(t, _)| t.as_str())
+            .collect()
+    } else {
+        index
+            .terms
+            .get_key_value(&token.term)
+            .map(|(t, _)| t.as_str())
+            .into_iter()
+            .collect()
+    }
+}
+
+impl SearchIndex {
+    /// Builds the index of every report with a page.
+    pub fn build(site: &Site, config: &Config) -> SearchIndex {
+        let chinese = config.language == Language::ZhCn;
+        let ids: Vec<ReportId> = site.reports_by_date();
+        let per_doc: Vec<(SearchDoc, DocTerms)> = ids
+            .par_iter()
+            .map(|id| {
+                let r = site.report(*id);
+                let f = &r.front;
+                let numbers = format!(
+                    "{} {}",
+                    f.doc_no.as_deref().unwrap_or(""),
+                    f.index_no.as_deref().unwrap_or("")
+                );
+                let (terms, len) = doc_terms(&f.title, &numbers, &r.doc.text);
+                let excerpt_source = f.summary.clone().unwrap_or_else(|| r.doc.text.clone());
+                let excerpt: String = excerpt_source
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+                    .chars()
+                    .take(160)
+                    .collect();
+                let doc = SearchDoc {
+                    path: r.url.encoded().trim_start_matches('/').to_string(),
+                    title: f.title.clone(),
+                    date: f.date_published.map(|d| d.date().iso()).unwrap_or_default(),
+                    issuer: f.issuer.clone().unwrap_or_default(),
+                    index_no: f.index_no.clone().unwrap_or_default(),
+                    doc_no: f.doc_no.clone().unwrap_or_default(),
+                    excerpt,
+                    len,
+                    topics: f.topics.clone(),
+                    year: f
+                        .date_written
+                        .map(|d| d.year())
+                        .or(f.date_published.map(|d| d.year())),
+                    doc_type: f
+                        .doc_type
+                        .map(|t| if chinese { t.chinese() } else { t.english() }.to_string()),
+                    validity: f
+                        .validity
+                        .map(|v| if chinese { v.chinese() } else { v.english() }.to_string()),
+                };
+                (doc, terms)
+            })
+            .collect();
+        SearchIndex::assemble(per_doc)
+    }
+
+    /// The index of documents whose terms are counted.
+    fn assemble(per_doc: Vec<(SearchDoc, DocTerms)>) -> SearchIndex {
+        let mut index = SearchIndex::default();
+        let mut total_len = 0u64;
+        for (doc_id, (doc, terms)) in per_doc.into_iter().enumerate() {
+            total_len += doc.len as u64;
+            index.docs.push(doc);
+            for (term, (tf, positions)) in terms {
+                // `weight` holds the raw frequency until every length is known.
+                index.terms.entry(term).or_default().push(Posting {
+                    doc: doc_id as u32,
+                    weight: tf,
+                    positions,
+                });
+            }
+        }
+        index.avg_len = if index.docs.is_empty() {
+            0.0
+        } else {
+            total_len as f64 / index.docs.len() as f64
+        };
+        let avg = index.avg_len.max(1.0);
+        for postings in index.terms.values_mut() {
+            for p in postings.iter_mut() {
+                let tf = p.weight as f64;
+                let len = index.docs[p.doc as usize].len as f64;
+                p.weight = (1000.0 * tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * len / avg)))
+                    .round() as u32;
+            }
+        }
+        index
+    }
+
+    fn postings(&self, term: &str) -> &[Posting] {
+        self.terms.get(term).map_or(&[], Vec::as_slice)
+    }
+
+    /// The documents matching `query` and `filters`, best first (or newest
+    /// first with `by_date`), with their scores.
+    pub fn search(&self, query: &str, filters: &Filters, by_date: bool) -> Vec<(u32, f64)> {
+        let segments = parse_query(query);
+        if segments.is_empty() {
+            return Vec::new();
+        }
+        let mut scores: Option<HashMap<u32, f64>> = None;
+        for segment in &segments {
+            let matched = self.match_segment(segment);
+            scores = Some(match scores {
+                None => matched,
+                Some(previous) => previous
+                    .into_iter()
+                    .filter_map(|(d, s)| matched.get(&d).map(|m| (d, s + m)))
+                    .collect(),
+            });
+        }
+        let mut results: Vec<(u32, f64)> = scores.unwrap_or_default().into_iter().collect();
+        results.retain(|(d, _)| {
+            let doc = &self.docs[*d as usize];
+            filters.iter().all(|(facet, accepted)| {
+                accepted.is_empty() || doc.facet_values(facet).iter().any(|v| accepted.contains(v))
+            })
+        });
+        if by_date {
+            results.sort_by_key(|r| r.0);
+        } else {
+            results.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        }
+        results
+    }
+
+    /// BM25 of one posting of a term found in `df` documents.
+    fn bm25(&self, df: usize, weight: u32) -> f64 {
+        let n = self.docs.len() as f64;
+        let idf = ((n - df as f64 + 0.5) / (df as f64 + 0.5) + 1.0).ln();
+        idf * weight as f64 / 1000.0
+    }
+
+    /// The documents that contain `segment`, with its score in each.
+    fn match_segment(&self, segment: &Segment) -> HashMap<u32, f64> {
+        let first = &segment.tokens[0];
+        let mut result: HashMap<u32, f64> = HashMap::new();
+        if segment.tokens.len() == 1 {
+            for term in expand(self, first, segment.prefix) {
+                let postings = self.postings(term);
+                for p in postings {
+                    let score = self.bm25(postings.len(), p.weight);
+                    let entry = result.entry(p.doc).or_insert(0.0);
+                    *entry = entry.max(score);
+                }
+            }
+            return result;
+        }
+        // A phrase: every token at its position relative to the first.
+        let lists: Vec<HashMap<u32, &Posting>> = segment
+            .tokens
+            .iter()
+            .map(|t| self.postings(&t.term).iter().map(|p| (p.doc, p)).collect())
+            .collect();
+        let shortest = lists
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, l)| l.len())
+            .map(|(i, _)| i)
+            .unwrap_or(0);
+        for doc in lists[shortest].keys() {
+            let postings: Option<Vec<&Posting>> =
+                lists.iter().map(|l| l.get(doc).copied()).collect();
+            let Some(postings) = postings else { continue };
+            let base = first.pos;
+            let found = postings[0].positions.iter().any(|&start| {
+                segment
+                    .tokens
+                    .iter()
+                    .zip(&postings)
+                    .skip(1)
+                    .all(|(t, p)| p.positions.binary_search(&(start + t.pos - base)).is_ok())
+            });
+            if found {
+                let score = segment
+                    .tokens
+                    .iter()
+                    .zip(&postings)
+                    .map(|(t, p)| self.bm25(self.postings(&t.term).len(), p.weight))
+                    .sum();
+                result.insert(*doc, score);
+            }
+        }
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests;

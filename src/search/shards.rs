@@ -1,0 +1,265 @@
+//! Writes a [`SearchIndex`] as the static files the browser loads: see the
+//! module documentation of [`crate::search`] for the layout. Document ids in
+//! lists are delta-encoded (each the difference to the one before), as are
+//! positions, which keeps the files small before any compression.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::tokenize::shard_key;
+use super::{DIR_BUCKETS, DOC_CHUNK, FACETS, SearchIndex};
+
+/// FNV-1a, 32 bits: which directory bucket a shard key is in. The browser
+/// computes the same over the key's UTF-8 bytes.
+pub fn bucket(key: &str) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in key.as_bytes() {
+        h ^= *b as u32;
+        h = h.wrapping_mul(16_777_619);
+    }
+    h % DIR_BUCKETS
+}
+
+/// Postings per term shard, about; with delta-encoded document numbers a
+/// shard is then some tens of kilobytes.
+const SHARD_POSTINGS: usize = 6_000;
+
+/// Which shard a key goes to (another mix than [`bucket`], so the two do
+/// not correlate).
+fn group_hash(key: &str) -> u32 {
+    let mut h: u32 = 0x9747_b28c;
+    for b in key.as_bytes() {
+        h = (h ^ *b as u32).wrapping_mul(0x5bd1_e995);
+        h ^= h >> 15;
+    }
+    h
+}
+
+/// A name for a file from its content (FNV-1a, 64 bits, 12 hex digits).
+fn content_name(prefix: &str, body: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in body.as_bytes() {
+        h ^= *b as u64;
+        h = h.wrapping_mul(0x100_0000_01b3);
+    }
+    format!("{prefix}-{:012x}", h & 0xffff_ffff_ffff)
+}
+
+/// One file of the index: its name (without `.js`) and its script.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IndexFile {
+    pub name: String,
+    pub script: String,
+}
+
+fn script(name: &str, data: &impl Serialize) -> String {
+    let json = serde_json::to_string(data).expect("index data serializes");
+    format!(
+        "GazetteSearch.add({},{});\n",
+        serde_json::to_string(name).expect("name"),
+        json
+    )
+}
+
+/// A file named by the hash of its data.
+fn hashed(prefix: &str, data: &impl Serialize) -> IndexFile {
+    let body = serde_json::to_string(data).expect("index data serializes");
+    let name = content_name(prefix, &body);
+    IndexFile {
+        script: script(&name, data),
+        name,
+    }
+}
+
+fn deltas(values: impl IntoIterator<Item = u32>) -> Vec<u32> {
+    let mut previous = 0;
+    values
+        .into_iter()
+        .map(|v| {
+            let d = v - previous;
+            previous = v;
+            d
+        })
+        .collect()
+}
+
+/// Every file of the index; `meta` last.
+pub fn shards(index: &SearchIndex) -> Vec<IndexFile> {
+    let mut files = Vec::new();
+
+    // Terms are grouped by shard key (a CJK character, or two letters), and
+    // the keys into shards of about SHARD_POSTINGS postings, so that a query
+    // loads a few files of tens of kilobytes whatever the size of the site.
+    let mut by_key: BTreeMap<String, Vec<&String>> = BTreeMap::new();
+    for term in index.terms.keys() {
+        by_key.entry(shard_key(term)).or_default().push(term);
+    }
+    let total: usize = index.terms.values().map(Vec::len).sum();
+    let groups = (total / SHARD_POSTINGS).max(1) as u32;
+    let mut grouped: Vec<Vec<(&String, &Vec<&String>)>> = vec![Vec::new(); groups as usize];
+    for (key, terms) in &by_key {
+        grouped[(group_hash(key) % groups) as usize].push((key, terms));
+    }
+    let mut buckets: Vec<BTreeMap<String, [String; 2]>> =
+        vec![BTreeMap::new(); DIR_BUCKETS as usize];
+    for group in grouped.iter().filter(|g| !g.is_empty()) {
+        let mut term_data: BTreeMap<&str, Value> = BTreeMap::new();
+        let mut position_data: BTreeMap<&str, Value> = BTreeMap::new();
+        for (_, terms) in group {
+            for term in terms.iter() {
+                let postings = &index.terms[*term];
+                let docs = deltas(postings.iter().map(|p| p.doc));
+                let weights: Vec<u32> = postings.iter().map(|p| p.weight).collect();
+                term_data.insert(term, json!([docs, weights]));
+                let positions: Vec<Vec<u32>> = postings
+                    .iter()
+                    .map(|p| deltas(p.positions.iter().copied()))
+                    .collect();
+                position_data.insert(term, json!(positions));
+            }
+        }
+        let t = hashed("t", &term_data);
+        let p = hashed("p", &position_data);
+        for (key, _) in group {
+            buckets[bucket(key) as usize].insert((*key).clone(), [t.name.clone(), p.name.clone()]);
+        }
+        files.push(t);
+        files.push(p);
+    }
+    let dirs: Vec<IndexFile> = buckets.iter().map(|b| hashed("dir", b)).collect();
+    let dir_names: Vec<&str> = dirs.iter().map(|d| d.name.as_str()).collect();
+
+    // The document table, in chunks.
+    let chunks: Vec<IndexFile> = index
+        .docs
+        .chunks(DOC_CHUNK)
+        .map(|chunk| {
+            let rows: Vec<Value> = chunk
+                .iter()
+                .map(|d| {
+                    json!([
+                        d.path, d.title, d.date, d.issuer, d.index_no, d.doc_no, d.excerpt
+                    ])
+                })
+                .collect();
+            hashed("d", &rows)
+        })
+        .collect();
+    let chunk_names: Vec<&str> = chunks.iter().map(|c| c.name.as_str()).collect();
+
+    // One file per filter: value → documents.
+    let mut facets = BTreeMap::new();
+    let mut facet_files = Vec::new();
+    for facet in FACETS {
+        let mut values: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+        for (i, doc) in index.docs.iter().enumerate() {
+            for value in doc.facet_values(facet) {
+                values.entry(value).or_default().push(i as u32);
+            }
+        }
+        if values.is_empty() {
+            continue;
+        }
+        let counts: Vec<(String, usize)> = if facet == "year" {
+            values
+                .iter()
+                .rev()
+                .map(|(v, d)| (v.clone(), d.len()))
+                .collect()
+        } else {
+            values.iter().map(|(v, d)| (v.clone(), d.len())).collect()
+        };
+        let lists: BTreeMap<&String, Vec<u32>> = values
+            .iter()
+            .map(|(v, d)| (v, deltas(d.iter().copied())))
+            .collect();
+        let file = hashed("f", &lists);
+        facets.insert(facet, json!({ "file": file.name, "values": counts }));
+        facet_files.push(file);
+    }
+
+    let meta = json!({
+        "version": 1,
+        "docs": index.docs.len(),
+        "avg": (index.avg_len * 100.0).round() / 100.0,
+        "chunk": DOC_CHUNK,
+        "chunks": chunk_names,
+        "buckets": dir_names,
+        "facets": facets,
+    });
+    let meta_file = IndexFile {
+        name: "meta".to_string(),
+        script: script("meta", &meta),
+    };
+    files.extend(dirs);
+    files.extend(chunks);
+    files.extend(facet_files);
+    files.push(meta_file);
+    files
+}
+
+/// The files a query downloads with a cold cache, and their bytes: the
+/// meta file, the directory buckets and term shards of its tokens, the
+/// position shards when a phrase must be verified, the filter files, and
+/// the document-table chunks of the first `page_size` results.
+pub fn query_cost(
+    index: &SearchIndex,
+    files: &[IndexFile],
+    query: &str,
+    page_size: usize,
+) -> (usize, usize) {
+    let by_name: BTreeMap<&str, usize> = files
+        .iter()
+        .map(|f| (f.name.as_str(), f.script.len()))
+        .collect();
+    let meta: Value = serde_json::from_str(
+        files
+            .iter()
+            .find(|f| f.name == "meta")
+            .map(|f| {
+                let s = &f.script;
+                &s[s.find(',').map_or(0, |i| i + 1)..s.len() - 3]
+            })
+            .unwrap_or("{}"),
+    )
+    .unwrap_or(Value::Null);
+    let mut needed: std::collections::BTreeSet<String> = ["meta".to_string()].into();
+    let dir_of = |key: &str| {
+        meta["buckets"][bucket(key) as usize]
+            .as_str()
+            .map(str::to_string)
+    };
+    let dirs: BTreeMap<String, BTreeMap<String, [String; 2]>> = files
+        .iter()
+        .filter(|f| f.name.starts_with("dir-"))
+        .filter_map(|f| {
+            let s = &f.script;
+            let data = &s[s.find(',')? + 1..s.len() - 3];
+            Some((f.name.clone(), serde_json::from_str(data).ok()?))
+        })
+        .collect();
+    for segment in super::parse_query(query) {
+        let phrase = segment.tokens.len() > 1;
+        for token in &segment.tokens {
+            let key = shard_key(&token.term);
+            let Some(dir) = dir_of(&key) else { continue };
+            needed.insert(dir.clone());
+            if let Some([t, p]) = dirs.get(&dir).and_then(|d| d.get(&key)) {
+                needed.insert(t.clone());
+                if phrase {
+                    needed.insert(p.clone());
+                }
+            }
+        }
+    }
+    let results = index.search(query, &super::Filters::new(), false);
+    for (doc, _) in results.iter().take(page_size) {
+        if let Some(chunk) = meta["chunks"][*doc as usize / DOC_CHUNK].as_str() {
+            needed.insert(chunk.to_string());
+        }
+    }
+    let bytes = needed.iter().filter_map(|n| by_name.get(n.as_str())).sum();
+    (bytes, results.len())
+}

@@ -1,0 +1,191 @@
+//! The search index against a brute-force scan: for any substring of 1–8
+//! CJK characters, and any word, the index finds exactly the documents
+//! that contain it.
+
+use proptest::prelude::*;
+
+use super::*;
+
+/// An index of plain texts (the bodies; no title or numbers).
+pub(crate) fn index_of(texts: &[String]) -> SearchIndex {
+    let per_doc = texts
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let (terms, len) = doc_terms("", "", text);
+            let doc = SearchDoc {
+                path: format!("d{i}/"),
+                title: String::new(),
+                date: String::new(),
+                issuer: String::new(),
+                index_no: String::new(),
+                doc_no: String::new(),
+                excerpt: String::new(),
+                len,
+                topics: vec![],
+                year: None,
+                doc_type: None,
+                validity: None,
+            };
+            (doc, terms)
+        })
+        .collect();
+    SearchIndex::assemble(per_doc)
+}
+
+fn found(index: &SearchIndex, query: &str) -> Vec<u32> {
+    let mut docs: Vec<u32> = index
+        .search(query, &Filters::new(), true)
+        .into_iter()
+        .map(|(d, _)| d)
+        .collect();
+    docs.sort();
+    docs
+}
+
+/// A small alphabet, so that substrings recur across documents.
+const HAN: &[char] = &[
+    '法', '治', '政', '府', '扫', '黑', '除', '恶', '街', '道', '的', '年',
+];
+const WORDS: &[&str] = &["report", "reports", "data", "gov", "2022", "gb", "t"];
+const PUNCT: &[&str] = &["，", "。", " ", "/", "、", "-"];
+
+fn document() -> impl Strategy<Value = String> {
+    prop::collection::vec(
+        prop_oneof![
+            4 => prop::collection::vec(prop::sample::select(HAN), 1..12).prop_map(|cs| cs.into_iter().collect::<String>()),
+            1 => prop::sample::select(WORDS).prop_map(|w| format!(" {w} ")),
+            1 => prop::sample::select(PUNCT).prop_map(str::to_string),
+        ],
+        1..30,
+    )
+    .prop_map(|parts| parts.concat())
+}
+
+/// The CJK runs of a text, as the tokenizer sees them.
+fn cjk_runs(text: &str) -> Vec<Vec<char>> {
+    let mut runs = vec![];
+    let mut run = vec![];
+    for c in tokenize::normalize(text).chars() {
+        if tokenize::is_cjk(c) {
+            run.push(c);
+        } else if !run.is_empty() {
+            runs.push(std::mem::take(&mut run));
+        }
+    }
+    if !run.is_empty() {
+        runs.push(run);
+    }
+    runs
+}
+
+fn contains_word(text: &str, word: &str) -> bool {
+    tokenize(text).iter().any(|t| t.term == word)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    #[test]
+    fn cjk_substrings_are_found_exactly(
+        docs in prop::collection::vec(document(), 1..12),
+        pick in any::<prop::sample::Index>(),
+        start in any::<prop::sample::Index>(),
+        len in 1usize..=8,
+    ) {
+        let runs: Vec<Vec<char>> = docs.iter().flat_map(|d| cjk_runs(d)).collect();
+        prop_assume!(!runs.is_empty());
+        let run = pick.get(&runs);
+        let from = start.index(run.len());
+        let to = (from + len).min(run.len());
+        let needle: String = run[from..to].iter().collect();
+        let expected: Vec<u32> = docs.iter().enumerate().filter(|(_, d)| tokenize::normalize(d).contains(&needle)).map(|(i, _)| i as u32).collect();
+        let index = index_of(&docs);
+        // A quoted query is matched as typed; unquoted, a one-word query
+        // would also match as a prefix.
+        prop_assert_eq!(found(&index, &format!("\"{needle}\"")), expected.clone(), "query {}", needle);
+        prop_assert_eq!(found(&index, &needle), expected, "query {}", needle);
+    }
+
+    #[test]
+    fn words_are_found_exactly(docs in prop::collection::vec(document(), 1..12), word in prop::sample::select(WORDS)) {
+        let index = index_of(&docs);
+        let expected: Vec<u32> = docs.iter().enumerate().filter(|(_, d)| contains_word(d, word)).map(|(i, _)| i as u32).collect();
+        // Quoted: the whole word only.
+        prop_assert_eq!(found(&index, &format!("\"{word}\"")), expected);
+        // Followed by a space (typing finished): the whole word only.
+        let expected_prefix: Vec<u32> = docs.iter().enumerate()
+            .filter(|(_, d)| tokenize(d).iter().any(|t| t.term.starts_with(word)))
+            .map(|(i, _)| i as u32).collect();
+        prop_assert_eq!(found(&index, word), expected_prefix, "prefix {}", word);
+    }
+}
+
+#[test]
+fn several_terms_are_anded_and_phrases_respect_punctuation() {
+    let docs = vec![
+        "扫黑除恶 专项斗争".to_string(),
+        "扫黑。除恶".to_string(),
+        "除恶务尽 扫黑".to_string(),
+    ];
+    let index = index_of(&docs);
+    assert_eq!(found(&index, "扫黑除恶"), [0]);
+    assert_eq!(found(&index, "扫黑 除恶"), [0, 1, 2]);
+    assert_eq!(found(&index, "扫"), [0, 1, 2]);
+    assert_eq!(found(&index, "专项 扫黑"), [0]);
+    assert!(found(&index, "反诈").is_empty());
+}
+
+#[test]
+fn english_phrases_need_quotes() {
+    let docs = vec![
+        "annual report data".to_string(),
+        "data for the annual report".to_string(),
+    ];
+    let index = index_of(&docs);
+    assert_eq!(found(&index, "report data "), [0, 1]);
+    assert_eq!(found(&index, "\"report data\""), [0]);
+    assert_eq!(found(&index, "GB/T"), Vec::<u32>::new());
+}
+
+#[test]
+fn a_title_match_ranks_first() {
+    let per_doc = vec![
+        ("正文里提到法治政府。", "通知"),
+        ("年度报告", "法治政府建设情况的报告"),
+    ]
+    .into_iter()
+    .enumerate()
+    .map(|(i, (body, title))| {
+        let (terms, len) = doc_terms(title, "", body);
+        let doc = SearchDoc {
+            path: format!("d{i}/"),
+            title: title.into(),
+            date: String::new(),
+            issuer: String::new(),
+            index_no: String::new(),
+            doc_no: String::new(),
+            excerpt: String::new(),
+            len,
+            topics: vec![],
+            year: None,
+            doc_type: None,
+            validity: None,
+        };
+        (doc, terms)
+    })
+    .collect();
+    let index = SearchIndex::assemble(per_doc);
+    let ranked: Vec<u32> = index
+        .search("法治政府", &Filters::new(), false)
+        .into_iter()
+        .map(|(d, _)| d)
+        .collect();
+    assert_eq!(ranked, [1, 0]);
+    let by_date: Vec<u32> = index
+        .search("法治政府", &Filters::new(), true)
+        .into_iter()
+        .map(|(d, _)| d)
+        .collect();
+    assert_eq!(by_date, [0, 1]);
+}

@@ -1,0 +1,214 @@
+//! The search tokenizer, written once here and mirrored exactly in the
+//! browser (`themes/default/static/gazette-search.js`); the test vectors in
+//! `tests/search-vectors.json` are checked by both, so the two cannot
+//! drift.
+//!
+//! Text is NFKC-normalised (full-width letters and digits become ASCII) and
+//! lower-cased. Then, character by character:
+//! - a CJK character (Han, kana, Hangul — the ranges of [`is_cjk`]) belongs
+//!   to a CJK run; each character is a unigram token, and each pair of
+//!   neighbours in the run a bigram token at the first one's position;
+//! - a letter or digit (Unicode Alphabetic or Numeric) belongs to a word;
+//!   a word is one token;
+//! - anything else (space, punctuation) ends the run and takes a position
+//!   of its own, so that a phrase never matches across 。，or a slash.
+//!
+//! A query is tokenized the same way, except that a CJK run of two or more
+//! characters is represented by its bigrams alone (its unigrams add
+//! nothing), so "contains 扫黑除恶" becomes "扫黑, 黑除, 除恶 at consecutive
+//! positions" — exactly substring containment, with no dictionary to
+//! disagree between index and query.
+
+use unicode_normalization::UnicodeNormalization;
+
+/// One token with its position in the text.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Token {
+    pub term: String,
+    pub pos: u32,
+}
+
+/// Whether `c` is written without spaces between words: CJK ideographs
+/// (and their extensions and compatibility forms), kana and Hangul.
+pub fn is_cjk(c: char) -> bool {
+    matches!(c as u32,
+        0x3005 | 0x3007
+        | 0x3040..=0x30FF
+        | 0x3400..=0x4DBF
+        | 0x4E00..=0x9FFF
+        | 0xAC00..=0xD7AF
+        | 0xF900..=0xFAFF
+        | 0x20000..=0x2FA1F
+        | 0x30000..=0x3134F)
+}
+
+fn is_word(c: char) -> bool {
+    c.is_alphabetic() || c.is_numeric()
+}
+
+/// NFKC, then lower case: the form both the index and queries are in.
+pub fn normalize(text: &str) -> String {
+    text.nfkc().collect::<String>().to_lowercase()
+}
+
+/// Whether to emit the unigrams of CJK runs longer than one character.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Index,
+    Query,
+}
+
+fn tokenize_with(text: &str, mode: Mode) -> Vec<Token> {
+    let text = normalize(text);
+    let mut tokens = Vec::new();
+    let mut pos: u32 = 0;
+    let mut word = String::new();
+    let mut run: Vec<char> = Vec::new();
+    let mut run_start = 0;
+
+    let flush_run = |run: &mut Vec<char>, start: u32, tokens: &mut Vec<Token>| {
+        if run.is_empty() {
+            return;
+        }
+        if mode == Mode::Index || run.len() == 1 {
+            for (i, c) in run.iter().enumerate() {
+                tokens.push(Token {
+                    term: c.to_string(),
+                    pos: start + i as u32,
+                });
+            }
+        }
+        for (i, pair) in run.windows(2).enumerate() {
+            tokens.push(Token {
+                term: pair.iter().collect(),
+                pos: start + i as u32,
+            });
+        }
+        run.clear();
+    };
+
+    for c in text.chars() {
+        if is_cjk(c) {
+            if !word.is_empty() {
+                tokens.push(Token {
+                    term: std::mem::take(&mut word),
+                    pos,
+                });
+                pos += 1;
+            }
+            if run.is_empty() {
+                run_start = pos;
+            }
+            run.push(c);
+            pos += 1;
+        } else if is_word(c) {
+            flush_run(&mut run, run_start, &mut tokens);
+            word.push(c);
+        } else {
+            flush_run(&mut run, run_start, &mut tokens);
+            if !word.is_empty() {
+                tokens.push(Token {
+                    term: std::mem::take(&mut word),
+                    pos,
+                });
+                pos += 1;
+            }
+            // A separator has a position of its own: nothing is adjacent across it.
+            pos += 1;
+        }
+    }
+    flush_run(&mut run, run_start, &mut tokens);
+    if !word.is_empty() {
+        tokens.push(Token { term: word, pos });
+    }
+    tokens.sort_by(|a, b| {
+        a.pos
+            .cmp(&b.pos)
+            .then_with(|| a.term.chars().count().cmp(&b.term.chars().count()))
+    });
+    tokens
+}
+
+/// The tokens of a text to index: words, CJK unigrams and bigrams.
+pub fn tokenize(text: &str) -> Vec<Token> {
+    tokenize_with(text, Mode::Index)
+}
+
+/// The tokens of a query: words, and CJK bigrams (unigrams only for a
+/// one-character run).
+pub fn tokenize_query(text: &str) -> Vec<Token> {
+    tokenize_with(text, Mode::Query)
+}
+
+/// Whether a token is a word of letters and digits (and so can be matched
+/// as a prefix while the user is typing it).
+pub fn is_word_token(term: &str) -> bool {
+    term.chars().next().is_some_and(|c| !is_cjk(c))
+}
+
+/// The key of the shard a term is stored in: its first character for a
+/// CJK token, its first two characters for a word (so all words with a
+/// given prefix of two or more characters share a shard).
+pub fn shard_key(term: &str) -> String {
+    let mut chars = term.chars();
+    match chars.next() {
+        Some(c) if is_cjk(c) => c.to_string(),
+        Some(c) => chars
+            .next()
+            .map_or_else(|| c.to_string(), |d| format!("{c}{d}")),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn terms(tokens: &[Token]) -> Vec<String> {
+        tokens
+            .iter()
+            .map(|t| format!("{}@{}", t.term, t.pos))
+            .collect()
+    }
+
+    #[test]
+    fn cjk_runs_give_unigrams_and_bigrams() {
+        assert_eq!(
+            terms(&tokenize("扫黑除恶")),
+            ["扫@0", "扫黑@0", "黑@1", "黑除@1", "除@2", "除恶@2", "恶@3"]
+        );
+        assert_eq!(
+            terms(&tokenize_query("扫黑除恶")),
+            ["扫黑@0", "黑除@1", "除恶@2"]
+        );
+        assert_eq!(terms(&tokenize_query("扫")), ["扫@0"]);
+    }
+
+    #[test]
+    fn punctuation_breaks_runs_and_takes_a_position() {
+        assert_eq!(terms(&tokenize_query("扫黑。除恶")), ["扫黑@0", "除恶@3"]);
+        assert_eq!(
+            terms(&tokenize_query("GB/T 9704-2012")),
+            ["gb@0", "t@2", "9704@4", "2012@6"]
+        );
+    }
+
+    #[test]
+    fn codes_and_full_width_forms_stay_findable() {
+        assert_eq!(
+            terms(&tokenize_query("遂城办〔２０２２〕12号")),
+            ["遂城@0", "城办@1", "2022@4", "12@6", "号@7"]
+        );
+        assert_eq!(
+            terms(&tokenize_query("Ｇazette２０２２年")),
+            ["gazette2022@0", "年@1"]
+        );
+    }
+
+    #[test]
+    fn shard_keys() {
+        assert_eq!(shard_key("扫黑"), "扫");
+        assert_eq!(shard_key("transparency"), "tr");
+        assert_eq!(shard_key("t"), "t");
+    }
+}

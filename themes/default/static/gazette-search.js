@@ -1,0 +1,376 @@
+// Gazette search: the browser half of src/search. It tokenizes exactly as
+// the Rust tokenizer does (tests/search-vectors.json keeps the two equal),
+// loads only the index files a query needs — as <script> elements, so it
+// works from file://, over HTTP, under a sub-path and under
+// Content-Security-Policy: script-src 'self' (no eval, no WebAssembly, no
+// inline script) — and renders results with textContent only.
+(function (root) {
+  "use strict";
+
+  // ---- Tokenizer (mirror of src/search/tokenize.rs) ----------------------
+  function isCjk(cp) {
+    return cp === 0x3005 || cp === 0x3007 ||
+      (cp >= 0x3040 && cp <= 0x30ff) || (cp >= 0x3400 && cp <= 0x4dbf) ||
+      (cp >= 0x4e00 && cp <= 0x9fff) || (cp >= 0xac00 && cp <= 0xd7af) ||
+      (cp >= 0xf900 && cp <= 0xfaff) || (cp >= 0x20000 && cp <= 0x2fa1f) ||
+      (cp >= 0x30000 && cp <= 0x3134f);
+  }
+  var WORD = /[\p{Alphabetic}\p{N}]/u;
+  function normalize(text) { return text.normalize("NFKC").toLowerCase(); }
+
+  function tokenizeWith(text, query) {
+    var tokens = [], pos = 0, word = "", run = [], runStart = 0;
+    function flushRun() {
+      if (!run.length) return;
+      if (!query || run.length === 1) {
+        for (var i = 0; i < run.length; i++) tokens.push({ term: run[i], pos: runStart + i });
+      }
+      for (var j = 0; j + 1 < run.length; j++) tokens.push({ term: run[j] + run[j + 1], pos: runStart + j });
+      run = [];
+    }
+    for (var c of normalize(text)) {
+      var cp = c.codePointAt(0);
+      if (isCjk(cp)) {
+        if (word) { tokens.push({ term: word, pos: pos }); word = ""; pos++; }
+        if (!run.length) runStart = pos;
+        run.push(c);
+        pos++;
+      } else if (WORD.test(c)) {
+        flushRun();
+        word += c;
+      } else {
+        flushRun();
+        if (word) { tokens.push({ term: word, pos: pos }); word = ""; pos++; }
+        pos++;
+      }
+    }
+    flushRun();
+    if (word) tokens.push({ term: word, pos: pos });
+    tokens.sort(function (a, b) { return a.pos - b.pos || [...a.term].length - [...b.term].length; });
+    return tokens;
+  }
+  function tokenize(text) { return tokenizeWith(text, false); }
+  function tokenizeQuery(text) { return tokenizeWith(text, true); }
+  function isWordToken(term) { return term.length > 0 && !isCjk(term.codePointAt(0)); }
+  function shardKey(term) {
+    var chars = [...term];
+    if (!chars.length) return "";
+    if (isCjk(chars[0].codePointAt(0))) return chars[0];
+    return chars.slice(0, 2).join("");
+  }
+  function bucket(key, buckets) {
+    var bytes = new TextEncoder().encode(key), h = 0x811c9dc5;
+    for (var i = 0; i < bytes.length; i++) { h ^= bytes[i]; h = Math.imul(h, 16777619) >>> 0; }
+    return h % buckets;
+  }
+
+  // ---- Query parsing (mirror of search::parse_query) ----------------------
+  function parseQuery(query) {
+    var segments = [];
+    query.split('"').forEach(function (part, i) {
+      if (i % 2 === 1) segments.push({ tokens: tokenizeQuery(part), prefix: false });
+      else part.split(/\s+/u).filter(Boolean).forEach(function (w) { segments.push({ tokens: tokenizeQuery(w), prefix: false }); });
+    });
+    segments = segments.filter(function (s) { return s.tokens.length > 0; });
+    var endsOpen = !/"\s*$/u.test(query) && !/\s$/u.test(query);
+    var last = segments[segments.length - 1];
+    if (endsOpen && last && last.tokens.length === 1 && isWordToken(last.tokens[0].term)) last.prefix = true;
+    return segments;
+  }
+
+  // ---- Loading index files ------------------------------------------------
+  var loaded = {}, waiting = {};
+  function add(name, data) {
+    loaded[name] = data;
+    (waiting[name] || []).forEach(function (w) { w.resolve(data); });
+    delete waiting[name];
+  }
+  // `fetchScript(name)` makes the file arrive through add(); the page
+  // uses a <script> element, the tests read the file.
+  function Index(fetchScript) {
+    this.fetchScript = fetchScript;
+    this.files = [];
+  }
+  Index.prototype.load = function (name) {
+    if (Object.prototype.hasOwnProperty.call(loaded, name)) return Promise.resolve(loaded[name]);
+    var self = this;
+    return new Promise(function (resolve, reject) {
+      var first = !waiting[name];
+      (waiting[name] = waiting[name] || []).push({ resolve: resolve, reject: reject });
+      if (first) {
+        self.files.push(name);
+        self.fetchScript(name, function (error) {
+          (waiting[name] || []).forEach(function (w) { w.reject(error); });
+          delete waiting[name];
+        });
+      }
+    });
+  };
+  Index.prototype.meta = function () { return this.load("meta"); };
+  Index.prototype.shard = function (key, positions) {
+    var self = this;
+    return this.meta().then(function (meta) {
+      return self.load(meta.buckets[bucket(key, meta.buckets.length)]);
+    }).then(function (dir) {
+      var names = dir[key];
+      if (!names) return {};
+      return self.load(names[positions ? 1 : 0]);
+    });
+  };
+  function undelta(list) { var v = 0; return list.map(function (d) { v += d; return v; }); }
+
+  // postings of a term: [{doc, tf}] (and positions when asked)
+  Index.prototype.postings = function (term, positions) {
+    var key = shardKey(term), self = this;
+    return Promise.all([this.shard(key, false), positions ? this.shard(key, true) : Promise.resolve(null)]).then(function (s) {
+      var entry = s[0][term];
+      if (!entry) return [];
+      var docs = undelta(entry[0]);
+      var pos = s[1] && s[1][term];
+      return docs.map(function (d, i) { return { doc: d, weight: entry[1][i], positions: pos ? undelta(pos[i]) : null }; });
+    });
+  };
+  // every indexed term that starts with `prefix`
+  Index.prototype.expand = function (token, prefix) {
+    if (!prefix) return Promise.resolve([token.term]);
+    return this.shard(shardKey(token.term), false).then(function (shard) {
+      return Object.keys(shard).filter(function (t) { return t.indexOf(token.term) === 0; });
+    });
+  };
+
+  // BM25: the term-frequency part is computed at build time (weight).
+  function bm25(meta, df, weight) {
+    var n = meta.docs;
+    return Math.log((n - df + 0.5) / (df + 0.5) + 1) * weight / 1000;
+  }
+
+  Index.prototype.matchSegment = function (segment) {
+    var self = this;
+    if (segment.tokens.length === 1) {
+      return this.expand(segment.tokens[0], segment.prefix).then(function (terms) {
+        return Promise.all(terms.map(function (t) { return self.postings(t, false); }));
+      }).then(function (lists) {
+        var out = new Map();
+        lists.forEach(function (list) {
+          list.forEach(function (p) { out.set(p.doc, 0); p.df = list.length; });
+        });
+        return { docs: out, lists: lists };
+      });
+    }
+    return Promise.all(segment.tokens.map(function (t) { return self.postings(t.term, true); })).then(function (lists) {
+      var maps = lists.map(function (l) { var m = new Map(); l.forEach(function (p) { m.set(p.doc, p); }); return m; });
+      var base = segment.tokens[0].pos, out = new Map();
+      var shortest = maps.reduce(function (best, m, i) { return m.size < maps[best].size ? i : best; }, 0);
+      maps[shortest].forEach(function (_, doc) {
+        var ps = maps.map(function (m) { return m.get(doc); });
+        if (ps.some(function (p) { return !p; })) return;
+        var sets = ps.map(function (p) { return new Set(p.positions); });
+        var found = ps[0].positions.some(function (start) {
+          return segment.tokens.every(function (t, i) { return i === 0 || sets[i].has(start + t.pos - base); });
+        });
+        if (found) out.set(doc, 0);
+      });
+      lists.forEach(function (l) { l.forEach(function (p) { p.df = l.length; }); });
+      return { docs: out, lists: lists, phrase: true };
+    });
+  };
+
+  // filters: {facet: [values]}; byDate: newest first instead of relevance
+  Index.prototype.search = function (query, filters, byDate) {
+    var self = this, segments = parseQuery(query);
+    if (!segments.length) return Promise.resolve([]);
+    return Promise.all([this.meta()].concat(segments.map(function (s) { return self.matchSegment(s); }))).then(function (all) {
+      var meta = all[0], matches = all.slice(1), docs = null;
+      matches.forEach(function (m) {
+        var set = new Set(m.docs.keys());
+        docs = docs === null ? set : new Set([...docs].filter(function (d) { return set.has(d); }));
+      });
+      return self.applyFilters(meta, [...docs], filters || {}).then(function (kept) {
+        if (byDate) return kept.sort(function (a, b) { return a - b; }).map(function (d) { return { doc: d, score: 0 }; });
+        var scored = kept.map(function (doc) {
+            var score = 0;
+            matches.forEach(function (m) {
+              var best = 0, sum = 0;
+              m.lists.forEach(function (list) {
+                list.forEach(function (p) {
+                  if (p.doc !== doc) return;
+                  var s = bm25(meta, p.df, p.weight);
+                  if (m.phrase) sum += s; else best = Math.max(best, s);
+                });
+              });
+              score += m.phrase ? sum : best;
+            });
+            return { doc: doc, score: score };
+          });
+        return scored.sort(function (a, b) { return b.score - a.score || a.doc - b.doc; });
+      });
+    });
+  };
+
+  Index.prototype.applyFilters = function (meta, docs, filters) {
+    var self = this, active = Object.keys(filters).filter(function (f) { return filters[f] && filters[f].length && meta.facets[f]; });
+    if (!active.length) return Promise.resolve(docs);
+    return Promise.all(active.map(function (f) { return self.load(meta.facets[f].file); })).then(function (files) {
+      var kept = new Set(docs);
+      files.forEach(function (lists, i) {
+        var allowed = new Set();
+        filters[active[i]].forEach(function (v) { (lists[v] ? undelta(lists[v]) : []).forEach(function (d) { allowed.add(d); }); });
+        kept = new Set([...kept].filter(function (d) { return allowed.has(d); }));
+      });
+      return docs.filter(function (d) { return kept.has(d); });
+    });
+  };
+
+  // rows of the doc table: [path, title, date, issuer, index_no, doc_no, excerpt]
+  Index.prototype.documents = function (docs) {
+    var self = this;
+    return this.meta().then(function (meta) {
+      return Promise.all(docs.map(function (d) {
+        return self.load(meta.chunks[Math.floor(d / meta.chunk)]).then(function (rows) { return rows[d % meta.chunk]; });
+      }));
+    });
+  };
+
+  root.GazetteSearch = {
+    add: add,
+    Index: Index,
+    tokenize: tokenize,
+    tokenizeQuery: tokenizeQuery,
+    parseQuery: parseQuery,
+    shardKey: shardKey,
+    bucket: bucket,
+    reset: function () { loaded = {}; waiting = {}; },
+  };
+
+  // ---- The search page ------------------------------------------------------
+  if (typeof document === "undefined") return;
+  var PAGE_SIZE = 10;
+
+  function el(tag, className, text) {
+    var e = document.createElement(tag);
+    if (className) e.className = className;
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+  // The excerpt with every query term marked, built from text nodes only.
+  function highlight(text, segments) {
+    var frag = document.createDocumentFragment(), lower = normalize(text);
+    var needles = segments.map(function (s) {
+      return s.tokens.length > 1 ? null : s.tokens[0].term;
+    }).filter(Boolean);
+    segments.forEach(function (s) {
+      if (s.tokens.length > 1) {
+        var t = s.tokens.map(function (x) { return x.term; });
+        // a CJK phrase: first bigram and the last character of each next one
+        var phrase = t[0];
+        for (var i = 1; i < t.length; i++) phrase += [...t[i]].slice(-1).join("");
+        needles.push(phrase);
+      }
+    });
+    var i = 0;
+    while (i < text.length) {
+      var best = -1, len = 0;
+      needles.forEach(function (n) {
+        var at = lower.indexOf(n, i);
+        if (at >= 0 && (best < 0 || at < best)) { best = at; len = n.length; }
+      });
+      if (best < 0 || lower.length !== text.length) { frag.appendChild(document.createTextNode(text.slice(i))); break; }
+      frag.appendChild(document.createTextNode(text.slice(i, best)));
+      frag.appendChild(el("mark", null, text.slice(best, best + len)));
+      i = best + len;
+    }
+    return frag;
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var app = document.getElementById("search-app");
+    if (!app) return;
+    var base = app.getAttribute("data-index").replace(/meta\.js$/, "");
+    var siteRoot = app.getAttribute("data-root"), suffix = app.getAttribute("data-suffix") || "";
+    var strings = JSON.parse(app.getAttribute("data-strings"));
+    var index = new Index(function (name, failed) {
+      var s = document.createElement("script");
+      s.src = base + name + ".js";
+      s.onerror = function () { failed(new Error(name)); };
+      document.head.appendChild(s);
+    });
+    var form = document.getElementById("search-form");
+    var results = document.getElementById("search-results");
+    var status = document.getElementById("search-status");
+    var params = new URLSearchParams(window.location.search);
+    var query = params.get("q") || "", byDate = params.get("sort") === "date";
+    var page = Math.max(1, parseInt(params.get("page") || "1", 10) || 1);
+    var filters = {};
+    ["topic", "issuer", "year", "type", "validity"].forEach(function (f) { var v = params.get(f); if (v) filters[f] = [v]; });
+    form.elements.q.value = query;
+    if (form.elements.sort) form.elements.sort.value = byDate ? "date" : "relevance";
+    app.hidden = false;
+
+    index.meta().then(function (meta) {
+      Object.keys(meta.facets).forEach(function (f) {
+        var select = form.elements[f];
+        if (!select) return;
+        meta.facets[f].values.forEach(function (v) {
+          var o = el("option", null, v[0] + " (" + v[1] + ")");
+          o.value = v[0];
+          if (filters[f] && filters[f][0] === v[0]) o.selected = true;
+          select.appendChild(o);
+        });
+        select.closest(".search-filter").hidden = false;
+      });
+      if (!query.trim()) { status.textContent = strings.prompt; return null; }
+      status.textContent = strings.searching;
+      return index.search(query, filters, byDate);
+    }).then(function (found) {
+      if (!found) return;
+      var segments = parseQuery(query);
+      if (!found.length) {
+        status.textContent = strings.none.replace("{q}", query);
+        return;
+      }
+      status.textContent = strings.count.replace("{n}", found.length);
+      var shown = found.slice((page - 1) * PAGE_SIZE, page * PAGE_SIZE);
+      return index.documents(shown.map(function (r) { return r.doc; })).then(function (rows) {
+        var list = el("ol", "search-list");
+        list.start = (page - 1) * PAGE_SIZE + 1;
+        rows.forEach(function (row) {
+          var li = el("li"), a = el("a", null, row[1]);
+          a.href = siteRoot + row[0] + suffix;
+          var h = el("h2", "search-title");
+          h.appendChild(a);
+          li.appendChild(h);
+          var meta = el("p", "search-meta");
+          [row[2], row[3], row[5], row[4]].filter(Boolean).forEach(function (v, i) {
+            if (i) meta.appendChild(document.createTextNode(" · "));
+            meta.appendChild(document.createTextNode(v));
+          });
+          li.appendChild(meta);
+          var ex = el("p", "search-excerpt");
+          ex.appendChild(highlight(row[6], segments));
+          li.appendChild(ex);
+          list.appendChild(li);
+        });
+        results.appendChild(list);
+        var pages = Math.ceil(found.length / PAGE_SIZE);
+        if (pages > 1) {
+          var nav = el("nav", "pagination");
+          nav.setAttribute("aria-label", strings.pagination);
+          var ul = el("ul");
+          for (var p = 1; p <= pages; p++) {
+            if (p !== 1 && p !== pages && Math.abs(p - page) > 2) continue;
+            var li2 = el("li"), link = el("a", null, String(p));
+            params.set("page", String(p));
+            link.href = "?" + params.toString();
+            if (p === page) link.setAttribute("aria-current", "page");
+            li2.appendChild(link);
+            ul.appendChild(li2);
+          }
+          nav.appendChild(ul);
+          results.appendChild(nav);
+        }
+      });
+    }).catch(function () {
+      status.textContent = strings.failed;
+    });
+  });
+})(typeof window !== "undefined" ? window : globalThis);
