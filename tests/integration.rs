@@ -1297,6 +1297,96 @@ fn feeds_and_sitemaps_validate_against_their_schemas() {
 }
 
 // ---------------------------------------------------------------------------
+// Search.
+
+/// A query, its filters (facet, value) and whether results are by date.
+type SearchCase = (&'static str, Vec<(&'static str, &'static str)>, bool);
+
+/// Queries, filters and sort orders the browser engine is checked on.
+fn search_cases() -> Vec<SearchCase> {
+    vec![
+        ("扫黑除恶", vec![], false),
+        ("法治政府", vec![], false),
+        ("法治政府", vec![], true),
+        ("扫", vec![], false),
+        ("遂城", vec![], false),
+        ("遂城", vec![("type", "通知")], false),
+        ("2023", vec![("year", "2023")], true),
+        ("2022年", vec![], false),
+        ("街道 办事处", vec![], false),
+        ("\"安全生产\"", vec![], false),
+        ("遂城办〔2023〕15号", vec![], false),
+        ("不存在的词语", vec![], false),
+        ("GB/T", vec![], false),
+        ("records", vec![], false),
+        ("polic", vec![], false),
+        ("\"retention policy\"", vec![], false),
+        ("open government", vec![("validity", "Repealed")], false),
+    ]
+}
+
+#[test]
+fn the_browser_search_matches_the_reference_engine() {
+    let Some(t) = tools(&["node"]) else { return };
+    for root in ["site-content", "site-content/agency"] {
+        let options = gazette::build::BuildOptions {
+            root: manifest_dir().join(root),
+            ..Default::default()
+        };
+        let generated = gazette::build::generate(&options).unwrap_or_else(|e| panic!("{e}"));
+        let index = gazette::search::SearchIndex::build(&generated.site, &generated.config);
+        let dir = tempfile::tempdir().unwrap();
+        for file in gazette::search::shards::shards(&index) {
+            std::fs::write(dir.path().join(format!("{}.js", file.name)), file.script).unwrap();
+        }
+        let cases: Vec<serde_json::Value> = search_cases()
+            .into_iter()
+            .map(|(query, filters, by_date)| {
+                let mut f = gazette::search::Filters::new();
+                for (facet, value) in &filters {
+                    f.entry(facet.to_string()).or_default().insert(value.to_string());
+                }
+                let found = index.search(query, &f, by_date);
+                let filters: BTreeMap<&str, Vec<&str>> = filters.iter().map(|(k, v)| (*k, vec![*v])).collect();
+                serde_json::json!({
+                    "query": query,
+                    "filters": filters,
+                    "by_date": by_date,
+                    "docs": found.iter().map(|r| r.0).collect::<Vec<_>>(),
+                    "scores": found.iter().map(|r| r.1).collect::<Vec<_>>(),
+                    "titles": found.iter().take(3).map(|r| index.docs[r.0 as usize].title.clone()).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        assert!(
+            cases
+                .iter()
+                .any(|c| c["docs"].as_array().unwrap().len() > 1),
+            "{root}: some query finds several reports"
+        );
+        let expect = dir.path().join("expect.json");
+        std::fs::write(&expect, serde_json::to_string(&cases).unwrap()).unwrap();
+        let output = Command::new(&t[0])
+            .arg("--test")
+            .arg(manifest_dir().join("tests/js/"))
+            .env("GAZETTE_SEARCH_DIR", dir.path())
+            .env("GAZETTE_SEARCH_EXPECT", &expect)
+            .output()
+            .expect("run node");
+        let report = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "{root}:\n{report}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            report.contains("# fail 0") && report.contains("# skipped 0"),
+            "{report}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Tools from outside: the W3C Nu HTML Checker and headless Chromium.
 
 fn vnu_jar() -> Option<PathBuf> {
@@ -1552,6 +1642,222 @@ fn the_qr_code_decodes_to_the_reports_address() {
             .unwrap();
         assert_eq!(String::from_utf8_lossy(&decoded.stdout).trim(), expected);
     }
+}
+
+/// A static file server on loopback for browser tests: serves `dir` under
+/// `prefix` (e.g. `/portal/`) with `Content-Security-Policy: script-src
+/// 'self'`, as a strict government host would. Stops when dropped.
+struct TestServer {
+    port: u16,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl TestServer {
+    fn start(dir: PathBuf, prefix: &'static str) -> TestServer {
+        use std::io::{BufRead, BufReader, Write as _};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        std::thread::spawn(move || {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+            while !flag.load(std::sync::atomic::Ordering::Relaxed)
+                && std::time::Instant::now() < deadline
+            {
+                let Ok((stream, _)) = listener.accept() else {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                    continue;
+                };
+                stream.set_nonblocking(false).unwrap();
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut request = String::new();
+                if reader.read_line(&mut request).is_err() {
+                    continue;
+                }
+                let mut header = String::new();
+                while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
+                    header.clear();
+                }
+                let target = request.split_whitespace().nth(1).unwrap_or("/");
+                let path = percent_decode(target.split('?').next().unwrap_or("/"));
+                let file = path.strip_prefix(prefix).map(|rest| {
+                    let f = dir.join(rest);
+                    if rest.is_empty() || rest.ends_with('/') {
+                        f.join("index.html")
+                    } else {
+                        f
+                    }
+                });
+                let mut stream = stream;
+                match file.filter(|f| f.is_file() && !rest_escapes(&path)) {
+                    Some(f) => {
+                        let body = std::fs::read(&f).unwrap();
+                        let kind = match f.extension().and_then(|e| e.to_str()) {
+                            Some("html") => "text/html; charset=utf-8",
+                            Some("js") => "text/javascript; charset=utf-8",
+                            Some("css") => "text/css; charset=utf-8",
+                            Some("svg") => "image/svg+xml",
+                            _ => "application/octet-stream",
+                        };
+                        let _ = write!(
+                            stream,
+                            "HTTP/1.1 200 OK\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nContent-Security-Policy: script-src 'self'; object-src 'none'\r\nConnection: close\r\n\r\n",
+                            body.len()
+                        );
+                        let _ = stream.write_all(&body);
+                    }
+                    None => {
+                        let _ = write!(
+                            stream,
+                            "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                        );
+                    }
+                }
+            }
+        });
+        TestServer { port, stop }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+}
+
+fn rest_escapes(path: &str) -> bool {
+    path.split('/').any(|s| s == "..")
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// The DOM of a page at `url` after its scripts ran.
+fn dump_url(browser: &Path, url: &str) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let output = Command::new(browser)
+        .args(chromium_args(profile.path()))
+        .args(["--virtual-time-budget=8000", "--dump-dom"])
+        .arg(url)
+        .output()
+        .expect("run chromium");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The titles of the search results in a dumped search page.
+fn result_titles(dom: &str) -> Vec<String> {
+    dom.split("<h2 class=\"search-title\">")
+        .skip(1)
+        .map(|part| {
+            let start = part.find('>').unwrap() + 1;
+            part[start..start + part[start..].find("</a>").unwrap()].to_string()
+        })
+        .collect()
+}
+
+fn search_status(dom: &str) -> String {
+    let start = dom.find("id=\"search-status\"").expect("search page");
+    let text = &dom[start..];
+    let open = text.find('>').unwrap() + 1;
+    text[open..open + text[open..].find('<').unwrap()].to_string()
+}
+
+#[test]
+fn the_search_page_finds_reports_from_disk_and_under_a_sub_path() {
+    let Some(browser) = chromium() else {
+        assert!(!in_ci(), "CI=true but chromium is not installed");
+        return;
+    };
+    const SEED_TITLE: &str = "遂溪县人民政府遂城街道办事处关于2022年度法治政府建设情况的报告";
+    // From disk, with relative links.
+    let (_keep, out) = build_demo(&[]);
+    let page = |query: &str| format!("file://{}?{query}", out.join("search/index.html").display());
+    let dom = dump_url(&browser, &page("q=%E6%89%AB%E9%BB%91%E9%99%A4%E6%81%B6"));
+    assert_eq!(result_titles(&dom), [SEED_TITLE], "扫黑除恶 from file://");
+    assert!(
+        dom.contains(
+            "href=\"../xxgk/fdzdgknr/fzzfjs/2022-fazhi-zhengfu-jianshe-baogao/index.html\""
+        ),
+        "a link that works from disk"
+    );
+    assert!(
+        dom.contains("<mark>扫黑除恶</mark>") || dom.contains("search-excerpt"),
+        "an excerpt"
+    );
+    let dom = dump_url(
+        &browser,
+        &page("q=%E4%B8%8D%E5%AD%98%E5%9C%A8%E7%9A%84%E8%AF%8D%E8%AF%AD"),
+    );
+    assert!(result_titles(&dom).is_empty());
+    assert_eq!(search_status(&dom), "没有找到包含“不存在的词语”的信息。");
+    let all = result_titles(&dump_url(&browser, &page("q=%E9%81%82%E5%9F%8E")));
+    let notices = result_titles(&dump_url(
+        &browser,
+        &page("q=%E9%81%82%E5%9F%8E&type=%E9%80%9A%E7%9F%A5"),
+    ));
+    assert!(
+        all.len() > notices.len() && !notices.is_empty(),
+        "a filter narrows {all:?} to {notices:?}"
+    );
+    // Over HTTP under /portal/, with script-src 'self'.
+    let (_keep2, served) = build_demo(&["--base-url", "https://example.gov.cn/portal/"]);
+    let server = TestServer::start(served.clone(), "/portal/");
+    let dom = dump_url(
+        &browser,
+        &server.url("/portal/search/?q=%E6%89%AB%E9%BB%91%E9%99%A4%E6%81%B6"),
+    );
+    assert_eq!(
+        result_titles(&dom),
+        [SEED_TITLE],
+        "扫黑除恶 under /portal/ with a strict CSP"
+    );
+    // The demo keeps relative links, which work over HTTP as well.
+    assert!(
+        dom.contains(
+            "href=\"../xxgk/fdzdgknr/fzzfjs/2022-fazhi-zhengfu-jianshe-baogao/index.html\""
+        )
+    );
+    drop(server);
+    // A site with site paths links results under its sub-path.
+    let site = TestSite::new();
+    site.write(
+        "site.yaml",
+        "name: 测试门户\nbase_url: https://example.gov.cn/portal/\n",
+    );
+    site.build(&[]).assert_ok();
+    let server = TestServer::start(site.out(), "/portal/");
+    let dom = dump_url(
+        &browser,
+        &server.url("/portal/search/?q=%E7%AC%AC%E4%B8%80%E7%AF%87"),
+    );
+    assert_eq!(result_titles(&dom), ["第一篇"]);
+    assert!(dom.contains("href=\"/portal/news/first/\""), "{dom}");
+}
+
+#[test]
+fn search_results_are_text_never_markup() {
+    let Some(browser) = chromium() else {
+        assert!(!in_ci(), "CI=true but chromium is not installed");
+        return;
+    };
+    let site = TestSite::new();
+    site.write("content/news/x.md", "---\ntitle: \"<img src=x onerror=alert(1)>警示\"\ndate_published: 2022-12-24\nsummary: \"<script>alert(2)</script>摘要\"\n---\n正文\n");
+    site.build(&["--relative"]).assert_ok();
+    let url = format!(
+        "file://{}?q=%E8%AD%A6%E7%A4%BA",
+        site.out().join("search/index.html").display()
+    );
+    let dom = dump_url(&browser, &url);
+    assert_eq!(
+        result_titles(&dom),
+        ["&lt;img src=x onerror=alert(1)&gt;警示"]
+    );
+    assert!(
+        !dom.contains("<img src=\"x\"") && !dom.contains("<script>alert(2)"),
+        "{dom}"
+    );
 }
 
 /// Measures the signature block in a real browser: the 署名 ends two

@@ -205,6 +205,35 @@ mod tests {
         );
     }
 
+    /// `tests/search-vectors.json`: the tokens of each input, index and
+    /// query, checked here and by `tests/js/search.test.mjs`. Regenerate
+    /// after a deliberate change with `GAZETTE_BLESS=1 cargo test vectors`.
+    #[test]
+    fn shared_vectors() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+        let inputs = std::fs::read_to_string(dir.join("search-vectors.inputs")).unwrap();
+        let pairs = |tokens: Vec<Token>| {
+            tokens
+                .into_iter()
+                .map(|t| (t.term, t.pos))
+                .collect::<Vec<_>>()
+        };
+        let vectors: Vec<serde_json::Value> = inputs
+            .lines()
+            .map(|text| serde_json::json!({ "text": text, "index": pairs(tokenize(text)), "query": pairs(tokenize_query(text)) }))
+            .collect();
+        let path = dir.join("search-vectors.json");
+        let text = serde_json::to_string_pretty(&vectors).unwrap() + "\n";
+        if std::env::var_os("GAZETTE_BLESS").is_some() {
+            std::fs::write(&path, &text).unwrap();
+        }
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            text,
+            "the tokenizer no longer gives the shared vectors"
+        );
+    }
+
     #[test]
     fn shard_keys() {
         assert_eq!(shard_key("扫黑"), "扫");
