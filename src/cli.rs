@@ -27,6 +27,19 @@ struct Cli {
 enum Command {
     /// Build the portal into the output folder (ROOT/public by default).
     Build(BuildArgs),
+    /// For each query, the bytes the search page downloads with a cold
+    /// cache and the number of results (the site is built in memory).
+    SearchCost(SearchCostArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct SearchCostArgs {
+    /// The site folder [default: the current folder]
+    #[arg(long, value_name = "DIR")]
+    root: Option<PathBuf>,
+    /// The queries, e.g. 扫黑除恶 "annual report"
+    #[arg(required = true)]
+    queries: Vec<String>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -72,6 +85,7 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitC
     };
     match cli.command {
         Command::Build(args) => run_build(args),
+        Command::SearchCost(args) => run_search_cost(args),
     }
 }
 
@@ -155,4 +169,26 @@ fn run_build(args: BuildArgs) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+fn run_search_cost(args: SearchCostArgs) -> ExitCode {
+    let options = BuildOptions { root: args.root.unwrap_or_else(|| PathBuf::from(".")), ..BuildOptions::default() };
+    let generated = match build::generate(&options) {
+        Ok(g) => g,
+        Err(err) => {
+            eprintln!("{err}");
+            return ExitCode::from(if matches!(err, BuildError::Usage(_)) { 2 } else { 1 });
+        }
+    };
+    let index = crate::search::SearchIndex::build(&generated.site, &generated.config);
+    let files = crate::search::shards::shards(&index);
+    let total: usize = files.iter().map(|f| f.script.len()).sum();
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "index: {} files, {} bytes, {} reports", files.len(), total, index.docs.len());
+    let _ = writeln!(out, "{:>10} {:>8}  query", "bytes", "results");
+    for query in &args.queries {
+        let (bytes, results) = crate::search::shards::query_cost(&index, &files, query, 10);
+        let _ = writeln!(out, "{bytes:>10} {results:>8}  {query}");
+    }
+    ExitCode::SUCCESS
 }
