@@ -172,19 +172,32 @@ fn run_build(args: BuildArgs) -> ExitCode {
 }
 
 fn run_search_cost(args: SearchCostArgs) -> ExitCode {
-    let options = BuildOptions { root: args.root.unwrap_or_else(|| PathBuf::from(".")), ..BuildOptions::default() };
+    let options = BuildOptions {
+        root: args.root.unwrap_or_else(|| PathBuf::from(".")),
+        ..BuildOptions::default()
+    };
     let generated = match build::generate(&options) {
         Ok(g) => g,
         Err(err) => {
             eprintln!("{err}");
-            return ExitCode::from(if matches!(err, BuildError::Usage(_)) { 2 } else { 1 });
+            return ExitCode::from(if matches!(err, BuildError::Usage(_)) {
+                2
+            } else {
+                1
+            });
         }
     };
     let index = crate::search::SearchIndex::build(&generated.site, &generated.config);
     let files = crate::search::shards::shards(&index);
     let total: usize = files.iter().map(|f| f.script.len()).sum();
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "index: {} files, {} bytes, {} reports", files.len(), total, index.docs.len());
+    let _ = writeln!(
+        out,
+        "index: {} files, {} bytes, {} reports",
+        files.len(),
+        total,
+        index.docs.len()
+    );
     let _ = writeln!(out, "{:>10} {:>8}  query", "bytes", "results");
     for query in &args.queries {
         let (bytes, results) = crate::search::shards::query_cost(&index, &files, query, 10);

@@ -73,6 +73,35 @@ fn hashed(prefix: &str, data: &impl Serialize) -> IndexFile {
     }
 }
 
+/// A file named by the hash of `json`, which is already JSON.
+fn raw_hashed(prefix: &str, json: String) -> IndexFile {
+    let name = content_name(prefix, &json);
+    let script = format!("GazetteSearch.add(\"{name}\",{json});\n");
+    IndexFile { name, script }
+}
+
+/// Appends numbers in base 36, separated by commas.
+fn push_numbers(out: &mut String, numbers: impl IntoIterator<Item = u32>) {
+    for (i, mut n) in numbers.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let mut digits = [0u8; 8];
+        let mut len = 0;
+        loop {
+            digits[len] = b"0123456789abcdefghijklmnopqrstuvwxyz"[(n % 36) as usize];
+            len += 1;
+            n /= 36;
+            if n == 0 {
+                break;
+            }
+        }
+        for d in digits[..len].iter().rev() {
+            out.push(*d as char);
+        }
+    }
+}
+
 fn deltas(values: impl IntoIterator<Item = u32>) -> Vec<u32> {
     let mut previous = 0;
     values
@@ -105,23 +134,44 @@ pub fn shards(index: &SearchIndex) -> Vec<IndexFile> {
     let mut buckets: Vec<BTreeMap<String, [String; 2]>> =
         vec![BTreeMap::new(); DIR_BUCKETS as usize];
     for group in grouped.iter().filter(|g| !g.is_empty()) {
-        let mut term_data: BTreeMap<&str, Value> = BTreeMap::new();
-        let mut position_data: BTreeMap<&str, Value> = BTreeMap::new();
+        let mut term_data = String::from("{");
+        let mut position_data = String::from("{");
         for (_, terms) in group {
             for term in terms.iter() {
                 let postings = &index.terms[*term];
-                let docs = deltas(postings.iter().map(|p| p.doc));
-                let weights: Vec<u32> = postings.iter().map(|p| p.weight).collect();
-                term_data.insert(term, json!([docs, weights]));
-                let positions: Vec<Vec<u32>> = postings
-                    .iter()
-                    .map(|p| deltas(p.positions.iter().copied()))
-                    .collect();
-                position_data.insert(term, json!(positions));
+                let key = serde_json::to_string(term).expect("a term is a string");
+                if term_data.len() > 1 {
+                    term_data.push(',');
+                    position_data.push(',');
+                }
+                // "docs|weights", each a list of base-36 numbers, documents
+                // as differences to the one before.
+                term_data.push_str(&key);
+                term_data.push_str(":\"");
+                push_numbers(&mut term_data, deltas(postings.iter().map(|p| p.doc)));
+                term_data.push('|');
+                push_numbers(&mut term_data, postings.iter().map(|p| p.weight));
+                term_data.push('"');
+                // The positions of each document, as differences, documents
+                // separated by `;`.
+                position_data.push_str(&key);
+                position_data.push_str(":\"");
+                for (i, posting) in postings.iter().enumerate() {
+                    if i > 0 {
+                        position_data.push(';');
+                    }
+                    push_numbers(
+                        &mut position_data,
+                        deltas(posting.positions.iter().copied()),
+                    );
+                }
+                position_data.push('"');
             }
         }
-        let t = hashed("t", &term_data);
-        let p = hashed("p", &position_data);
+        term_data.push('}');
+        position_data.push('}');
+        let t = raw_hashed("t", term_data);
+        let p = raw_hashed("p", position_data);
         for (key, _) in group {
             buckets[bucket(key) as usize].insert((*key).clone(), [t.name.clone(), p.name.clone()]);
         }

@@ -118,6 +118,8 @@
     });
   };
   function undelta(list) { var v = 0; return list.map(function (d) { v += d; return v; }); }
+  // "a,1f,3" → [10, 51, 3]: numbers in base 36, as the index writes them.
+  function numbers(text) { return text ? text.split(",").map(function (n) { return parseInt(n, 36); }) : []; }
 
   // postings of a term: [{doc, tf}] (and positions when asked)
   Index.prototype.postings = function (term, positions) {
@@ -125,9 +127,9 @@
     return Promise.all([this.shard(key, false), positions ? this.shard(key, true) : Promise.resolve(null)]).then(function (s) {
       var entry = s[0][term];
       if (!entry) return [];
-      var docs = undelta(entry[0]);
-      var pos = s[1] && s[1][term];
-      return docs.map(function (d, i) { return { doc: d, weight: entry[1][i], positions: pos ? undelta(pos[i]) : null }; });
+      var parts = entry.split("|"), docs = undelta(numbers(parts[0])), weights = numbers(parts[1]);
+      var pos = s[1] && s[1][term] !== undefined ? s[1][term].split(";") : null;
+      return docs.map(function (d, i) { return { doc: d, weight: weights[i], positions: pos ? undelta(numbers(pos[i])) : null }; });
     });
   };
   // every indexed term that starts with `prefix`
