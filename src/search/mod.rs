@@ -39,6 +39,9 @@ use crate::config::{Config, Language};
 use crate::site::{ReportId, Site};
 use tokenize::{Token, is_word_token, tokenize, tokenize_query};
 
+/// Reports tokenized at a time while the index is built.
+const BUILD_BLOCK: usize = 256;
+
 /// Rows of the document table per file.
 pub const DOC_CHUNK: usize = 128;
 /// Directory buckets the shard keys are spread over.
@@ -70,17 +73,64 @@ pub struct SearchDoc {
     pub validity: Option<String>,
 }
 
-/// Where a term occurs in one document.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Posting {
-    pub doc: u32,
+/// Where a term occurs: per document, its BM25 weight and positions. Kept
+/// in flat arrays (one allocation per term, not per document), since a
+/// large site has tens of millions of (term, document) pairs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TermPostings {
+    docs: Vec<u32>,
     /// The term-frequency part of BM25 (k1 = 1.2, b = 0.75) × 1000, from
     /// the occurrences (title and numbers counted [`FIELD_BOOST`] times)
     /// and the document's length. Computed once at build time, so a query
     /// needs no document lengths, and rounded, so the browser ranks exactly
     /// as this engine does.
+    weights: Vec<u32>,
+    /// Where each document's positions start in `positions`.
+    starts: Vec<u32>,
+    positions: Vec<u32>,
+}
+
+/// One document of a term's postings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Posting<'a> {
+    pub doc: u32,
     pub weight: u32,
-    pub positions: Vec<u32>,
+    /// Ascending.
+    pub positions: &'a [u32],
+}
+
+impl TermPostings {
+    fn push(&mut self, doc: u32, weight: u32, positions: &[u32]) {
+        self.docs.push(doc);
+        self.weights.push(weight);
+        self.starts.push(self.positions.len() as u32);
+        self.positions.extend_from_slice(positions);
+    }
+
+    pub fn len(&self) -> usize {
+        self.docs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.docs.is_empty()
+    }
+
+    pub fn get(&self, i: usize) -> Posting<'_> {
+        let start = self.starts[i] as usize;
+        let end = self
+            .starts
+            .get(i + 1)
+            .map_or(self.positions.len(), |e| *e as usize);
+        Posting {
+            doc: self.docs[i],
+            weight: self.weights[i],
+            positions: &self.positions[start..end],
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = Posting<'_>> {
+        (0..self.len()).map(|i| self.get(i))
+    }
 }
 
 const K1: f64 = 1.2;
@@ -94,7 +144,7 @@ pub const FACETS: [&str; 5] = ["topic", "issuer", "year", "type", "validity"];
 pub struct SearchIndex {
     /// Newest first: document `i` is the `i`-th newest.
     pub docs: Vec<SearchDoc>,
-    pub terms: BTreeMap<String, Vec<Posting>>,
+    pub terms: BTreeMap<String, TermPostings>,
     pub avg_len: f64,
 }
 
@@ -206,68 +256,89 @@ impl SearchIndex {
     pub fn build(site: &Site, config: &Config) -> SearchIndex {
         let chinese = config.language == Language::ZhCn;
         let ids: Vec<ReportId> = site.reports_by_date();
-        let per_doc: Vec<(SearchDoc, DocTerms)> = ids
-            .par_iter()
-            .map(|id| {
-                let r = site.report(*id);
-                let f = &r.front;
-                let numbers = format!(
-                    "{} {}",
-                    f.doc_no.as_deref().unwrap_or(""),
-                    f.index_no.as_deref().unwrap_or("")
-                );
-                let (terms, len) = doc_terms(&f.title, &numbers, &r.doc.text);
-                let excerpt_source = f.summary.clone().unwrap_or_else(|| r.doc.text.clone());
-                let excerpt: String = excerpt_source
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" ")
-                    .chars()
-                    .take(160)
-                    .collect();
-                let doc = SearchDoc {
-                    path: r.url.encoded().trim_start_matches('/').to_string(),
-                    title: f.title.clone(),
-                    date: f.date_published.map(|d| d.date().iso()).unwrap_or_default(),
-                    issuer: f.issuer.clone().unwrap_or_default(),
-                    index_no: f.index_no.clone().unwrap_or_default(),
-                    doc_no: f.doc_no.clone().unwrap_or_default(),
-                    excerpt,
-                    len,
-                    topics: f.topics.clone(),
-                    year: f
-                        .date_written
-                        .map(|d| d.year())
-                        .or(f.date_published.map(|d| d.year())),
-                    doc_type: f
-                        .doc_type
-                        .map(|t| if chinese { t.chinese() } else { t.english() }.to_string()),
-                    validity: f
-                        .validity
-                        .map(|v| if chinese { v.chinese() } else { v.english() }.to_string()),
-                };
-                (doc, terms)
-            })
-            .collect();
-        SearchIndex::assemble(per_doc)
+        let mut index = SearchIndex::default();
+        // A block of reports at a time, so that only one block's per-report
+        // term tables exist beside the index being built.
+        for block in ids.chunks(BUILD_BLOCK) {
+            let per_doc: Vec<(SearchDoc, DocTerms)> = block
+                .par_iter()
+                .map(|id| {
+                    let r = site.report(*id);
+                    let f = &r.front;
+                    let numbers = format!(
+                        "{} {}",
+                        f.doc_no.as_deref().unwrap_or(""),
+                        f.index_no.as_deref().unwrap_or("")
+                    );
+                    let (terms, len) = doc_terms(&f.title, &numbers, &r.doc.text);
+                    let excerpt_source = f.summary.clone().unwrap_or_else(|| r.doc.text.clone());
+                    let excerpt: String = excerpt_source
+                        .split_whitespace()
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                        .chars()
+                        .take(160)
+                        .collect();
+                    let doc = SearchDoc {
+                        path: r.url.encoded().trim_start_matches('/').to_string(),
+                        title: f.title.clone(),
+                        date: f.date_published.map(|d| d.date().iso()).unwrap_or_default(),
+                        issuer: f.issuer.clone().unwrap_or_default(),
+                        index_no: f.index_no.clone().unwrap_or_default(),
+                        doc_no: f.doc_no.clone().unwrap_or_default(),
+                        excerpt,
+                        len,
+                        topics: f.topics.clone(),
+                        year: f
+                            .date_written
+                            .map(|d| d.year())
+                            .or(f.date_published.map(|d| d.year())),
+                        doc_type: f
+                            .doc_type
+                            .map(|t| if chinese { t.chinese() } else { t.english() }.to_string()),
+                        validity: f
+                            .validity
+                            .map(|v| if chinese { v.chinese() } else { v.english() }.to_string()),
+                    };
+                    (doc, terms)
+                })
+                .collect();
+            index.add(per_doc);
+        }
+        index.finish();
+        index
     }
 
     /// The index of documents whose terms are counted.
+    #[cfg(test)]
     fn assemble(per_doc: Vec<(SearchDoc, DocTerms)>) -> SearchIndex {
         let mut index = SearchIndex::default();
-        let mut total_len = 0u64;
-        for (doc_id, (doc, terms)) in per_doc.into_iter().enumerate() {
-            total_len += doc.len as u64;
+        index.add(per_doc);
+        index.finish();
+        index
+    }
+
+    /// Adds documents (the next ids) and their terms.
+    fn add(&mut self, per_doc: Vec<(SearchDoc, DocTerms)>) {
+        let index = self;
+        for (doc, terms) in per_doc {
+            let doc_id = index.docs.len();
             index.docs.push(doc);
             for (term, (tf, positions)) in terms {
                 // `weight` holds the raw frequency until every length is known.
-                index.terms.entry(term).or_default().push(Posting {
-                    doc: doc_id as u32,
-                    weight: tf,
-                    positions,
-                });
+                index
+                    .terms
+                    .entry(term)
+                    .or_default()
+                    .push(doc_id as u32, tf, &positions);
             }
         }
+    }
+
+    /// Turns frequencies into BM25 weights once every length is known.
+    fn finish(&mut self) {
+        let index = self;
+        let total_len: u64 = index.docs.iter().map(|d| d.len as u64).sum();
         index.avg_len = if index.docs.is_empty() {
             0.0
         } else {
@@ -275,18 +346,23 @@ impl SearchIndex {
         };
         let avg = index.avg_len.max(1.0);
         for postings in index.terms.values_mut() {
-            for p in postings.iter_mut() {
-                let tf = p.weight as f64;
-                let len = index.docs[p.doc as usize].len as f64;
-                p.weight = (1000.0 * tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * len / avg)))
-                    .round() as u32;
+            for (doc, weight) in postings.docs.iter().zip(postings.weights.iter_mut()) {
+                let tf = *weight as f64;
+                let len = index.docs[*doc as usize].len as f64;
+                *weight = (1000.0 * tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * len / avg))).round()
+                    as u32;
             }
         }
-        index
     }
 
-    fn postings(&self, term: &str) -> &[Posting] {
-        self.terms.get(term).map_or(&[], Vec::as_slice)
+    fn postings(&self, term: &str) -> &TermPostings {
+        static EMPTY: TermPostings = TermPostings {
+            docs: Vec::new(),
+            weights: Vec::new(),
+            starts: Vec::new(),
+            positions: Vec::new(),
+        };
+        self.terms.get(term).unwrap_or(&EMPTY)
     }
 
     /// The documents matching `query` and `filters`, best first (or newest
@@ -336,7 +412,7 @@ impl SearchIndex {
         if segment.tokens.len() == 1 {
             for term in expand(self, first, segment.prefix) {
                 let postings = self.postings(term);
-                for p in postings {
+                for p in postings.iter() {
                     let score = self.bm25(postings.len(), p.weight);
                     let entry = result.entry(p.doc).or_insert(0.0);
                     *entry = entry.max(score);
@@ -345,7 +421,7 @@ impl SearchIndex {
             return result;
         }
         // A phrase: every token at its position relative to the first.
-        let lists: Vec<HashMap<u32, &Posting>> = segment
+        let lists: Vec<HashMap<u32, Posting>> = segment
             .tokens
             .iter()
             .map(|t| self.postings(&t.term).iter().map(|p| (p.doc, p)).collect())
@@ -357,7 +433,7 @@ impl SearchIndex {
             .map(|(i, _)| i)
             .unwrap_or(0);
         for doc in lists[shortest].keys() {
-            let postings: Option<Vec<&Posting>> =
+            let postings: Option<Vec<Posting>> =
                 lists.iter().map(|l| l.get(doc).copied()).collect();
             let Some(postings) = postings else { continue };
             let base = first.pos;

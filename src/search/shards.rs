@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::tokenize::shard_key;
-use super::{DIR_BUCKETS, DOC_CHUNK, FACETS, SearchIndex};
+use super::{DIR_BUCKETS, DOC_CHUNK, FACETS, SearchIndex, TermPostings};
 
 /// FNV-1a, 32 bits: which directory bucket a shard key is in. The browser
 /// computes the same over the key's UTF-8 bytes.
@@ -125,7 +125,7 @@ pub fn shards(index: &SearchIndex) -> Vec<IndexFile> {
     for term in index.terms.keys() {
         by_key.entry(shard_key(term)).or_default().push(term);
     }
-    let total: usize = index.terms.values().map(Vec::len).sum();
+    let total: usize = index.terms.values().map(TermPostings::len).sum();
     let groups = (total / SHARD_POSTINGS).max(1) as u32;
     let mut grouped: Vec<Vec<(&String, &Vec<&String>)>> = vec![Vec::new(); groups as usize];
     for (key, terms) in &by_key {
