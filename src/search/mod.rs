@@ -37,7 +37,7 @@ use serde::Serialize;
 
 use crate::config::{Config, Language};
 use crate::site::{ReportId, Site};
-use tokenize::{Token, is_word_token, tokenize, tokenize_query};
+use tokenize::{Token, is_word_token, tokenize_query};
 
 /// Reports tokenized at a time while the index is built.
 const BUILD_BLOCK: usize = 256;
@@ -136,6 +136,62 @@ impl TermPostings {
 const K1: f64 = 1.2;
 const B: f64 = 0.75;
 
+/// An index being built: documents added a block at a time, terms in a
+/// hash map (cheaper to fill than the ordered map the finished index keeps).
+#[derive(Default)]
+struct IndexBuilder {
+    docs: Vec<SearchDoc>,
+    terms: HashMap<String, TermPostings>,
+}
+
+impl IndexBuilder {
+    /// Adds documents (the next ids) and their terms.
+    fn add(&mut self, per_doc: Vec<(SearchDoc, DocTerms)>) {
+        for (doc, terms) in per_doc {
+            let doc_id = self.docs.len() as u32;
+            self.docs.push(doc);
+            for (term, (tf, positions)) in terms {
+                // The raw frequency stands in for the weight until every
+                // document's length is known.
+                self.terms
+                    .entry(term)
+                    .or_default()
+                    .push(doc_id, tf, &positions);
+            }
+        }
+    }
+
+    /// The index, with frequencies turned into BM25 weights.
+    fn finish(self) -> SearchIndex {
+        let total_len: u64 = self.docs.iter().map(|d| d.len as u64).sum();
+        let avg_len = if self.docs.is_empty() {
+            0.0
+        } else {
+            total_len as f64 / self.docs.len() as f64
+        };
+        let avg = avg_len.max(1.0);
+        let docs = self.docs;
+        let terms = self
+            .terms
+            .into_iter()
+            .map(|(term, mut postings)| {
+                for (doc, weight) in postings.docs.iter().zip(postings.weights.iter_mut()) {
+                    let tf = *weight as f64;
+                    let len = docs[*doc as usize].len as f64;
+                    *weight = (1000.0 * tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * len / avg)))
+                        .round() as u32;
+                }
+                (term, postings)
+            })
+            .collect();
+        SearchIndex {
+            docs,
+            terms,
+            avg_len,
+        }
+    }
+}
+
 /// The filters a query can be narrowed by.
 pub const FACETS: [&str; 5] = ["topic", "issuer", "year", "type", "validity"];
 
@@ -149,7 +205,7 @@ pub struct SearchIndex {
 }
 
 /// Term → weighted frequency and positions, in one document.
-type DocTerms = BTreeMap<String, (u32, Vec<u32>)>;
+type DocTerms = HashMap<String, (u32, Vec<u32>)>;
 
 /// The terms of one document's title, numbers (文号, 索引号) and body, and
 /// its length in tokens.
@@ -161,12 +217,15 @@ fn doc_terms(title: &str, numbers: &str, body: &str) -> (DocTerms, u32) {
         (numbers, NUMBERS_OFFSET, FIELD_BOOST),
         (body, BODY_OFFSET, 1),
     ] {
-        for token in tokenize(text) {
+        tokenize::for_each_token(text, |term, pos| {
             len += 1;
-            let entry = terms.entry(token.term).or_default();
+            let entry = match terms.get_mut(term) {
+                Some(entry) => entry,
+                None => terms.entry(term.to_string()).or_default(),
+            };
             entry.0 += weight;
-            entry.1.push(token.pos + offset);
-        }
+            entry.1.push(pos + offset);
+        });
     }
     (terms, len)
 }
@@ -256,7 +315,7 @@ impl SearchIndex {
     pub fn build(site: &Site, config: &Config) -> SearchIndex {
         let chinese = config.language == Language::ZhCn;
         let ids: Vec<ReportId> = site.reports_by_date();
-        let mut index = SearchIndex::default();
+        let mut builder = IndexBuilder::default();
         // A block of reports at a time, so that only one block's per-report
         // term tables exist beside the index being built.
         for block in ids.chunks(BUILD_BLOCK) {
@@ -303,56 +362,17 @@ impl SearchIndex {
                     (doc, terms)
                 })
                 .collect();
-            index.add(per_doc);
+            builder.add(per_doc);
         }
-        index.finish();
-        index
+        builder.finish()
     }
 
     /// The index of documents whose terms are counted.
     #[cfg(test)]
     fn assemble(per_doc: Vec<(SearchDoc, DocTerms)>) -> SearchIndex {
-        let mut index = SearchIndex::default();
-        index.add(per_doc);
-        index.finish();
-        index
-    }
-
-    /// Adds documents (the next ids) and their terms.
-    fn add(&mut self, per_doc: Vec<(SearchDoc, DocTerms)>) {
-        let index = self;
-        for (doc, terms) in per_doc {
-            let doc_id = index.docs.len();
-            index.docs.push(doc);
-            for (term, (tf, positions)) in terms {
-                // `weight` holds the raw frequency until every length is known.
-                index
-                    .terms
-                    .entry(term)
-                    .or_default()
-                    .push(doc_id as u32, tf, &positions);
-            }
-        }
-    }
-
-    /// Turns frequencies into BM25 weights once every length is known.
-    fn finish(&mut self) {
-        let index = self;
-        let total_len: u64 = index.docs.iter().map(|d| d.len as u64).sum();
-        index.avg_len = if index.docs.is_empty() {
-            0.0
-        } else {
-            total_len as f64 / index.docs.len() as f64
-        };
-        let avg = index.avg_len.max(1.0);
-        for postings in index.terms.values_mut() {
-            for (doc, weight) in postings.docs.iter().zip(postings.weights.iter_mut()) {
-                let tf = *weight as f64;
-                let len = index.docs[*doc as usize].len as f64;
-                *weight = (1000.0 * tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * len / avg))).round()
-                    as u32;
-            }
-        }
+        let mut builder = IndexBuilder::default();
+        builder.add(per_doc);
+        builder.finish()
     }
 
     fn postings(&self, term: &str) -> &TermPostings {

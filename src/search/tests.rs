@@ -80,7 +80,7 @@ fn cjk_runs(text: &str) -> Vec<Vec<char>> {
 }
 
 fn contains_word(text: &str, word: &str) -> bool {
-    tokenize(text).iter().any(|t| t.term == word)
+    tokenize::tokenize(text).iter().any(|t| t.term == word)
 }
 
 proptest! {
@@ -115,7 +115,7 @@ proptest! {
         prop_assert_eq!(found(&index, &format!("\"{word}\"")), expected);
         // Followed by a space (typing finished): the whole word only.
         let expected_prefix: Vec<u32> = docs.iter().enumerate()
-            .filter(|(_, d)| tokenize(d).iter().any(|t| t.term.starts_with(word)))
+            .filter(|(_, d)| tokenize::tokenize(d).iter().any(|t| t.term.starts_with(word)))
             .map(|(i, _)| i as u32).collect();
         prop_assert_eq!(found(&index, word), expected_prefix, "prefix {}", word);
     }

@@ -58,40 +58,54 @@ enum Mode {
     Query,
 }
 
-fn tokenize_with(text: &str, mode: Mode) -> Vec<Token> {
-    let text = normalize(text);
-    let mut tokens = Vec::new();
+/// A token as a byte range of the normalised text, and its position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Span {
+    start: usize,
+    end: usize,
+    pos: u32,
+}
+
+/// The tokens of `text` (already normalised), in order of position, as
+/// ranges of it: no token allocates.
+fn spans(text: &str, mode: Mode) -> Vec<Span> {
+    let mut spans = Vec::new();
     let mut pos: u32 = 0;
-    let mut word = String::new();
-    let mut run: Vec<char> = Vec::new();
+    let mut word: Option<usize> = None;
+    // The run's characters: (byte start, byte end).
+    let mut run: Vec<(usize, usize)> = Vec::new();
     let mut run_start = 0;
 
-    let flush_run = |run: &mut Vec<char>, start: u32, tokens: &mut Vec<Token>| {
+    let flush_run = |run: &mut Vec<(usize, usize)>, start: u32, spans: &mut Vec<Span>| {
         if run.is_empty() {
             return;
         }
         if mode == Mode::Index || run.len() == 1 {
-            for (i, c) in run.iter().enumerate() {
-                tokens.push(Token {
-                    term: c.to_string(),
+            for (i, (s, e)) in run.iter().enumerate() {
+                spans.push(Span {
+                    start: *s,
+                    end: *e,
                     pos: start + i as u32,
                 });
             }
         }
         for (i, pair) in run.windows(2).enumerate() {
-            tokens.push(Token {
-                term: pair.iter().collect(),
+            spans.push(Span {
+                start: pair[0].0,
+                end: pair[1].1,
                 pos: start + i as u32,
             });
         }
         run.clear();
     };
 
-    for c in text.chars() {
+    for (at, c) in text.char_indices() {
+        let end = at + c.len_utf8();
         if is_cjk(c) {
-            if !word.is_empty() {
-                tokens.push(Token {
-                    term: std::mem::take(&mut word),
+            if let Some(start) = word.take() {
+                spans.push(Span {
+                    start,
+                    end: at,
                     pos,
                 });
                 pos += 1;
@@ -99,16 +113,17 @@ fn tokenize_with(text: &str, mode: Mode) -> Vec<Token> {
             if run.is_empty() {
                 run_start = pos;
             }
-            run.push(c);
+            run.push((at, end));
             pos += 1;
         } else if is_word(c) {
-            flush_run(&mut run, run_start, &mut tokens);
-            word.push(c);
+            flush_run(&mut run, run_start, &mut spans);
+            word.get_or_insert(at);
         } else {
-            flush_run(&mut run, run_start, &mut tokens);
-            if !word.is_empty() {
-                tokens.push(Token {
-                    term: std::mem::take(&mut word),
+            flush_run(&mut run, run_start, &mut spans);
+            if let Some(start) = word.take() {
+                spans.push(Span {
+                    start,
+                    end: at,
                     pos,
                 });
                 pos += 1;
@@ -117,16 +132,41 @@ fn tokenize_with(text: &str, mode: Mode) -> Vec<Token> {
             pos += 1;
         }
     }
-    flush_run(&mut run, run_start, &mut tokens);
-    if !word.is_empty() {
-        tokens.push(Token { term: word, pos });
+    flush_run(&mut run, run_start, &mut spans);
+    if let Some(start) = word {
+        spans.push(Span {
+            start,
+            end: text.len(),
+            pos,
+        });
     }
-    tokens.sort_by(|a, b| {
+    spans.sort_by(|a, b| {
         a.pos
             .cmp(&b.pos)
-            .then_with(|| a.term.chars().count().cmp(&b.term.chars().count()))
+            .then_with(|| (a.end - a.start).cmp(&(b.end - b.start)))
     });
-    tokens
+    spans
+}
+
+fn tokenize_with(text: &str, mode: Mode) -> Vec<Token> {
+    let text = normalize(text);
+    spans(&text, mode)
+        .into_iter()
+        .map(|s| Token {
+            term: text[s.start..s.end].to_string(),
+            pos: s.pos,
+        })
+        .collect()
+}
+
+/// Calls `f` with each index token of `text` and its position, without
+/// allocating a string per token (the index builder's fast path; the same
+/// tokens as [`tokenize`]).
+pub fn for_each_token(text: &str, mut f: impl FnMut(&str, u32)) {
+    let text = normalize(text);
+    for span in spans(&text, Mode::Index) {
+        f(&text[span.start..span.end], span.pos);
+    }
 }
 
 /// The tokens of a text to index: words, CJK unigrams and bigrams.
