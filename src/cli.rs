@@ -27,9 +27,33 @@ struct Cli {
 enum Command {
     /// Build the portal into the output folder (ROOT/public by default).
     Build(BuildArgs),
+    /// Preview the portal on this computer, rebuilt on every save.
+    Serve(ServeArgs),
     /// For each query, the bytes the search page downloads with a cold
     /// cache and the number of results (the site is built in memory).
     SearchCost(SearchCostArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct ServeArgs {
+    /// The site folder [default: the current folder]
+    #[arg(long, value_name = "DIR")]
+    root: Option<PathBuf>,
+    /// The address to listen on; anything but 127.0.0.1 makes the preview reachable from other machines
+    #[arg(long, default_value = "127.0.0.1")]
+    bind: std::net::IpAddr,
+    /// The port (0 picks a free one)
+    #[arg(long, default_value_t = 1111)]
+    port: u16,
+    /// Check for changes by reading the disk every half second (network drives, WSL, containers)
+    #[arg(long)]
+    poll: bool,
+    /// Also build reports marked `draft: true`
+    #[arg(long)]
+    drafts: bool,
+    /// Open the preview in the web browser
+    #[arg(long)]
+    open: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -86,6 +110,7 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitC
     match cli.command {
         Command::Build(args) => run_build(args),
         Command::SearchCost(args) => run_search_cost(args),
+        Command::Serve(args) => run_serve(args),
     }
 }
 
@@ -204,4 +229,22 @@ fn run_search_cost(args: SearchCostArgs) -> ExitCode {
         let _ = writeln!(out, "{bytes:>10} {results:>8}  {query}");
     }
     ExitCode::SUCCESS
+}
+
+fn run_serve(args: ServeArgs) -> ExitCode {
+    let options = crate::serve::ServeOptions {
+        root: args.root.unwrap_or_else(|| PathBuf::from(".")),
+        bind: args.bind,
+        port: args.port,
+        poll: args.poll,
+        drafts: args.drafts,
+        open: args.open,
+    };
+    match crate::serve::serve(options) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+    }
 }

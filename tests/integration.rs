@@ -1297,6 +1297,266 @@ fn feeds_and_sitemaps_validate_against_their_schemas() {
 }
 
 // ---------------------------------------------------------------------------
+// gazette serve.
+
+/// A `gazette serve` process on a free loopback port; killed when dropped.
+struct Served {
+    child: std::process::Child,
+    port: u16,
+    log: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Served {
+    fn start(site: &TestSite) -> Served {
+        use std::io::BufRead;
+        let mut child = Command::new(BIN)
+            .args(["serve", "--port", "0", "--root"])
+            .arg(site.root())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start gazette serve");
+        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        let port: u16 = line
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .trim()
+            .trim_end_matches('/')
+            .parse()
+            .unwrap_or_else(|_| panic!("{line}"));
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = log.clone();
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                sink.lock().unwrap().push_str(&(line + "\n"));
+            }
+        });
+        Served { child, port, log }
+    }
+
+    fn get(&self, path: &str) -> (u16, String) {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).unwrap();
+        let text = String::from_utf8_lossy(&response).into_owned();
+        let status = text
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or("0")
+            .parse()
+            .unwrap_or(0);
+        let body = text
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default();
+        (status, body)
+    }
+
+    /// Opens the event stream; events arrive on the returned channel.
+    fn events(&self) -> std::sync::mpsc::Receiver<String> {
+        use std::io::{BufRead, Write};
+        let (send, receive) = std::sync::mpsc::channel();
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        write!(
+            stream,
+            "GET /__gazette/events HTTP/1.1\r\nHost: localhost\r\n\r\n"
+        )
+        .unwrap();
+        std::thread::spawn(move || {
+            let mut event = String::new();
+            for line in std::io::BufReader::new(stream)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if let Some(name) = line.strip_prefix("event: ") {
+                    event = name.to_string();
+                } else if let Some(data) = line.strip_prefix("data: ") {
+                    let _ = send.send(format!("{event}: {data}"));
+                }
+            }
+        });
+        // Let the subscription register before anything changes.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        receive
+    }
+
+    /// Waits until `ready` holds for the page at `path`, or fails.
+    fn wait_for(&self, path: &str, what: &str, ready: impl Fn(u16, &str) -> bool) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        loop {
+            let (status, body) = self.get(path);
+            if ready(status, &body) {
+                return body;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{what}: {path} is still {status}\n{}",
+                self.log.lock().unwrap()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    fn rebuilds(&self) -> usize {
+        self.log.lock().unwrap().matches("rebuilt in").count()
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn next_event(events: &std::sync::mpsc::Receiver<String>, starting: &str) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+        match events.recv_timeout(left) {
+            Ok(event) if event.starts_with(starting) => return event,
+            Ok(_) => continue,
+            Err(_) => break,
+        }
+    }
+    panic!("no `{starting}` event");
+}
+
+#[test]
+fn serve_rebuilds_on_save_rename_and_delete() {
+    let site = TestSite::new();
+    site.write(
+        "content/news/second.md",
+        &report("第二篇", "2022-12-25", "原来的正文。"),
+    );
+    let served = Served::start(&site);
+    let (status, page) = served.get("/news/second/");
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("原来的正文") && page.contains("/__gazette/live.js"),
+        "live reload is added by the server"
+    );
+    assert!(!site.out().exists(), "serve writes nothing to disk");
+    let events = served.events();
+
+    // An ordinary save.
+    site.write(
+        "content/news/second.md",
+        &report("第二篇", "2022-12-25", "改过的正文。"),
+    );
+    next_event(&events, "reload");
+    served.wait_for("/news/second/", "edit", |_, b| b.contains("改过的正文"));
+
+    // A save through a temporary file renamed over the report.
+    site.write(
+        "content/news/.second.md.tmp",
+        &report("第二篇", "2022-12-25", "换名保存的正文。"),
+    );
+    std::fs::rename(
+        site.root().join("content/news/.second.md.tmp"),
+        site.root().join("content/news/second.md"),
+    )
+    .unwrap();
+    next_event(&events, "reload");
+    served.wait_for("/news/second/", "rename", |_, b| {
+        b.contains("换名保存的正文")
+    });
+
+    // A deleted report leaves its URL, the lists and the search index.
+    std::fs::remove_file(site.root().join("content/news/second.md")).unwrap();
+    next_event(&events, "reload");
+    served.wait_for("/news/second/", "delete", |status, _| status == 404);
+    assert!(
+        !served.get("/news/").1.contains("第二篇"),
+        "the section list"
+    );
+    assert!(
+        served.get("/search/meta.js").1.contains("\"docs\":1"),
+        "the search index has one report left"
+    );
+}
+
+#[test]
+fn serve_keeps_the_last_good_site_and_shows_errors() {
+    let site = TestSite::new();
+    let served = Served::start(&site);
+    let events = served.events();
+    site.write(
+        "content/news/bad.md",
+        "---\ntitle: 坏\ndate_published: 2022年12月24日\n---\n正文\n",
+    );
+    let failed = next_event(&events, "failed");
+    assert!(
+        failed.contains("content/news/bad.md:3: date_published"),
+        "{failed}"
+    );
+    let (status, page) = served.get("/news/first/");
+    assert_eq!(status, 200, "the last good site is still served");
+    assert!(page.contains("第一篇"));
+    // A page opened while the error stands gets it at once.
+    let late = served.events();
+    assert!(next_event(&late, "failed").contains("content/news/bad.md:3: date_published"));
+    site.write("content/news/bad.md", &report("好了", "2022-12-26", "正文"));
+    next_event(&events, "reload");
+    served.wait_for("/news/bad/", "fixed", |status, b| {
+        status == 200 && b.contains("好了")
+    });
+}
+
+#[test]
+fn a_burst_of_saves_costs_at_most_two_rebuilds() {
+    let site = TestSite::new();
+    let served = Served::start(&site);
+    let events = served.events();
+    for i in 0..50 {
+        site.write(
+            "content/news/first.md",
+            &report("第一篇", "2022-12-24", &format!("第{i}次保存。")),
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    next_event(&events, "reload");
+    served.wait_for("/news/first/", "burst", |_, b| b.contains("第49次保存"));
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    let rebuilds = served.rebuilds();
+    assert!(
+        (1..=2).contains(&rebuilds),
+        "{rebuilds} rebuilds:\n{}",
+        served.log.lock().unwrap()
+    );
+    // Editor leftovers change nothing.
+    site.write("content/news/.first.md.swp", "x");
+    site.write("content/news/4913", "x");
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    assert_eq!(
+        served.rebuilds(),
+        rebuilds,
+        "editor temp files caused a rebuild"
+    );
+    // The served page is what a full build writes, but for the live-reload tag.
+    site.build(&["--base-url", &format!("http://127.0.0.1:{}/", served.port)])
+        .assert_ok();
+    let built = site.read("news/first/index.html");
+    let served_page = served
+        .get("/news/first/")
+        .1
+        .replace("<script src=\"/__gazette/live.js\" defer></script>", "");
+    assert_eq!(served_page, built);
+}
+
+// ---------------------------------------------------------------------------
 // Search.
 
 /// A query, its filters (facet, value) and whether results are by date.

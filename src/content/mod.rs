@@ -75,7 +75,7 @@ pub struct LoadOptions {
 }
 
 /// Files an editor or the OS leaves behind, never content.
-fn is_ignored(name: &str) -> bool {
+pub fn is_ignored(name: &str) -> bool {
     name.starts_with('.')
         || name.starts_with('#')
         || name.ends_with('~')

@@ -1,0 +1,475 @@
+//! `gazette serve`: builds the site in memory, serves it on loopback, and
+//! rebuilds it whenever a file of the site changes.
+//!
+//! - The watcher (notify, debounced) watches the site's folders, not single
+//!   files, so an editor that saves by writing a temporary file and renaming
+//!   it over the report is seen like any other save; editor leftovers
+//!   (`.swp`, `4913`, `#…#`, `~`, JetBrains temporaries) are ignored, and a
+//!   change that leaves every file's bytes as they were causes no rebuild.
+//! - One builder thread runs at most one build at a time; changes that
+//!   arrive during a build are gathered into the one build that follows, so
+//!   a burst of saves (a git checkout, save-all) costs at most two builds.
+//! - Each build is a full build into memory. Only when it succeeds is the
+//!   new site swapped in, and only then is the browser told to reload: a
+//!   reload never lands on a half-built site. A failed build keeps the last
+//!   good site and shows its errors in an overlay, which goes when they are
+//!   fixed. The server never exits on a content error.
+//! - Live reload is a small script and a server-sent event stream on the
+//!   same origin, added to HTML responses by the server: `gazette build`
+//!   output never contains it.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use notify::RecursiveMode;
+use tokio::sync::broadcast;
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::BroadcastStream;
+
+use crate::build::{self, BuildError, BuildOptions};
+use crate::render::{Contents, OutputSet};
+
+/// How `gazette serve` runs.
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    pub root: PathBuf,
+    pub bind: IpAddr,
+    /// 0 picks a free port.
+    pub port: u16,
+    /// Poll the disk instead of asking the OS for change events (network
+    /// drives, WSL, containers).
+    pub poll: bool,
+    pub drafts: bool,
+    /// Open the preview in the web browser.
+    pub open: bool,
+}
+
+/// The site being served: the output of the last good build.
+struct Snapshot {
+    files: HashMap<String, Contents>,
+}
+
+impl Snapshot {
+    fn of(output: OutputSet) -> Snapshot {
+        Snapshot {
+            files: output
+                .files
+                .into_iter()
+                .map(|f| (f.path, f.contents))
+                .collect(),
+        }
+    }
+}
+
+/// What the browser is told.
+#[derive(Clone, Debug)]
+enum Notice {
+    /// A new site is in place.
+    Reload,
+    /// The last build failed; the text lists its errors.
+    Failed(String),
+}
+
+#[derive(Clone)]
+struct Shared {
+    site: Arc<RwLock<Arc<Snapshot>>>,
+    /// The errors of the last build, if it failed (sent to a page that
+    /// connects while they stand).
+    failure: Arc<RwLock<Option<String>>>,
+    notices: broadcast::Sender<Notice>,
+}
+
+const LIVE_SCRIPT: &str = include_str!("serve_live.js");
+
+/// How long the files must be left alone before a rebuild starts.
+const QUIET: Duration = Duration::from_millis(150);
+/// The longest a rebuild waits for a burst of changes to end.
+const MAX_WAIT: Duration = Duration::from_secs(2);
+
+/// Runs the server until the process is stopped.
+pub fn serve(options: ServeOptions) -> Result<(), String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the server: {e}"))?;
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind(SocketAddr::new(
+            options.bind,
+            options.port,
+        )))
+        .map_err(|e| format!("cannot listen on {}:{}: {e}", options.bind, options.port))?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    let base_url = format!("http://{address}/");
+    let build_options = BuildOptions {
+        root: options.root.clone(),
+        base_url: Some(base_url.clone()),
+        drafts: options.drafts,
+        ..BuildOptions::default()
+    };
+
+    let started = Instant::now();
+    let first = build::generate(&build_options);
+    let (snapshot, failure) = match first {
+        Ok(generated) => {
+            for w in &generated.warnings {
+                eprintln!("{w}");
+            }
+            (Snapshot::of(generated.output), None)
+        }
+        Err(BuildError::Usage(message)) => return Err(message),
+        Err(err) => {
+            eprintln!("{err}");
+            (
+                Snapshot {
+                    files: HashMap::new(),
+                },
+                Some(err.to_string()),
+            )
+        }
+    };
+    eprintln!("built in {} ms", started.elapsed().as_millis());
+    let (notices, _) = broadcast::channel(16);
+    let shared = Shared {
+        site: Arc::new(RwLock::new(Arc::new(snapshot))),
+        failure: Arc::new(RwLock::new(failure)),
+        notices,
+    };
+
+    if !options.bind.is_loopback() {
+        eprintln!(
+            "warning: serving on {} makes the preview reachable from other machines",
+            options.bind
+        );
+    }
+    println!("serving {} at {base_url}", options.root.display());
+    if options.open {
+        open_browser(&base_url);
+    }
+
+    let (changes, receive) = mpsc::channel();
+    let _watcher = watch(&options.root, options.poll, changes)?;
+    let builder_shared = shared.clone();
+    std::thread::spawn(move || rebuild_loop(&build_options, receive, &builder_shared));
+
+    let app = Router::new()
+        .route("/__gazette/live.js", get(live_script))
+        .route("/__gazette/events", get(events))
+        .fallback(get(file))
+        .with_state(shared);
+    runtime
+        .block_on(async move { axum::serve(listener, app).await })
+        .map_err(|e| format!("the server stopped: {e}"))
+}
+
+/// Opens `url` in the desktop's browser, where there is one.
+fn open_browser(url: &str) {
+    let opener = if cfg!(target_os = "macos") {
+        ("open", vec![url])
+    } else if cfg!(target_os = "windows") {
+        ("cmd", vec!["/C", "start", "", url])
+    } else {
+        ("xdg-open", vec![url])
+    };
+    if std::process::Command::new(opener.0)
+        .args(opener.1)
+        .spawn()
+        .is_err()
+    {
+        eprintln!("could not open a browser; open {url} yourself");
+    }
+}
+
+/// Whether a changed path is a file of the site (not an editor's leftover
+/// or the output folder).
+fn relevant(root: &Path, path: &Path) -> bool {
+    let Ok(relative) = path.strip_prefix(root) else {
+        return false;
+    };
+    let mut components = relative.components();
+    let top = components
+        .next()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if ![
+        "content",
+        "static",
+        "themes",
+        crate::config::CONFIG_FILE,
+        "topics.txt",
+    ]
+    .contains(&top.as_str())
+        && !top.ends_with(".txt")
+    {
+        return false;
+    }
+    !relative
+        .components()
+        .any(|c| crate::content::is_ignored(&c.as_os_str().to_string_lossy()))
+}
+
+fn watch(
+    root: &Path,
+    poll: bool,
+    changes: mpsc::Sender<notify_debouncer_full::DebounceEventResult>,
+) -> Result<Box<dyn std::any::Any + Send>, String> {
+    let delay = Duration::from_millis(50);
+    if !poll {
+        match notify_debouncer_full::new_debouncer(delay, None, changes.clone()) {
+            Ok(mut debouncer) => match debouncer.watch(root, RecursiveMode::Recursive) {
+                Ok(()) => return Ok(Box::new(debouncer)),
+                Err(e) => eprintln!(
+                    "the file system does not report changes ({e}); checking for changes every half second instead (use --poll to choose this)"
+                ),
+            },
+            Err(e) => {
+                eprintln!("cannot watch for changes ({e}); checking every half second instead")
+            }
+        }
+    }
+    let config = notify::Config::default().with_poll_interval(Duration::from_millis(500));
+    let mut debouncer = notify_debouncer_full::new_debouncer_opt::<_, notify::PollWatcher, _>(
+        delay,
+        None,
+        changes,
+        notify_debouncer_full::NoCache,
+        config,
+    )
+    .map_err(|e| format!("cannot watch {}: {e}", root.display()))?;
+    debouncer
+        .watch(root, RecursiveMode::Recursive)
+        .map_err(|e| format!("cannot watch {}: {e}", root.display()))?;
+    Ok(Box::new(debouncer))
+}
+
+/// A fingerprint of a file's content, or `None` when it is gone.
+fn fingerprint(path: &Path) -> Option<u64> {
+    let bytes = std::fs::read(path).ok()?;
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x100_0000_01b3);
+    }
+    Some(h)
+}
+
+fn rebuild_loop(
+    options: &BuildOptions,
+    changes: mpsc::Receiver<notify_debouncer_full::DebounceEventResult>,
+    shared: &Shared,
+) {
+    let root = &options.root;
+    let mut known: HashMap<PathBuf, Option<u64>> = HashMap::new();
+    while let Ok(first) = changes.recv() {
+        // Everything that arrives until the files are quiet for a moment
+        // (or a burst has gone on for a while) joins this one build.
+        let mut batch = vec![first];
+        let burst = Instant::now();
+        while burst.elapsed() < MAX_WAIT {
+            match changes.recv_timeout(QUIET) {
+                Ok(more) => batch.push(more),
+                Err(_) => break,
+            }
+        }
+        let mut changed = false;
+        for result in batch {
+            let Ok(events) = result else { continue };
+            for event in events {
+                for path in &event.paths {
+                    if !relevant(root, path) {
+                        continue;
+                    }
+                    let now = fingerprint(path);
+                    let before = known.insert(path.clone(), now);
+                    // A path seen for the first time counts as a change
+                    // unless it is a folder.
+                    if before != Some(now) && !(now.is_none() && path.is_dir()) {
+                        changed = true;
+                    }
+                }
+            }
+        }
+        if !changed {
+            continue;
+        }
+        let started = Instant::now();
+        match build::generate(options) {
+            Ok(generated) => {
+                for w in &generated.warnings {
+                    eprintln!("{w}");
+                }
+                *shared.site.write().unwrap_or_else(|e| e.into_inner()) =
+                    Arc::new(Snapshot::of(generated.output));
+                *shared.failure.write().unwrap_or_else(|e| e.into_inner()) = None;
+                eprintln!("rebuilt in {} ms", started.elapsed().as_millis());
+                let _ = shared.notices.send(Notice::Reload);
+            }
+            Err(err) => {
+                let text = err.to_string();
+                eprintln!("{text}");
+                eprintln!(
+                    "rebuild failed in {} ms; still serving the last good site",
+                    started.elapsed().as_millis()
+                );
+                *shared.failure.write().unwrap_or_else(|e| e.into_inner()) = Some(text.clone());
+                let _ = shared.notices.send(Notice::Failed(text));
+            }
+        }
+    }
+}
+
+async fn live_script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        LIVE_SCRIPT,
+    )
+        .into_response()
+}
+
+async fn events(
+    State(shared): State<Shared>,
+) -> Sse<impl tokio_stream::Stream<Item = Result<Event, std::convert::Infallible>>> {
+    let standing = shared
+        .failure
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    let initial =
+        tokio_stream::iter(standing.map(|text| Ok(Event::default().event("failed").data(text))));
+    let updates =
+        BroadcastStream::new(shared.notices.subscribe()).filter_map(|notice| match notice {
+            Ok(Notice::Reload) => Some(Ok(Event::default().event("reload").data("reload"))),
+            Ok(Notice::Failed(text)) => Some(Ok(Event::default().event("failed").data(text))),
+            Err(_) => None,
+        });
+    Sse::new(initial.chain(updates)).keep_alive(KeepAlive::default())
+}
+
+fn content_type(path: &str) -> &'static str {
+    match path
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .as_deref()
+    {
+        Some("html" | "htm") => "text/html; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("js") => "text/javascript; charset=utf-8",
+        Some("json") => "application/json",
+        Some("xml") => "application/xml; charset=utf-8",
+        Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("gif") => "image/gif",
+        Some("webp") => "image/webp",
+        Some("ico") => "image/x-icon",
+        Some("pdf") => "application/pdf",
+        Some("csv") => "text/csv; charset=utf-8",
+        Some("txt") => "text/plain; charset=utf-8",
+        Some("xlsx") => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        Some("docx") => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        _ => "application/octet-stream",
+    }
+}
+
+/// Serves a file of the current site. Paths are looked up in the site's
+/// own list of files, so no request can reach anything else on the disk.
+async fn file(State(shared): State<Shared>, uri: Uri) -> Response {
+    let raw = uri.path();
+    let path = percent_encoding::percent_decode_str(raw)
+        .decode_utf8_lossy()
+        .into_owned();
+    let site = shared
+        .site
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    let key = path.trim_start_matches('/');
+    let (key, status) = if key.is_empty() || key.ends_with('/') {
+        (format!("{key}index.html"), StatusCode::OK)
+    } else if site.files.contains_key(key) {
+        (key.to_string(), StatusCode::OK)
+    } else if site.files.contains_key(&format!("{key}/index.html")) {
+        let location = format!("{raw}/");
+        return Response::builder()
+            .status(StatusCode::MOVED_PERMANENTLY)
+            .header(header::LOCATION, location)
+            .body(Body::empty())
+            .unwrap_or_default();
+    } else {
+        ("404.html".to_string(), StatusCode::NOT_FOUND)
+    };
+    let (key, status) = if site.files.contains_key(&key) {
+        (key, status)
+    } else {
+        ("404.html".to_string(), StatusCode::NOT_FOUND)
+    };
+    let bytes = match site.files.get(&key) {
+        Some(Contents::Bytes(bytes)) => bytes.clone(),
+        Some(Contents::CopyOf(source)) => std::fs::read(source).unwrap_or_default(),
+        None => b"Not found".to_vec(),
+    };
+    let kind = content_type(&key);
+    let body = if kind.starts_with("text/html") {
+        with_live_reload(bytes)
+    } else {
+        bytes
+    };
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Adds the live-reload script to an HTML page, before `</body>`.
+fn with_live_reload(html: Vec<u8>) -> Vec<u8> {
+    const TAG: &[u8] = b"<script src=\"/__gazette/live.js\" defer></script>";
+    match html.windows(7).rposition(|w| w == b"</body>") {
+        Some(at) => [&html[..at], TAG, &html[at..]].concat(),
+        None => [html.as_slice(), TAG].concat(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn editor_leftovers_and_output_are_not_changes() {
+        let root = Path::new("/site");
+        assert!(relevant(root, Path::new("/site/content/a.md")));
+        assert!(relevant(root, Path::new("/site/site.yaml")));
+        assert!(relevant(root, Path::new("/site/content/LICENSE")));
+        assert!(!relevant(root, Path::new("/site/content/.a.md.swp")));
+        assert!(!relevant(root, Path::new("/site/content/4913")));
+        assert!(!relevant(root, Path::new("/site/content/a.md~")));
+        assert!(!relevant(root, Path::new("/site/public/index.html")));
+    }
+
+    #[test]
+    fn the_live_script_goes_before_the_end_of_the_body() {
+        let page = with_live_reload(b"<html><body><p>x</p></body></html>".to_vec());
+        assert_eq!(
+            String::from_utf8(page).unwrap(),
+            "<html><body><p>x</p><script src=\"/__gazette/live.js\" defer></script></body></html>"
+        );
+    }
+}
