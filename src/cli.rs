@@ -92,6 +92,12 @@ struct BuildArgs {
     /// Print how long each stage of the build took
     #[arg(long)]
     timings: bool,
+    /// After building, build again whenever a file of the site changes (for a site served by another server)
+    #[arg(long)]
+    watch: bool,
+    /// With --watch: check for changes by reading the disk every half second
+    #[arg(long, requires = "watch")]
+    poll: bool,
 }
 
 /// Runs the command line given in `args` (the program name first).
@@ -144,13 +150,37 @@ fn run_build(args: BuildArgs) -> ExitCode {
     };
     let started = Instant::now();
     let result = pool.install(|| build::build(&options));
+    let code = report_build(result, started, args.quiet, args.timings);
+    if !args.watch || code == ExitCode::from(2) {
+        return code;
+    }
+    let watched = crate::serve::watch_and_build(&options, args.poll, |result| {
+        let started = Instant::now();
+        report_build(result, started, args.quiet, args.timings);
+    });
+    match watched {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Prints what a build did, or its errors, and gives the exit code.
+fn report_build(
+    result: Result<build::BuildSummary, BuildError>,
+    started: Instant,
+    quiet: bool,
+    timings: bool,
+) -> ExitCode {
     let mut stderr = std::io::stderr().lock();
     match result {
         Ok(summary) => {
             for warning in &summary.warnings {
                 let _ = writeln!(stderr, "{warning}");
             }
-            if !args.quiet {
+            if !quiet {
                 let w = &summary.written;
                 let _ = writeln!(
                     stderr,
@@ -166,7 +196,7 @@ fn run_build(args: BuildArgs) -> ExitCode {
                     summary.out.display(),
                 );
             }
-            if args.timings {
+            if timings {
                 let t = &summary.timings;
                 let _ = writeln!(
                     stderr,

@@ -158,10 +158,11 @@ pub fn serve(options: ServeOptions) -> Result<(), String> {
         open_browser(&base_url);
     }
 
-    let (changes, receive) = mpsc::channel();
-    let _watcher = watch(&options.root, options.poll, changes)?;
+    let (send, receive) = mpsc::channel();
+    let _watcher = watch(&options.root, options.poll, send)?;
+    let changes = Changes::new(&options.root, receive);
     let builder_shared = shared.clone();
-    std::thread::spawn(move || rebuild_loop(&build_options, receive, &builder_shared));
+    std::thread::spawn(move || rebuild_loop(&build_options, changes, &builder_shared));
 
     let app = Router::new()
         .route("/__gazette/live.js", get(live_script))
@@ -264,34 +265,53 @@ fn fingerprint(path: &Path) -> Option<u64> {
     Some(h)
 }
 
-fn rebuild_loop(
-    options: &BuildOptions,
-    changes: mpsc::Receiver<notify_debouncer_full::DebounceEventResult>,
-    shared: &Shared,
-) {
-    let root = &options.root;
-    let mut known: HashMap<PathBuf, Option<u64>> = HashMap::new();
-    while let Ok(first) = changes.recv() {
-        // Everything that arrives until the files are quiet for a moment
-        // (or a burst has gone on for a while) joins this one build.
-        let mut batch = vec![first];
-        let burst = Instant::now();
-        while burst.elapsed() < MAX_WAIT {
-            match changes.recv_timeout(QUIET) {
-                Ok(more) => batch.push(more),
-                Err(_) => break,
-            }
+/// The site's changes, as the watcher reports them, gathered into one
+/// "the site changed" per burst.
+struct Changes {
+    root: PathBuf,
+    events: mpsc::Receiver<notify_debouncer_full::DebounceEventResult>,
+    /// The fingerprint of every file seen changing, to tell a real change
+    /// from a save that left the bytes as they were.
+    known: HashMap<PathBuf, Option<u64>>,
+}
+
+impl Changes {
+    fn new(
+        root: &Path,
+        events: mpsc::Receiver<notify_debouncer_full::DebounceEventResult>,
+    ) -> Changes {
+        // The watcher reports absolute paths.
+        let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+        Changes {
+            root,
+            events,
+            known: HashMap::new(),
         }
-        let mut changed = false;
-        for result in batch {
-            let Ok(events) = result else { continue };
-            for event in events {
-                for path in &event.paths {
-                    if !relevant(root, path) {
+    }
+
+    /// Waits for the next change to the bytes of a file of the site; `None`
+    /// when the watcher is gone.
+    fn next(&mut self) -> Option<()> {
+        loop {
+            let first = self.events.recv().ok()?;
+            // Everything that arrives until the files are quiet for a moment
+            // (or a burst has gone on for a while) joins this one build.
+            let mut batch = vec![first];
+            let burst = Instant::now();
+            while burst.elapsed() < MAX_WAIT {
+                match self.events.recv_timeout(QUIET) {
+                    Ok(more) => batch.push(more),
+                    Err(_) => break,
+                }
+            }
+            let mut changed = false;
+            for events in batch.into_iter().flatten() {
+                for path in events.iter().flat_map(|e| e.paths.iter()) {
+                    if !relevant(&self.root, path) {
                         continue;
                     }
                     let now = fingerprint(path);
-                    let before = known.insert(path.clone(), now);
+                    let before = self.known.insert(path.clone(), now);
                     // A path seen for the first time counts as a change
                     // unless it is a folder.
                     if before != Some(now) && !(now.is_none() && path.is_dir()) {
@@ -299,10 +319,15 @@ fn rebuild_loop(
                     }
                 }
             }
+            if changed {
+                return Some(());
+            }
         }
-        if !changed {
-            continue;
-        }
+    }
+}
+
+fn rebuild_loop(options: &BuildOptions, mut changes: Changes, shared: &Shared) {
+    while changes.next().is_some() {
         let started = Instant::now();
         match build::generate(options) {
             Ok(generated) => {
@@ -472,4 +497,21 @@ mod tests {
             "<html><body><p>x</p><script src=\"/__gazette/live.js\" defer></script></body></html>"
         );
     }
+}
+
+/// `gazette build --watch`: builds to disk again after every change, for
+/// teams that serve the output with their own server. Runs until stopped.
+pub fn watch_and_build(
+    options: &BuildOptions,
+    poll: bool,
+    report: impl Fn(Result<build::BuildSummary, BuildError>),
+) -> Result<(), String> {
+    let (send, receive) = mpsc::channel();
+    let _watcher = watch(&options.root, poll, send)?;
+    let mut changes = Changes::new(&options.root, receive);
+    eprintln!("watching {} for changes", options.root.display());
+    while changes.next().is_some() {
+        report(build::build(options));
+    }
+    Ok(())
 }

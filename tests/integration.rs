@@ -1556,6 +1556,76 @@ fn a_burst_of_saves_costs_at_most_two_rebuilds() {
     assert_eq!(served_page, built);
 }
 
+#[test]
+fn serve_answers_only_with_the_sites_files() {
+    let site = TestSite::new();
+    site.write(
+        "content/政务公开/通知.md",
+        &report("通知", "2022-12-24", "正文"),
+    );
+    let served = Served::start(&site);
+    assert_eq!(
+        served
+            .get("/%E6%94%BF%E5%8A%A1%E5%85%AC%E5%BC%80/%E9%80%9A%E7%9F%A5/")
+            .0,
+        200,
+        "percent-encoded Chinese path"
+    );
+    assert_eq!(
+        served.get("/news").0,
+        301,
+        "a folder without its slash is redirected"
+    );
+    for escape in [
+        "/../site.yaml",
+        "/%2e%2e/site.yaml",
+        "/news/..%2f..%2fsite.yaml",
+        "/content/news/first.md",
+    ] {
+        let (status, body) = served.get(escape);
+        assert_eq!(status, 404, "{escape}");
+        assert!(!body.contains("base_url"), "{escape} leaked site.yaml");
+    }
+    let (_, css) = served.get("/static/gazette.css");
+    assert!(css.contains(".site-header"));
+}
+
+#[test]
+fn build_watch_writes_again_after_a_change() {
+    let site = TestSite::new();
+    let mut child = Command::new(BIN)
+        .args(["build", "--watch", "--root"])
+        .arg(site.root())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let page = site.out().join("news/first/index.html");
+    let wait = |what: &str, ready: &dyn Fn() -> bool| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        while !ready() {
+            assert!(std::time::Instant::now() < deadline, "{what}");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+    wait("first build", &|| page.is_file());
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    site.write(
+        "content/news/first.md",
+        &report("第一篇", "2022-12-24", "监视后的正文。"),
+    );
+    wait("rebuild", &|| {
+        std::fs::read_to_string(&page).is_ok_and(|p| p.contains("监视后的正文"))
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        !std::fs::read_to_string(&page)
+            .unwrap()
+            .contains("__gazette"),
+        "a build never carries the live-reload script"
+    );
+}
+
 // ---------------------------------------------------------------------------
 // Search.
 

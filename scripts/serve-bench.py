@@ -1,0 +1,42 @@
+#!/usr/bin/env python3
+"""Time from saving one report to the reload event of `gazette serve`.
+
+    scripts/serve-bench.py SITE_DIR [SAVES]
+
+Starts `target/release/gazette serve --port 0` on SITE_DIR, listens to its
+event stream, appends a line to one report SAVES times (default 5, one save
+at a time, waiting for each reload) and prints each latency and the median.
+It measures; it asserts nothing. Build first: cargo build --release.
+"""
+import glob, os, socket, statistics, subprocess, sys, time
+
+site = sys.argv[1]
+saves = int(sys.argv[2]) if len(sys.argv) > 2 else 5
+server = subprocess.Popen(["target/release/gazette", "serve", "--port", "0", "--root", site],
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+try:
+    line = server.stdout.readline()
+    port = int(line.strip().rstrip("/").rsplit(":", 1)[1])
+    events = socket.create_connection(("127.0.0.1", port))
+    events.sendall(b"GET /__gazette/events HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    events.settimeout(600)
+    time.sleep(0.5)
+    report = sorted(glob.glob(os.path.join(site, "content", "**", "*.md"), recursive=True))
+    report = [r for r in report if not r.endswith("_index.md")][0]
+    original = open(report, encoding="utf-8").read()
+    latencies = []
+    buffered = b""
+    for i in range(saves):
+        with open(report, "w", encoding="utf-8") as f:
+            f.write(original + f"\n\n基准测试第{i}次保存。\n")
+        saved = time.monotonic()
+        while b"event: reload" not in buffered:
+            buffered += events.recv(65536)
+        latencies.append((time.monotonic() - saved) * 1000)
+        buffered = buffered.split(b"event: reload", 1)[1]
+        print(f"save {i + 1}: {latencies[-1]:.0f} ms to the reload event", flush=True)
+    with open(report, "w", encoding="utf-8") as f:
+        f.write(original)
+    print(f"median: {statistics.median(latencies):.0f} ms over {saves} saves ({site})")
+finally:
+    server.terminate()
