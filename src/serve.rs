@@ -473,6 +473,23 @@ fn with_live_reload(html: Vec<u8>) -> Vec<u8> {
     }
 }
 
+/// `gazette build --watch`: builds to disk again after every change, for
+/// teams that serve the output with their own server. Runs until stopped.
+pub fn watch_and_build(
+    options: &BuildOptions,
+    poll: bool,
+    report: impl Fn(Result<build::BuildSummary, BuildError>),
+) -> Result<(), String> {
+    let (send, receive) = mpsc::channel();
+    let _watcher = watch(&options.root, poll, send)?;
+    let mut changes = Changes::new(&options.root, receive);
+    eprintln!("watching {} for changes", options.root.display());
+    while changes.next().is_some() {
+        report(build::build(options));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -497,21 +514,4 @@ mod tests {
             "<html><body><p>x</p><script src=\"/__gazette/live.js\" defer></script></body></html>"
         );
     }
-}
-
-/// `gazette build --watch`: builds to disk again after every change, for
-/// teams that serve the output with their own server. Runs until stopped.
-pub fn watch_and_build(
-    options: &BuildOptions,
-    poll: bool,
-    report: impl Fn(Result<build::BuildSummary, BuildError>),
-) -> Result<(), String> {
-    let (send, receive) = mpsc::channel();
-    let _watcher = watch(&options.root, poll, send)?;
-    let mut changes = Changes::new(&options.root, receive);
-    eprintln!("watching {} for changes", options.root.display());
-    while changes.next().is_some() {
-        report(build::build(options));
-    }
-    Ok(())
 }
