@@ -27,11 +27,33 @@ struct Cli {
 enum Command {
     /// Build the portal into the output folder (ROOT/public by default).
     Build(BuildArgs),
+    /// Check the whole site — front matter, links, anchors, attachments,
+    /// portal rules — without writing anything.
+    Check(CheckArgs),
     /// Preview the portal on this computer, rebuilt on every save.
     Serve(ServeArgs),
     /// For each query, the bytes the search page downloads with a cold
     /// cache and the number of results (the site is built in memory).
     SearchCost(SearchCostArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct CheckArgs {
+    /// The site folder [default: the current folder]
+    #[arg(long, value_name = "DIR")]
+    root: Option<PathBuf>,
+    /// Also check reports marked `draft: true`
+    #[arg(long)]
+    drafts: bool,
+    /// `text` for people, `json` for CI tools
+    #[arg(long, value_enum, default_value = "text")]
+    format: CheckFormat,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum CheckFormat {
+    Text,
+    Json,
 }
 
 #[derive(clap::Args, Debug)]
@@ -117,6 +139,7 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitC
         Command::Build(args) => run_build(args),
         Command::SearchCost(args) => run_search_cost(args),
         Command::Serve(args) => run_serve(args),
+        Command::Check(args) => run_check(args),
     }
 }
 
@@ -277,4 +300,62 @@ fn run_serve(args: ServeArgs) -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn run_check(args: CheckArgs) -> ExitCode {
+    let options = BuildOptions {
+        root: args.root.unwrap_or_else(|| PathBuf::from(".")),
+        drafts: args.drafts,
+        now: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()
+            .map(|d| d.as_secs() as i64),
+        ..BuildOptions::default()
+    };
+    let (diagnostics, code) = match build::generate(&options) {
+        Ok(generated) => (generated.warnings, ExitCode::SUCCESS),
+        Err(BuildError::Content(all)) => (all, ExitCode::from(1)),
+        Err(BuildError::Usage(message)) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+        Err(err) => {
+            eprintln!("error: {err}");
+            return ExitCode::from(1);
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        CheckFormat::Json => {
+            let list: Vec<serde_json::Value> = diagnostics
+                .iter()
+                .map(|d| {
+                    serde_json::json!({
+                        "severity": if d.is_error() { "error" } else { "warning" },
+                        "file": d.file.as_ref().map(|f| f.to_string()),
+                        "line": d.line,
+                        "message": d.message,
+                        "help": d.help,
+                    })
+                })
+                .collect();
+            let _ = writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&list).unwrap_or_default()
+            );
+        }
+        CheckFormat::Text => {
+            for d in &diagnostics {
+                let _ = writeln!(out, "{d}");
+            }
+            let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+            let _ = writeln!(
+                out,
+                "{errors} errors, {} warnings",
+                diagnostics.len() - errors
+            );
+        }
+    }
+    code
 }

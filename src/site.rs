@@ -418,6 +418,8 @@ struct Targets {
     by_source: HashMap<String, UrlPath>,
     /// Every output file, for checking links written as site paths.
     outputs: HashSet<String>,
+    /// The heading ids of each report's page, for checking `#fragments`.
+    anchors: HashMap<UrlPath, HashSet<String>>,
 }
 
 impl Targets {
@@ -455,7 +457,20 @@ impl Targets {
             .chain(assets.iter().map(|a| &a.url))
             .map(UrlPath::output_file)
             .collect();
-        Targets { by_source, outputs }
+        let anchors = reports
+            .iter()
+            .map(|r| {
+                (
+                    r.url.clone(),
+                    r.doc.toc.iter().map(|h| h.id.clone()).collect(),
+                )
+            })
+            .collect();
+        Targets {
+            by_source,
+            outputs,
+            anchors,
+        }
     }
 
     fn resolve_all(
@@ -477,6 +492,32 @@ impl Targets {
                         diagnostics.push(problem.into_diagnostic(source, line, &link.target));
                         UrlPath::root()
                     });
+                if let (Some(fragment), Some(ids)) = (&link.fragment, self.anchors.get(&url)) {
+                    let id = percent_encoding::percent_decode_str(fragment).decode_utf8_lossy();
+                    if !ids.contains(id.as_ref()) {
+                        let mut known: Vec<&str> = ids.iter().map(String::as_str).collect();
+                        known.sort();
+                        diagnostics.push(
+                            Diagnostic::error(
+                                source,
+                                line,
+                                format!(
+                                    "broken link: `{}#{fragment}` has no heading `{id}`",
+                                    link.target
+                                ),
+                            )
+                            .with_help(
+                                match crate::diagnostics::did_you_mean(&id, &known) {
+                                    Some(close) => format!("did you mean `#{close}`?"),
+                                    None if known.is_empty() => {
+                                        "the report has no headings to link to".to_string()
+                                    }
+                                    None => format!("its headings are: {}", known.join(", ")),
+                                },
+                            ),
+                        );
+                    }
+                }
                 LinkTarget {
                     url,
                     fragment: link.fragment.clone(),
@@ -785,7 +826,11 @@ pub(crate) mod tests {
             &config(),
             vec![
                 doc("content/news/_index.md", "title: 新闻"),
-                doc("content/news/a.md", "title: A\ndate_published: 2022-01-01"),
+                doc_with_body(
+                    "content/news/a.md",
+                    "title: A\ndate_published: 2022-01-01",
+                    "## 二\n\n正文\n",
+                ),
                 doc_with_body(
                     "content/notices/b.md",
                     "title: B\ndate_published: 2022-01-01",

@@ -599,6 +599,10 @@ fn a_broken_link_names_its_file_and_line() {
 fn links_between_reports_follow_the_build() {
     let site = TestSite::new();
     site.write(
+        "content/news/first.md",
+        &report("第一篇", "2022-12-24", "## 1\n\n正文。"),
+    );
+    site.write(
         "content/notices/n.md",
         &report(
             "通知",
@@ -635,6 +639,98 @@ fn a_broken_site_yaml_does_not_hide_content_errors() {
             "build failed with 2 errors",
         ],
     );
+}
+
+#[test]
+fn a_link_to_a_missing_heading_is_broken() {
+    assert_bad_input(
+        |s| {
+            s.write(
+                "content/news/links.md",
+                &report("链接", "2022-12-24", "见[第一篇](first.md#第二部分)。"),
+            )
+        },
+        &[
+            "error: content/news/links.md:6: broken link: `first.md#第二部分` has no heading `第二部分`",
+        ],
+    );
+}
+
+#[test]
+fn template_syntax_from_other_generators_is_reported() {
+    let site = TestSite::new();
+    site.write(
+        "content/news/hugo.md",
+        &report(
+            "迁移",
+            "2022-12-24",
+            "{{< figure src=\"a.png\" >}}\n\n{% include x.html %}",
+        ),
+    );
+    let run = site.build(&[]);
+    run.assert_ok();
+    assert!(
+        run.stderr
+            .contains("warning: content/news/hugo.md:6: a Hugo shortcode is shown as text"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("warning: content/news/hugo.md:8: a Liquid/Jinja tag is shown as text"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn check_reports_every_problem_without_writing() {
+    let site = TestSite::new();
+    site.write(
+        "content/news/links.md",
+        &report(
+            "链接",
+            "2022-12-24",
+            "[甲](gone.md) [乙](first.md#无) [丙](/nowhere/) ![丁](missing.png)",
+        ),
+    );
+    site.write(
+        "content/news/hugo.md",
+        &report("迁移", "2022-12-24", "{{< x >}}"),
+    );
+    let output = Command::new(BIN)
+        .args(["check", "--format", "json", "--root"])
+        .arg(site.root())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let list: Vec<serde_json::Value> = serde_json::from_slice(&output.stdout).unwrap();
+    let errors: Vec<&serde_json::Value> =
+        list.iter().filter(|d| d["severity"] == "error").collect();
+    assert_eq!(errors.len(), 4, "{list:#?}");
+    assert!(
+        errors
+            .iter()
+            .all(|d| d["file"] == "content/news/links.md" && d["line"] == 6)
+    );
+    assert!(
+        list.iter()
+            .any(|d| d["severity"] == "warning" && d["file"] == "content/news/hugo.md")
+    );
+    assert!(!site.out().exists(), "check writes nothing");
+    // The demo portal has no broken link.
+    let demo = Command::new(BIN)
+        .args(["check", "--root"])
+        .arg(manifest_dir().join("site-content"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        demo.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&demo.stdout)
+    );
+    assert!(String::from_utf8_lossy(&demo.stdout).contains("0 errors"));
 }
 
 #[test]

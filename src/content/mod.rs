@@ -285,8 +285,68 @@ pub fn parse_doc(
         kind,
         timezone,
     };
-    let (front, warnings) = FrontMatter::parse(split.yaml, split.yaml_line, &cx)?;
+    let (front, mut warnings) = FrontMatter::parse(split.yaml, split.yaml_line, &cx)?;
+    warnings.extend(foreign_template_syntax(split.body, split.body_line, file));
     Ok((front, split.body.to_string(), split.body_line, warnings))
+}
+
+/// Template syntax of other generators left in a body by a migration: Hugo
+/// shortcodes (`{{< … >}}`, `{{% … %}}`), Liquid and Jinja tags (`{% … %}`)
+/// and output (`{{ … }}`). Gazette shows them as text, so each is reported
+/// once, with its line, for the team to find and replace. Code blocks and
+/// inline code are left alone: there such text is meant.
+pub fn foreign_template_syntax(
+    body: &str,
+    body_line: usize,
+    file: &ContentPath,
+) -> Vec<Diagnostic> {
+    let mut found = Vec::new();
+    let mut fence: Option<&str> = None;
+    for (i, line) in body.lines().enumerate() {
+        let trimmed = line.trim_start();
+        if let Some(marker) = fence {
+            if trimmed.starts_with(marker) {
+                fence = None;
+            }
+            continue;
+        }
+        if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
+            fence = Some(&trimmed[..3]);
+            continue;
+        }
+        // Inline code spans are quoted on purpose.
+        let outside_code: String = line.split('`').step_by(2).collect::<Vec<_>>().join(" ");
+        let kind = if outside_code.contains("{{<") || outside_code.contains("{{%") {
+            Some((
+                "a Hugo shortcode",
+                "Gazette does not run Hugo shortcodes; write it as Markdown (an image is ![text](file.png), a link [text](file.md)) or remove it",
+            ))
+        } else if outside_code.contains("{%") && outside_code.contains("%}") {
+            Some((
+                "a Liquid/Jinja tag",
+                "Gazette does not run template tags in reports; write the content itself, or remove the tag",
+            ))
+        } else if outside_code.contains("{{") && outside_code.contains("}}") {
+            Some((
+                "a template expression",
+                "Gazette does not fill in {{ … }} in reports; write the value itself, or remove it",
+            ))
+        } else {
+            None
+        };
+        if let Some((what, help)) = kind {
+            let snippet: String = line.trim().chars().take(60).collect();
+            found.push(
+                Diagnostic::warning(
+                    file,
+                    Some(body_line + i),
+                    format!("{what} is shown as text: `{snippet}`"),
+                )
+                .with_help(help),
+            );
+        }
+    }
+    found
 }
 
 /// Why a file's bytes are not text Gazette can read.
@@ -379,6 +439,18 @@ mod tests {
         assert_eq!(front.title, "a");
         assert_eq!(body, "body\n");
         assert_eq!(body_line, 5);
+    }
+
+    #[test]
+    fn foreign_template_syntax_is_reported_with_its_line() {
+        let file = ContentPath::from_relative("content/a.md");
+        let body = "正文\n\n{{< figure src=\"a.png\" >}}\n\n{% include note.html %}\n\n```\n{{< kept >}}\n```\n\n`{{ page.title }}` 与 {{ page.title }}\n";
+        let found = foreign_template_syntax(body, 10, &file);
+        let lines: Vec<usize> = found.iter().map(|d| d.line.unwrap()).collect();
+        assert_eq!(lines, [12, 14, 20], "{found:?}");
+        assert!(found[0].message.contains("Hugo shortcode"));
+        assert!(found[1].message.contains("Liquid"));
+        assert!(found[2].message.contains("template expression"));
     }
 
     #[test]
