@@ -204,6 +204,18 @@ pub fn generate(options: &BuildOptions) -> Result<Generated, BuildError> {
     timings.markdown = started.elapsed();
 
     let started = Instant::now();
+    for (doc, rendered) in content.docs.iter().zip(&rendered) {
+        for issue in &rendered.issues {
+            diagnostics.push(
+                Diagnostic::warning(
+                    &doc.path,
+                    Some(doc.body_line + issue.line - 1),
+                    issue.message.clone(),
+                )
+                .with_help(issue.help),
+            );
+        }
+    }
     let docs = content.docs.into_iter().zip(rendered).collect();
     let mut assets = content.assets;
     assets.extend(content.static_files);

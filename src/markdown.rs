@@ -60,6 +60,85 @@ pub struct RenderedDoc {
     pub text: String,
     /// Links inside the site, in placeholder order.
     pub links: Vec<ContentLink>,
+    /// Where the text itself breaks accessibility rules.
+    pub issues: Vec<AccessibilityIssue>,
+}
+
+/// A place where the text of a report breaks an accessibility rule (WCAG
+/// 2.1, GB/T 37668-2019): found here, reported as a warning with its line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccessibilityIssue {
+    /// The 1-based line of the body.
+    pub line: usize,
+    pub message: String,
+    pub help: &'static str,
+}
+
+/// Link texts that say nothing about where they lead.
+const VAGUE_LINK_TEXT: &[&str] = &[
+    "点击这里",
+    "点击此处",
+    "点此",
+    "这里",
+    "此处",
+    "请点击",
+    "click here",
+    "here",
+    "read more",
+    "more",
+    "link",
+    "this link",
+];
+
+/// Images without a text alternative, skipped heading levels and link texts
+/// that say nothing about their target.
+fn accessibility_issues<'a>(root: &'a comrak::nodes::AstNode<'a>) -> Vec<AccessibilityIssue> {
+    let mut issues = Vec::new();
+    // The page's title is its level-1 heading.
+    let mut previous_level = 1;
+    for node in root.descendants() {
+        let ast = node.data();
+        let line = ast.sourcepos.start.line;
+        match &ast.value {
+            NodeValue::Image(_) if node.collect_text().trim().is_empty() => {
+                issues.push(AccessibilityIssue {
+                    line,
+                    message: "an image has no text alternative".to_string(),
+                    help: "describe what the image shows: ![二维码：扫码查看办事指南](file.png)",
+                })
+            }
+            NodeValue::Heading(h) => {
+                if h.level == 1 {
+                    issues.push(AccessibilityIssue {
+                        line,
+                        message: "a level-1 heading in the text; the title is the page's only one"
+                            .to_string(),
+                        help: "use ## for 一、 headings and ### for （一） headings",
+                    });
+                } else if h.level > previous_level + 1 {
+                    issues.push(AccessibilityIssue {
+                        line,
+                        message: format!("a heading of level {} follows one of level {previous_level}: a level is skipped", h.level),
+                        help: "headings go down one level at a time (## then ###), so screen-reader users can follow the outline",
+                    });
+                }
+                previous_level = h.level;
+            }
+            NodeValue::Link(_) => {
+                let text = node.collect_text();
+                let text = text.trim().to_lowercase();
+                if VAGUE_LINK_TEXT.contains(&text.as_str()) {
+                    issues.push(AccessibilityIssue {
+                        line,
+                        message: format!("the link text “{}” does not say where it leads", node.collect_text().trim()),
+                        help: "name the target: [2023年部门预算](budget.md) instead of [点击这里](budget.md)",
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    issues
 }
 
 /// Whether a link target leaves the site: it has a scheme (`https:`,
@@ -143,6 +222,7 @@ pub fn render(body: &str, options: &MarkdownOptions) -> RenderedDoc {
     let root = comrak::parse_document(&arena, body, &options);
 
     let text = plain_text(root);
+    let issues = accessibility_issues(root);
     let links = take_content_links(root);
 
     let headings = HeadingIds::default();
@@ -166,6 +246,7 @@ pub fn render(body: &str, options: &MarkdownOptions) -> RenderedDoc {
         toc,
         text,
         links,
+        issues,
     }
 }
 
@@ -329,6 +410,26 @@ mod tests {
             "{}",
             doc.html
         );
+    }
+
+    #[test]
+    fn accessibility_issues_are_found_with_their_lines() {
+        let doc = render(
+            "## 一、标题\n\n#### 跳级\n\n![](a.png)\n\n[点击这里](a.md) [2023年预算](b.md)\n\n# 又一个标题\n",
+            &MarkdownOptions::default(),
+        );
+        let found: Vec<(usize, &str)> = doc
+            .issues
+            .iter()
+            .map(|i| (i.line, i.message.as_str()))
+            .collect();
+        assert_eq!(found.len(), 4, "{found:?}");
+        assert_eq!(found[0].0, 3);
+        assert!(found[0].1.contains("level 4 follows one of level 2"));
+        assert_eq!(found[1], (5, "an image has no text alternative"));
+        assert_eq!(found[2].0, 7);
+        assert!(found[2].1.contains("点击这里"));
+        assert_eq!(found[3].0, 9);
     }
 
     #[test]

@@ -734,6 +734,29 @@ fn check_reports_every_problem_without_writing() {
 }
 
 #[test]
+fn inaccessible_text_is_warned_about_with_its_line() {
+    let site = TestSite::new();
+    site.write(
+        "content/news/a11y.md",
+        &report(
+            "无障碍",
+            "2022-12-24",
+            "#### 跳级标题\n\n![](chart.png)\n\n[点击这里](first.md)",
+        ),
+    );
+    site.write_bytes("content/news/chart.png", b"\x89PNG");
+    let run = site.build(&[]);
+    run.assert_ok();
+    for expected in [
+        "warning: content/news/a11y.md:6: a heading of level 4 follows one of level 1",
+        "warning: content/news/a11y.md:8: an image has no text alternative",
+        "warning: content/news/a11y.md:10: the link text “点击这里” does not say where it leads",
+    ] {
+        assert!(run.stderr.contains(expected), "{expected}\n{}", run.stderr);
+    }
+}
+
+#[test]
 fn usage_errors_exit_with_2() {
     let run = Run::from(
         Command::new(BIN)

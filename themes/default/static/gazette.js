@@ -38,8 +38,17 @@
     }
   }
 
+  // 长者模式: large type, strong contrast, one column; remembered.
+  function applyElder(on) {
+    root.classList.toggle("elder", on);
+    var buttons = document.querySelectorAll("[data-action=elder]");
+    for (var i = 0; i < buttons.length; i++) buttons[i].setAttribute("aria-pressed", String(on));
+  }
+  if (load("gazette-elder") === "on") root.classList.add("elder");
+
   document.addEventListener("DOMContentLoaded", function () {
     applyFontSize(load("gazette-font-size"));
+    applyElder(load("gazette-elder") === "on");
     document.addEventListener("click", function (event) {
       var target = event.target.closest ? event.target.closest("button") : null;
       if (!target) return;
@@ -47,6 +56,10 @@
       if (size) {
         applyFontSize(size);
         save("gazette-font-size", size);
+      } else if (target.getAttribute("data-action") === "elder") {
+        var on = !root.classList.contains("elder");
+        applyElder(on);
+        save("gazette-elder", on ? "on" : "off");
       } else if (target.getAttribute("data-action") === "print") {
         window.print();
       } else if (target.getAttribute("data-action") === "copy") {
