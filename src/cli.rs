@@ -27,6 +27,10 @@ struct Cli {
 enum Command {
     /// Build the portal into the output folder (ROOT/public by default).
     Build(BuildArgs),
+    /// Create a new portal: site.yaml, sections and a sample of every document type.
+    Init(InitArgs),
+    /// Create a new report with its required front matter.
+    New(NewArgs),
     /// Check the whole site — front matter, links, anchors, attachments,
     /// portal rules — without writing anything.
     Check(CheckArgs),
@@ -35,6 +39,27 @@ enum Command {
     /// For each query, the bytes the search page downloads with a cold
     /// cache and the number of results (the site is built in memory).
     SearchCost(SearchCostArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct InitArgs {
+    /// The folder to create the site in [default: the current folder]
+    dir: Option<PathBuf>,
+    /// The portal's language
+    #[arg(long, default_value = "zh-CN", value_parser = ["zh-CN", "en"])]
+    lang: String,
+}
+
+#[derive(clap::Args, Debug)]
+struct NewArgs {
+    /// What to create: `report`
+    #[arg(value_parser = ["report"])]
+    kind: String,
+    /// Where, below content/, e.g. xxgk/tzgg/2024-notice (".md" is added)
+    path: PathBuf,
+    /// The site folder [default: the current folder]
+    #[arg(long, value_name = "DIR")]
+    root: Option<PathBuf>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -140,6 +165,8 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitC
         Command::SearchCost(args) => run_search_cost(args),
         Command::Serve(args) => run_serve(args),
         Command::Check(args) => run_check(args),
+        Command::Init(args) => run_init(args),
+        Command::New(args) => run_new(args),
     }
 }
 
@@ -358,4 +385,80 @@ fn run_check(args: CheckArgs) -> ExitCode {
         }
     }
     code
+}
+
+fn run_init(args: InitArgs) -> ExitCode {
+    let dir = args.dir.unwrap_or_else(|| PathBuf::from("."));
+    let lang = if args.lang == "en" {
+        crate::config::Language::En
+    } else {
+        crate::config::Language::ZhCn
+    };
+    match crate::init::init(&dir, lang) {
+        Ok(files) => {
+            eprintln!(
+                "created {} files in {}; build it with: gazette build --root {}",
+                files.len(),
+                dir.display(),
+                dir.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run_new(args: NewArgs) -> ExitCode {
+    let root = args.root.unwrap_or_else(|| PathBuf::from("."));
+    let config = std::fs::read_to_string(root.join(crate::config::CONFIG_FILE))
+        .ok()
+        .and_then(|text| {
+            crate::config::Config::parse(
+                &text,
+                &crate::paths::ContentPath::from_relative(crate::config::CONFIG_FILE),
+            )
+            .ok()
+        })
+        .map(|(c, _)| c);
+    let Some(config) = config else {
+        eprintln!(
+            "error: {} has no valid site.yaml; run gazette new in a site folder, or pass --root",
+            root.display()
+        );
+        return ExitCode::from(2);
+    };
+    let mut path = root.join(crate::content::CONTENT_DIR).join(&args.path);
+    if path.extension().is_none_or(|e| e != "md") {
+        path.set_extension("md");
+    }
+    if path.exists() {
+        eprintln!("error: {} already exists", path.display());
+        return ExitCode::from(2);
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let today = crate::dates::Timestamp::from_unix(now, config.timezone)
+        .map(|t| t.date().iso())
+        .unwrap_or_default();
+    if let Some(parent) = path.parent() {
+        let _ = std::fs::create_dir_all(parent);
+    }
+    match std::fs::write(&path, crate::init::new_report(config.language, &today)) {
+        Ok(()) => {
+            eprintln!(
+                "created {}; fill in the placeholders (the build refuses them until then)",
+                path.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            ExitCode::from(1)
+        }
+    }
 }

@@ -22,6 +22,7 @@ pub mod config;
 pub mod content;
 pub mod dates;
 pub mod diagnostics;
+pub mod init;
 pub mod markdown;
 pub mod output;
 pub mod paths;

@@ -757,6 +757,90 @@ fn inaccessible_text_is_warned_about_with_its_line() {
 }
 
 #[test]
+fn init_creates_a_portal_that_builds_at_once() {
+    for lang in ["zh-CN", "en"] {
+        let dir = tempfile::tempdir().unwrap();
+        let run = Run::from(
+            Command::new(BIN)
+                .arg("init")
+                .arg(dir.path())
+                .args(["--lang", lang])
+                .output()
+                .unwrap(),
+        );
+        run.assert_ok();
+        let output = Command::new(BIN)
+            .args(["build", "--root"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{lang}: {stderr}");
+        assert!(!stderr.contains("warning"), "{lang}: {stderr}");
+        // One sample of every document type, the annual report with its tables.
+        let reports = walk(&dir.path().join("content"))
+            .into_iter()
+            .filter(|p| p.to_string_lossy().contains("sample-"))
+            .count();
+        assert_eq!(reports, 14, "{lang}");
+        assert!(
+            walk(&dir.path().join("public"))
+                .iter()
+                .any(|p| std::fs::read_to_string(p).is_ok_and(|t| t.contains("stats-requests")))
+        );
+        // init refuses a folder that holds a site.
+        assert_eq!(
+            Command::new(BIN)
+                .arg("init")
+                .arg(dir.path())
+                .output()
+                .unwrap()
+                .status
+                .code(),
+            Some(2)
+        );
+    }
+}
+
+#[test]
+fn a_new_report_is_refused_until_its_placeholders_are_filled() {
+    let site = TestSite::new();
+    let run = Run::from(
+        Command::new(BIN)
+            .args(["new", "report", "news/2024-notice", "--root"])
+            .arg(site.root())
+            .output()
+            .unwrap(),
+    );
+    run.assert_ok();
+    let path = site.root().join("content/news/2024-notice.md");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("title: 【请填写标题"));
+    let run = site.build(&[]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr
+            .contains("error: content/news/2024-notice.md:2: title is still a placeholder"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("issuer is still a placeholder"),
+        "{}",
+        run.stderr
+    );
+    let filled = text
+        .replace(
+            "【请填写标题：文件的正式全称】",
+            "关于开展2024年防汛演练的通知",
+        )
+        .replace("【请填写发布机构全称】", "示例街道办事处")
+        .replace("【请填写正文】", "正文。");
+    std::fs::write(&path, filled).unwrap();
+    site.build(&[]).assert_ok();
+}
+
+#[test]
 fn usage_errors_exit_with_2() {
     let run = Run::from(
         Command::new(BIN)

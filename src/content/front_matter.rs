@@ -597,6 +597,22 @@ impl FrontMatter {
             }
         }
 
+        // A value `gazette new` left to be filled in must never be published.
+        for (key, line) in yaml::top_level_keys(yaml_text) {
+            let value = yaml_text.lines().nth(line - 1).unwrap_or_default();
+            if crate::init::is_placeholder(value) {
+                problems.push(
+                    Diagnostic::error(
+                        file,
+                        Some(line + yaml_line - 1),
+                        format!("{key} is still a placeholder"),
+                    )
+                    .with_help(
+                        "replace the text in 【请填写…】 / [fill in: …] with the real value",
+                    ),
+                );
+            }
+        }
         if problems.iter().any(Diagnostic::is_error) {
             return Err(problems);
         }

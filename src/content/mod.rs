@@ -287,6 +287,16 @@ pub fn parse_doc(
     };
     let (front, mut warnings) = FrontMatter::parse(split.yaml, split.yaml_line, &cx)?;
     warnings.extend(foreign_template_syntax(split.body, split.body_line, file));
+    if let Some(i) = split.body.lines().position(crate::init::is_placeholder) {
+        return Err(vec![
+            Diagnostic::error(
+                file,
+                Some(split.body_line + i),
+                "the text is still a placeholder",
+            )
+            .with_help("write the report's text in place of 【请填写正文】 / [fill in: the text]"),
+        ]);
+    }
     Ok((front, split.body.to_string(), split.body_line, warnings))
 }
 
