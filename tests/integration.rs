@@ -2393,6 +2393,99 @@ fn search_results_are_text_never_markup() {
     );
 }
 
+/// Runs axe-core (WCAG 2.0/2.1 A and AA rules) on a page, in elder mode or
+/// not, and returns its violations as `rule (impact): elements`.
+fn axe_violations(browser: &Path, page: &Path, query: &str, elder: bool) -> Vec<String> {
+    let axe = manifest_dir().join("node_modules/axe-core/axe.min.js");
+    let html = std::fs::read_to_string(page).unwrap();
+    let elder_script = if elder {
+        "<script>localStorage.setItem(\"gazette-elder\",\"on\")</script>"
+    } else {
+        ""
+    };
+    let runner = format!(
+        "<script src=\"file://{}\"></script><script>window.addEventListener(\"load\",function(){{setTimeout(function(){{axe.run(document,{{runOnly:{{type:\"tag\",values:[\"wcag2a\",\"wcag2aa\",\"wcag21a\",\"wcag21aa\"]}}}}).then(function(r){{document.body.setAttribute(\"data-axe\",JSON.stringify(r.violations.map(function(v){{return v.id+\" (\"+v.impact+\"): \"+v.nodes.map(function(n){{return n.target.join(\" \")}}).join(\", \")}})));}});}},500);}});</script></body>",
+        axe.display()
+    );
+    let probe = page.with_file_name("axe-probe.html");
+    let html = html
+        .replacen(
+            "<meta charset=\"utf-8\">",
+            &format!("<meta charset=\"utf-8\">{elder_script}"),
+            1,
+        )
+        .replace("</body>", &runner);
+    std::fs::write(&probe, html).unwrap();
+    let dom = dump_url(browser, &format!("file://{}{query}", probe.display()));
+    let _ = std::fs::remove_file(&probe);
+    let start = dom
+        .find("data-axe=\"")
+        .unwrap_or_else(|| panic!("axe did not run on {}", page.display()))
+        + 10;
+    let json = dom[start..start + dom[start..].find('"').unwrap()]
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">");
+    serde_json::from_str(&json).unwrap()
+}
+
+#[test]
+fn every_page_type_passes_axe_in_both_languages_and_modes() {
+    let Some(browser) = chromium() else {
+        assert!(!in_ci(), "CI=true but chromium is not installed");
+        return;
+    };
+    if !manifest_dir()
+        .join("node_modules/axe-core/axe.min.js")
+        .is_file()
+    {
+        assert!(!in_ci(), "CI=true but axe-core is missing: run `npm ci`");
+        return;
+    }
+    let (_a, zh) = build_demo(&[]);
+    let (_b, en) = build_agency_demo(&[]);
+    let pages = [
+        (zh.join("index.html"), ""),
+        (zh.join("xxgk/index.html"), ""),
+        (zh.join(SEED_PAGE), ""),
+        (
+            zh.join("xxgk/fdzdgknr/fzzfjs/2022-fazhi-zhengfu-jianshe-baogao/share/index.html"),
+            "",
+        ),
+        (
+            zh.join("xxgk/fdzdgknr/fzzfjs/2022-fazhi-zhengfu-jianshe-baogao/print/index.html"),
+            "",
+        ),
+        (zh.join("xxgk/gknb/2022-gip-annual-report/index.html"), ""),
+        (zh.join("xxgk/xxgkml/index.html"), ""),
+        (
+            zh.join("search/index.html"),
+            "?q=%E6%89%AB%E9%BB%91%E9%99%A4%E6%81%B6",
+        ),
+        (zh.join("404.html"), ""),
+        (en.join("index.html"), ""),
+        (
+            en.join("publications/policies/records-retention-policy-2020/index.html"),
+            "",
+        ),
+        (en.join("search/index.html"), "?q=records"),
+    ];
+    let mut failures = Vec::new();
+    for (page, query) in &pages {
+        for elder in [false, true] {
+            let violations = axe_violations(&browser, page, query, elder);
+            if !violations.is_empty() {
+                failures.push(format!(
+                    "{} (elder {elder}): {violations:?}",
+                    page.display()
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
 /// Measures the signature block in a real browser: the 署名 ends two
 /// characters from the right edge of the text, and the date starts two
 /// characters right of the 署名's first character (GB/T 9704-2012 7.3.5.2).
