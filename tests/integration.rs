@@ -2486,6 +2486,64 @@ fn every_page_type_passes_axe_in_both_languages_and_modes() {
     assert!(failures.is_empty(), "{failures:#?}");
 }
 
+/// Whether a payload ran: it marks the `<html>` element.
+fn pwned(dom: &str) -> bool {
+    let open = dom
+        .find("<html")
+        .map(|at| &dom[at..at + dom[at..].find('>').unwrap_or(0)])
+        .unwrap_or("");
+    open.contains("data-pwned")
+}
+
+#[test]
+fn script_payloads_never_run_on_any_page() {
+    let Some(browser) = chromium() else {
+        assert!(!in_ci(), "CI=true but chromium is not installed");
+        return;
+    };
+    const RUN: &str = "document.documentElement.setAttribute('data-pwned','1')";
+    let img = format!("<img src=x onerror=\\\"{RUN}\\\">");
+    let site = TestSite::new();
+    site.write(
+        "content/news/xss.md",
+        &format!(
+            "---\ntitle: \"{img}标题\"\nissuer: \"<script>{RUN}</script>机构\"\nsummary: \"\\\"><svg onload={RUN}>摘要\"\ntags: [\"<b onmouseover={RUN}>\"]\nkeywords: [\"</script><script>{RUN}</script>\"]\nindex_no: \"X-<i>1</i>\"\ntopics: [\"<u>主题</u>\"]\ndoc_no: \"{img}\"\ndate_published: 2022-12-24\nattachments:\n  - title: \"{img}附件\"\n    file: a.csv\n---\n\n{img}\n\n<script>{RUN}</script>\n\n[链接](javascript:{RUN})\n"
+        ),
+    );
+    site.write("content/news/a.csv", "a,b\n");
+    site.build(&["--relative"]).assert_ok();
+    let pages = [
+        "news/xss/index.html",
+        "news/xss/share/index.html",
+        "news/xss/print/index.html",
+        "news/print/index.html",
+        "news/index.html",
+        "index.html",
+        "catalogue/index.html",
+    ];
+    for page in pages {
+        let path = site.out().join(page);
+        assert!(path.is_file(), "{page}");
+        let dom = dump_url(&browser, &format!("file://{}", path.display()));
+        assert!(dom.contains("</body>"), "{page} did not load");
+        assert!(!pwned(&dom), "a payload ran on {page}");
+    }
+    let search = dump_url(
+        &browser,
+        &format!(
+            "file://{}?q=%E6%A0%87%E9%A2%98",
+            site.out().join("search/index.html").display()
+        ),
+    );
+    assert!(search.contains("search-title"), "the report is found");
+    assert!(!pwned(&search), "a payload ran in the search results");
+    let feed = site.read("atom.xml");
+    assert!(
+        !feed.contains("<script>") && !feed.contains("<img"),
+        "the feed carries markup unescaped"
+    );
+}
+
 /// Measures the signature block in a real browser: the 署名 ends two
 /// characters from the right edge of the text, and the date starts two
 /// characters right of the 署名's first character (GB/T 9704-2012 7.3.5.2).
