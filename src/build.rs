@@ -195,6 +195,7 @@ pub fn generate(options: &BuildOptions) -> Result<Generated, BuildError> {
     let started = Instant::now();
     let markdown_options = MarkdownOptions {
         allow_html: config.markdown.allow_html,
+        iframe_hosts: config.markdown.iframe_hosts.clone(),
     };
     let rendered: Vec<RenderedDoc> = content
         .docs

@@ -151,6 +151,10 @@ pub struct MarkdownConfig {
     /// as text, so nothing pasted into a report can run in a visitor's browser.
     #[serde(default)]
     pub allow_html: bool,
+    /// With `allow_html`: the hosts whose pages may be embedded with
+    /// `<iframe>` (a map service, a video platform).
+    #[serde(default)]
+    pub iframe_hosts: Vec<String>,
 }
 
 /// `catalogue:` in `site.yaml`: the 信息公开目录.

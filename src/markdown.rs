@@ -6,7 +6,10 @@
 //! so is CJK-friendly emphasis, so that `**真，**她` is bold as a Chinese
 //! writer means it. Heading ids are derived from the heading text (Chinese
 //! kept as it is), made unique within the page, and stable from build to
-//! build. Raw HTML is shown as text unless the site allows it.
+//! build. Raw HTML is shown as text unless the site allows it; then it is
+//! sanitised with an allow-list (ammonia): `<script>`, `<style>`, event
+//! handlers and `javascript:` links never reach the page, `<iframe>` only
+//! from the hosts the site names, and each removal is reported.
 //!
 //! Links and images that point inside the site (`../tzgg/notice.md`,
 //! `chart.png`, `/xxgk/`) cannot be written yet: only the site stage knows
@@ -23,10 +26,12 @@ use comrak::options::Plugins;
 use comrak::{Anchorizer, Arena, Options};
 
 /// Settings of the markdown stage, from `site.yaml`.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct MarkdownOptions {
-    /// Pass raw HTML through instead of escaping it.
+    /// Keep raw HTML (sanitised) instead of showing it as text.
     pub allow_html: bool,
+    /// Hosts whose pages may be embedded with `<iframe>` (maps, video).
+    pub iframe_hosts: Vec<String>,
 }
 
 /// A heading of the body, for the table of contents.
@@ -61,13 +66,13 @@ pub struct RenderedDoc {
     /// Links inside the site, in placeholder order.
     pub links: Vec<ContentLink>,
     /// Where the text itself breaks accessibility rules.
-    pub issues: Vec<AccessibilityIssue>,
+    pub issues: Vec<TextIssue>,
 }
 
 /// A place where the text of a report breaks an accessibility rule (WCAG
 /// 2.1, GB/T 37668-2019): found here, reported as a warning with its line.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AccessibilityIssue {
+pub struct TextIssue {
     /// The 1-based line of the body.
     pub line: usize,
     pub message: String,
@@ -92,7 +97,7 @@ const VAGUE_LINK_TEXT: &[&str] = &[
 
 /// Images without a text alternative, skipped heading levels and link texts
 /// that say nothing about their target.
-fn accessibility_issues<'a>(root: &'a comrak::nodes::AstNode<'a>) -> Vec<AccessibilityIssue> {
+fn accessibility_issues<'a>(root: &'a comrak::nodes::AstNode<'a>) -> Vec<TextIssue> {
     let mut issues = Vec::new();
     // The page's title is its level-1 heading.
     let mut previous_level = 1;
@@ -101,7 +106,7 @@ fn accessibility_issues<'a>(root: &'a comrak::nodes::AstNode<'a>) -> Vec<Accessi
         let line = ast.sourcepos.start.line;
         match &ast.value {
             NodeValue::Image(_) if node.collect_text().trim().is_empty() => {
-                issues.push(AccessibilityIssue {
+                issues.push(TextIssue {
                     line,
                     message: "an image has no text alternative".to_string(),
                     help: "describe what the image shows: ![二维码：扫码查看办事指南](file.png)",
@@ -109,14 +114,14 @@ fn accessibility_issues<'a>(root: &'a comrak::nodes::AstNode<'a>) -> Vec<Accessi
             }
             NodeValue::Heading(h) => {
                 if h.level == 1 {
-                    issues.push(AccessibilityIssue {
+                    issues.push(TextIssue {
                         line,
                         message: "a level-1 heading in the text; the title is the page's only one"
                             .to_string(),
                         help: "use ## for 一、 headings and ### for （一） headings",
                     });
                 } else if h.level > previous_level + 1 {
-                    issues.push(AccessibilityIssue {
+                    issues.push(TextIssue {
                         line,
                         message: format!("a heading of level {} follows one of level {previous_level}: a level is skipped", h.level),
                         help: "headings go down one level at a time (## then ###), so screen-reader users can follow the outline",
@@ -128,7 +133,7 @@ fn accessibility_issues<'a>(root: &'a comrak::nodes::AstNode<'a>) -> Vec<Accessi
                 let text = node.collect_text();
                 let text = text.trim().to_lowercase();
                 if VAGUE_LINK_TEXT.contains(&text.as_str()) {
-                    issues.push(AccessibilityIssue {
+                    issues.push(TextIssue {
                         line,
                         message: format!("the link text “{}” does not say where it leads", node.collect_text().trim()),
                         help: "name the target: [2023年部门预算](budget.md) instead of [点击这里](budget.md)",
@@ -216,13 +221,17 @@ fn comrak_options(options: &MarkdownOptions) -> Options<'static> {
 }
 
 /// Renders one body.
-pub fn render(body: &str, options: &MarkdownOptions) -> RenderedDoc {
-    let options = comrak_options(options);
+pub fn render(body: &str, markdown: &MarkdownOptions) -> RenderedDoc {
+    let iframe_hosts = &markdown.iframe_hosts;
+    let options = comrak_options(markdown);
     let arena = Arena::new();
     let root = comrak::parse_document(&arena, body, &options);
 
     let text = plain_text(root);
-    let issues = accessibility_issues(root);
+    let mut issues = accessibility_issues(root);
+    if markdown.allow_html {
+        issues.extend(unsafe_html(root, iframe_hosts));
+    }
     let links = take_content_links(root);
 
     let headings = HeadingIds::default();
@@ -233,6 +242,11 @@ pub fn render(body: &str, options: &MarkdownOptions) -> RenderedDoc {
         .expect("writing to a String cannot fail");
     // Wide tables scroll inside their own box on a phone instead of
     // widening the page.
+    let html = if options_allow_html(&options) {
+        sanitize(&html, iframe_hosts)
+    } else {
+        html
+    };
     let html = html
         .replace("<table>", "<div class=\"table-wrap\"><table>")
         .replace("</table>", "</table></div>");
@@ -248,6 +262,110 @@ pub fn render(body: &str, options: &MarkdownOptions) -> RenderedDoc {
         links,
         issues,
     }
+}
+
+fn options_allow_html(options: &Options<'_>) -> bool {
+    options.render.r#unsafe
+}
+
+/// The host of an `http(s)://host/…` address.
+fn host_of(url: &str) -> Option<&str> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .or_else(|| url.strip_prefix("//"))?;
+    Some(rest.split(['/', '?', '#', ':']).next().unwrap_or(rest))
+}
+
+/// Keeps the raw HTML of a body that is safe to show: formatting, tables,
+/// images, links, and iframes from allowed hosts.
+fn sanitize(html: &str, iframe_hosts: &[String]) -> String {
+    let mut builder = ammonia::Builder::default();
+    builder
+        .add_generic_attributes(["id", "class", "lang", "title", "align", "dir"])
+        .add_tag_attributes("td", ["colspan", "rowspan", "headers", "scope"])
+        .add_tag_attributes("th", ["colspan", "rowspan", "headers", "scope"])
+        .add_tag_attributes("input", ["type", "checked", "disabled"])
+        .add_tags(["input", "section", "figure", "figcaption", "mark", "del"])
+        .add_url_schemes([LINK_PLACEHOLDER.trim_end_matches(':')])
+        .link_rel(None);
+    if !iframe_hosts.is_empty() {
+        builder.add_tags(["iframe"]).add_tag_attributes(
+            "iframe",
+            [
+                "src",
+                "width",
+                "height",
+                "title",
+                "allowfullscreen",
+                "loading",
+            ],
+        );
+        let hosts: Vec<String> = iframe_hosts.to_vec();
+        builder.attribute_filter(move |element, attribute, value| {
+            if element == "iframe"
+                && attribute == "src"
+                && !host_of(value).is_some_and(|h| hosts.iter().any(|a| a == h))
+            {
+                return None;
+            }
+            Some(value.into())
+        });
+    }
+    builder.clean(html).to_string()
+}
+
+/// Raw HTML the sanitiser will remove, reported with its line so the team
+/// knows what did not make it to the page.
+fn unsafe_html<'a>(
+    root: &'a comrak::nodes::AstNode<'a>,
+    iframe_hosts: &[String],
+) -> Vec<TextIssue> {
+    let mut issues = Vec::new();
+    for node in root.descendants() {
+        let ast = node.data();
+        let literal = match &ast.value {
+            NodeValue::HtmlBlock(block) => block.literal.to_lowercase(),
+            NodeValue::HtmlInline(text) => text.to_lowercase(),
+            _ => continue,
+        };
+        let handler = literal.split_whitespace().any(|part| {
+            part.strip_prefix("on").is_some_and(|rest| {
+                rest.split('=').next().is_some_and(|name| {
+                    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphabetic())
+                }) && rest.contains('=')
+            })
+        });
+        let iframe = literal.contains("<iframe") && {
+            let src = literal
+                .split("src=")
+                .nth(1)
+                .unwrap_or("")
+                .trim_start_matches(['"', '\'']);
+            !host_of(src).is_some_and(|h| iframe_hosts.iter().any(|a| a == h))
+        };
+        let what = if literal.contains("<script") {
+            Some("a <script> element")
+        } else if literal.contains("<style") {
+            Some("a <style> element")
+        } else if handler {
+            Some("an event handler (on…=)")
+        } else if literal.contains("javascript:") {
+            Some("a javascript: address")
+        } else if iframe {
+            Some("an <iframe> from a host the site does not allow")
+        } else {
+            None
+        };
+        if let Some(what) = what {
+            issues.push(TextIssue {
+                line: ast.sourcepos.start.line,
+                message: format!("raw HTML with {what} was removed"),
+                help: "only formatting, tables, images and links are kept; embed maps or video from hosts listed in markdown.iframe_hosts of site.yaml",
+            });
+        }
+    }
+    issues
 }
 
 /// Lists the links and images of `root` that point inside the site and
@@ -365,8 +483,21 @@ mod tests {
         let escaped = html(md);
         assert!(!escaped.contains("<script>"), "{escaped}");
         assert!(escaped.contains("&lt;script&gt;"), "{escaped}");
-        let allowed = render(md, &MarkdownOptions { allow_html: true }).html;
-        assert!(allowed.contains("<script>"), "{allowed}");
+        let allowed = render(
+            md,
+            &MarkdownOptions {
+                allow_html: true,
+                iframe_hosts: vec![],
+            },
+        );
+        assert!(!allowed.html.contains("<script"), "{}", allowed.html);
+        assert!(!allowed.html.contains("onclick"), "{}", allowed.html);
+        assert!(
+            allowed.html.contains("<b>b</b>"),
+            "safe markup is kept: {}",
+            allowed.html
+        );
+        assert_eq!(allowed.issues.len(), 2, "{:?}", allowed.issues);
     }
 
     #[test]
@@ -430,6 +561,26 @@ mod tests {
         assert_eq!(found[2].0, 7);
         assert!(found[2].1.contains("点击这里"));
         assert_eq!(found[3].0, 9);
+    }
+
+    #[test]
+    fn iframes_only_from_allowed_hosts() {
+        let md = "<iframe src=\"https://map.tianditu.gov.cn/x\" title=\"地图\"></iframe>\n\n<iframe src=\"https://evil.example/x\"></iframe>\n";
+        let doc = render(
+            md,
+            &MarkdownOptions {
+                allow_html: true,
+                iframe_hosts: vec!["map.tianditu.gov.cn".into()],
+            },
+        );
+        assert!(
+            doc.html.contains("src=\"https://map.tianditu.gov.cn/x\""),
+            "{}",
+            doc.html
+        );
+        assert!(!doc.html.contains("evil.example"), "{}", doc.html);
+        assert_eq!(doc.issues.len(), 1);
+        assert_eq!(doc.issues[0].line, 3);
     }
 
     #[test]
