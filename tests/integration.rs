@@ -841,6 +841,79 @@ fn a_new_report_is_refused_until_its_placeholders_are_filled() {
 }
 
 #[test]
+fn hostile_and_huge_inputs_end_with_a_result_or_a_clear_error() {
+    // A YAML alias bomb ("billion laughs").
+    let mut bomb = String::from(
+        "---\ntitle: 炸弹\ndate_published: 2022-12-24\nextra:\n  a: &a [\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\"]\n",
+    );
+    for (prev, name) in ["a", "b", "c", "d", "e", "f", "g", "h"]
+        .iter()
+        .zip(["b", "c", "d", "e", "f", "g", "h", "i"])
+    {
+        bomb.push_str(&format!("  {name}: &{name} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"));
+    }
+    bomb.push_str("---\n正文\n");
+    let started = std::time::Instant::now();
+    assert_bad_input(
+        |s| s.write("content/news/bomb.md", &bomb),
+        &["error: content/news/bomb.md"],
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "the alias bomb took {:?}",
+        started.elapsed()
+    );
+
+    let site = TestSite::new();
+    // A file name of 255 bytes (84 Chinese characters and ".md").
+    let long = "长".repeat(84);
+    site.write(
+        &format!("content/news/{long}.md"),
+        &report("长文件名", "2022-12-24", "正文"),
+    );
+    // A table of 100,000 rows.
+    let mut table = String::from("| 序号 | 金额 |\n|---|---:|\n");
+    for i in 0..100_000 {
+        table.push_str(&format!("| {i} | {} |\n", i * 7));
+    }
+    site.write(
+        "content/news/table.md",
+        &report("大表", "2022-12-24", &table),
+    );
+    // A symlink loop.
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(
+        site.root().join("content/news"),
+        site.root().join("content/news/loop"),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let run = site.build(&[]);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "{:?}",
+        started.elapsed()
+    );
+    #[cfg(unix)]
+    {
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        assert!(
+            run.stderr
+                .contains("content/news/loop: this link points back to a folder that contains it"),
+            "{}",
+            run.stderr
+        );
+        std::fs::remove_file(site.root().join("content/news/loop")).unwrap();
+    }
+    site.build(&[]).assert_ok();
+    assert!(site.out().join(format!("news/{long}/index.html")).is_file());
+    assert!(
+        site.read("news/table/index.html")
+            .contains("<td>99999</td>")
+    );
+}
+
+#[test]
 fn usage_errors_exit_with_2() {
     let run = Run::from(
         Command::new(BIN)
