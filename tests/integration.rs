@@ -1934,7 +1934,14 @@ fn search_cases() -> Vec<SearchCase> {
 #[test]
 fn the_browser_search_matches_the_reference_engine() {
     let Some(t) = tools(&["node"]) else { return };
-    for root in ["site-content", "site-content/agency"] {
+    // Each site twice: with the shipped position-file threshold, and with
+    // every term's positions in a file of its own.
+    for (root, own_position_file) in [
+        ("site-content", None),
+        ("site-content", Some(0)),
+        ("site-content/agency", None),
+        ("site-content/agency", Some(0)),
+    ] {
         let options = gazette::build::BuildOptions {
             root: manifest_dir().join(root),
             ..Default::default()
@@ -1942,7 +1949,17 @@ fn the_browser_search_matches_the_reference_engine() {
         let generated = gazette::build::generate(&options).unwrap_or_else(|e| panic!("{e}"));
         let index = gazette::search::SearchIndex::build(&generated.site, &generated.config);
         let dir = tempfile::tempdir().unwrap();
-        for file in gazette::search::shards::shards(&index) {
+        let files = match own_position_file {
+            Some(bytes) => gazette::search::shards::shards_with(&index, bytes),
+            None => gazette::search::shards::shards(&index),
+        };
+        if own_position_file.is_some() {
+            assert!(
+                files.iter().any(|f| f.name.starts_with("q-")),
+                "{root}: terms have position files of their own"
+            );
+        }
+        for file in files {
             std::fs::write(dir.path().join(format!("{}.js", file.name)), file.script).unwrap();
         }
         let cases: Vec<serde_json::Value> = search_cases()

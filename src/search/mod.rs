@@ -16,7 +16,8 @@
 //!   two letters, so a prefix's words share a shard) with their documents
 //!   and BM25 weights, about 6,000 postings a shard;
 //! - `p-*.js`: the same terms' positions, fetched only to verify a phrase;
-//! - `d-*.js`: 128 rows of the document table (url, title, date, issuer,
+//! - `q-*.js`: the positions of one term that has many;
+//! - `d-*.js`: 32 rows of the document table (url, title, date, issuer,
 //!   索引号, 文号, excerpt);
 //! - `f-*.js`: the documents of each value of one filter.
 //!
@@ -43,7 +44,7 @@ use tokenize::{Token, is_word_token, tokenize_query};
 const BUILD_BLOCK: usize = 256;
 
 /// Rows of the document table per file.
-pub const DOC_CHUNK: usize = 128;
+pub const DOC_CHUNK: usize = 32;
 /// Directory buckets the shard keys are spread over.
 pub const DIR_BUCKETS: u32 = 64;
 /// Weight of a token in the title, 文号 or 索引号 against one in the body.

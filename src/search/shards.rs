@@ -22,6 +22,10 @@ pub fn bucket(key: &str) -> u32 {
     h % DIR_BUCKETS
 }
 
+/// Bytes of position data above which a term's positions get a file of
+/// their own.
+const OWN_POSITION_FILE: usize = 2048;
+
 /// Postings per term shard, about; with delta-encoded document numbers a
 /// shard is then some tens of kilobytes.
 const SHARD_POSTINGS: usize = 6_000;
@@ -116,6 +120,13 @@ fn deltas(values: impl IntoIterator<Item = u32>) -> Vec<u32> {
 
 /// Every file of the index; `meta` last.
 pub fn shards(index: &SearchIndex) -> Vec<IndexFile> {
+    shards_with(index, OWN_POSITION_FILE)
+}
+
+/// Every file of the index, terms with more than `own_position_file` bytes
+/// of positions having a position file of their own. Tests pass 0 so that
+/// the browser engine is checked on both kinds of position file.
+pub fn shards_with(index: &SearchIndex, own_position_file: usize) -> Vec<IndexFile> {
     let mut files = Vec::new();
 
     // Terms are grouped by shard key (a CJK character, or two letters), and
@@ -140,32 +151,42 @@ pub fn shards(index: &SearchIndex) -> Vec<IndexFile> {
             for term in terms.iter() {
                 let postings = &index.terms[*term];
                 let key = serde_json::to_string(term).expect("a term is a string");
+                // The positions of each document, as differences, documents
+                // separated by `;`.
+                let mut positions = String::new();
+                for (i, posting) in postings.iter().enumerate() {
+                    if i > 0 {
+                        positions.push(';');
+                    }
+                    push_numbers(&mut positions, deltas(posting.positions.iter().copied()));
+                }
                 if term_data.len() > 1 {
                     term_data.push(',');
-                    position_data.push(',');
                 }
-                // "docs|weights", each a list of base-36 numbers, documents
-                // as differences to the one before.
+                // "docs|weights[|file]", lists of base-36 numbers, documents
+                // as differences to the one before; a term with many
+                // positions has them in a file of its own, named third, so
+                // that verifying a phrase loads only its own terms' positions.
                 term_data.push_str(&key);
                 term_data.push_str(":\"");
                 push_numbers(&mut term_data, deltas(postings.iter().map(|p| p.doc)));
                 term_data.push('|');
                 push_numbers(&mut term_data, postings.iter().map(|p| p.weight));
-                term_data.push('"');
-                // The positions of each document, as differences, documents
-                // separated by `;`.
-                position_data.push_str(&key);
-                position_data.push_str(":\"");
-                for (i, posting) in postings.iter().enumerate() {
-                    if i > 0 {
-                        position_data.push(';');
+                if positions.len() > own_position_file {
+                    let own = raw_hashed("q", format!("{{{key}:\"{positions}\"}}"));
+                    term_data.push('|');
+                    term_data.push_str(&own.name);
+                    files.push(own);
+                } else {
+                    if position_data.len() > 1 {
+                        position_data.push(',');
                     }
-                    push_numbers(
-                        &mut position_data,
-                        deltas(posting.positions.iter().copied()),
-                    );
+                    position_data.push_str(&key);
+                    position_data.push_str(":\"");
+                    position_data.push_str(&positions);
+                    position_data.push('"');
                 }
-                position_data.push('"');
+                term_data.push('"');
             }
         }
         term_data.push('}');
@@ -299,7 +320,14 @@ pub fn query_cost(
             if let Some([t, p]) = dirs.get(&dir).and_then(|d| d.get(&key)) {
                 needed.insert(t.clone());
                 if phrase {
-                    needed.insert(p.clone());
+                    // The term's own position file, if the shard names one.
+                    let own = files.iter().find(|f| &f.name == t).and_then(|f| {
+                        let quoted = serde_json::to_string(&token.term).ok()?;
+                        let at = f.script.find(&format!("{quoted}:\""))? + quoted.len() + 2;
+                        let entry = &f.script[at..at + f.script[at..].find('"')?];
+                        entry.split('|').nth(2).map(str::to_string)
+                    });
+                    needed.insert(own.unwrap_or_else(|| p.clone()));
                 }
             }
         }

@@ -122,14 +122,19 @@
   function numbers(text) { return text ? text.split(",").map(function (n) { return parseInt(n, 36); }) : []; }
 
   // postings of a term: [{doc, tf}] (and positions when asked)
+  // A term's positions are in its own file (named in its entry) when it
+  // has many, else in the position shard of its group.
   Index.prototype.postings = function (term, positions) {
     var key = shardKey(term), self = this;
-    return Promise.all([this.shard(key, false), positions ? this.shard(key, true) : Promise.resolve(null)]).then(function (s) {
-      var entry = s[0][term];
+    return this.shard(key, false).then(function (shard) {
+      var entry = shard[term];
       if (!entry) return [];
       var parts = entry.split("|"), docs = undelta(numbers(parts[0])), weights = numbers(parts[1]);
-      var pos = s[1] && s[1][term] !== undefined ? s[1][term].split(";") : null;
-      return docs.map(function (d, i) { return { doc: d, weight: weights[i], positions: pos ? undelta(numbers(pos[i])) : null }; });
+      var where = !positions ? Promise.resolve(null) : parts[2] ? self.load(parts[2]) : self.shard(key, true);
+      return where.then(function (file) {
+        var pos = file && file[term] !== undefined ? file[term].split(";") : null;
+        return docs.map(function (d, i) { return { doc: d, weight: weights[i], positions: pos ? undelta(numbers(pos[i])) : null }; });
+      });
     });
   };
   // every indexed term that starts with `prefix`
