@@ -90,7 +90,6 @@ pub fn write(out: &Path, set: &OutputSet) -> Result<WriteStats, OutputError> {
     } else {
         out
     };
-    check_replaceable(out)?;
     let name = out
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -102,6 +101,12 @@ pub fn write(out: &Path, set: &OutputSet) -> Result<WriteStats, OutputError> {
     fs::create_dir_all(parent).map_err(io_error("create", parent))?;
     let staging = parent.join(format!(".{name}.staging"));
     let backup = parent.join(format!(".{name}.previous"));
+    // A build killed between the two renames of a swap (where the system
+    // cannot exchange folders in one step) left the previous site aside.
+    if !out.exists() && backup.join(MARKER).is_file() {
+        fs::rename(&backup, out).map_err(io_error("restore the previous output to", out))?;
+    }
+    check_replaceable(out)?;
     if staging.exists() {
         fs::remove_dir_all(&staging)
             .map_err(io_error("remove the leftover staging folder", &staging))?;
@@ -271,7 +276,19 @@ fn count_stale(out: &Path, set: &OutputSet) -> usize {
         .count()
 }
 
+/// Puts the staged site in place of the output folder. Where the system
+/// can (Linux), the two folders are exchanged in one step, so the output
+/// folder is at every moment either the whole previous site or the whole
+/// new one, even if the build is killed; elsewhere the previous site is
+/// moved aside first and restored by the next build if it was killed
+/// between the two moves.
 fn swap(out: &Path, staging: &Path, backup: &Path) -> Result<(), OutputError> {
+    #[cfg(target_os = "linux")]
+    if out.exists() && exchange(staging, out).is_ok() {
+        // `staging` now holds the previous site.
+        let _ = fs::remove_dir_all(staging);
+        return Ok(());
+    }
     if out.exists() {
         fs::rename(out, backup).map_err(io_error("move aside the previous output", out))?;
         if let Err(e) = fs::rename(staging, out) {
@@ -284,6 +301,14 @@ fn swap(out: &Path, staging: &Path, backup: &Path) -> Result<(), OutputError> {
         fs::rename(staging, out).map_err(io_error("move the new output into", out))?;
     }
     Ok(())
+}
+
+/// Exchanges two folders atomically (`renameat2` with `RENAME_EXCHANGE`);
+/// fails on file systems that cannot.
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> io::Result<()> {
+    use rustix::fs::{CWD, RenameFlags, renameat_with};
+    renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE).map_err(io::Error::from)
 }
 
 #[cfg(test)]

@@ -954,6 +954,97 @@ fn a_folder_gazette_did_not_write_is_never_replaced() {
     );
 }
 
+/// Kills builds with SIGKILL at moments spread over a whole build, each
+/// time building the other of two versions of a site, and checks that the
+/// output folder always holds one whole version, never a mix or nothing.
+#[test]
+fn a_killed_build_leaves_a_whole_site() {
+    let site = TestSite::new();
+    let seed = std::fs::read_to_string(
+        manifest_dir()
+            .join("site-content/content/xxgk/fdzdgknr/fzzfjs/2022-fazhi-zhengfu-jianshe-baogao.md"),
+    )
+    .unwrap();
+    let (_, body) = seed.split_once("\n---\n").unwrap();
+    for i in 0..100 {
+        site.write(
+            &format!("content/news/report-{i:03}.md"),
+            &report(
+                &format!("第{i}号报告"),
+                &format!("2023-01-{:02}", i % 28 + 1),
+                body,
+            ),
+        );
+    }
+    let version = |v: usize| {
+        site.write(
+            "site.yaml",
+            &SITE_YAML.replace("测试门户", &format!("测试门户{v}")),
+        )
+    };
+    let out = site.out();
+    let out_arg = out.to_str().unwrap();
+    let mut versions = Vec::new();
+    let mut build_time = std::time::Duration::ZERO;
+    for v in 0..2 {
+        version(v);
+        let other = site.root().join(format!("v{v}"));
+        let started = std::time::Instant::now();
+        site.build(&["--out", other.to_str().unwrap(), "-q"])
+            .assert_ok();
+        build_time = build_time.max(started.elapsed());
+        versions.push(tree(&other));
+        std::fs::remove_dir_all(&other).unwrap();
+    }
+    assert_ne!(versions[0], versions[1]);
+    version(0);
+    site.build(&["--out", out_arg, "-q"]).assert_ok();
+    let mut current = 0;
+    let (mut kept, mut replaced) = (0, 0);
+    for i in 0..20 {
+        let next = 1 - current;
+        version(next);
+        let mut child = Command::new(BIN)
+            .args(["build", "-q", "--root"])
+            .arg(site.root())
+            .args(["--out", out_arg])
+            .spawn()
+            .expect("run gazette");
+        std::thread::sleep(build_time.mul_f64((i as f64 + 0.5) / 20.0 * 1.1));
+        let _ = child.kill();
+        child.wait().unwrap();
+        let found = tree(&out);
+        if found == versions[current] {
+            kept += 1;
+        } else {
+            assert!(
+                found == versions[next],
+                "kill {i}: the output is neither the previous site nor the new one"
+            );
+            replaced += 1;
+            current = next;
+        }
+    }
+    eprintln!("{kept} kills left the previous site, {replaced} came after the swap");
+    assert!(
+        kept >= 5,
+        "most kills should land during the build (kept {kept})"
+    );
+    // The next build clears what the killed ones left behind.
+    version(0);
+    site.build(&["--out", out_arg, "-q"]).assert_ok();
+    assert!(
+        tree(&out) == versions[0],
+        "a build after the kills writes the site"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(site.root())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".public"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
 #[test]
 fn front_matter_variants_from_real_files_are_accepted() {
     let site = TestSite::new();
