@@ -913,6 +913,63 @@ fn hostile_and_huge_inputs_end_with_a_result_or_a_clear_error() {
     );
 }
 
+/// A 20 MB report and a tree of 10,000 sections build, in bounded time;
+/// an unreadable file is an error naming it.
+#[test]
+fn a_huge_report_and_ten_thousand_sections_build() {
+    let site = TestSite::new();
+    let seed = std::fs::read_to_string(
+        manifest_dir()
+            .join("site-content/content/xxgk/fdzdgknr/fzzfjs/2022-fazhi-zhengfu-jianshe-baogao.md"),
+    )
+    .unwrap();
+    let (_, body) = seed.split_once("\n---\n").unwrap();
+    let mut text = String::new();
+    while text.len() < 20 << 20 {
+        text.push_str(body);
+    }
+    site.write(
+        "content/news/big.md",
+        &report("大文件", "2022-12-24", &text),
+    );
+    for i in 0..10_000 {
+        site.write(
+            &format!("content/s{}/c{}/_index.md", i / 100, i % 100),
+            &format!("---\ntitle: 栏目{i}\n---\n"),
+        );
+    }
+    let started = std::time::Instant::now();
+    let run = site.build(&["-q"]);
+    run.assert_ok();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(300),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(site.out().join("s99/c99/index.html").is_file());
+    let page = site.read("news/big/index.html");
+    assert!(page.len() > 20 << 20, "the whole text is on the page");
+    assert!(page.contains("依法行政"));
+
+    // A file the build cannot read (a link to nowhere: tests often run
+    // as root, who reads files whatever their permissions).
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(
+            site.root().join("gone/report.md"),
+            site.root().join("content/news/broken.md"),
+        )
+        .unwrap();
+        let run = site.build(&["-q"]);
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        assert!(
+            run.stderr.contains("content/news/broken.md: cannot read"),
+            "{}",
+            run.stderr
+        );
+    }
+}
+
 #[test]
 fn usage_errors_exit_with_2() {
     let run = Run::from(
