@@ -963,7 +963,8 @@ fn a_huge_report_and_ten_thousand_sections_build() {
         let run = site.build(&["-q"]);
         assert_eq!(run.code, 1, "{}", run.stderr);
         assert!(
-            run.stderr.contains("content/news/broken.md: cannot read"),
+            run.stderr.contains("content/news/broken.md: cannot read")
+                && run.stderr.contains("gone/report.md, which does not exist"),
             "{}",
             run.stderr
         );

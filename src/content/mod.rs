@@ -156,16 +156,26 @@ fn walk(
         let entry = match entry {
             Ok(entry) => entry,
             Err(err) => {
-                let path = ContentPath::new(root, err.path().unwrap_or(dir));
-                let message = if err.loop_ancestor().is_some() {
-                    "this link points back to a folder that contains it (a symlink loop); it was skipped".to_string()
-                } else {
-                    format!(
-                        "cannot read: {}",
-                        err.io_error().map_or(err.to_string(), |e| e.to_string())
+                let on_disk = err.path().unwrap_or(dir);
+                let path = ContentPath::new(root, on_disk);
+                let diagnostic = if err.loop_ancestor().is_some() {
+                    Diagnostic::error(
+                        &path,
+                        None,
+                        "this link points back to a folder that contains it (a symlink loop); it was skipped",
                     )
+                } else {
+                    Diagnostic::error(
+                        &path,
+                        None,
+                        format!(
+                            "cannot read: {}",
+                            err.io_error().map_or(err.to_string(), |e| e.to_string())
+                        ),
+                    )
+                    .with_help(unreadable_help(on_disk, err.io_error().map(|e| e.kind())))
                 };
-                diagnostics.push(Diagnostic::error(&path, None, message));
+                diagnostics.push(diagnostic);
                 continue;
             }
         };
@@ -189,6 +199,24 @@ fn walk(
     (docs, assets)
 }
 
+/// How to fix a file or folder of the content that cannot be read.
+fn unreadable_help(path: &Path, kind: Option<std::io::ErrorKind>) -> String {
+    if let Ok(target) = std::fs::read_link(path)
+        && std::fs::metadata(path).is_err()
+    {
+        return format!(
+            "this is a link to {}, which does not exist; restore that file or delete the link",
+            target.display()
+        );
+    }
+    match kind {
+        Some(std::io::ErrorKind::PermissionDenied) => {
+            "give the user running gazette permission to read it (for example `chmod a+r`), or move it out of the content folder".to_string()
+        }
+        _ => "check that the file is on a working disk and not open in a program that locks it, or move it out of the content folder".to_string(),
+    }
+}
+
 fn read_doc(
     root: &Path,
     content_dir: &Path,
@@ -201,11 +229,10 @@ fn read_doc(
         Err(err) => {
             return (
                 None,
-                vec![Diagnostic::error(
-                    &file,
-                    None,
-                    format!("cannot read the file: {err}"),
-                )],
+                vec![
+                    Diagnostic::error(&file, None, format!("cannot read the file: {err}"))
+                        .with_help(unreadable_help(path, Some(err.kind()))),
+                ],
             );
         }
     };
