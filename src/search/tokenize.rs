@@ -98,18 +98,22 @@ fn spans(text: &str, mode: Mode) -> Vec<Span> {
         }
         run.clear();
     };
+    // Ends the open word, if any, at byte `end`; it takes the next position.
+    let end_word = |word: &mut Option<usize>, end: usize, pos: &mut u32, spans: &mut Vec<Span>| {
+        if let Some(start) = word.take() {
+            spans.push(Span {
+                start,
+                end,
+                pos: *pos,
+            });
+            *pos += 1;
+        }
+    };
 
     for (at, c) in text.char_indices() {
         let end = at + c.len_utf8();
         if is_cjk(c) {
-            if let Some(start) = word.take() {
-                spans.push(Span {
-                    start,
-                    end: at,
-                    pos,
-                });
-                pos += 1;
-            }
+            end_word(&mut word, at, &mut pos, &mut spans);
             if run.is_empty() {
                 run_start = pos;
             }
@@ -120,26 +124,13 @@ fn spans(text: &str, mode: Mode) -> Vec<Span> {
             word.get_or_insert(at);
         } else {
             flush_run(&mut run, run_start, &mut spans);
-            if let Some(start) = word.take() {
-                spans.push(Span {
-                    start,
-                    end: at,
-                    pos,
-                });
-                pos += 1;
-            }
+            end_word(&mut word, at, &mut pos, &mut spans);
             // A separator has a position of its own: nothing is adjacent across it.
             pos += 1;
         }
     }
     flush_run(&mut run, run_start, &mut spans);
-    if let Some(start) = word {
-        spans.push(Span {
-            start,
-            end: text.len(),
-            pos,
-        });
-    }
+    end_word(&mut word, text.len(), &mut pos, &mut spans);
     spans.sort_by(|a, b| {
         a.pos
             .cmp(&b.pos)
