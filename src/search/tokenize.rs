@@ -46,10 +46,18 @@ fn is_word(c: char) -> bool {
     c.is_alphabetic() || c.is_numeric()
 }
 
-/// NFKC, then lower case: the form both the index and queries are in.
+/// NFKC without invisible characters, then lower case: the form both the
+/// index and queries are in.
 pub fn normalize(text: &str) -> String {
-    text.nfkc().collect::<String>().to_lowercase()
+    text.nfkc()
+        .filter(|c| !INVISIBLE.contains(c))
+        .collect::<String>()
+        .to_lowercase()
 }
+
+/// Characters that show as nothing and must not split a word or a phrase:
+/// zero width space, word joiner, byte order mark (pasted from Word).
+const INVISIBLE: [char; 3] = ['\u{200b}', '\u{2060}', '\u{feff}'];
 
 /// Whether to emit the unigrams of CJK runs longer than one character.
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -16,7 +16,8 @@
       (cp >= 0x30000 && cp <= 0x3134f);
   }
   var WORD = /[\p{Alphabetic}\p{N}]/u;
-  function normalize(text) { return text.normalize("NFKC").toLowerCase(); }
+  // Zero width space, word joiner and BOM show as nothing: never a break.
+  function normalize(text) { return text.normalize("NFKC").replace(/[\u200b\u2060\ufeff]/g, "").toLowerCase(); }
 
   function tokenizeWith(text, query) {
     var tokens = [], pos = 0, word = "", run = [], runStart = 0;
