@@ -178,6 +178,9 @@ pub fn generate(options: &BuildOptions) -> Result<Generated, BuildError> {
     let load_options = LoadOptions {
         timezone: config.as_ref().map_or(DEFAULT_TIMEZONE, |c| c.timezone),
         drafts: options.drafts,
+        dates_from_file_names: config
+            .as_ref()
+            .is_some_and(|c| c.content.dates_from_file_names),
     };
     let content = content::load(&options.root, &load_options, &mut diagnostics);
     let Some(config) = config else {

@@ -214,6 +214,16 @@ impl Default for ChecksConfig {
     }
 }
 
+/// `content:` in `site.yaml`: how content files are read.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ContentConfig {
+    /// A report without `date_published` takes the date of a `YYYY-MM-DD-`
+    /// file name prefix (as Jekyll's `_posts` are named). Off by default:
+    /// a missing date is otherwise an error.
+    pub dates_from_file_names: bool,
+}
+
 /// `home:` in `site.yaml`: what the home page shows.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -342,6 +352,8 @@ struct RawConfig {
     #[serde(default = "default_paginate")]
     paginate: usize,
     #[serde(default)]
+    content: ContentConfig,
+    #[serde(default)]
     markdown: MarkdownConfig,
     #[serde(default)]
     catalogue: CatalogueConfig,
@@ -395,6 +407,7 @@ pub struct Config {
     pub relative_links: bool,
     /// Reports per list page.
     pub paginate: usize,
+    pub content: ContentConfig,
     pub markdown: MarkdownConfig,
     pub catalogue: CatalogueConfig,
     pub feeds: FeedConfig,
@@ -435,7 +448,7 @@ impl Config {
         file: &ContentPath,
     ) -> Result<(Config, Vec<Diagnostic>), Vec<Diagnostic>> {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        let raw: RawConfig = yaml::parse(text, file, 1).map_err(|d| vec![d])?;
+        let raw: RawConfig = yaml::parse(text, file, 1)?;
         let mut errors = Vec::new();
         let at = |key: &str| yaml::key_line(text, key);
 
@@ -528,6 +541,7 @@ impl Config {
             timezone,
             relative_links: raw.relative_links,
             paginate: raw.paginate,
+            content: raw.content,
             markdown: raw.markdown,
             catalogue: CatalogueConfig {
                 path: format!("/{}/", raw.catalogue.path.trim_matches('/')),

@@ -156,19 +156,89 @@ pub fn unknown_key_message(serde_message: &str) -> Option<(String, String)> {
         };
         return Some((message, help));
     }
+    let (unknown, expected) = unknown_field(serde_message)?;
+    Some(unknown_key(unknown, &expected))
+}
+
+/// The key and the allowed keys of serde's "unknown field `x`, expected one
+/// of `a`, `b`" message.
+pub fn unknown_field(serde_message: &str) -> Option<(&str, Vec<&str>)> {
     let rest = serde_message.strip_prefix("unknown field `")?;
     let (unknown, rest) = rest.split_once('`')?;
-    let expected: Vec<&str> = rest.split('`').skip(1).step_by(2).collect();
+    Some((unknown, rest.split('`').skip(1).step_by(2).collect()))
+}
+
+/// The message and help for `unknown`, a key not among `expected`.
+pub fn unknown_key(unknown: &str, expected: &[&str]) -> (String, String) {
     let message = format!("unknown key `{unknown}`");
-    let help = match did_you_mean(unknown, &expected) {
-        Some(close) => format!("did you mean `{close}`?"),
-        None if expected.is_empty() => "remove this key".to_string(),
-        None => format!(
-            "the keys allowed here are: {}; put your own data under `extra:`",
-            expected.join(", ")
-        ),
+    let help = if let Some(help) = foreign_key_help(unknown, expected) {
+        help
+    } else {
+        match did_you_mean(unknown, expected) {
+            Some(close) => format!("did you mean `{close}`?"),
+            None if expected.is_empty() => "remove this key".to_string(),
+            None => format!(
+                "the keys allowed here are: {}; put your own data under `extra:`",
+                expected.join(", ")
+            ),
+        }
     };
-    Some((message, help))
+    (message, help)
+}
+
+/// Front matter keys of Hugo, Jekyll and Eleventy, and what Gazette calls
+/// the same thing (`None`: Gazette has no such setting).
+const FOREIGN_KEYS: &[(&str, Option<&str>, &str)] = &[
+    ("date", Some("date_published"), "Hugo, Jekyll and Eleventy"),
+    ("publishDate", Some("date_published"), "Hugo"),
+    ("pubDate", Some("date_published"), "Astro"),
+    ("lastmod", Some("date_updated"), "Hugo"),
+    ("last_modified_at", Some("date_updated"), "Jekyll"),
+    ("updated", Some("date_updated"), "Hexo"),
+    ("modified", Some("date_updated"), "Pelican"),
+    ("description", Some("summary"), "Hugo and Eleventy"),
+    ("excerpt", Some("summary"), "Jekyll"),
+    ("categories", Some("topics"), "Hugo and Jekyll"),
+    ("category", Some("topics"), "Jekyll"),
+    ("aliases", Some("old_paths"), "Hugo"),
+    ("redirect_from", Some("old_paths"), "Jekyll"),
+    ("permalink", Some("slug"), "Jekyll and Eleventy"),
+    ("url", Some("slug"), "Hugo"),
+    ("layout", None, "Jekyll and Eleventy"),
+    ("type", None, "Hugo"),
+    ("published", Some("draft"), "Jekyll"),
+    ("expiryDate", Some("validity"), "Hugo"),
+];
+
+/// Help for a key another generator uses, when `expected` (the keys allowed
+/// where it stands) shows it is front matter.
+fn foreign_key_help(unknown: &str, expected: &[&str]) -> Option<String> {
+    if !expected.contains(&"date_published") {
+        return None;
+    }
+    let (_, ours, theirs) = FOREIGN_KEYS.iter().find(|(key, ..)| *key == unknown)?;
+    // "Hugo calls", "Hugo and Jekyll call".
+    let s = if theirs.contains(" and ") { "" } else { "s" };
+    Some(match (unknown, ours) {
+        ("published", _) => {
+            format!("`published: false` is how {theirs} hides a page; Gazette writes `draft: true`")
+        }
+        ("permalink" | "url", _) => format!(
+            "{theirs} set{s} the whole address with `{unknown}`; Gazette builds it from the file's folder and `slug:` \
+             (one URL segment), and keeps old addresses working with `old_paths:`"
+        ),
+        ("expiryDate", _) => format!(
+            "{theirs} hides a page after `expiryDate`; Gazette keeps the document and shows its status: \
+             write `validity: expired` (失效) when it no longer applies"
+        ),
+        (_, Some(ours)) => {
+            format!("{theirs} call{s} it `{unknown}`; in Gazette it is `{ours}`: rename the key")
+        }
+        (_, None) => format!(
+            "{theirs} choose{s} a template with `{unknown}`; Gazette gives every report its page, share and print \
+             layouts itself: remove the key (or move it under `extra:` to keep it for your own templates)"
+        ),
+    })
 }
 
 #[cfg(test)]

@@ -231,7 +231,10 @@ pub fn render(body: &str, markdown: &MarkdownOptions) -> RenderedDoc {
     let mut issues = accessibility_issues(root);
     if markdown.allow_html {
         issues.extend(unsafe_html(root, iframe_hosts));
+    } else {
+        issues.extend(html_shown_as_text(root));
     }
+    issues.extend(script_links(root));
     let links = take_content_links(root);
 
     let headings = HeadingIds::default();
@@ -362,6 +365,64 @@ fn unsafe_html<'a>(
                 line: ast.sourcepos.start.line,
                 message: format!("raw HTML with {what} was removed"),
                 help: "only formatting, tables, images and links are kept; embed maps or video from hosts listed in markdown.iframe_hosts of site.yaml",
+            });
+        }
+    }
+    issues
+}
+
+/// Raw HTML in a site that does not allow it is shown as text: reported
+/// once per file, at its first place, with the count.
+fn html_shown_as_text<'a>(root: &'a comrak::nodes::AstNode<'a>) -> Option<TextIssue> {
+    let lines: Vec<usize> = root
+        .descendants()
+        .filter(|node| {
+            matches!(
+                node.data().value,
+                NodeValue::HtmlBlock(_) | NodeValue::HtmlInline(_)
+            )
+        })
+        .map(|node| node.data().sourcepos.start.line)
+        .collect();
+    let first = *lines.first()?;
+    Some(TextIssue {
+        line: first,
+        message: match lines.len() {
+            1 => "raw HTML is shown as text".to_string(),
+            n => format!("raw HTML is shown as text ({n} places; the first is here)"),
+        },
+        help: "write it as Markdown, or set `markdown: { allow_html: true }` in site.yaml to keep safe HTML \
+               (scripts, styles and event handlers are always removed)",
+    })
+}
+
+/// Links and images whose address would run code (`javascript:`,
+/// `vbscript:`) or open a local file: the renderer empties them.
+fn script_links<'a>(root: &'a comrak::nodes::AstNode<'a>) -> Vec<TextIssue> {
+    let mut issues = Vec::new();
+    for node in root.descendants() {
+        let ast = node.data();
+        let (NodeValue::Link(link) | NodeValue::Image(link)) = &ast.value else {
+            continue;
+        };
+        let url: String = link
+            .url
+            .chars()
+            .filter(|c| !c.is_whitespace() && !c.is_control())
+            .collect::<String>()
+            .to_ascii_lowercase();
+        let scheme = ["javascript:", "vbscript:", "file:"]
+            .into_iter()
+            .find(|s| url.starts_with(s))
+            .or_else(|| {
+                (url.starts_with("data:") && !url.starts_with("data:image/")).then_some("data:")
+            });
+        if let Some(scheme) = scheme {
+            issues.push(TextIssue {
+                line: ast.sourcepos.start.line,
+                message: format!("a link to a `{scheme}` address was removed"),
+                help: "such addresses run code in the reader's browser or point at the writer's own disk; \
+                       link to a page or a file of the site instead",
             });
         }
     }

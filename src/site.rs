@@ -720,6 +720,7 @@ fn check_unique_urls(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::content::front_matter::ParseContext;
     use crate::content::parse_doc;
     use crate::markdown::{MarkdownOptions, render};
 
@@ -744,13 +745,14 @@ pub(crate) mod tests {
         } else {
             DocKind::Report
         };
-        let (front, body, body_line, _) = parse_doc(
-            &format!("---\n{front}\n---\n{body}"),
-            &file,
+        let cx = ParseContext {
+            file: &file,
             kind,
-            config().timezone,
-        )
-        .unwrap();
+            timezone: config().timezone,
+            dates_from_file_names: false,
+        };
+        let (front, body, body_line, _) =
+            parse_doc(&format!("---\n{front}\n---\n{body}"), &cx).unwrap();
         let mut section: Vec<String> = path.split('/').skip(1).map(String::from).collect();
         let name = section.pop().unwrap();
         let stem = if kind == DocKind::SectionIndex {

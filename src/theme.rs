@@ -208,7 +208,7 @@ impl Theme {
                     .entry(lang.to_string())
                     .or_default()
                     .extend(strings),
-                Err(d) => problems.push(d),
+                Err(d) => problems.extend(d),
             }
         }
     }

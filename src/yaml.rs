@@ -7,52 +7,120 @@
 
 use serde::de::DeserializeOwned;
 
-use crate::diagnostics::{Diagnostic, unknown_key_message};
+use crate::diagnostics::{Diagnostic, unknown_field, unknown_key, unknown_key_message};
 use crate::paths::ContentPath;
 
 /// Deserializes `text`, which starts on line `first_line` of `file`.
+///
+/// One problem stops the parser; the exception is unknown top-level keys,
+/// which are all reported together, so that a file migrated from another
+/// generator shows every key to rename in one build.
 pub fn parse<T: DeserializeOwned>(
     text: &str,
     file: &ContentPath,
     first_line: usize,
-) -> Result<T, Diagnostic> {
+) -> Result<T, Vec<Diagnostic>> {
     serde_yaml::from_str(text).map_err(|err| {
-        let line = err.location().map(|l| l.line() + first_line - 1);
         let raw = err.to_string();
-        // serde_yaml appends " at line L column C"; the diagnostic has the line.
-        let without_mark = raw.split(" at line ").next().unwrap_or(&raw);
-        let (key_path, message) = match without_mark.split_once(": ") {
-            Some((path, message)) if !path.contains(' ') => (Some(path), message),
-            _ => (None, without_mark),
+        let message = raw.split(" at line ").next().unwrap_or(&raw);
+        if let Some((_, expected)) = unknown_field(message) {
+            let unknown: Vec<Diagnostic> = top_level_keys(text)
+                .into_iter()
+                .filter(|(key, _)| !expected.contains(&key.as_str()))
+                .map(|(key, line)| {
+                    let (message, help) = unknown_key(&key, &expected);
+                    Diagnostic::error(file, Some(line + first_line - 1), message).with_help(help)
+                })
+                .collect();
+            if !unknown.is_empty() {
+                return unknown;
+            }
+        }
+        vec![diagnostic(text, file, first_line, &err)]
+    })
+}
+
+/// A serde_yaml error as a diagnostic in the user's terms.
+fn diagnostic(
+    text: &str,
+    file: &ContentPath,
+    first_line: usize,
+    err: &serde_yaml::Error,
+) -> Diagnostic {
+    let line = err.location().map(|l| l.line() + first_line - 1);
+    let raw = err.to_string();
+    // serde_yaml appends " at line L column C"; the diagnostic has the line.
+    let without_mark = raw.split(" at line ").next().unwrap_or(&raw);
+    let (key_path, message) = match without_mark.split_once(": ") {
+        Some((path, message)) if !path.contains(' ') => (Some(path), message),
+        _ => (None, without_mark),
+    };
+    let in_key = |m: String| match key_path {
+        Some(path) => format!("{path}: {m}"),
+        None => m,
+    };
+    // Our own deserializers' errors carry no path: name the key that stands
+    // on the line instead.
+    let key_on_line = key_path.map(str::to_string).or_else(|| {
+        let at = err.location()?.line();
+        top_level_keys(text)
+            .into_iter()
+            .find(|(_, line)| *line == at)
+            .map(|(key, _)| key)
+    });
+    let on_line = |m: String| match &key_on_line {
+        Some(key) => format!("{key}: {m}"),
+        None => m,
+    };
+    if let Some((message, help)) = unknown_key_message(message) {
+        return Diagnostic::error(file, line, in_key(message)).with_help(help);
+    }
+    if let Some(key) = message
+        .strip_prefix("duplicate field `")
+        .and_then(|rest| rest.split('`').next())
+    {
+        // serde_yaml points at the mapping, not at the repeated key.
+        let lines: Vec<usize> = key_lines(text, key).map(|l| l + first_line - 1).collect();
+        let (line, help) = match lines.as_slice() {
+            [first, second, ..] => (
+                Some(*second),
+                format!("`{key}` is also set on line {first}; keep only one of them"),
+            ),
+            _ => (line, format!("keep only one `{key}`")),
         };
-        let in_key = |m: String| match key_path {
-            Some(path) => format!("{path}: {m}"),
-            None => m,
-        };
-        if let Some((message, help)) = unknown_key_message(message) {
-            return Diagnostic::error(file, line, in_key(message)).with_help(help);
-        }
-        if let Some(key) = message
-            .strip_prefix("duplicate field `")
-            .and_then(|rest| rest.split('`').next())
-        {
-            // serde_yaml points at the mapping, not at the repeated key.
-            let lines: Vec<usize> = key_lines(text, key).map(|l| l + first_line - 1).collect();
-            let (line, help) = match lines.as_slice() {
-                [first, second, ..] => (Some(*second), format!("`{key}` is also set on line {first}; keep only one of them")),
-                _ => (line, format!("keep only one `{key}`")),
-            };
-            return Diagnostic::error(file, line, in_key(format!("duplicate key `{key}`"))).with_help(help);
-        }
-        if message.starts_with("duplicate entry") {
-            return Diagnostic::error(file, line, in_key(message.to_string()))
-                .with_help("each key may appear only once in a mapping");
-        }
-        Diagnostic::error(file, line, in_key(message.to_string())).with_help(
+        return Diagnostic::error(file, line, in_key(format!("duplicate key `{key}`")))
+            .with_help(help);
+    }
+    if let Some(value) = message
+        .strip_prefix("invalid type: string \"")
+        .and_then(|rest| rest.strip_suffix("\", expected a boolean"))
+    {
+        return Diagnostic::error(
+            file,
+            line,
+            in_key(format!("`{value}` is not true or false")),
+        )
+        .with_help("write `true` or `false` (YAML 1.2 reads `yes`, `no`, `on` and `off` as text)");
+    }
+    let line_text = line.and_then(|l| text.lines().nth(l.checked_sub(first_line)?));
+    if line_text.is_some_and(|t| t.trim_start_matches(' ').starts_with('\t')) {
+        return Diagnostic::error(file, line, "this line is indented with a tab")
+            .with_help("YAML indents with spaces only: replace the tab with two spaces");
+    }
+    if message == "expected text, found a list or a mapping" {
+        return Diagnostic::error(file, line, on_line(message.to_string())).with_help(
+            "write one value on the line, e.g. `title: 关于印发…的通知`; lists (`[a, b]`) are for keys \
+             that take several values, such as tags and topics",
+        );
+    }
+    if message.starts_with("duplicate entry") {
+        return Diagnostic::error(file, line, in_key(message.to_string()))
+            .with_help("each key may appear only once in a mapping");
+    }
+    Diagnostic::error(file, line, on_line(message.to_string())).with_help(
             "check the YAML syntax: `key: value` per line, indent nested keys with spaces (not tabs), \
              and quote values that contain `: ` or start with a special character such as `*`, `&`, `[` or `{`",
         )
-    })
 }
 
 /// The 1-based line of `text` on which the top-level `key:` stands.
@@ -144,22 +212,43 @@ mod tests {
 
     #[test]
     fn reports_the_line_in_the_users_file() {
-        let err = parse::<Sample>("title: a\nslug: [\n", &file(), 2).unwrap_err();
+        let err = parse::<Sample>("title: a\nslug: [\n", &file(), 2)
+            .unwrap_err()
+            .remove(0);
         assert_eq!(err.file, Some(file()));
         assert!(matches!(err.line, Some(3) | Some(4)), "{err}");
     }
 
     #[test]
     fn unknown_key_gets_a_hint() {
-        let err = parse::<Sample>("title: a\nslgu: b\n", &file(), 2).unwrap_err();
+        let err = parse::<Sample>("title: a\nslgu: b\n", &file(), 2)
+            .unwrap_err()
+            .remove(0);
         assert_eq!(err.line, Some(3));
         assert!(err.message.contains("unknown key `slgu`"), "{err}");
         assert_eq!(err.help.as_deref(), Some("did you mean `slug`?"));
     }
 
     #[test]
+    fn every_unknown_key_is_reported_at_once() {
+        let errs =
+            parse::<Sample>("title: a\nslgu: b\n# note\nlayout: post\n", &file(), 2).unwrap_err();
+        let found: Vec<(Option<usize>, &str)> =
+            errs.iter().map(|e| (e.line, e.message.as_str())).collect();
+        assert_eq!(
+            found,
+            [
+                (Some(3), "unknown key `slgu`"),
+                (Some(5), "unknown key `layout`")
+            ]
+        );
+    }
+
+    #[test]
     fn duplicate_key_names_both_lines() {
-        let err = parse::<Sample>("title: a\nslug: b\ntitle: c\n", &file(), 2).unwrap_err();
+        let err = parse::<Sample>("title: a\nslug: b\ntitle: c\n", &file(), 2)
+            .unwrap_err()
+            .remove(0);
         assert!(err.message.contains("duplicate key `title`"), "{err}");
         assert_eq!(err.line, Some(4), "{err}");
         assert!(err.help.unwrap().contains("line 2"));

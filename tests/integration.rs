@@ -1115,6 +1115,96 @@ fn front_matter_variants_from_real_files_are_accepted() {
     assert!(site.out().join("news/124062/index.html").is_file());
 }
 
+/// `tests/fixtures/odd-inputs/`: each `NAME.md` is built as
+/// `content/news/NAME.md` beside one good report, and must give exactly
+/// what `NAME.expect` says: the exit code, every error and warning line (no
+/// more, no fewer; `help:` lines where listed) and text of the pages. No
+/// input may end in a panic. All mismatches are reported together.
+#[test]
+fn odd_inputs_give_exactly_the_expected_outcome() {
+    let dir = manifest_dir().join("tests/fixtures/odd-inputs");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| {
+            e.ok()?
+                .file_name()
+                .into_string()
+                .ok()?
+                .strip_suffix(".md")
+                .map(str::to_string)
+        })
+        .collect();
+    names.sort();
+    assert!(names.len() >= 40, "{} fixtures", names.len());
+    let mut failures = Vec::new();
+    for name in &names {
+        let expect = std::fs::read_to_string(dir.join(format!("{name}.expect")))
+            .unwrap_or_else(|e| panic!("{name}.expect: {e}"));
+        let site = TestSite::new();
+        let mut site_yaml = SITE_YAML.to_string();
+        let (mut exit, mut lines, mut pages) = (None, Vec::new(), Vec::new());
+        for line in expect.lines().filter(|l| !l.starts_with('#')) {
+            match line.split_once(": ") {
+                Some(("site", yaml)) => site_yaml += &format!("{yaml}\n"),
+                Some(("exit", code)) => exit = code.parse::<i32>().ok(),
+                Some(("stderr", text)) => lines.push(text.to_string()),
+                Some(("page", spec)) => {
+                    pages.push(spec.split_once(" | ").expect("page: PATH | TEXT"))
+                }
+                _ => panic!("{name}.expect: cannot read `{line}`"),
+            }
+        }
+        site.write("site.yaml", &site_yaml);
+        site.write_bytes(
+            &format!("content/news/{name}.md"),
+            &std::fs::read(dir.join(format!("{name}.md"))).unwrap(),
+        );
+        let run = site.build(&[]);
+        let mut wrong = Vec::new();
+        if run.stderr.contains("panicked") || ![0, 1].contains(&run.code) {
+            wrong.push(format!("ended with code {} (a panic?)", run.code));
+        }
+        if Some(run.code) != exit {
+            wrong.push(format!("exit {} instead of {exit:?}", run.code));
+        }
+        let printed: Vec<&str> = run.stderr.lines().collect();
+        for line in &lines {
+            if !printed.contains(&line.as_str()) {
+                wrong.push(format!("missing: {line}"));
+            }
+        }
+        for line in printed
+            .iter()
+            .filter(|l| l.starts_with("error: ") || l.starts_with("warning: "))
+        {
+            if !lines.iter().any(|l| l == line) {
+                wrong.push(format!("unexpected: {line}"));
+            }
+        }
+        for (path, text) in pages {
+            match std::fs::read_to_string(site.out().join(path)) {
+                Ok(page) if page.contains(text) => {}
+                Ok(_) => wrong.push(format!("{path} lacks `{text}`")),
+                Err(e) => wrong.push(format!("{path}: {e}")),
+            }
+        }
+        if !wrong.is_empty() {
+            failures.push(format!(
+                "{name}:\n  {}\n--- stderr:\n{}",
+                wrong.join("\n  "),
+                run.stderr
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} fixtures differ:\n{}",
+        failures.len(),
+        names.len(),
+        failures.join("\n")
+    );
+}
+
 #[test]
 fn drafts_are_left_out_unless_asked_for() {
     let site = TestSite::new();
@@ -1326,7 +1416,13 @@ fn catalogue_downloads_round_trip_the_front_matter() {
             gazette::content::DocKind::Report
         };
         let text = std::fs::read_to_string(&path).unwrap();
-        let (front, ..) = gazette::content::parse_doc(&text, &file, kind, zone).unwrap();
+        let cx = gazette::content::front_matter::ParseContext {
+            file: &file,
+            kind,
+            timezone: zone,
+            dates_from_file_names: false,
+        };
+        let (front, ..) = gazette::content::parse_doc(&text, &cx).unwrap();
         let Some(index_no) = &front.index_no else {
             continue;
         };

@@ -38,6 +38,9 @@ pub enum SplitError {
     NoFrontMatter { line: usize },
     /// The opening `---` has no closing `---`.
     Unclosed { line: usize },
+    /// The file starts with another generator's front matter: TOML between
+    /// `+++` lines or a JSON object (Hugo).
+    Foreign { line: usize, format: &'static str },
 }
 
 fn is_delimiter(line: &str) -> bool {
@@ -66,7 +69,18 @@ pub fn split(text: &str) -> Result<Split<'_>, SplitError> {
         if is_delimiter(line) {
             break;
         }
-        return Err(SplitError::NoFrontMatter { line: line_no });
+        let foreign = match line.trim_end() {
+            "+++" => Some("TOML"),
+            "{" => Some("JSON"),
+            _ => None,
+        };
+        return Err(match foreign {
+            Some(format) => SplitError::Foreign {
+                line: line_no,
+                format,
+            },
+            None => SplitError::NoFrontMatter { line: line_no },
+        });
     }
     let open_line = line_no;
     let yaml_start = offset;
@@ -320,11 +334,43 @@ pub struct ParseContext<'a> {
     pub kind: DocKind,
     /// The zone of times written without an offset.
     pub timezone: FixedOffset,
+    /// Take the publication date from a `YYYY-MM-DD-` file name prefix when
+    /// the front matter has none (`site.yaml`: `content.dates_from_file_names`).
+    pub dates_from_file_names: bool,
 }
 
+/// The date of a `YYYY-MM-DD-name.md` file name (Jekyll's `_posts`), as
+/// front matter text.
+fn file_name_date(file: &ContentPath) -> Option<&str> {
+    let name = file.as_str().rsplit('/').next()?;
+    let date = name.get(..10)?;
+    let b = date.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    (name[10..].starts_with('-')
+        && digits(0..4)
+        && b[4] == b'-'
+        && digits(5..7)
+        && b[7] == b'-'
+        && digits(8..10))
+    .then_some(date)
+}
+
+/// Characters that show as nothing but break search and comparison: zero
+/// width space, word joiner and a byte order mark pasted mid-text (Word and
+/// old CMSs leave them).
+const INVISIBLE: [char; 3] = ['\u{200b}', '\u{2060}', '\u{feff}'];
+
+/// A value as text: invisible characters removed, then trimmed of
+/// whitespace (including the ideographic space U+3000 and NBSP); empty is none.
 fn trimmed(text: Option<Text>) -> Option<String> {
-    text.map(|t| t.0.trim().to_string())
-        .filter(|t| !t.is_empty())
+    text.map(|t| {
+        if t.0.contains(INVISIBLE) {
+            t.0.replace(INVISIBLE, "").trim().to_string()
+        } else {
+            t.0.trim().to_string()
+        }
+    })
+    .filter(|t| !t.is_empty())
 }
 
 impl FrontMatter {
@@ -339,7 +385,7 @@ impl FrontMatter {
         let raw: RawFrontMatter = if yaml_text.trim().is_empty() {
             RawFrontMatter::default()
         } else {
-            yaml::parse(yaml_text, file, yaml_line).map_err(|d| vec![d])?
+            yaml::parse(yaml_text, file, yaml_line)?
         };
         let mut problems = Vec::new();
         let line_of = |key: &str| {
@@ -367,7 +413,14 @@ impl FrontMatter {
                 }
             }
         };
-        let date_published = timestamp("date_published", raw.date_published);
+        let from_file_name = || {
+            cx.dates_from_file_names
+                .then(|| file_name_date(file))
+                .flatten()
+                .map(|d| Text(d.to_string()))
+        };
+        let date_published =
+            timestamp("date_published", raw.date_published.or_else(from_file_name));
         let date_updated = timestamp("date_updated", raw.date_updated);
 
         let mut calendar_date = |key: &str, value: Option<Text>| -> Option<CalendarDate> {
@@ -395,10 +448,15 @@ impl FrontMatter {
         {
             problems.push(
                 Diagnostic::error(file, line_of("date_published"), "the report has no publication date")
-                    .with_help(
-                        "add `date_published:` (发布日期), e.g. `date_published: 2022-12-24` or `2022-12-24 09:30`; \
-                         Gazette never takes it from the build time or the file's modification time",
-                    ),
+                    .with_help(match file_name_date(file) {
+                        Some(date) => format!(
+                            "add `date_published: {date}` (发布日期), or set `content: {{ dates_from_file_names: true }}` \
+                             in site.yaml to take every such date from the file name"
+                        ),
+                        None => "add `date_published:` (发布日期), e.g. `date_published: 2022-12-24` or `2022-12-24 09:30`; \
+                             Gazette never takes it from the build time or the file's modification time"
+                            .to_string(),
+                    }),
             );
         }
         if let (Some(written), Some(published)) = (date_written, date_published)
@@ -679,6 +737,7 @@ mod tests {
             file: &file,
             kind,
             timezone: FixedOffset::east_opt(8 * 3600).unwrap(),
+            dates_from_file_names: false,
         };
         FrontMatter::parse(yaml, 2, &cx).map(|(f, _)| f)
     }
@@ -871,6 +930,7 @@ mod tests {
             file: &file,
             kind: DocKind::Report,
             timezone: FixedOffset::east_opt(8 * 3600).unwrap(),
+            dates_from_file_names: false,
         };
         let (_, warnings) =
             FrontMatter::parse(&format!("{REPORT}doc_no: 遂城办[2022]12号\n"), 2, &cx).unwrap();
@@ -897,6 +957,65 @@ mod tests {
             "{}",
             errors[0]
         );
+    }
+
+    #[test]
+    fn a_file_name_date_is_taken_only_when_the_site_asks() {
+        let zone = FixedOffset::east_opt(8 * 3600).unwrap();
+        for (name, asked, expected) in [
+            ("content/news/2015-06-29-old.md", true, Some("2015-06-29")),
+            ("content/news/2015-06-29-old.md", false, None),
+            ("content/news/2015-06-old.md", true, None),
+            ("content/news/20150629-old.md", true, None),
+            ("content/news/2015-06-29.md", true, None),
+        ] {
+            let file = ContentPath::from_relative(name);
+            let cx = ParseContext {
+                file: &file,
+                kind: DocKind::Report,
+                timezone: zone,
+                dates_from_file_names: asked,
+            };
+            let parsed = FrontMatter::parse("title: a\n", 2, &cx);
+            let found = parsed
+                .as_ref()
+                .ok()
+                .map(|(f, _)| f.date_published.unwrap().date().iso());
+            assert_eq!(found.as_deref(), expected, "{name} {asked}");
+        }
+        // The front matter's own date wins.
+        let file = ContentPath::from_relative("content/news/2015-06-29-old.md");
+        let cx = ParseContext {
+            file: &file,
+            kind: DocKind::Report,
+            timezone: zone,
+            dates_from_file_names: true,
+        };
+        let (front, _) =
+            FrontMatter::parse("title: a\ndate_published: 2016-01-02\n", 2, &cx).unwrap();
+        assert_eq!(front.date_published.unwrap().date().iso(), "2016-01-02");
+    }
+
+    #[test]
+    fn keys_of_other_generators_are_all_named_with_ours() {
+        let hugo = "title: Old post\ndate: 2015-06-29 1:00:19 -0400\ndescription: A summary\ncategories: [news]\naliases: [/old/]\nlayout: post\n";
+        let errors = parse(DocKind::Report, hugo).unwrap_err();
+        let found: Vec<(usize, &str)> = errors
+            .iter()
+            .map(|e| (e.line.unwrap(), e.help.as_deref().unwrap()))
+            .collect();
+        assert_eq!(found.len(), 5, "{errors:?}");
+        assert_eq!(found[0].0, 3, "the YAML starts on line 2 of the file");
+        assert!(
+            found[0].1.contains("in Gazette it is `date_published`"),
+            "{}",
+            found[0].1
+        );
+        assert!(found[1].1.contains("`summary`"), "{}", found[1].1);
+        assert!(found[2].1.contains("`topics`"), "{}", found[2].1);
+        assert!(found[3].1.contains("`old_paths`"), "{}", found[3].1);
+        assert_eq!(found[4].0, 7);
+        assert!(found[4].1.contains("remove the key"), "{}", found[4].1);
     }
 
     #[test]

@@ -72,6 +72,9 @@ pub struct LoadOptions {
     pub timezone: FixedOffset,
     /// Keep reports marked `draft: true`.
     pub drafts: bool,
+    /// Take a report's publication date from a `YYYY-MM-DD-` file name
+    /// prefix when its front matter has none (Jekyll's `_posts` naming).
+    pub dates_from_file_names: bool,
 }
 
 /// Files an editor or the OS leaves behind, never content.
@@ -107,7 +110,7 @@ pub fn load(root: &Path, options: &LoadOptions, diagnostics: &mut Diagnostics) -
 
     let loaded: Vec<(Option<SourceDoc>, Vec<Diagnostic>)> = markdown
         .par_iter()
-        .map(|path| read_doc(root, &content_dir, path, options.timezone))
+        .map(|path| read_doc(root, &content_dir, path, options))
         .collect();
     let mut docs = Vec::with_capacity(loaded.len());
     for (doc, problems) in loaded {
@@ -221,7 +224,7 @@ fn read_doc(
     root: &Path,
     content_dir: &Path,
     path: &Path,
-    timezone: FixedOffset,
+    options: &LoadOptions,
 ) -> (Option<SourceDoc>, Vec<Diagnostic>) {
     let file = ContentPath::new(root, path);
     let bytes = match std::fs::read(path) {
@@ -265,7 +268,13 @@ fn read_doc(
             .unwrap_or_default();
         (DocKind::Report, stem)
     };
-    parse_doc(&text, &file, kind, timezone).map_or_else(
+    let cx = ParseContext {
+        file: &file,
+        kind,
+        timezone: options.timezone,
+        dates_from_file_names: options.dates_from_file_names,
+    };
+    parse_doc(&text, &cx).map_or_else(
         |problems| (None, problems),
         |(front, body, body_line, warnings)| {
             let doc = SourceDoc {
@@ -285,12 +294,8 @@ fn read_doc(
 type Parsed = (FrontMatter, String, usize, Vec<Diagnostic>);
 
 /// Splits and reads one file's text (already decoded).
-pub fn parse_doc(
-    text: &str,
-    file: &ContentPath,
-    kind: DocKind,
-    timezone: FixedOffset,
-) -> Result<Parsed, Vec<Diagnostic>> {
+pub fn parse_doc(text: &str, cx: &ParseContext<'_>) -> Result<Parsed, Vec<Diagnostic>> {
+    let file = cx.file;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let normalized;
     let text = if text.contains('\r') {
@@ -305,14 +310,14 @@ pub fn parse_doc(
                 .with_help("begin the file with a `---` line, then `title:` and `date_published:`, then another `---` line, then the text"),
             SplitError::Unclosed { line } => Diagnostic::error(file, Some(line), "the front matter opened here is never closed")
                 .with_help("end the front matter with a line containing only `---`"),
+            SplitError::Foreign { line, format } => Diagnostic::error(file, Some(line), format!("the front matter is {format}; Gazette reads YAML"))
+                .with_help(match format {
+                    "TOML" => "put it between `---` lines and write each `key = \"value\"` as `key: value` (Hugo converts a whole site with `hugo convert toYAML`)",
+                    _ => "put it between `---` lines and write each `\"key\": \"value\",` as `key: value` (Hugo converts a whole site with `hugo convert toYAML`)",
+                }),
         }]
     })?;
-    let cx = ParseContext {
-        file,
-        kind,
-        timezone,
-    };
-    let (front, mut warnings) = FrontMatter::parse(split.yaml, split.yaml_line, &cx)?;
+    let (front, mut warnings) = FrontMatter::parse(split.yaml, split.yaml_line, cx)?;
     warnings.extend(foreign_template_syntax(split.body, split.body_line, file));
     if let Some(i) = split.body.lines().position(crate::init::is_placeholder) {
         return Err(vec![
@@ -466,11 +471,15 @@ mod tests {
     fn crlf_and_bom_are_accepted() {
         let file = ContentPath::from_relative("content/a.md");
         let zone = FixedOffset::east_opt(0).unwrap();
+        let cx = ParseContext {
+            file: &file,
+            kind: DocKind::Report,
+            timezone: zone,
+            dates_from_file_names: false,
+        };
         let (front, body, body_line, _) = parse_doc(
             "\u{feff}---\r\ntitle: a\r\ndate_published: 2022-12-24\r\n---\r\nbody\r\n",
-            &file,
-            DocKind::Report,
-            zone,
+            &cx,
         )
         .unwrap();
         assert_eq!(front.title, "a");

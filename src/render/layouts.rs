@@ -43,7 +43,11 @@ impl<'a> Renderer<'a> {
             }
         });
         let mut tags = f.keywords.clone();
-        tags.extend(f.topics.iter().cloned());
+        for tag in f.topics.iter().chain(&f.tags) {
+            if !tags.contains(tag) {
+                tags.push(tag.clone());
+            }
+        }
         SocialMeta {
             url: base.absolute(&report.url),
             title: f.title.clone(),
