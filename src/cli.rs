@@ -73,6 +73,10 @@ struct CheckArgs {
     /// `text` for people, `json` for CI tools
     #[arg(long, value_enum, default_value = "text")]
     format: CheckFormat,
+    /// Also visit every link to another web site (politely: one request at
+    /// a time per host; good answers are cached for 7 days in .gazette/)
+    #[arg(long)]
+    external: bool,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -339,7 +343,31 @@ fn run_check(args: CheckArgs) -> ExitCode {
             .map(|d| d.as_secs() as i64),
         ..BuildOptions::default()
     };
-    let (diagnostics, code) = match build::generate(&options) {
+    let (mut diagnostics, code) = match build::generate(&options) {
+        Ok(generated) if args.external => {
+            let links = crate::external::links_of(&generated.site, &options.root);
+            let hosts: std::collections::BTreeSet<&str> = links
+                .iter()
+                .map(|l| crate::external::host(&l.url))
+                .collect();
+            eprintln!(
+                "checking {} external links on {} sites…",
+                links.len(),
+                hosts.len()
+            );
+            let now = options.now.unwrap_or_default();
+            let cache = crate::external::cache_path(&options.root);
+            let found =
+                crate::external::check_links(&links, &cache, now, &crate::external::web_client());
+            let code = if found.iter().any(|d| d.is_error()) {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            };
+            let mut all = generated.warnings;
+            all.extend(found);
+            (all, code)
+        }
         Ok(generated) => (generated.warnings, ExitCode::SUCCESS),
         Err(BuildError::Content(all)) => (all, ExitCode::from(1)),
         Err(BuildError::Usage(message)) => {
@@ -351,6 +379,7 @@ fn run_check(args: CheckArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    diagnostics.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
     let mut out = std::io::stdout().lock();
     match args.format {
         CheckFormat::Json => {

@@ -22,6 +22,7 @@ pub mod config;
 pub mod content;
 pub mod dates;
 pub mod diagnostics;
+pub mod external;
 pub mod init;
 pub mod markdown;
 pub mod output;

@@ -65,8 +65,19 @@ pub struct RenderedDoc {
     pub text: String,
     /// Links inside the site, in placeholder order.
     pub links: Vec<ContentLink>,
+    /// Links and images to other web sites (`http:`, `https:`, `//`), with
+    /// the line of the body they are on: what `gazette check --external` visits.
+    pub web_links: Vec<WebLink>,
     /// Where the text itself breaks accessibility rules.
     pub issues: Vec<TextIssue>,
+}
+
+/// A link of the body to another web site.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebLink {
+    pub url: String,
+    /// The 1-based line of the body.
+    pub line: usize,
 }
 
 /// A place where the text of a report breaks an accessibility rule (WCAG
@@ -235,6 +246,7 @@ pub fn render(body: &str, markdown: &MarkdownOptions) -> RenderedDoc {
         issues.extend(html_shown_as_text(root));
     }
     issues.extend(script_links(root));
+    let web_links = web_links(root);
     let links = take_content_links(root);
 
     let headings = HeadingIds::default();
@@ -263,8 +275,28 @@ pub fn render(body: &str, markdown: &MarkdownOptions) -> RenderedDoc {
         toc,
         text,
         links,
+        web_links,
         issues,
     }
+}
+
+/// The `http(s)://` and `//` targets of the links and images of `root`.
+fn web_links<'a>(root: &'a comrak::nodes::AstNode<'a>) -> Vec<WebLink> {
+    root.descendants()
+        .filter_map(|node| {
+            let ast = node.data();
+            let (NodeValue::Link(link) | NodeValue::Image(link)) = &ast.value else {
+                return None;
+            };
+            let url = link.url.trim();
+            let web =
+                url.starts_with("https://") || url.starts_with("http://") || url.starts_with("//");
+            web.then(|| WebLink {
+                url: url.to_string(),
+                line: ast.sourcepos.start.line,
+            })
+        })
+        .collect()
 }
 
 fn options_allow_html(options: &Options<'_>) -> bool {

@@ -688,6 +688,130 @@ fn template_syntax_from_other_generators_is_reported() {
     );
 }
 
+/// A web server on loopback for `check --external`: answers by path and
+/// counts the requests of each.
+fn link_target_server() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = requests.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut first = String::new();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            if reader.read_line(&mut first).is_err() {
+                continue;
+            }
+            // Read the headers to their end.
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let mut parts = first.split_whitespace();
+            let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+            log.lock().unwrap().push(format!("{method} {path}"));
+            let (status, extra) = match (method, path) {
+                (_, "/ok") => ("200 OK", String::new()),
+                (_, "/moved") => ("301 Moved Permanently", "Location: /ok\r\n".to_string()),
+                ("HEAD", "/no-head") => ("405 Method Not Allowed", String::new()),
+                (_, "/no-head") => ("200 OK", String::new()),
+                (_, "/down") => ("503 Service Unavailable", String::new()),
+                _ => ("404 Not Found", String::new()),
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n{extra}\r\n"
+            );
+        }
+    });
+    (port, requests)
+}
+
+/// `gazette check --external` visits each address once, reports broken
+/// links as errors and unreachable ones as warnings at their file and
+/// line, and asks again on the next run only about what was not good.
+#[test]
+fn check_external_finds_broken_web_links_and_caches_good_ones() {
+    let (port, requests) = link_target_server();
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let site = TestSite::new();
+    let base = format!("http://127.0.0.1:{port}");
+    site.write(
+        "content/news/links.md",
+        &format!(
+            "---\ntitle: 外部链接\ndate_published: 2022-12-24\nrelated:\n  - {{ text: 国务院, href: \"{base}/gone-related\" }}\n---\n\n\
+             [好的]({base}/ok)\n\n[搬走了]({base}/moved)\n\n[不答 HEAD]({base}/no-head)\n\n\
+             [没有了]({base}/gone)\n\n[宕机]({base}/down)\n\n[关着的端口](http://127.0.0.1:{closed}/)\n\n[好的，又一次]({base}/ok)\n"
+        ),
+    );
+    let check = |site: &TestSite| {
+        let output = Command::new(BIN)
+            .args(["check", "--external", "--root"])
+            .arg(site.root())
+            .output()
+            .unwrap();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+        )
+    };
+    let (code, out) = check(&site);
+    assert_eq!(code, Some(1), "{out}");
+    let file = "content/news/links.md";
+    let expected = [
+        format!(
+            "error: {file}:5: broken external link `{base}/gone-related`: the server answers 404 (Not Found)"
+        ),
+        format!(
+            "error: {file}:14: broken external link `{base}/gone`: the server answers 404 (Not Found)"
+        ),
+        format!(
+            "warning: {file}:16: external link `{base}/down` could not be checked: the server answers 503 (Service Unavailable)"
+        ),
+    ];
+    for line in &expected {
+        assert!(out.lines().any(|l| l == line), "missing {line} in\n{out}");
+    }
+    assert!(
+        out.contains(&format!(
+            "warning: {file}:18: external link `http://127.0.0.1:{closed}/` could not be checked"
+        )),
+        "{out}"
+    );
+    for good in ["/ok`", "/moved`", "/no-head`"] {
+        assert!(!out.contains(good), "{good} reported:\n{out}");
+    }
+    assert!(out.ends_with("2 errors, 2 warnings\n"), "{out}");
+    let first: Vec<String> = requests.lock().unwrap().clone();
+    assert_eq!(
+        first.iter().filter(|r| r.ends_with(" /ok")).count(),
+        2,
+        "one HEAD for /ok, one after /moved: {first:?}"
+    );
+    assert!(
+        first.contains(&"GET /no-head".to_string()),
+        "HEAD refused, so GET: {first:?}"
+    );
+    // The second run asks only about the addresses that were not good.
+    let (code, _) = check(&site);
+    assert_eq!(code, Some(1));
+    let second: Vec<String> = requests.lock().unwrap()[first.len()..].to_vec();
+    let mut asked: Vec<&str> = second
+        .iter()
+        .map(|r| r.split(' ').nth(1).unwrap())
+        .collect();
+    asked.sort();
+    asked.dedup();
+    assert_eq!(asked, ["/down", "/gone", "/gone-related"], "{second:?}");
+    assert!(site.root().join(".gazette/.gitignore").is_file());
+    assert!(!site.out().exists(), "check writes no output");
+}
+
 #[test]
 fn check_reports_every_problem_without_writing() {
     let site = TestSite::new();
