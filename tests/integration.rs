@@ -2884,6 +2884,49 @@ fn axe_violations(browser: &Path, page: &Path, query: &str, elder: bool) -> Vec<
     serde_json::from_str(&json).unwrap()
 }
 
+/// Keyboard only, with real key events in Chromium (tests/js/keyboard.mjs):
+/// the search box, a search, the first result, elder mode and 字号, each
+/// reached with Tab and used with Enter or Space, and every stop visibly
+/// focused.
+#[test]
+fn the_portal_can_be_used_with_the_keyboard_alone() {
+    let (Some(browser), Some(node)) = (chromium(), tools(&["node"])) else {
+        assert!(!in_ci(), "CI=true but chromium or node is missing");
+        return;
+    };
+    let driver = manifest_dir().join("node_modules/playwright-core");
+    if !driver.is_dir() {
+        assert!(
+            !in_ci(),
+            "CI=true but node_modules/playwright-core is missing (npm ci)"
+        );
+        return;
+    }
+    let (_dir, out) = build_demo(&[]);
+    let report = "xxgk/fdzdgknr/fzzfjs/2022-fazhi-zhengfu-jianshe-baogao/index.html";
+    let html = std::fs::read_to_string(out.join(report)).unwrap();
+    let title = html
+        .split("<h1")
+        .nth(1)
+        .and_then(|h| h.split_once('>'))
+        .map(|(_, rest)| rest.split('<').next().unwrap())
+        .unwrap();
+    let run = Command::new(&node[0])
+        .arg(manifest_dir().join("tests/js/keyboard.mjs"))
+        .arg(&browser)
+        .arg(&out)
+        .arg("扫黑除恶")
+        .arg(title)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+}
+
 #[test]
 fn every_page_type_passes_axe_in_both_languages_and_modes() {
     let Some(browser) = chromium() else {
