@@ -10,7 +10,7 @@ use rayon::prelude::*;
 
 use crate::checks::{self, CheckContext, Vocabulary};
 use crate::config::{BaseUrl, CONFIG_FILE, Config};
-use crate::content::{self, LoadOptions};
+use crate::content::{self, LoadOptions, Skipped};
 use crate::diagnostics::{Diagnostic, Diagnostics};
 use crate::markdown::{self, MarkdownOptions, RenderedDoc};
 use crate::output::{self, OutputError, WriteStats};
@@ -99,12 +99,29 @@ pub struct Timings {
     pub write: Duration,
 }
 
+/// Told what a build is doing, for a progress bar. Called from worker
+/// threads.
+pub trait Progress: Sync {
+    /// A stage begins, with the number of items it works through (0 when
+    /// not counted).
+    fn stage(&self, _name: &str, _items: usize) {}
+    /// `n` more items of the stage are done.
+    fn advance(&self, _n: usize) {}
+}
+
+/// No progress shown.
+pub struct Quiet;
+
+impl Progress for Quiet {}
+
 /// A site generated in memory, not yet written.
 pub struct Generated {
     pub config: Config,
     pub site: Site,
     pub output: OutputSet,
     pub warnings: Vec<Diagnostic>,
+    /// Content left out of the site, and why.
+    pub skipped: Vec<Skipped>,
     pub timings: Timings,
 }
 
@@ -115,6 +132,12 @@ pub struct BuildSummary {
     pub reports: usize,
     pub sections: usize,
     pub assets: usize,
+    /// 附件 of the reports.
+    pub attachments: usize,
+    /// The bytes of the search index.
+    pub search_bytes: u64,
+    /// Content left out of the site, and why (for `--verbose`).
+    pub skipped: Vec<Skipped>,
     pub written: WriteStats,
     pub warnings: Vec<Diagnostic>,
     pub timings: Timings,
@@ -155,6 +178,15 @@ fn load_config(options: &BuildOptions) -> Result<(Config, Vec<Diagnostic>), Buil
 
 /// Runs every stage but the writing.
 pub fn generate(options: &BuildOptions) -> Result<Generated, BuildError> {
+    generate_with(options, &Quiet)
+}
+
+/// [`generate`], telling `progress` what it does.
+pub fn generate_with(
+    options: &BuildOptions,
+    progress: &dyn Progress,
+) -> Result<Generated, BuildError> {
+    progress.stage("reading content", 0);
     let mut timings = Timings::default();
     let mut diagnostics = Diagnostics::new();
     let started = Instant::now();
@@ -182,7 +214,8 @@ pub fn generate(options: &BuildOptions) -> Result<Generated, BuildError> {
             .as_ref()
             .is_some_and(|c| c.content.dates_from_file_names),
     };
-    let content = content::load(&options.root, &load_options, &mut diagnostics);
+    let mut content = content::load(&options.root, &load_options, &mut diagnostics);
+    let content_skipped = std::mem::take(&mut content.skipped);
     let Some(config) = config else {
         return Err(BuildError::Content(diagnostics.sorted()));
     };
@@ -200,11 +233,17 @@ pub fn generate(options: &BuildOptions) -> Result<Generated, BuildError> {
         allow_html: config.markdown.allow_html,
         iframe_hosts: config.markdown.iframe_hosts.clone(),
     };
+    progress.stage("rendering Markdown", content.docs.len());
     let rendered: Vec<RenderedDoc> = content
         .docs
         .par_iter()
-        .map(|doc| markdown::render(&doc.body, &markdown_options))
+        .map(|doc| {
+            let rendered = markdown::render(&doc.body, &markdown_options);
+            progress.advance(1);
+            rendered
+        })
         .collect();
+    progress.stage("checking the site", 0);
     timings.markdown = started.elapsed();
 
     let started = Instant::now();
@@ -243,11 +282,13 @@ pub fn generate(options: &BuildOptions) -> Result<Generated, BuildError> {
     }
 
     let started = Instant::now();
+    progress.stage("rendering pages", 0);
     let catalogue = crate::catalogue::build(&site, &config);
     let mut output = render::render(&site, &catalogue, &theme, &config, &mut diagnostics);
     timings.render = started.elapsed();
 
     let started = Instant::now();
+    progress.stage("building the search index", 0);
     let index = SearchIndex::build(&site, &config);
     for file in shards(&index) {
         output.files.push(OutputFile {
@@ -265,6 +306,7 @@ pub fn generate(options: &BuildOptions) -> Result<Generated, BuildError> {
         site,
         output,
         warnings: diagnostics.sorted(),
+        skipped: content_skipped,
         timings,
     })
 }
@@ -302,9 +344,28 @@ fn load_vocabulary(
 
 /// Builds the site and writes it to the output folder.
 pub fn build(options: &BuildOptions) -> Result<BuildSummary, BuildError> {
-    let generated = generate(options)?;
+    build_with(options, &Quiet)
+}
+
+/// [`build`], telling `progress` what it does.
+pub fn build_with(
+    options: &BuildOptions,
+    progress: &dyn Progress,
+) -> Result<BuildSummary, BuildError> {
+    let generated = generate_with(options, progress)?;
     let out = options.out_dir();
     refuse_overlap(&options.root, &out)?;
+    progress.stage("writing files", 0);
+    let search_bytes = generated
+        .output
+        .files
+        .iter()
+        .filter(|f| f.path.starts_with("search/"))
+        .map(|f| match &f.contents {
+            Contents::Bytes(bytes) => bytes.len() as u64,
+            Contents::CopyOf(_) => 0,
+        })
+        .sum();
     let started = Instant::now();
     let written = output::write(&out, &generated.output).map_err(BuildError::Output)?;
     let mut timings = generated.timings;
@@ -314,6 +375,14 @@ pub fn build(options: &BuildOptions) -> Result<BuildSummary, BuildError> {
         reports: generated.site.reports.len(),
         sections: generated.site.sections.len(),
         assets: generated.site.assets.len(),
+        attachments: generated
+            .site
+            .reports
+            .iter()
+            .map(|r| r.attachments.len())
+            .sum(),
+        search_bytes,
+        skipped: generated.skipped,
         written,
         warnings: generated.warnings,
         timings,

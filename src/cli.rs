@@ -4,13 +4,14 @@
 
 use std::ffi::OsString;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Parser, Subcommand};
 
 use crate::build::{self, BuildError, BuildOptions};
+use crate::terminal::{Style, render_all};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -143,6 +144,9 @@ struct BuildArgs {
     /// Print how long each stage of the build took
     #[arg(long)]
     timings: bool,
+    /// Print every warning (not a summary of repeated ones) and what was left out of the site and why
+    #[arg(long, short = 'v')]
+    verbose: bool,
     /// After building, build again whenever a file of the site changes (for a site served by another server)
     #[arg(long)]
     watch: bool,
@@ -203,14 +207,23 @@ fn run_build(args: BuildArgs) -> ExitCode {
         }
     };
     let started = Instant::now();
-    let result = pool.install(|| build::build(&options));
-    let code = report_build(result, started, args.quiet, args.timings);
+    let report = Report {
+        root: &options.root,
+        quiet: args.quiet,
+        timings: args.timings,
+        verbose: args.verbose,
+        style: Style::for_stderr(),
+    };
+    let bar = crate::terminal::ProgressBar::for_build(args.quiet);
+    let result = pool.install(|| build::build_with(&options, &bar));
+    bar.clear();
+    let code = report.build(result, started);
     if !args.watch || code == ExitCode::from(2) {
         return code;
     }
     let watched = crate::serve::watch_and_build(&options, args.poll, |result| {
         let started = Instant::now();
-        report_build(result, started, args.quiet, args.timings);
+        report.build(result, started);
     });
     match watched {
         Ok(()) => ExitCode::SUCCESS,
@@ -221,61 +234,98 @@ fn run_build(args: BuildArgs) -> ExitCode {
     }
 }
 
-/// Prints what a build did, or its errors, and gives the exit code.
-fn report_build(
-    result: Result<build::BuildSummary, BuildError>,
-    started: Instant,
+/// How to tell a person about a build.
+struct Report<'a> {
+    root: &'a Path,
     quiet: bool,
     timings: bool,
-) -> ExitCode {
-    let mut stderr = std::io::stderr().lock();
-    match result {
-        Ok(summary) => {
-            for warning in &summary.warnings {
-                let _ = writeln!(stderr, "{warning}");
+    verbose: bool,
+    style: Style,
+}
+
+impl Report<'_> {
+    /// Prints what a build did, or its errors, and gives the exit code.
+    fn build(&self, result: Result<build::BuildSummary, BuildError>, started: Instant) -> ExitCode {
+        let mut stderr = std::io::stderr().lock();
+        match result {
+            Ok(summary) => {
+                let _ = write!(
+                    stderr,
+                    "{}",
+                    render_all(&summary.warnings, self.root, self.style, self.verbose)
+                );
+                if self.verbose {
+                    for skipped in &summary.skipped {
+                        let _ = writeln!(stderr, "skipped {}: {}", skipped.path, skipped.reason);
+                    }
+                    let _ = writeln!(
+                        stderr,
+                        "{} files unchanged since the last build were kept as they were (their dates too)",
+                        summary.written.unchanged
+                    );
+                }
+                if !self.quiet {
+                    let w = &summary.written;
+                    let _ = writeln!(
+                        stderr,
+                        "built {} reports in {} sections ({} attachments), {} files ({} changed, {} unchanged, {} removed), {:.1} MB, search index {:.1} MB, in {:.2} s → {}",
+                        summary.reports,
+                        summary.sections,
+                        summary.attachments,
+                        w.files,
+                        w.written,
+                        w.unchanged,
+                        w.removed,
+                        w.bytes as f64 / 1_000_000.0,
+                        summary.search_bytes as f64 / 1_000_000.0,
+                        started.elapsed().as_secs_f64(),
+                        summary.out.display(),
+                    );
+                    if !summary.skipped.is_empty() && !self.verbose {
+                        let _ = writeln!(
+                            stderr,
+                            "left out {} files on purpose (drafts, 不予公开, editors' temporary files); --verbose lists them",
+                            summary.skipped.len()
+                        );
+                    }
+                }
+                if self.timings {
+                    let t = &summary.timings;
+                    let _ = writeln!(
+                        stderr,
+                        "timings: load {:.3} s, markdown {:.3} s, site {:.3} s, render {:.3} s, search {:.3} s, write {:.3} s",
+                        t.load.as_secs_f64(),
+                        t.markdown.as_secs_f64(),
+                        t.site.as_secs_f64(),
+                        t.render.as_secs_f64(),
+                        t.search.as_secs_f64(),
+                        t.write.as_secs_f64(),
+                    );
+                }
+                ExitCode::SUCCESS
             }
-            if !quiet {
-                let w = &summary.written;
+            Err(err @ BuildError::Usage(_)) => {
+                let _ = writeln!(stderr, "error: {err}");
+                ExitCode::from(2)
+            }
+            Err(BuildError::Content(all)) => {
+                let _ = write!(
+                    stderr,
+                    "{}",
+                    render_all(&all, self.root, self.style, self.verbose)
+                );
+                let errors = all.iter().filter(|d| d.is_error()).count();
                 let _ = writeln!(
                     stderr,
-                    "built {} reports in {} sections, {} files ({} changed, {} unchanged, {} removed), {:.1} MB in {:.2} s → {}",
-                    summary.reports,
-                    summary.sections,
-                    w.files,
-                    w.written,
-                    w.unchanged,
-                    w.removed,
-                    w.bytes as f64 / 1_000_000.0,
-                    started.elapsed().as_secs_f64(),
-                    summary.out.display(),
+                    "build failed with {errors} error{}; the previous output was left as it was",
+                    if errors == 1 { "" } else { "s" }
                 );
+                ExitCode::from(1)
             }
-            if timings {
-                let t = &summary.timings;
-                let _ = writeln!(
-                    stderr,
-                    "timings: load {:.3} s, markdown {:.3} s, site {:.3} s, render {:.3} s, search {:.3} s, write {:.3} s",
-                    t.load.as_secs_f64(),
-                    t.markdown.as_secs_f64(),
-                    t.site.as_secs_f64(),
-                    t.render.as_secs_f64(),
-                    t.search.as_secs_f64(),
-                    t.write.as_secs_f64(),
-                );
+            Err(err @ BuildError::Output(_)) => {
+                let _ = writeln!(stderr, "error: {err}");
+                ExitCode::from(1)
             }
-            ExitCode::SUCCESS
-        }
-        Err(err @ BuildError::Usage(_)) => {
-            let _ = writeln!(stderr, "error: {err}");
-            ExitCode::from(2)
-        }
-        Err(err @ BuildError::Content(_)) => {
-            let _ = writeln!(stderr, "{err}");
-            ExitCode::from(1)
-        }
-        Err(err @ BuildError::Output(_)) => {
-            let _ = writeln!(stderr, "error: {err}");
-            ExitCode::from(1)
         }
     }
 }
@@ -402,9 +452,12 @@ fn run_check(args: CheckArgs) -> ExitCode {
             );
         }
         CheckFormat::Text => {
-            for d in &diagnostics {
-                let _ = writeln!(out, "{d}");
-            }
+            // `check` lists everything: no summary of repeated warnings.
+            let _ = write!(
+                out,
+                "{}",
+                render_all(&diagnostics, &options.root, Style::for_stdout(), true)
+            );
             let errors = diagnostics.iter().filter(|d| d.is_error()).count();
             let _ = writeln!(
                 out,

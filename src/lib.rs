@@ -31,5 +31,6 @@ pub mod render;
 pub mod search;
 pub mod serve;
 pub mod site;
+pub mod terminal;
 pub mod theme;
 mod yaml;

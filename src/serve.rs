@@ -123,14 +123,12 @@ pub fn serve(options: ServeOptions) -> Result<(), String> {
     let first = build::generate(&build_options);
     let (snapshot, failure) = match first {
         Ok(generated) => {
-            for w in &generated.warnings {
-                eprintln!("{w}");
-            }
+            eprint!("{}", console(&generated.warnings, &options.root));
             (Snapshot::of(generated.output), None)
         }
         Err(BuildError::Usage(message)) => return Err(message),
         Err(err) => {
-            eprintln!("{err}");
+            print_failure(&err, &options.root);
             (
                 Snapshot {
                     files: HashMap::new(),
@@ -326,14 +324,30 @@ impl Changes {
     }
 }
 
+/// Diagnostics as the terminal shows them (source line, caret, colour).
+fn console(diagnostics: &[crate::diagnostics::Diagnostic], root: &std::path::Path) -> String {
+    crate::terminal::render_all(
+        diagnostics,
+        root,
+        crate::terminal::Style::for_stderr(),
+        false,
+    )
+}
+
+/// A failed build on the terminal.
+fn print_failure(err: &BuildError, root: &std::path::Path) {
+    match err {
+        BuildError::Content(all) => eprint!("{}", console(all, root)),
+        other => eprintln!("{other}"),
+    }
+}
+
 fn rebuild_loop(options: &BuildOptions, mut changes: Changes, shared: &Shared) {
     while changes.next().is_some() {
         let started = Instant::now();
         match build::generate(options) {
             Ok(generated) => {
-                for w in &generated.warnings {
-                    eprintln!("{w}");
-                }
+                eprint!("{}", console(&generated.warnings, &options.root));
                 *shared.site.write().unwrap_or_else(|e| e.into_inner()) =
                     Arc::new(Snapshot::of(generated.output));
                 *shared.failure.write().unwrap_or_else(|e| e.into_inner()) = None;
@@ -342,7 +356,7 @@ fn rebuild_loop(options: &BuildOptions, mut changes: Changes, shared: &Shared) {
             }
             Err(err) => {
                 let text = err.to_string();
-                eprintln!("{text}");
+                print_failure(&err, &options.root);
                 eprintln!(
                     "rebuild failed in {} ms; still serving the last good site",
                     started.elapsed().as_millis()

@@ -1329,6 +1329,98 @@ fn odd_inputs_give_exactly_the_expected_outcome() {
     );
 }
 
+/// What a person at a terminal sees: the source line under a caret,
+/// repeated warnings summarised (all of them with --verbose, which also
+/// lists what was left out and why), colour only on a terminal and never
+/// with NO_COLOR.
+#[test]
+fn terminal_output_shows_the_line_summarises_and_colours_only_a_terminal() {
+    let site = TestSite::new();
+    for i in 0..8 {
+        site.write(
+            &format!("content/empty{i}/_index.md"),
+            &format!("---\ntitle: 空栏目{i}\n---\n"),
+        );
+    }
+    site.write(
+        "content/news/draft.md",
+        "---\ntitle: 草稿\ndate_published: 2022-12-24\ndraft: true\n---\n正文\n",
+    );
+    site.write("content/news/.first.md.swp", "vim");
+    site.write(
+        "content/news/alt.md",
+        &report("图片", "2022-12-24", "![](data:image/png;base64,AAAA)"),
+    );
+    let run = site.build(&[]);
+    run.assert_ok();
+    assert!(
+        run.stderr.contains(
+            "warning: content/news/alt.md:6: an image has no text alternative\n  |\n6 | ![](data:image/png;base64,AAAA)\n  | ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^\n"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        run.stderr.matches("has no reports (空白栏目)").count(),
+        5,
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("warning: … and 3 more like “publish reports in it"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("left out 2 files on purpose"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains('\x1b'), "no colour into a pipe");
+    let verbose = site.build(&["--verbose"]);
+    assert_eq!(
+        verbose.stderr.matches("has no reports (空白栏目)").count(),
+        8
+    );
+    assert!(
+        verbose.stderr.contains(
+            "skipped content/news/.first.md.swp: a hidden, backup or editor's temporary file"
+        ),
+        "{}",
+        verbose.stderr
+    );
+    assert!(
+        verbose.stderr.contains(
+            "skipped content/news/draft.md: a draft (`draft: true`); `--drafts` builds it"
+        ),
+        "{}",
+        verbose.stderr
+    );
+
+    // On a terminal (a pseudo-terminal made by util-linux `script`).
+    let Some(script) = tools(&["script"]) else {
+        return;
+    };
+    let on_terminal = |no_color: bool| {
+        let command = format!("{BIN} build --root {}", site.root().display());
+        let mut cmd = Command::new(&script[0]);
+        cmd.args(["-qec", &command, "/dev/null"]);
+        if no_color {
+            cmd.env("NO_COLOR", "1");
+        } else {
+            cmd.env_remove("NO_COLOR");
+        }
+        String::from_utf8_lossy(&cmd.output().unwrap().stdout).into_owned()
+    };
+    let coloured = on_terminal(false);
+    assert!(
+        coloured.contains("\x1b[1;33mwarning\x1b[0m"),
+        "{coloured:?}"
+    );
+    assert!(!on_terminal(true).contains('\x1b'));
+}
+
 #[test]
 fn drafts_are_left_out_unless_asked_for() {
     let site = TestSite::new();

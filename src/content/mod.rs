@@ -61,10 +61,19 @@ pub struct Asset {
 #[derive(Clone, Debug, Default)]
 pub struct Content {
     pub docs: Vec<SourceDoc>,
+    /// Files and reports left out, and why (shown by `--verbose`).
+    pub skipped: Vec<Skipped>,
     /// Files beside the reports in `content/`.
     pub assets: Vec<Asset>,
     /// Files of `static/`.
     pub static_files: Vec<Asset>,
+}
+
+/// A file or report the build left out on purpose.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Skipped {
+    pub path: ContentPath,
+    pub reason: &'static str,
 }
 
 /// Options of the content stage.
@@ -100,10 +109,11 @@ fn is_markdown(path: &Path) -> bool {
 /// to `diagnostics`; files with errors are left out of the result.
 pub fn load(root: &Path, options: &LoadOptions, diagnostics: &mut Diagnostics) -> Content {
     let content_dir = root.join(CONTENT_DIR);
-    let (markdown, assets) = walk(root, &content_dir, true, diagnostics);
+    let mut skipped = Vec::new();
+    let (markdown, assets) = walk(root, &content_dir, true, &mut skipped, diagnostics);
     let static_dir = root.join(STATIC_DIR);
     let static_files = if static_dir.is_dir() {
-        walk(root, &static_dir, false, diagnostics).1
+        walk(root, &static_dir, false, &mut skipped, diagnostics).1
     } else {
         Vec::new()
     };
@@ -115,15 +125,26 @@ pub fn load(root: &Path, options: &LoadOptions, diagnostics: &mut Diagnostics) -
     let mut docs = Vec::with_capacity(loaded.len());
     for (doc, problems) in loaded {
         diagnostics.extend(problems);
-        if let Some(doc) = doc
-            && (options.drafts || !doc.front.draft)
-            && doc.front.disclosure != disclosure::Disclosure::NotPublic
-        {
-            docs.push(doc);
+        let Some(doc) = doc else { continue };
+        let reason = if doc.front.draft && !options.drafts {
+            Some("a draft (`draft: true`); `--drafts` builds it")
+        } else if doc.front.disclosure == disclosure::Disclosure::NotPublic {
+            Some("`disclosure: not_public` (不予公开): never published")
+        } else {
+            None
+        };
+        match reason {
+            Some(reason) => skipped.push(Skipped {
+                path: doc.path,
+                reason,
+            }),
+            None => docs.push(doc),
         }
     }
+    skipped.sort_by(|a, b| a.path.cmp(&b.path));
     Content {
         docs,
+        skipped,
         assets,
         static_files,
     }
@@ -135,6 +156,7 @@ fn walk(
     root: &Path,
     dir: &Path,
     markdown: bool,
+    skipped: &mut Vec<Skipped>,
     diagnostics: &mut Diagnostics,
 ) -> (Vec<PathBuf>, Vec<Asset>) {
     let mut docs = Vec::new();
@@ -154,7 +176,16 @@ fn walk(
         .follow_links(true)
         .sort_by_file_name()
         .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !is_ignored(&e.file_name().to_string_lossy()));
+        .filter_entry(|e| {
+            let keep = e.depth() == 0 || !is_ignored(&e.file_name().to_string_lossy());
+            if !keep {
+                skipped.push(Skipped {
+                    path: ContentPath::new(root, e.path()),
+                    reason: "a hidden, backup or editor's temporary file",
+                });
+            }
+            keep
+        });
     for entry in walker {
         let entry = match entry {
             Ok(entry) => entry,
