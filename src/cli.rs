@@ -17,7 +17,17 @@ use crate::terminal::{Style, render_all};
 #[command(
     name = "gazette",
     version,
-    about = "Build a government transparency portal from Markdown reports"
+    about = "Build a government transparency portal from Markdown reports",
+    long_about = "Build a government transparency portal (政府信息公开) from Markdown reports with YAML front matter: \
+report pages with their disclosure metadata, share and print layouts, the catalogue, feeds, a sitemap and search.",
+    after_help = "Examples:
+  gazette init my-portal                 create a portal that builds at once
+  gazette new report xxgk/tzgg/notice    add a report (its placeholders must be filled in)
+  gazette serve --root my-portal         preview on http://127.0.0.1:1111/, rebuilt on every save
+  gazette check --root my-portal         list every problem without writing anything
+  gazette build --root my-portal         write the portal to my-portal/public
+
+Run `gazette help COMMAND` for a command's options and examples."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -27,19 +37,58 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Build the portal into the output folder (ROOT/public by default).
+    #[command(after_help = "Examples:
+  gazette build                                   the site in this folder, into ./public
+  gazette build --root site-content --out /srv/www/portal
+  gazette build --base-url https://staging.example.gov.cn/portal/
+  gazette build --relative --out /media/usb/portal    a copy to open from disk
+  gazette build --watch                           build again after every change
+
+Exit codes: 0 built; 1 the site has errors (the previous output is left as it was); 2 wrong usage.")]
     Build(BuildArgs),
     /// Create a new portal: site.yaml, sections and a sample of every document type.
+    #[command(after_help = "Examples:
+  gazette init my-portal              a Chinese portal (zh-CN)
+  gazette init agency --lang en       an English one")]
     Init(InitArgs),
     /// Create a new report with its required front matter.
+    #[command(after_help = "Examples:
+  gazette new report xxgk/tzgg/2024-notice      creates content/xxgk/tzgg/2024-notice.md
+
+The build refuses the report until its placeholders (【请填写…】) are replaced.")]
     New(NewArgs),
     /// Check the whole site — front matter, links, anchors, attachments,
     /// portal rules — without writing anything.
+    #[command(after_help = "Examples:
+  gazette check --root my-portal
+  gazette check --format json > problems.json     for a CI tool
+  gazette check --external                        also visit links to other sites
+
+Exit code 1 when there are errors.")]
     Check(CheckArgs),
     /// Preview the portal on this computer, rebuilt on every save.
+    #[command(after_help = "Examples:
+  gazette serve --root my-portal --open
+  gazette serve --port 8080 --poll          on a network drive, WSL or in a container")]
     Serve(ServeArgs),
     /// For each query, the bytes the search page downloads with a cold
     /// cache and the number of results (the site is built in memory).
+    #[command(after_help = "Example:
+  gazette search-cost --root site-content 扫黑除恶 法治政府 \"annual report\"")]
     SearchCost(SearchCostArgs),
+    /// Print a shell completion script.
+    #[command(after_help = "Examples:
+  gazette completions bash > ~/.local/share/bash-completion/completions/gazette
+  gazette completions zsh > ~/.zfunc/_gazette
+  gazette completions fish > ~/.config/fish/completions/gazette.fish
+  gazette completions powershell >> $PROFILE")]
+    Completions(CompletionsArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct CompletionsArgs {
+    /// The shell
+    shell: clap_complete::Shell,
 }
 
 #[derive(clap::Args, Debug)]
@@ -175,6 +224,14 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitC
         Command::Check(args) => run_check(args),
         Command::Init(args) => run_init(args),
         Command::New(args) => run_new(args),
+        Command::Completions(args) => {
+            use clap::CommandFactory;
+            // Into a buffer first: clap_complete panics on a closed pipe.
+            let mut script = Vec::new();
+            clap_complete::generate(args.shell, &mut Cli::command(), "gazette", &mut script);
+            let _ = std::io::stdout().write_all(&script);
+            ExitCode::SUCCESS
+        }
     }
 }
 

@@ -216,7 +216,10 @@ impl ProgressBar {
     /// stderr is not a terminal.
     pub fn for_build(quiet: bool) -> ProgressBar {
         ProgressBar {
-            bar: indicatif::ProgressBar::with_draw_target(Some(0), indicatif::ProgressDrawTarget::hidden()),
+            bar: indicatif::ProgressBar::with_draw_target(
+                Some(0),
+                indicatif::ProgressDrawTarget::hidden(),
+            ),
             allowed: !quiet && std::io::stderr().is_terminal(),
             shown: AtomicBool::new(false),
         }

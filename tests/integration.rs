@@ -1095,6 +1095,56 @@ fn a_huge_report_and_ten_thousand_sections_build() {
     }
 }
 
+/// Every command's help shows examples, and the bash completion script
+/// completes commands and options.
+#[test]
+fn help_shows_examples_and_completions_complete() {
+    for command in [
+        "build",
+        "init",
+        "new",
+        "check",
+        "serve",
+        "search-cost",
+        "completions",
+    ] {
+        let out = Command::new(BIN).args(["help", command]).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && text.contains("Example"),
+            "gazette help {command}:\n{text}"
+        );
+    }
+    let script = Command::new(BIN)
+        .args(["completions", "bash"])
+        .output()
+        .unwrap();
+    assert!(script.status.success());
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("gazette.bash");
+    std::fs::write(&file, &script.stdout).unwrap();
+    let Some(bash) = tools(&["bash"]) else { return };
+    let complete = |words: &str| {
+        let words: Vec<&str> = words.split(' ').collect();
+        let shell = format!(
+            "source {}; COMP_WORDS=({}); COMP_CWORD={}; _gazette gazette '{}' '{}'; echo \"${{COMPREPLY[@]}}\"",
+            file.display(),
+            words.join(" "),
+            words.len() - 1,
+            words[words.len() - 1],
+            words[words.len() - 2],
+        );
+        let out = Command::new(&bash[0])
+            .args(["-c", &shell])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    assert_eq!(complete("gazette bu"), "build");
+    assert_eq!(complete("gazette build --verb"), "--verbose");
+    assert_eq!(complete("gazette check --ext"), "--external");
+}
+
 #[test]
 fn usage_errors_exit_with_2() {
     let run = Run::from(
