@@ -3098,6 +3098,7 @@ fn every_page_type_passes_axe_in_both_languages_and_modes() {
         ),
         (zh.join("xxgk/gknb/2022-gip-annual-report/index.html"), ""),
         (zh.join("xxgk/xxgkml/index.html"), ""),
+        (zh.join("wza/index.html"), ""),
         (
             zh.join("search/index.html"),
             "?q=%E6%89%AB%E9%BB%91%E9%99%A4%E6%81%B6",
