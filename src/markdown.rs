@@ -68,11 +68,14 @@ pub struct RenderedDoc {
     /// Links and images to other web sites (`http:`, `https:`, `//`), with
     /// the line of the body they are on: what `gazette check --external` visits.
     pub web_links: Vec<WebLink>,
+    /// Links to a place on the same page (`#id`): the id (still
+    /// percent-encoded as written) and the line.
+    pub page_anchors: Vec<WebLink>,
     /// Where the text itself breaks accessibility rules.
     pub issues: Vec<TextIssue>,
 }
 
-/// A link of the body to another web site.
+/// A link target written in the body, with its line.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WebLink {
     pub url: String,
@@ -247,6 +250,7 @@ pub fn render(body: &str, markdown: &MarkdownOptions) -> RenderedDoc {
     }
     issues.extend(script_links(root));
     let web_links = web_links(root);
+    let page_anchors = page_anchors(root);
     let links = take_content_links(root);
 
     let headings = HeadingIds::default();
@@ -276,8 +280,26 @@ pub fn render(body: &str, markdown: &MarkdownOptions) -> RenderedDoc {
         text,
         links,
         web_links,
+        page_anchors,
         issues,
     }
+}
+
+/// The `#id` targets of the links of `root`, without the `#`.
+fn page_anchors<'a>(root: &'a comrak::nodes::AstNode<'a>) -> Vec<WebLink> {
+    root.descendants()
+        .filter_map(|node| {
+            let ast = node.data();
+            let NodeValue::Link(link) = &ast.value else {
+                return None;
+            };
+            let id = link.url.trim().strip_prefix('#')?;
+            Some(WebLink {
+                url: id.to_string(),
+                line: ast.sourcepos.start.line,
+            })
+        })
+        .collect()
 }
 
 /// The `http(s)://` and `//` targets of the links and images of `root`.

@@ -327,6 +327,7 @@ pub fn assemble(
             &report.doc.links,
             diagnostics,
         );
+        check_page_anchors(&report.source, report.body_line, &report.doc, diagnostics);
         let front = &report.front;
         report.attachments = front
             .attachments
@@ -350,8 +351,7 @@ pub fn assemble(
             .related
             .iter()
             .filter_map(|r| {
-                let href =
-                    targets.href(&report.source, &r.href, front.line("related"), diagnostics)?;
+                let href = targets.href(&report.source, &r.href, Some(r.line), diagnostics)?;
                 Some((r.text.clone(), href))
             })
             .collect();
@@ -367,6 +367,49 @@ pub fn assemble(
         sections,
         reports: site_reports,
         assets: site_assets,
+    }
+}
+
+/// Ids every page of the theme has, besides the text's own: the skip
+/// link's target and the top of the page.
+const LAYOUT_IDS: [&str; 2] = ["main", "top"];
+
+/// Links to a place on the same page (`[见下文](#二工作措施)`) must find an
+/// id in the rendered text: a heading, a footnote or an element of raw HTML.
+fn check_page_anchors(
+    source: &ContentPath,
+    body_line: usize,
+    doc: &RenderedDoc,
+    diagnostics: &mut Diagnostics,
+) {
+    if doc.page_anchors.is_empty() {
+        return;
+    }
+    let ids: Vec<&str> = doc
+        .html
+        .split(" id=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .chain(LAYOUT_IDS)
+        .collect();
+    for link in &doc.page_anchors {
+        let id = percent_encoding::percent_decode_str(&link.url).decode_utf8_lossy();
+        if id.is_empty() || ids.contains(&id.as_ref()) {
+            continue;
+        }
+        let headings: Vec<&str> = doc.toc.iter().map(|h| h.id.as_str()).collect();
+        diagnostics.push(
+            Diagnostic::error(
+                source,
+                Some(body_line + link.line - 1),
+                format!("broken link: `#{id}` is not a heading or anchor of this report"),
+            )
+            .with_help(match crate::diagnostics::did_you_mean(&id, &headings) {
+                Some(close) => format!("did you mean `#{close}`?"),
+                None if headings.is_empty() => "the report has no headings to link to".to_string(),
+                None => format!("its headings are: {}", headings.join(", ")),
+            }),
+        );
     }
 }
 

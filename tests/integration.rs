@@ -812,6 +812,54 @@ fn check_external_finds_broken_web_links_and_caches_good_ones() {
     assert!(!site.out().exists(), "check writes no output");
 }
 
+/// tests/fixtures/broken-links: eleven broken links of different kinds —
+/// report file, heading of another report, site path, image, file up a
+/// folder, heading of the same page, reference-style link, section text,
+/// superseded_by, related, attachment — each found at its line, and none
+/// of the good links beside them.
+#[test]
+fn check_finds_every_kind_of_broken_link() {
+    let output = Command::new(BIN)
+        .args(["check", "--format", "json", "--root"])
+        .arg(manifest_dir().join("tests/fixtures/broken-links"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let list: Vec<serde_json::Value> = serde_json::from_slice(&output.stdout).unwrap();
+    let found: Vec<String> = list
+        .iter()
+        .map(|d| {
+            format!(
+                "{} {}:{} {}",
+                d["severity"].as_str().unwrap(),
+                d["file"].as_str().unwrap(),
+                d["line"],
+                d["message"].as_str().unwrap()
+            )
+        })
+        .collect();
+    let links = "content/news/links.md";
+    let expected = [
+        "error content/news/_index.md:5 broken link: `../nosuch/` is not a file of content/"
+            .to_string(),
+        format!("error {links}:4 broken link: `replaced.md` is not a file of content/"),
+        format!("error {links}:6 broken link: `../news/gone-related.md` is not a file of content/"),
+        format!("error {links}:8 attachment `统计表.xlsx` does not exist"),
+        format!("error {links}:13 broken link: `gone.md` is not a file of content/"),
+        format!(
+            "error {links}:15 broken link: `target.md#不存在的标题` has no heading `不存在的标题`"
+        ),
+        format!("error {links}:17 broken link: `/xxgk/nowhere/` is not a page of this site"),
+        format!("error {links}:19 broken link: `chart.png` is not a file of content/"),
+        format!("error {links}:21 broken link: `../about/missing.md` is not a file of content/"),
+        format!(
+            "error {links}:23 broken link: `#没有这个标题` is not a heading or anchor of this report"
+        ),
+        format!("error {links}:25 broken link: `gone-by-reference.md` is not a file of content/"),
+    ];
+    assert_eq!(found, expected);
+}
+
 #[test]
 fn check_reports_every_problem_without_writing() {
     let site = TestSite::new();

@@ -201,6 +201,9 @@ pub struct RelatedLink {
     pub text: String,
     /// A full address, a site path or a content file (`../a.md`).
     pub href: String,
+    /// The line of the file that gives `href` (0 until read).
+    #[serde(skip)]
+    pub line: usize,
 }
 
 /// Checks a 文号 for the brackets GB/T 9704-2012 prescribes (六角括号 〔 〕).

@@ -713,7 +713,17 @@ impl FrontMatter {
             year,
             addressee: trimmed(raw.addressee),
             note: trimmed(raw.note),
-            related: raw.related,
+            related: raw
+                .related
+                .into_iter()
+                .map(|r| RelatedLink {
+                    line: yaml::value_line(yaml_text, "href", &r.href)
+                        .map(|l| l + yaml_line - 1)
+                        .or(line_of("related"))
+                        .unwrap_or(yaml_line),
+                    ..r
+                })
+                .collect(),
             old_paths: raw.old_paths.0,
             attachments,
             gip_stats: raw.gip_stats,
