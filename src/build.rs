@@ -297,6 +297,10 @@ pub fn generate_with(
         });
     }
     output.files.sort_by(|a, b| a.path.cmp(&b.path));
+    debug_assert!(
+        output.files.windows(2).all(|w| w[0].path != w[1].path),
+        "two output files share a path"
+    );
     timings.search = started.elapsed();
     if diagnostics.has_errors() {
         return Err(BuildError::Content(diagnostics.sorted()));

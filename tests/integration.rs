@@ -2468,6 +2468,10 @@ fn search_cases() -> Vec<SearchCase> {
         ("扫黑除恶", vec![], false),
         ("法治政府", vec![], false),
         ("法治政府", vec![], true),
+        ("法治政府建设", vec![], false),
+        ("街道办", vec![], false),
+        ("遂城街道办事处", vec![], false),
+        ("\"法治 政府\"", vec![], false),
         ("扫", vec![], false),
         ("遂城", vec![], false),
         ("遂城", vec![("type", "通知")], false),
@@ -2504,13 +2508,19 @@ fn the_browser_search_matches_the_reference_engine() {
         let index = gazette::search::SearchIndex::build(&generated.site, &generated.config);
         let dir = tempfile::tempdir().unwrap();
         let files = match own_position_file {
-            Some(bytes) => gazette::search::shards::shards_with(&index, bytes),
+            Some(bytes) => gazette::search::shards::shards_with(&index, bytes, 8),
             None => gazette::search::shards::shards(&index),
         };
         if own_position_file.is_some() {
             assert!(
                 files.iter().any(|f| f.name.starts_with("q-")),
                 "{root}: terms have position files of their own"
+            );
+            assert!(
+                files
+                    .iter()
+                    .any(|f| f.name.starts_with("dir-") && f.script.contains("],[")),
+                "{root}: common shard keys are split into parts"
             );
         }
         for file in files {

@@ -129,6 +129,11 @@ impl TermPostings {
         }
     }
 
+    /// Whether the term's positions are kept (phrase terms have none).
+    pub fn has_positions(&self) -> bool {
+        !self.positions.is_empty()
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = Posting<'_>> {
         (0..self.len()).map(|i| self.get(i))
     }
@@ -210,25 +215,125 @@ type DocTerms = HashMap<String, (u32, Vec<u32>)>;
 
 /// The terms of one document's title, numbers (文号, 索引号) and body, and
 /// its length in tokens.
+///
+/// Besides the tokenizer's tokens, every run of three and four CJK
+/// characters is a *phrase term* ([`PHRASE_TERM_CHARS`]), counted but
+/// without positions: a query of three or four characters (法治政府, 信访件)
+/// then needs one term's documents instead of the positions of all its
+/// bigrams, which for common words are most of the index.
 fn doc_terms(title: &str, numbers: &str, body: &str) -> (DocTerms, u32) {
     let mut terms = DocTerms::new();
     let mut len = 0;
+    let count = |terms: &mut DocTerms, term: &str, weight: u32, position: Option<u32>| {
+        let entry = match terms.get_mut(term) {
+            Some(entry) => entry,
+            None => terms.entry(term.to_string()).or_default(),
+        };
+        entry.0 += weight;
+        if let Some(position) = position {
+            entry.1.push(position);
+        }
+    };
     for (text, offset, weight) in [
         (title, 0, FIELD_BOOST),
         (numbers, NUMBERS_OFFSET, FIELD_BOOST),
         (body, BODY_OFFSET, 1),
     ] {
+        // The CJK bigrams just before this one, for the phrase terms.
+        let mut recent: Vec<(u32, char, char)> = Vec::with_capacity(4);
+        let mut phrase = String::with_capacity(16);
         tokenize::for_each_token(text, |term, pos| {
             len += 1;
-            let entry = match terms.get_mut(term) {
-                Some(entry) => entry,
-                None => terms.entry(term.to_string()).or_default(),
+            count(&mut terms, term, weight, Some(pos + offset));
+            let mut chars = term.chars();
+            let (Some(a), Some(b), None) = (chars.next(), chars.next(), chars.next()) else {
+                return;
             };
-            entry.0 += weight;
-            entry.1.push(pos + offset);
+            if !tokenize::is_cjk(a) || !tokenize::is_cjk(b) {
+                return;
+            }
+            // Consecutive positions are in one run: runs are kept apart by
+            // a word or a gap.
+            if recent.last().is_some_and(|(p, ..)| p + 1 != pos) {
+                recent.clear();
+            }
+            recent.push((pos, a, b));
+            if recent.len() > PHRASE_TERM_CHARS.end() - 1 {
+                recent.remove(0);
+            }
+            for bigrams in 2..=recent.len() {
+                let window = &recent[recent.len() - bigrams..];
+                phrase.clear();
+                phrase.push(window[0].1);
+                phrase.extend(window.iter().map(|w| w.2));
+                count(&mut terms, &phrase, weight, None);
+            }
         });
     }
     (terms, len)
+}
+
+/// The lengths, in CJK characters, of the phrase terms (see [`doc_terms`]).
+pub const PHRASE_TERM_CHARS: std::ops::RangeInclusive<usize> = 3..=4;
+
+/// The phrase term a segment stands for: its tokens are the bigrams of one
+/// run of three or four CJK characters.
+pub fn phrase_term(tokens: &[Token]) -> Option<String> {
+    let bigrams = tokens.len();
+    if !(PHRASE_TERM_CHARS.start() - 1..=PHRASE_TERM_CHARS.end() - 1).contains(&bigrams) {
+        return None;
+    }
+    let mut phrase = String::new();
+    for (i, token) in tokens.iter().enumerate() {
+        let mut chars = token.term.chars();
+        let (Some(a), Some(b), None) = (chars.next(), chars.next(), chars.next()) else {
+            return None;
+        };
+        if !tokenize::is_cjk(a) || !tokenize::is_cjk(b) || token.pos != tokens[0].pos + i as u32 {
+            return None;
+        }
+        if i == 0 {
+            phrase.push(a);
+        }
+        phrase.push(b);
+    }
+    Some(phrase)
+}
+
+/// The tokens of a phrase that must be verified by position: enough to
+/// cover every character of the query, fewest first from the left (for
+/// 重大行政决策, 重大 行政 决策 instead of all five bigrams). Exact, since
+/// each covering token is checked at its own offset.
+pub fn covering_tokens(tokens: &[Token]) -> Vec<&Token> {
+    // The last position a token stands on: a CJK bigram two, anything else
+    // (a word, a single CJK character) one.
+    let last =
+        |t: &Token| t.pos + u32::from(!is_word_token(&t.term) && t.term.chars().nth(1).is_some());
+    let Some(end) = tokens.iter().map(last).max() else {
+        return Vec::new();
+    };
+    let mut chosen: Vec<&Token> = Vec::new();
+    let mut need = tokens[0].pos;
+    while need <= end {
+        // Of the tokens on the first position not yet covered, the one that
+        // reaches furthest.
+        match tokens
+            .iter()
+            .filter(|t| t.pos <= need && last(t) >= need)
+            .max_by_key(|t| last(t))
+        {
+            Some(best) => {
+                chosen.push(best);
+                need = last(best) + 1;
+            }
+            // A position no token stands on (a gap in a quoted phrase).
+            None => match tokens.iter().map(|t| t.pos).filter(|p| *p > need).min() {
+                Some(next) => need = next,
+                None => break,
+            },
+        }
+    }
+    chosen
 }
 
 /// A query segment: tokens that must occur at these relative positions.
@@ -428,9 +533,21 @@ impl SearchIndex {
 
     /// The documents that contain `segment`, with its score in each.
     fn match_segment(&self, segment: &Segment) -> HashMap<u32, f64> {
-        let first = &segment.tokens[0];
+        if let Some(term) = phrase_term(&segment.tokens) {
+            let single = Segment {
+                tokens: vec![Token { term, pos: 0 }],
+                prefix: false,
+            };
+            return self.match_segment(&single);
+        }
+        let tokens: Vec<&Token> = if segment.tokens.len() == 1 {
+            segment.tokens.iter().collect()
+        } else {
+            covering_tokens(&segment.tokens)
+        };
+        let first = tokens[0];
         let mut result: HashMap<u32, f64> = HashMap::new();
-        if segment.tokens.len() == 1 {
+        if tokens.len() == 1 && segment.tokens.len() == 1 {
             for term in expand(self, first, segment.prefix) {
                 let postings = self.postings(term);
                 for p in postings.iter() {
@@ -441,9 +558,9 @@ impl SearchIndex {
             }
             return result;
         }
-        // A phrase: every token at its position relative to the first.
-        let lists: Vec<HashMap<u32, Posting>> = segment
-            .tokens
+        // A phrase: every covering token at its position relative to the
+        // first.
+        let lists: Vec<HashMap<u32, Posting>> = tokens
             .iter()
             .map(|t| self.postings(&t.term).iter().map(|p| (p.doc, p)).collect())
             .collect();
@@ -459,16 +576,14 @@ impl SearchIndex {
             let Some(postings) = postings else { continue };
             let base = first.pos;
             let found = postings[0].positions.iter().any(|&start| {
-                segment
-                    .tokens
+                tokens
                     .iter()
                     .zip(&postings)
                     .skip(1)
                     .all(|(t, p)| p.positions.binary_search(&(start + t.pos - base)).is_ok())
             });
             if found {
-                let score = segment
-                    .tokens
+                let score = tokens
                     .iter()
                     .zip(&postings)
                     .map(|(t, p)| self.bm25(self.postings(&t.term).len(), p.weight))

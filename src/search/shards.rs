@@ -22,6 +22,17 @@ pub fn bucket(key: &str) -> u32 {
     h % DIR_BUCKETS
 }
 
+/// Which part of a split shard key holds `term` (FNV-1a over its UTF-8
+/// bytes, as the browser computes it).
+pub fn term_part(term: &str, parts: usize) -> usize {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in term.as_bytes() {
+        h ^= *b as u32;
+        h = h.wrapping_mul(16_777_619);
+    }
+    h as usize % parts
+}
+
 /// Bytes of position data above which a term's positions get a file of
 /// their own.
 const OWN_POSITION_FILE: usize = 2048;
@@ -120,45 +131,71 @@ fn deltas(values: impl IntoIterator<Item = u32>) -> Vec<u32> {
 
 /// Every file of the index; `meta` last.
 pub fn shards(index: &SearchIndex) -> Vec<IndexFile> {
-    shards_with(index, OWN_POSITION_FILE)
+    shards_with(index, OWN_POSITION_FILE, SHARD_POSTINGS)
 }
 
 /// Every file of the index, terms with more than `own_position_file` bytes
-/// of positions having a position file of their own. Tests pass 0 so that
-/// the browser engine is checked on both kinds of position file.
-pub fn shards_with(index: &SearchIndex, own_position_file: usize) -> Vec<IndexFile> {
+/// of positions having a position file of their own, shard keys with more
+/// than `shard_postings` postings split into parts. Tests pass small values
+/// so that the browser engine is checked on every kind of file.
+pub fn shards_with(
+    index: &SearchIndex,
+    own_position_file: usize,
+    shard_postings: usize,
+) -> Vec<IndexFile> {
     let mut files = Vec::new();
 
     // Terms are grouped by shard key (a CJK character, or two letters), and
     // the keys into shards of about SHARD_POSTINGS postings, so that a query
     // loads a few files of tens of kilobytes whatever the size of the site.
+    // A key with more postings than that (a common character: 法, 政) is
+    // split into parts by a hash of the term; its directory entry names the
+    // shards of every part, and a term is in part `term_part(term, parts)`.
     let mut by_key: BTreeMap<String, Vec<&String>> = BTreeMap::new();
     for term in index.terms.keys() {
         by_key.entry(shard_key(term)).or_default().push(term);
     }
     let total: usize = index.terms.values().map(TermPostings::len).sum();
-    let groups = (total / SHARD_POSTINGS).max(1) as u32;
-    let mut grouped: Vec<Vec<(&String, &Vec<&String>)>> = vec![Vec::new(); groups as usize];
+    let groups = (total / shard_postings).max(1) as u32;
+    // (key, part, terms): the parts of hot keys get a shard each; the other
+    // keys share the `groups` shards.
+    let mut grouped: Vec<Vec<(&String, usize, Vec<&String>)>> = vec![Vec::new(); groups as usize];
+    let mut parts_of: BTreeMap<&String, usize> = BTreeMap::new();
     for (key, terms) in &by_key {
-        grouped[(group_hash(key) % groups) as usize].push((key, terms));
+        let postings: usize = terms.iter().map(|t| index.terms[*t].len()).sum();
+        let parts = postings.div_ceil(shard_postings).max(1);
+        parts_of.insert(key, parts);
+        if parts == 1 {
+            grouped[(group_hash(key) % groups) as usize].push((key, 0, terms.clone()));
+            continue;
+        }
+        let mut split: Vec<Vec<&String>> = vec![Vec::new(); parts];
+        for term in terms {
+            split[term_part(term, parts)].push(term);
+        }
+        for (part, terms) in split.into_iter().enumerate() {
+            grouped.push(vec![(key, part, terms)]);
+        }
     }
-    let mut buckets: Vec<BTreeMap<String, [String; 2]>> =
+    let mut buckets: Vec<BTreeMap<String, Vec<[String; 2]>>> =
         vec![BTreeMap::new(); DIR_BUCKETS as usize];
     for group in grouped.iter().filter(|g| !g.is_empty()) {
         let mut term_data = String::from("{");
         let mut position_data = String::from("{");
-        for (_, terms) in group {
+        for (_, _, terms) in group {
             for term in terms.iter() {
                 let postings = &index.terms[*term];
                 let key = serde_json::to_string(term).expect("a term is a string");
                 // The positions of each document, as differences, documents
-                // separated by `;`.
+                // separated by `;`; phrase terms have none.
                 let mut positions = String::new();
-                for (i, posting) in postings.iter().enumerate() {
-                    if i > 0 {
-                        positions.push(';');
+                if postings.has_positions() {
+                    for (i, posting) in postings.iter().enumerate() {
+                        if i > 0 {
+                            positions.push(';');
+                        }
+                        push_numbers(&mut positions, deltas(posting.positions.iter().copied()));
                     }
-                    push_numbers(&mut positions, deltas(posting.positions.iter().copied()));
                 }
                 if term_data.len() > 1 {
                     term_data.push(',');
@@ -177,7 +214,7 @@ pub fn shards_with(index: &SearchIndex, own_position_file: usize) -> Vec<IndexFi
                     term_data.push('|');
                     term_data.push_str(&own.name);
                     files.push(own);
-                } else {
+                } else if postings.has_positions() {
                     if position_data.len() > 1 {
                         position_data.push(',');
                     }
@@ -192,12 +229,18 @@ pub fn shards_with(index: &SearchIndex, own_position_file: usize) -> Vec<IndexFi
         term_data.push('}');
         position_data.push('}');
         let t = raw_hashed("t", term_data);
-        let p = raw_hashed("p", position_data);
-        for (key, _) in group {
-            buckets[bucket(key) as usize].insert((*key).clone(), [t.name.clone(), p.name.clone()]);
+        // A shard whose terms all have their own position files (or none)
+        // has no position file: `""` in the directory.
+        let p = (position_data.len() > 2).then(|| raw_hashed("p", position_data));
+        let p_name = p.as_ref().map_or(String::new(), |p| p.name.clone());
+        for (key, part, _) in group {
+            let entry = buckets[bucket(key) as usize]
+                .entry((*key).clone())
+                .or_insert_with(|| vec![[String::new(), String::new()]; parts_of[key]]);
+            entry[*part] = [t.name.clone(), p_name.clone()];
         }
         files.push(t);
-        files.push(p);
+        files.extend(p);
     }
     let dirs: Vec<IndexFile> = buckets.iter().map(|b| hashed("dir", b)).collect();
     let dir_names: Vec<&str> = dirs.iter().map(|d| d.name.as_str()).collect();
@@ -268,6 +311,10 @@ pub fn shards_with(index: &SearchIndex, own_position_file: usize) -> Vec<IndexFi
     files.extend(chunks);
     files.extend(facet_files);
     files.push(meta_file);
+    // Files are named by their content: two with one name (empty
+    // directory buckets) are the same file, written once.
+    let mut seen = std::collections::HashSet::new();
+    files.retain(|f| seen.insert(f.name.clone()));
     files
 }
 
@@ -302,7 +349,7 @@ pub fn query_cost(
             .as_str()
             .map(str::to_string)
     };
-    let dirs: BTreeMap<String, BTreeMap<String, [String; 2]>> = files
+    let dirs: BTreeMap<String, BTreeMap<String, Vec<[String; 2]>>> = files
         .iter()
         .filter(|f| f.name.starts_with("dir-"))
         .filter_map(|f| {
@@ -311,23 +358,44 @@ pub fn query_cost(
             Some((f.name.clone(), serde_json::from_str(data).ok()?))
         })
         .collect();
+    // The own position file a term shard names for `term`, if any.
+    let own_positions = |shard: &str, term: &str| -> Option<String> {
+        let f = files.iter().find(|f| f.name == shard)?;
+        let quoted = serde_json::to_string(term).ok()?;
+        let at = f.script.find(&format!("{quoted}:\""))? + quoted.len() + 2;
+        let entry = &f.script[at..at + f.script[at..].find('"')?];
+        entry.split('|').nth(2).map(str::to_string)
+    };
     for segment in super::parse_query(query) {
-        let phrase = segment.tokens.len() > 1;
-        for token in &segment.tokens {
-            let key = shard_key(&token.term);
+        // As the engines do: a phrase term, one token (every part of its
+        // key when matched as a prefix), or the covering tokens of a phrase
+        // with their positions.
+        let phrase_term = super::phrase_term(&segment.tokens);
+        let tokens: Vec<String> = match &phrase_term {
+            Some(term) => vec![term.clone()],
+            None if segment.tokens.len() == 1 => vec![segment.tokens[0].term.clone()],
+            None => super::covering_tokens(&segment.tokens)
+                .into_iter()
+                .map(|t| t.term.clone())
+                .collect(),
+        };
+        let positions = phrase_term.is_none() && segment.tokens.len() > 1;
+        for term in &tokens {
+            let key = shard_key(term);
             let Some(dir) = dir_of(&key) else { continue };
             needed.insert(dir.clone());
-            if let Some([t, p]) = dirs.get(&dir).and_then(|d| d.get(&key)) {
+            let Some(parts) = dirs.get(&dir).and_then(|d| d.get(&key)) else {
+                continue;
+            };
+            let chosen: Vec<&[String; 2]> = if segment.prefix {
+                parts.iter().collect()
+            } else {
+                vec![&parts[term_part(term, parts.len())]]
+            };
+            for [t, p] in chosen {
                 needed.insert(t.clone());
-                if phrase {
-                    // The term's own position file, if the shard names one.
-                    let own = files.iter().find(|f| &f.name == t).and_then(|f| {
-                        let quoted = serde_json::to_string(&token.term).ok()?;
-                        let at = f.script.find(&format!("{quoted}:\""))? + quoted.len() + 2;
-                        let entry = &f.script[at..at + f.script[at..].find('"')?];
-                        entry.split('|').nth(2).map(str::to_string)
-                    });
-                    needed.insert(own.unwrap_or_else(|| p.clone()));
+                if positions {
+                    needed.insert(own_positions(t, term).unwrap_or_else(|| p.clone()));
                 }
             }
         }

@@ -189,3 +189,45 @@ fn a_title_match_ranks_first() {
         .collect();
     assert_eq!(by_date, [0, 1]);
 }
+
+#[test]
+fn three_and_four_characters_are_one_phrase_term() {
+    let tokens = tokenize_query("法治政府");
+    assert_eq!(phrase_term(&tokens).as_deref(), Some("法治政府"));
+    assert_eq!(
+        phrase_term(&tokenize_query("信访件")).as_deref(),
+        Some("信访件")
+    );
+    // Two characters are a bigram; five need positions; a word breaks it.
+    assert_eq!(phrase_term(&tokenize_query("执法")), None);
+    assert_eq!(phrase_term(&tokenize_query("综合行政执法")), None);
+    assert_eq!(phrase_term(&tokenize_query("2022年度")), None);
+    let (terms, _) = doc_terms("", "", "推进法治政府建设。法治");
+    assert!(
+        terms["法治政府"].1.is_empty(),
+        "phrase terms carry no positions"
+    );
+    assert_eq!(terms["法治政"].0, 1);
+    assert!(
+        !terms.contains_key("推进法治政"),
+        "five characters are not a term"
+    );
+    assert!(!terms.contains_key("设法治"), "never across punctuation");
+}
+
+#[test]
+fn a_long_phrase_is_verified_by_the_bigrams_that_cover_it() {
+    let terms = |query: &str| -> Vec<String> {
+        let tokens = tokenize_query(query);
+        covering_tokens(&tokens)
+            .iter()
+            .map(|t| format!("{}@{}", t.term, t.pos))
+            .collect()
+    };
+    assert_eq!(terms("重大行政决策"), ["重大@0", "行政@2", "决策@4"]);
+    assert_eq!(terms("综合行政执法"), ["综合@0", "行政@2", "执法@4"]);
+    assert_eq!(terms("依法行政工作"), ["依法@0", "行政@2", "工作@4"]);
+    assert_eq!(terms("法治政府建"), ["法治@0", "政府@2", "府建@3"]);
+    assert_eq!(terms("2022年度报告"), ["2022@0", "年度@1", "报告@3"]);
+    assert_eq!(terms("GB/T 9704"), ["gb@0", "t@2", "9704@4"]);
+}

@@ -108,14 +108,20 @@
     });
   };
   Index.prototype.meta = function () { return this.load("meta"); };
-  Index.prototype.shard = function (key, positions) {
+  // The [term shard, position shard] names of every part of a key.
+  Index.prototype.parts = function (key) {
     var self = this;
     return this.meta().then(function (meta) {
       return self.load(meta.buckets[bucket(key, meta.buckets.length)]);
-    }).then(function (dir) {
-      var names = dir[key];
-      if (!names) return {};
-      return self.load(names[positions ? 1 : 0]);
+    }).then(function (dir) { return dir[key] || []; });
+  };
+  // The term (or position) shard that holds `term`: a common key is split
+  // into parts by a hash of the term (search::shards::term_part).
+  Index.prototype.shard = function (term, positions) {
+    var self = this;
+    return this.parts(shardKey(term)).then(function (parts) {
+      var name = parts.length ? parts[bucket(term, parts.length)][positions ? 1 : 0] : "";
+      return name ? self.load(name) : {};
     });
   };
   function undelta(list) { var v = 0; return list.map(function (d) { v += d; return v; }); }
@@ -126,12 +132,12 @@
   // A term's positions are in its own file (named in its entry) when it
   // has many, else in the position shard of its group.
   Index.prototype.postings = function (term, positions) {
-    var key = shardKey(term), self = this;
-    return this.shard(key, false).then(function (shard) {
+    var self = this;
+    return this.shard(term, false).then(function (shard) {
       var entry = shard[term];
       if (!entry) return [];
       var parts = entry.split("|"), docs = undelta(numbers(parts[0])), weights = numbers(parts[1]);
-      var where = !positions ? Promise.resolve(null) : parts[2] ? self.load(parts[2]) : self.shard(key, true);
+      var where = !positions ? Promise.resolve(null) : parts[2] ? self.load(parts[2]) : self.shard(term, true);
       return where.then(function (file) {
         var pos = file && file[term] !== undefined ? file[term].split(";") : null;
         return docs.map(function (d, i) { return { doc: d, weight: weights[i], positions: pos ? undelta(numbers(pos[i])) : null }; });
@@ -141,10 +147,48 @@
   // every indexed term that starts with `prefix`
   Index.prototype.expand = function (token, prefix) {
     if (!prefix) return Promise.resolve([token.term]);
-    return this.shard(shardKey(token.term), false).then(function (shard) {
-      return Object.keys(shard).filter(function (t) { return t.indexOf(token.term) === 0; });
+    var self = this;
+    return this.parts(shardKey(token.term)).then(function (parts) {
+      return Promise.all(parts.map(function (p) { return self.load(p[0]); }));
+    }).then(function (shards) {
+      var terms = [];
+      shards.forEach(function (shard) {
+        Object.keys(shard).forEach(function (t) { if (t.indexOf(token.term) === 0) terms.push(t); });
+      });
+      return terms.sort();
     });
   };
+
+  // ---- Phrases (mirror of search::phrase_term and covering_tokens) -------
+  function isCjkBigram(term) {
+    var chars = [...term];
+    return chars.length === 2 && isCjk(chars[0].codePointAt(0)) && isCjk(chars[1].codePointAt(0));
+  }
+  // A run of three or four CJK characters is one indexed term.
+  function phraseTerm(tokens) {
+    if (tokens.length < 2 || tokens.length > 3) return null;
+    var phrase = "";
+    for (var i = 0; i < tokens.length; i++) {
+      if (!isCjkBigram(tokens[i].term) || tokens[i].pos !== tokens[0].pos + i) return null;
+      var chars = [...tokens[i].term];
+      phrase += i === 0 ? chars[0] + chars[1] : chars[1];
+    }
+    return phrase;
+  }
+  // The fewest tokens, from the left, that cover every position of a phrase.
+  function coveringTokens(tokens) {
+    function last(t) { return t.pos + (!isWordToken(t.term) && [...t.term].length > 1 ? 1 : 0); }
+    var end = Math.max.apply(null, tokens.map(last)), need = tokens[0].pos, chosen = [];
+    while (need <= end) {
+      var best = null;
+      tokens.forEach(function (t) { if (t.pos <= need && last(t) >= need && (!best || last(t) > last(best))) best = t; });
+      if (best) { chosen.push(best); need = last(best) + 1; continue; }
+      var next = tokens.map(function (t) { return t.pos; }).filter(function (p) { return p > need; });
+      if (!next.length) break;
+      need = Math.min.apply(null, next);
+    }
+    return chosen;
+  }
 
   // BM25: the term-frequency part is computed at build time (weight).
   function bm25(meta, df, weight) {
@@ -153,7 +197,8 @@
   }
 
   Index.prototype.matchSegment = function (segment) {
-    var self = this;
+    var self = this, phrase = phraseTerm(segment.tokens);
+    if (phrase) return this.matchSegment({ tokens: [{ term: phrase, pos: 0 }], prefix: false });
     if (segment.tokens.length === 1) {
       return this.expand(segment.tokens[0], segment.prefix).then(function (terms) {
         return Promise.all(terms.map(function (t) { return self.postings(t, false); }));
@@ -165,16 +210,17 @@
         return { docs: out, lists: lists };
       });
     }
-    return Promise.all(segment.tokens.map(function (t) { return self.postings(t.term, true); })).then(function (lists) {
+    var tokens = coveringTokens(segment.tokens);
+    return Promise.all(tokens.map(function (t) { return self.postings(t.term, true); })).then(function (lists) {
       var maps = lists.map(function (l) { var m = new Map(); l.forEach(function (p) { m.set(p.doc, p); }); return m; });
-      var base = segment.tokens[0].pos, out = new Map();
+      var base = tokens[0].pos, out = new Map();
       var shortest = maps.reduce(function (best, m, i) { return m.size < maps[best].size ? i : best; }, 0);
       maps[shortest].forEach(function (_, doc) {
         var ps = maps.map(function (m) { return m.get(doc); });
         if (ps.some(function (p) { return !p; })) return;
         var sets = ps.map(function (p) { return new Set(p.positions); });
         var found = ps[0].positions.some(function (start) {
-          return segment.tokens.every(function (t, i) { return i === 0 || sets[i].has(start + t.pos - base); });
+          return tokens.every(function (t, i) { return i === 0 || sets[i].has(start + t.pos - base); });
         });
         if (found) out.set(doc, 0);
       });
