@@ -34,6 +34,7 @@ pub mod tokenize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use crate::config::{Config, Language};
@@ -147,7 +148,7 @@ const B: f64 = 0.75;
 #[derive(Default)]
 struct IndexBuilder {
     docs: Vec<SearchDoc>,
-    terms: HashMap<String, TermPostings>,
+    terms: FxHashMap<String, TermPostings>,
 }
 
 impl IndexBuilder {
@@ -211,7 +212,10 @@ pub struct SearchIndex {
 }
 
 /// Term → weighted frequency and positions, in one document.
-type DocTerms = HashMap<String, (u32, Vec<u32>)>;
+/// (Hashed with FxHash: the build hashes every token of every report, and
+/// the keys are the site's own text, not an attacker's choice of collisions
+/// worth defending against with SipHash.)
+type DocTerms = FxHashMap<String, (u32, Vec<u32>)>;
 
 /// The terms of one document's title, numbers (文号, 索引号) and body, and
 /// its length in tokens.
@@ -222,7 +226,7 @@ type DocTerms = HashMap<String, (u32, Vec<u32>)>;
 /// then needs one term's documents instead of the positions of all its
 /// bigrams, which for common words are most of the index.
 fn doc_terms(title: &str, numbers: &str, body: &str) -> (DocTerms, u32) {
-    let mut terms = DocTerms::new();
+    let mut terms = DocTerms::default();
     let mut len = 0;
     let count = |terms: &mut DocTerms, term: &str, weight: u32, position: Option<u32>| {
         let entry = match terms.get_mut(term) {
