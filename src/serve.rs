@@ -58,11 +58,41 @@ pub struct ServeOptions {
 /// The site being served: the output of the last good build.
 struct Snapshot {
     files: HashMap<String, Contents>,
+    /// When the build that made it started: a copied file modified later
+    /// has changed since.
+    built: std::time::SystemTime,
 }
 
 impl Snapshot {
-    fn of(output: OutputSet) -> Snapshot {
+    /// What a page must do to show `self` after `old`: swap the
+    /// stylesheets when only stylesheets changed, else reload.
+    fn notice_since(&self, old: &Snapshot) -> Notice {
+        let mut styles = Vec::new();
+        let differs = |a: &Contents, b: Option<&Contents>| match (a, b) {
+            (Contents::Bytes(a), Some(Contents::Bytes(b))) => a.len() != b.len() || a != b,
+            (Contents::CopyOf(a), Some(Contents::CopyOf(b))) if a == b => std::fs::metadata(a)
+                .and_then(|m| m.modified())
+                .map_or(true, |modified| modified >= old.built),
+            (a, b) => Some(a) != b,
+        };
+        for (path, contents) in &self.files {
+            if differs(contents, old.files.get(path)) {
+                if !path.ends_with(".css") {
+                    return Notice::Reload;
+                }
+                styles.push(format!("/{path}"));
+            }
+        }
+        if styles.is_empty() || old.files.keys().any(|p| !self.files.contains_key(p)) {
+            return Notice::Reload;
+        }
+        styles.sort();
+        Notice::Styles(styles)
+    }
+
+    fn of(output: OutputSet, built: std::time::SystemTime) -> Snapshot {
         Snapshot {
+            built,
             files: output
                 .files
                 .into_iter()
@@ -77,6 +107,9 @@ impl Snapshot {
 enum Notice {
     /// A new site is in place.
     Reload,
+    /// A new site is in place that differs from the last only in these
+    /// stylesheets (site paths): the page swaps them without reloading.
+    Styles(Vec<String>),
     /// The last build failed; the text lists its errors.
     Failed(String),
 }
@@ -120,11 +153,12 @@ pub fn serve(options: ServeOptions) -> Result<(), String> {
     };
 
     let started = Instant::now();
+    let built = std::time::SystemTime::now();
     let first = build::generate(&build_options);
     let (snapshot, failure) = match first {
         Ok(generated) => {
             eprint!("{}", console(&generated.warnings, &options.root));
-            (Snapshot::of(generated.output), None)
+            (Snapshot::of(generated.output, built), None)
         }
         Err(BuildError::Usage(message)) => return Err(message),
         Err(err) => {
@@ -132,6 +166,7 @@ pub fn serve(options: ServeOptions) -> Result<(), String> {
             (
                 Snapshot {
                     files: HashMap::new(),
+                    built,
                 },
                 Some(err.to_string()),
             )
@@ -345,14 +380,29 @@ fn print_failure(err: &BuildError, root: &std::path::Path) {
 fn rebuild_loop(options: &BuildOptions, mut changes: Changes, shared: &Shared) {
     while changes.next().is_some() {
         let started = Instant::now();
+        let built = std::time::SystemTime::now();
         match build::generate(options) {
             Ok(generated) => {
                 eprint!("{}", console(&generated.warnings, &options.root));
-                *shared.site.write().unwrap_or_else(|e| e.into_inner()) =
-                    Arc::new(Snapshot::of(generated.output));
-                *shared.failure.write().unwrap_or_else(|e| e.into_inner()) = None;
+                let new = Arc::new(Snapshot::of(generated.output, built));
+                let old = std::mem::replace(
+                    &mut *shared.site.write().unwrap_or_else(|e| e.into_inner()),
+                    new.clone(),
+                );
+                let recovered = shared
+                    .failure
+                    .write()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .take()
+                    .is_some();
                 eprintln!("rebuilt in {} ms", started.elapsed().as_millis());
-                let _ = shared.notices.send(Notice::Reload);
+                // After a failed build the page shows the overlay: reload.
+                let notice = if recovered {
+                    Notice::Reload
+                } else {
+                    new.notice_since(&old)
+                };
+                let _ = shared.notices.send(notice);
             }
             Err(err) => {
                 let text = err.to_string();
@@ -392,6 +442,9 @@ async fn events(
     let updates =
         BroadcastStream::new(shared.notices.subscribe()).filter_map(|notice| match notice {
             Ok(Notice::Reload) => Some(Ok(Event::default().event("reload").data("reload"))),
+            Ok(Notice::Styles(paths)) => Some(Ok(Event::default()
+                .event("styles")
+                .data(serde_json::to_string(&paths).unwrap_or_default()))),
             Ok(Notice::Failed(text)) => Some(Ok(Event::default().event("failed").data(text))),
             Err(_) => None,
         });

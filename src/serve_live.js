@@ -17,5 +17,19 @@
   }
   var source = new EventSource("/__gazette/events");
   source.addEventListener("reload", function () { window.location.reload(); });
+  // Only stylesheets changed: load each anew beside the old one, and drop
+  // the old one once the new one applies, so the page never flashes.
+  source.addEventListener("styles", function (e) {
+    var changed = JSON.parse(e.data);
+    document.querySelectorAll("link[rel=stylesheet]").forEach(function (link) {
+      var url = new URL(link.href, window.location.href);
+      if (!changed.some(function (path) { return url.pathname.endsWith(path); })) return;
+      var fresh = link.cloneNode();
+      url.searchParams.set("gazette-reload", String(Date.now()));
+      fresh.href = url.href;
+      fresh.addEventListener("load", function () { link.remove(); });
+      link.after(fresh);
+    });
+  });
   source.addEventListener("failed", function (e) { show(e.data); });
 })();

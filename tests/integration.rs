@@ -2318,6 +2318,34 @@ fn serve_rebuilds_on_save_rename_and_delete() {
     );
 }
 
+/// A change to stylesheets only swaps them in the open page (a `styles`
+/// event naming them); any other change reloads.
+#[test]
+fn serve_swaps_changed_stylesheets_without_a_reload() {
+    let site = TestSite::new();
+    site.write("static/site.css", "body { color: #111; }\n");
+    let served = Served::start(&site);
+    let events = served.events();
+    let next = || {
+        events
+            .recv_timeout(std::time::Duration::from_secs(15))
+            .expect("an event")
+    };
+    site.write("static/site.css", "body { color: #222; }\n");
+    // (static/ is copied to the root of the site.)
+    assert_eq!(
+        next(),
+        "styles: [\"/site.css\"]",
+        "the first event swaps the stylesheet"
+    );
+    served.wait_for("/site.css", "css", |_, b| b.contains("#222"));
+    site.write(
+        "content/news/first.md",
+        &report("第一篇", "2022-12-24", "新的正文。"),
+    );
+    assert_eq!(next(), "reload: reload");
+}
+
 #[test]
 fn serve_keeps_the_last_good_site_and_shows_errors() {
     let site = TestSite::new();
