@@ -157,13 +157,17 @@ impl IndexBuilder {
         for (doc, terms) in per_doc {
             let doc_id = self.docs.len() as u32;
             self.docs.push(doc);
-            for (term, (tf, positions)) in terms {
+            for (term, tf, positions) in terms.iter() {
                 // The raw frequency stands in for the weight until every
                 // document's length is known.
-                self.terms
-                    .entry(term)
-                    .or_default()
-                    .push(doc_id, tf, &positions);
+                match self.terms.get_mut(term) {
+                    Some(postings) => postings.push(doc_id, tf, positions),
+                    None => self
+                        .terms
+                        .entry(term.to_string())
+                        .or_default()
+                        .push(doc_id, tf, positions),
+                }
             }
         }
     }
@@ -211,11 +215,38 @@ pub struct SearchIndex {
     pub avg_len: f64,
 }
 
-/// Term → weighted frequency and positions, in one document.
-/// (Hashed with FxHash: the build hashes every token of every report, and
-/// the keys are the site's own text, not an attacker's choice of collisions
-/// worth defending against with SipHash.)
-type DocTerms = FxHashMap<String, (u32, Vec<u32>)>;
+/// The terms of one document: their text (ranges of the normalised fields,
+/// so that no term allocates), weighted frequency and positions. Hundreds
+/// of millions of (term, document) pairs pass through here on a large
+/// site; an owned string and vector each made allocation most of the build.
+pub(crate) struct DocTerms {
+    /// The normalised title, numbers and body.
+    texts: [String; 3],
+    /// Per distinct term: (field, start, end, frequency, positions from, to).
+    terms: Vec<(u8, u32, u32, u32, u32, u32)>,
+    /// Every term's positions, each term's ascending, one after another.
+    positions: Vec<u32>,
+}
+
+impl DocTerms {
+    fn iter(&self) -> impl Iterator<Item = (&str, u32, &[u32])> {
+        self.terms.iter().map(|&(field, start, end, tf, from, to)| {
+            (
+                &self.texts[field as usize][start as usize..end as usize],
+                tf,
+                &self.positions[from as usize..to as usize],
+            )
+        })
+    }
+
+    /// One term's frequency and positions (for tests).
+    #[cfg(test)]
+    fn get(&self, term: &str) -> Option<(u32, &[u32])> {
+        self.iter()
+            .find(|(t, ..)| *t == term)
+            .map(|(_, tf, p)| (tf, p))
+    }
+}
 
 /// The terms of one document's title, numbers (文号, 索引号) and body, and
 /// its length in tokens.
@@ -226,55 +257,88 @@ type DocTerms = FxHashMap<String, (u32, Vec<u32>)>;
 /// then needs one term's documents instead of the positions of all its
 /// bigrams, which for common words are most of the index.
 fn doc_terms(title: &str, numbers: &str, body: &str) -> (DocTerms, u32) {
-    let mut terms = DocTerms::default();
-    let mut len = 0;
-    let count = |terms: &mut DocTerms, term: &str, weight: u32, position: Option<u32>| {
-        let entry = match terms.get_mut(term) {
-            Some(entry) => entry,
-            None => terms.entry(term.to_string()).or_default(),
-        };
-        entry.0 += weight;
-        if let Some(position) = position {
-            entry.1.push(position);
-        }
-    };
-    for (text, offset, weight) in [
+    let fields = [
         (title, 0, FIELD_BOOST),
         (numbers, NUMBERS_OFFSET, FIELD_BOOST),
         (body, BODY_OFFSET, 1),
-    ] {
-        // The CJK bigrams just before this one, for the phrase terms.
-        let mut recent: Vec<(u32, char, char)> = Vec::with_capacity(4);
-        let mut phrase = String::with_capacity(16);
-        tokenize::for_each_token(text, |term, pos| {
+    ];
+    let mut texts: [String; 3] = Default::default();
+    // Every occurrence: (field, start, end, weight, position or u32::MAX).
+    let mut occurrences: Vec<(u8, u32, u32, u32, u32)> = Vec::new();
+    let mut len = 0;
+    for (field, (text, offset, weight)) in fields.into_iter().enumerate() {
+        let (normalized, spans) = tokenize::index_spans(text);
+        let field = field as u8;
+        // The CJK bigrams just before this one (start, end, position), for
+        // the phrase terms: consecutive positions are one run (runs are
+        // kept apart by a word or a gap), so a run is one range of text.
+        let mut recent: Vec<(usize, usize, u32)> = Vec::with_capacity(4);
+        for (start, end, pos) in spans {
             len += 1;
-            count(&mut terms, term, weight, Some(pos + offset));
-            let mut chars = term.chars();
+            occurrences.push((field, start as u32, end as u32, weight, pos + offset));
+            let mut chars = normalized[start..end].chars();
             let (Some(a), Some(b), None) = (chars.next(), chars.next(), chars.next()) else {
-                return;
+                continue;
             };
             if !tokenize::is_cjk(a) || !tokenize::is_cjk(b) {
-                return;
+                continue;
             }
-            // Consecutive positions are in one run: runs are kept apart by
-            // a word or a gap.
-            if recent.last().is_some_and(|(p, ..)| p + 1 != pos) {
+            if recent.last().is_some_and(|(.., p)| p + 1 != pos) {
                 recent.clear();
             }
-            recent.push((pos, a, b));
+            recent.push((start, end, pos));
             if recent.len() > PHRASE_TERM_CHARS.end() - 1 {
                 recent.remove(0);
             }
             for bigrams in 2..=recent.len() {
-                let window = &recent[recent.len() - bigrams..];
-                phrase.clear();
-                phrase.push(window[0].1);
-                phrase.extend(window.iter().map(|w| w.2));
-                count(&mut terms, &phrase, weight, None);
+                let from = recent[recent.len() - bigrams].0;
+                occurrences.push((field, from as u32, end as u32, weight, u32::MAX));
             }
-        });
+        }
+        texts[field as usize] = normalized;
     }
-    (terms, len)
+    // Distinct terms, numbered in order of first occurrence.
+    let mut index: FxHashMap<&str, u32> = FxHashMap::default();
+    let mut terms: Vec<(u8, u32, u32, u32, u32, u32)> = Vec::new();
+    let mut term_of: Vec<u32> = Vec::with_capacity(occurrences.len());
+    for &(field, start, end, weight, pos) in &occurrences {
+        let text = &texts[field as usize][start as usize..end as usize];
+        let id = *index.entry(text).or_insert_with(|| {
+            terms.push((field, start, end, 0, 0, 0));
+            terms.len() as u32 - 1
+        });
+        let term = &mut terms[id as usize];
+        term.3 += weight;
+        if pos != u32::MAX {
+            term.5 += 1;
+        }
+        term_of.push(id);
+    }
+    // Lay the positions out term after term, each in ascending order (the
+    // fields' offsets keep them ascending across fields).
+    let mut next = 0;
+    for term in &mut terms {
+        term.4 = next;
+        next += term.5;
+        term.5 = term.4;
+    }
+    let mut positions = vec![0; next as usize];
+    for (&(_, _, _, _, pos), &id) in occurrences.iter().zip(&term_of) {
+        if pos != u32::MAX {
+            let term = &mut terms[id as usize];
+            positions[term.5 as usize] = pos;
+            term.5 += 1;
+        }
+    }
+    drop(index);
+    (
+        DocTerms {
+            texts,
+            terms,
+            positions,
+        },
+        len,
+    )
 }
 
 /// The lengths, in CJK characters, of the phrase terms (see [`doc_terms`]).

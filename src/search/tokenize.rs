@@ -168,6 +168,18 @@ pub fn for_each_token(text: &str, mut f: impl FnMut(&str, u32)) {
     }
 }
 
+/// The normalised `text` and its index tokens as byte ranges of it with
+/// their positions, in order of position: the index builder's path, which
+/// allocates nothing per token.
+pub fn index_spans(text: &str) -> (String, Vec<(usize, usize, u32)>) {
+    let text = normalize(text);
+    let spans = spans(&text, Mode::Index)
+        .into_iter()
+        .map(|s| (s.start, s.end, s.pos))
+        .collect();
+    (text, spans)
+}
+
 /// The tokens of a text to index: words, CJK unigrams and bigrams.
 pub fn tokenize(text: &str) -> Vec<Token> {
     tokenize_with(text, Mode::Index)
