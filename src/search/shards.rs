@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -129,6 +130,68 @@ fn deltas(values: impl IntoIterator<Item = u32>) -> Vec<u32> {
         .collect()
 }
 
+/// The term shard of one group of keys, its position shard (none when
+/// no term keeps positions there) and the position files of its terms
+/// that have their own.
+fn group_files(
+    index: &SearchIndex,
+    group: &[(&String, usize, Vec<&String>)],
+    own_position_file: usize,
+) -> (IndexFile, Option<IndexFile>, Vec<IndexFile>) {
+    let mut files = Vec::new();
+    let mut term_data = String::from("{");
+    let mut position_data = String::from("{");
+    for (_, _, terms) in group {
+        for term in terms.iter() {
+            let postings = &index.terms[*term];
+            let key = serde_json::to_string(term).expect("a term is a string");
+            // The positions of each document, as differences, documents
+            // separated by `;`; phrase terms have none.
+            let mut positions = String::new();
+            if postings.has_positions() {
+                for (i, posting) in postings.iter().enumerate() {
+                    if i > 0 {
+                        positions.push(';');
+                    }
+                    push_numbers(&mut positions, deltas(posting.positions.iter().copied()));
+                }
+            }
+            if term_data.len() > 1 {
+                term_data.push(',');
+            }
+            // "docs|weights[|file]", lists of base-36 numbers, documents
+            // as differences to the one before; a term with many
+            // positions has them in a file of its own, named third, so
+            // that verifying a phrase loads only its own terms' positions.
+            term_data.push_str(&key);
+            term_data.push_str(":\"");
+            push_numbers(&mut term_data, deltas(postings.iter().map(|p| p.doc)));
+            term_data.push('|');
+            push_numbers(&mut term_data, postings.iter().map(|p| p.weight));
+            if positions.len() > own_position_file {
+                let own = raw_hashed("q", format!("{{{key}:\"{positions}\"}}"));
+                term_data.push('|');
+                term_data.push_str(&own.name);
+                files.push(own);
+            } else if postings.has_positions() {
+                if position_data.len() > 1 {
+                    position_data.push(',');
+                }
+                position_data.push_str(&key);
+                position_data.push_str(":\"");
+                position_data.push_str(&positions);
+                position_data.push('"');
+            }
+            term_data.push('"');
+        }
+    }
+    term_data.push('}');
+    position_data.push('}');
+    let t = raw_hashed("t", term_data);
+    let p = (position_data.len() > 2).then(|| raw_hashed("p", position_data));
+    (t, p, files)
+}
+
 /// Every file of the index; `meta` last.
 pub fn shards(index: &SearchIndex) -> Vec<IndexFile> {
     shards_with(index, OWN_POSITION_FILE, SHARD_POSTINGS)
@@ -179,66 +242,23 @@ pub fn shards_with(
     }
     let mut buckets: Vec<BTreeMap<String, Vec<[String; 2]>>> =
         vec![BTreeMap::new(); DIR_BUCKETS as usize];
-    for group in grouped.iter().filter(|g| !g.is_empty()) {
-        let mut term_data = String::from("{");
-        let mut position_data = String::from("{");
-        for (_, _, terms) in group {
-            for term in terms.iter() {
-                let postings = &index.terms[*term];
-                let key = serde_json::to_string(term).expect("a term is a string");
-                // The positions of each document, as differences, documents
-                // separated by `;`; phrase terms have none.
-                let mut positions = String::new();
-                if postings.has_positions() {
-                    for (i, posting) in postings.iter().enumerate() {
-                        if i > 0 {
-                            positions.push(';');
-                        }
-                        push_numbers(&mut positions, deltas(posting.positions.iter().copied()));
-                    }
-                }
-                if term_data.len() > 1 {
-                    term_data.push(',');
-                }
-                // "docs|weights[|file]", lists of base-36 numbers, documents
-                // as differences to the one before; a term with many
-                // positions has them in a file of its own, named third, so
-                // that verifying a phrase loads only its own terms' positions.
-                term_data.push_str(&key);
-                term_data.push_str(":\"");
-                push_numbers(&mut term_data, deltas(postings.iter().map(|p| p.doc)));
-                term_data.push('|');
-                push_numbers(&mut term_data, postings.iter().map(|p| p.weight));
-                if positions.len() > own_position_file {
-                    let own = raw_hashed("q", format!("{{{key}:\"{positions}\"}}"));
-                    term_data.push('|');
-                    term_data.push_str(&own.name);
-                    files.push(own);
-                } else if postings.has_positions() {
-                    if position_data.len() > 1 {
-                        position_data.push(',');
-                    }
-                    position_data.push_str(&key);
-                    position_data.push_str(":\"");
-                    position_data.push_str(&positions);
-                    position_data.push('"');
-                }
-                term_data.push('"');
-            }
-        }
-        term_data.push('}');
-        position_data.push('}');
-        let t = raw_hashed("t", term_data);
-        // A shard whose terms all have their own position files (or none)
-        // has no position file: `""` in the directory.
-        let p = (position_data.len() > 2).then(|| raw_hashed("p", position_data));
+    // Each group's files are made on their own (in parallel); the
+    // directory entries are filled in afterwards, in group order.
+    let groups: Vec<&Vec<(&String, usize, Vec<&String>)>> =
+        grouped.iter().filter(|g| !g.is_empty()).collect();
+    let made: Vec<(IndexFile, Option<IndexFile>, Vec<IndexFile>)> = groups
+        .par_iter()
+        .map(|group| group_files(index, group, own_position_file))
+        .collect();
+    for (group, (t, p, own)) in groups.iter().zip(made) {
         let p_name = p.as_ref().map_or(String::new(), |p| p.name.clone());
-        for (key, part, _) in group {
+        for &(key, part, _) in group.iter() {
             let entry = buckets[bucket(key) as usize]
-                .entry((*key).clone())
+                .entry(key.clone())
                 .or_insert_with(|| vec![[String::new(), String::new()]; parts_of[key]]);
-            entry[*part] = [t.name.clone(), p_name.clone()];
+            entry[part] = [t.name.clone(), p_name.clone()];
         }
+        files.extend(own);
         files.push(t);
         files.extend(p);
     }
