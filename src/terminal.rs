@@ -59,7 +59,7 @@ const SHOWN_PER_KIND: usize = 5;
 const SNIPPET_WIDTH: usize = 100;
 
 /// Renders diagnostics for a person: each with its source line and a
-/// caret, warnings of one kind beyond [`SHOWN_PER_KIND`] summarised in one
+/// caret, warnings of one kind beyond the first five summarised in one
 /// line unless `verbose`. Errors are never summarised.
 pub fn render_all(diagnostics: &[Diagnostic], root: &Path, style: Style, verbose: bool) -> String {
     let mut sources = Sources::new(root);

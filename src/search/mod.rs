@@ -4,17 +4,23 @@
 //! and body text) with the tokenizer of [`tokenize`] — CJK bigrams and
 //! unigrams with positions, whole words for Latin script — so that a
 //! Chinese query matches exactly the reports that contain it as a
-//! substring. [`SearchIndex::search`] is the reference query engine; the
+//! substring. Every run of three or four CJK characters is also a term of
+//! its own, without positions ([`phrase_term`]), so that the commonest
+//! queries need no positions at all; longer phrases are verified on the
+//! positions of the fewest tokens that cover them ([`covering_tokens`]). [`SearchIndex::search`] is the reference query engine; the
 //! browser's (`gazette-search.js`) does the same on the shards [`shards`]
 //! writes:
 //!
 //! - `search/meta.js` (fixed name, small): counts, the names of the doc-table
 //!   chunks, of the directory buckets and of the facet files;
 //! - `dir-*.js`: for the shard keys that hash to one bucket, the names of
-//!   their term and position shards;
+//!   their term and position shards (a position shard's name is empty when
+//!   none of its terms keeps positions there);
 //! - `t-*.js`: the terms of some shard keys (a key is a CJK character, or
 //!   two letters, so a prefix's words share a shard) with their documents
-//!   and BM25 weights, about 6,000 postings a shard;
+//!   and BM25 weights, about 6,000 postings a shard; a key with more is
+//!   split into parts by a hash of the term
+//!   ([`shards::term_part`]), all named in its directory entry;
 //! - `p-*.js`: the same terms' positions, fetched only to verify a phrase;
 //! - `q-*.js`: the positions of one term that has many;
 //! - `d-*.js`: 32 rows of the document table (url, title, date, issuer,
@@ -341,7 +347,8 @@ fn doc_terms(title: &str, numbers: &str, body: &str) -> (DocTerms, u32) {
     )
 }
 
-/// The lengths, in CJK characters, of the phrase terms (see [`doc_terms`]).
+/// The lengths, in CJK characters, of the phrase terms: every such run of
+/// a report is indexed as one term, without positions.
 pub const PHRASE_TERM_CHARS: std::ops::RangeInclusive<usize> = 3..=4;
 
 /// The phrase term a segment stands for: its tokens are the bigrams of one
