@@ -12,7 +12,8 @@
 //! writes:
 //!
 //! - `search/meta.js` (fixed name, small): counts, the names of the doc-table
-//!   chunks, of the directory buckets and of the facet files;
+//!   chunk directories, of the directory buckets and of the facet files;
+//! - `c-*.js`: the names of 64 doc-table chunks;
 //! - `dir-*.js`: for the shard keys that hash to one bucket, the names of
 //!   their term and position shards (a position shard's name is empty when
 //!   none of its terms keeps positions there);

@@ -34,6 +34,9 @@ pub fn term_part(term: &str, parts: usize) -> usize {
     h as usize % parts
 }
 
+/// Names of document-table chunks per `c-*.js` file.
+const CHUNK_DIR: usize = 64;
+
 /// Bytes of position data above which a term's positions get a file of
 /// their own.
 const OWN_POSITION_FILE: usize = 2048;
@@ -281,7 +284,16 @@ pub fn shards_with(
             hashed("d", &rows)
         })
         .collect();
-    let chunk_names: Vec<&str> = chunks.iter().map(|c| c.name.as_str()).collect();
+    // Their names, CHUNK_DIR to a file, so that meta.js stays small
+    // whatever the number of reports.
+    let chunk_dirs: Vec<IndexFile> = chunks
+        .chunks(CHUNK_DIR)
+        .map(|group| {
+            let names: Vec<&str> = group.iter().map(|c| c.name.as_str()).collect();
+            hashed("c", &names)
+        })
+        .collect();
+    let chunk_dir_names: Vec<&str> = chunk_dirs.iter().map(|c| c.name.as_str()).collect();
 
     // One file per filter: value → documents.
     let mut facets = BTreeMap::new();
@@ -319,7 +331,8 @@ pub fn shards_with(
         "docs": index.docs.len(),
         "avg": (index.avg_len * 100.0).round() / 100.0,
         "chunk": DOC_CHUNK,
-        "chunks": chunk_names,
+        "chunkdir": CHUNK_DIR,
+        "chunkdirs": chunk_dir_names,
         "buckets": dir_names,
         "facets": facets,
     });
@@ -328,6 +341,7 @@ pub fn shards_with(
         script: script("meta", &meta),
     };
     files.extend(dirs);
+    files.extend(chunk_dirs);
     files.extend(chunks);
     files.extend(facet_files);
     files.push(meta_file);
@@ -422,8 +436,16 @@ pub fn query_cost(
     }
     let results = index.search(query, &super::Filters::new(), false);
     for (doc, _) in results.iter().take(page_size) {
-        if let Some(chunk) = meta["chunks"][*doc as usize / DOC_CHUNK].as_str() {
-            needed.insert(chunk.to_string());
+        let chunk = *doc as usize / DOC_CHUNK;
+        let Some(dir) = meta["chunkdirs"][chunk / CHUNK_DIR].as_str() else {
+            continue;
+        };
+        needed.insert(dir.to_string());
+        let names: Option<Vec<String>> = files.iter().find(|f| f.name == dir).and_then(|f| {
+            serde_json::from_str(&f.script[f.script.find(',')? + 1..f.script.len() - 3]).ok()
+        });
+        if let Some(name) = names.as_ref().and_then(|n| n.get(chunk % CHUNK_DIR)) {
+            needed.insert(name.clone());
         }
     }
     let bytes = needed.iter().filter_map(|n| by_name.get(n.as_str())).sum();

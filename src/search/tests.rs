@@ -235,3 +235,26 @@ fn a_long_phrase_is_verified_by_the_bigrams_that_cover_it() {
     assert_eq!(terms("2022年度报告"), ["2022@0", "年度@1", "报告@3"]);
     assert_eq!(terms("GB/T 9704"), ["gb@0", "t@2", "9704@4"]);
 }
+
+/// meta.js names chunk directories, not chunks, so that it stays small on
+/// a large site; every document's row is found through them.
+#[test]
+fn every_row_is_found_through_the_chunk_directories() {
+    let texts: Vec<String> = (0..5000).map(|i| format!("第{i}号 通知")).collect();
+    let index = index_of(&texts);
+    let files = shards::shards(&index);
+    let data = |name: &str| -> serde_json::Value {
+        let f = files.iter().find(|f| f.name == name).unwrap_or_else(|| panic!("{name}"));
+        serde_json::from_str(&f.script[f.script.find(',').unwrap() + 1..f.script.len() - 3]).unwrap()
+    };
+    let meta = data("meta");
+    let dirs = meta["chunkdirs"].as_array().unwrap();
+    assert_eq!(dirs.len(), 5000usize.div_ceil(DOC_CHUNK).div_ceil(64));
+    assert!(files.iter().find(|f| f.name == "meta").unwrap().script.len() < 2_000);
+    for doc in [0, 31, 32, 2047, 2048, 4999] {
+        let chunk = doc / DOC_CHUNK;
+        let names = data(dirs[chunk / 64].as_str().unwrap());
+        let rows = data(names[chunk % 64].as_str().unwrap());
+        assert_eq!(rows[doc % DOC_CHUNK][0], format!("d{doc}/"), "doc {doc}");
+    }
+}

@@ -279,8 +279,12 @@
   Index.prototype.documents = function (docs) {
     var self = this;
     return this.meta().then(function (meta) {
+      // meta names the chunk directories; each names meta.chunkdir chunks.
       return Promise.all(docs.map(function (d) {
-        return self.load(meta.chunks[Math.floor(d / meta.chunk)]).then(function (rows) { return rows[d % meta.chunk]; });
+        var chunk = Math.floor(d / meta.chunk);
+        return self.load(meta.chunkdirs[Math.floor(chunk / meta.chunkdir)]).then(function (names) {
+          return self.load(names[chunk % meta.chunkdir]);
+        }).then(function (rows) { return rows[d % meta.chunk]; });
       }));
     });
   };
