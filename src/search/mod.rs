@@ -26,7 +26,7 @@
 //! - `q-*.js`: the positions of one term that has many;
 //! - `d-*.js`: 32 rows of the document table (url, title, date, issuer,
 //!   索引号, 文号, excerpt);
-//! - `f-*.js`: the documents of each value of one filter.
+//! - `f-*.js`: the documents of one value of a filter.
 //!
 //! Every file but `meta.js` is named by a hash of its content, so an
 //! unchanged shard keeps its name and bytes from build to build. Each file

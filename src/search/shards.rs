@@ -295,7 +295,8 @@ pub fn shards_with(
         .collect();
     let chunk_dir_names: Vec<&str> = chunk_dirs.iter().map(|c| c.name.as_str()).collect();
 
-    // One file per filter: value → documents.
+    // One file per value of each filter (its documents), so that a filter
+    // loads only the values chosen.
     let mut facets = BTreeMap::new();
     let mut facet_files = Vec::new();
     for facet in FACETS {
@@ -317,13 +318,13 @@ pub fn shards_with(
         } else {
             values.iter().map(|(v, d)| (v.clone(), d.len())).collect()
         };
-        let lists: BTreeMap<&String, Vec<u32>> = values
-            .iter()
-            .map(|(v, d)| (v, deltas(d.iter().copied())))
-            .collect();
-        let file = hashed("f", &lists);
-        facets.insert(facet, json!({ "file": file.name, "values": counts }));
-        facet_files.push(file);
+        let mut names: BTreeMap<&String, String> = BTreeMap::new();
+        for (value, docs) in &values {
+            let file = hashed("f", &deltas(docs.iter().copied()));
+            names.insert(value, file.name.clone());
+            facet_files.push(file);
+        }
+        facets.insert(facet, json!({ "files": names, "values": counts }));
     }
 
     let meta = json!({

@@ -244,13 +244,25 @@ fn every_row_is_found_through_the_chunk_directories() {
     let index = index_of(&texts);
     let files = shards::shards(&index);
     let data = |name: &str| -> serde_json::Value {
-        let f = files.iter().find(|f| f.name == name).unwrap_or_else(|| panic!("{name}"));
-        serde_json::from_str(&f.script[f.script.find(',').unwrap() + 1..f.script.len() - 3]).unwrap()
+        let f = files
+            .iter()
+            .find(|f| f.name == name)
+            .unwrap_or_else(|| panic!("{name}"));
+        serde_json::from_str(&f.script[f.script.find(',').unwrap() + 1..f.script.len() - 3])
+            .unwrap()
     };
     let meta = data("meta");
     let dirs = meta["chunkdirs"].as_array().unwrap();
     assert_eq!(dirs.len(), 5000usize.div_ceil(DOC_CHUNK).div_ceil(64));
-    assert!(files.iter().find(|f| f.name == "meta").unwrap().script.len() < 2_000);
+    assert!(
+        files
+            .iter()
+            .find(|f| f.name == "meta")
+            .unwrap()
+            .script
+            .len()
+            < 2_000
+    );
     for doc in [0, 31, 32, 2047, 2048, 4999] {
         let chunk = doc / DOC_CHUNK;
         let names = data(dirs[chunk / 64].as_str().unwrap());

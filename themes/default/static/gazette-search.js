@@ -264,11 +264,17 @@
   Index.prototype.applyFilters = function (meta, docs, filters) {
     var self = this, active = Object.keys(filters).filter(function (f) { return filters[f] && filters[f].length && meta.facets[f]; });
     if (!active.length) return Promise.resolve(docs);
-    return Promise.all(active.map(function (f) { return self.load(meta.facets[f].file); })).then(function (files) {
+    // Each chosen value's documents are a file of their own.
+    return Promise.all(active.map(function (f) {
+      return Promise.all(filters[f].map(function (v) {
+        var name = meta.facets[f].files[v];
+        return name ? self.load(name) : [];
+      }));
+    })).then(function (perFacet) {
       var kept = new Set(docs);
-      files.forEach(function (lists, i) {
+      perFacet.forEach(function (lists) {
         var allowed = new Set();
-        filters[active[i]].forEach(function (v) { (lists[v] ? undelta(lists[v]) : []).forEach(function (d) { allowed.add(d); }); });
+        lists.forEach(function (list) { undelta(list).forEach(function (d) { allowed.add(d); }); });
         kept = new Set([...kept].filter(function (d) { return allowed.has(d); }));
       });
       return docs.filter(function (d) { return kept.has(d); });
