@@ -9,6 +9,12 @@
 # memory (from /usr/bin/time -v), the output's size and the time of each
 # stage. It measures; it asserts nothing. The machine is noisy: compare
 # figures of one run with each other, not across runs.
+#
+# With COMPARE=1 (needs Debian's `hugo` and node/npm), it also builds the
+# same content with Hugo (minimal templates: one page per report and a list
+# per section, no search), runs Pagefind (npm `pagefind`) over Hugo's
+# report pages, and prints Gazette's full build time as a ratio of Hugo's
+# and of Hugo + Pagefind, all measured in the same run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x /usr/bin/time ] || { echo "needs /usr/bin/time: apt-get install -y time" >&2; exit 2; }
@@ -43,4 +49,48 @@ for n in "${sizes[@]}"; do
       'BEGIN { printf "%-8d %-10s %9.2f %9.2f %10.0f %11.1f %10.1f %8d  %s\n", n, k, w, c, n / w, r / 1024, b / 1e6, f, st }'
     rm -f "$log"
   done
+done
+
+[ "${COMPARE:-}" = 1 ] || exit 0
+command -v hugo >/dev/null || { echo "COMPARE=1 needs hugo: apt-get install -y hugo" >&2; exit 2; }
+tools=bench-corpus/pagefind-tool
+[ -x "$tools/node_modules/.bin/pagefind" ] || (mkdir -p "$tools" && cd "$tools" && echo '{"private": true}' > package.json && npm install --silent --no-audit --no-fund pagefind >/dev/null)
+# A Hugo site over the same content/ folder: the same Markdown, one page per
+# report (title, issuer, date, text) and a list per section.
+hugo_site=bench-corpus/hugo-site
+rm -rf "$hugo_site" && mkdir -p "$hugo_site/layouts/_default"
+cat > "$hugo_site/hugo.toml" <<'TOML'
+baseURL = "https://example.gov.cn/"
+languageCode = "zh-CN"
+title = "Hugo"
+disableKinds = ["taxonomy", "term", "RSS", "sitemap", "robotsTXT", "404"]
+TOML
+cat > "$hugo_site/layouts/_default/single.html" <<'HTML'
+<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><title>{{ .Title }} - {{ .Site.Title }}</title></head>
+<body><main><h1>{{ .Title }}</h1><p>{{ .Params.issuer }} {{ .Params.date_published }}</p>{{ .Content }}</main></body></html>
+HTML
+cat > "$hugo_site/layouts/_default/list.html" <<'HTML'
+<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><title>{{ .Title }} - {{ .Site.Title }}</title></head>
+<body><main><h1>{{ .Title }}</h1>{{ .Content }}<ul>{{ range .Pages }}<li><a href="{{ .RelPermalink }}">{{ .Title }}</a></li>{{ end }}</ul></main></body></html>
+HTML
+echo
+printf '%-8s %12s %12s %14s %16s %14s %20s
+' reports gazette_s hugo_s pagefind_s hugo+pagefind_s gazette/hugo "gazette/(hugo+pf)"
+for n in "${sizes[@]}"; do
+  corpus=bench-corpus/$n
+  ln -sfn "$(pwd)/$corpus/content" "$hugo_site/content"
+  run() { # label, command...: prints wall seconds and peak RSS MB
+    local log; log=$(mktemp)
+    /usr/bin/time -v "$@" >/dev/null 2>"$log"
+    echo "$(seconds "$(field 'Elapsed (wall clock) time' "$log")") $(( $(field 'Maximum resident set size' "$log") / 1024 ))"
+    rm -f "$log"
+  }
+  out=bench-corpus/out-$n; rm -rf "$out"
+  read -r g g_rss < <(run "$gazette" build --root "$corpus" --out "$out" -q)
+  hugo_out=bench-corpus/hugo-out-$n; rm -rf "$hugo_out"
+  read -r h h_rss < <(run hugo --quiet -s "$hugo_site" -d "$(pwd)/$hugo_out")
+  read -r p p_rss < <(run "$tools/node_modules/.bin/pagefind" --site "$hugo_out" --glob "s*/c*/report-*/index.html" --quiet)
+  awk -v n="$n" -v g="$g" -v h="$h" -v p="$p" \
+    'BEGIN { printf "%-8d %12.2f %12.2f %14.2f %16.2f %14.2f %20.3f\n", n, g, h, p, h + p, g / h, g / (h + p) }'
+  echo "         peak RSS MB: gazette $g_rss, hugo $h_rss, pagefind $p_rss"
 done
