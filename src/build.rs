@@ -2,6 +2,7 @@
 //! and either writes the whole portal or, when anything is wrong, reports
 //! every problem and leaves the previous output exactly as it was.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -114,6 +115,36 @@ pub struct Quiet;
 
 impl Progress for Quiet {}
 
+/// What one build keeps for the next, so that `gazette serve` re-reads
+/// only the files that changed and renders Markdown only for texts it has
+/// not rendered before. Everything after that (the site, lists,
+/// catalogue, feeds, search index) is assembled anew on every build, so
+/// an incremental build gives exactly what a full build gives.
+#[derive(Default)]
+pub struct BuildCache {
+    read: content::ReadCache,
+    /// Rendered texts by a hash of the text, for the Markdown options in
+    /// `markdown_options`.
+    rendered: HashMap<u64, RenderedDoc>,
+    markdown_options: Option<(bool, Vec<String>)>,
+    /// How many texts the last build rendered (the rest came from here).
+    pub rendered_last: usize,
+}
+
+impl BuildCache {
+    /// Files the last build read from disk.
+    pub fn read_last(&self) -> usize {
+        self.read.read_last
+    }
+}
+
+fn text_hash(text: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut h);
+    h.finish()
+}
+
 /// A site generated in memory, not yet written.
 pub struct Generated {
     pub config: Config,
@@ -186,6 +217,15 @@ pub fn generate_with(
     options: &BuildOptions,
     progress: &dyn Progress,
 ) -> Result<Generated, BuildError> {
+    generate_cached(options, progress, None)
+}
+
+/// [`generate_with`], reusing and refilling `cache` when given.
+pub fn generate_cached(
+    options: &BuildOptions,
+    progress: &dyn Progress,
+    mut cache: Option<&mut BuildCache>,
+) -> Result<Generated, BuildError> {
     progress.stage("reading content", 0);
     let mut timings = Timings::default();
     let mut diagnostics = Diagnostics::new();
@@ -214,7 +254,12 @@ pub fn generate_with(
             .as_ref()
             .is_some_and(|c| c.content.dates_from_file_names),
     };
-    let mut content = content::load(&options.root, &load_options, &mut diagnostics);
+    let mut content = content::load_cached(
+        &options.root,
+        &load_options,
+        &mut diagnostics,
+        cache.as_deref_mut().map(|c| &mut c.read),
+    );
     let content_skipped = std::mem::take(&mut content.skipped);
     let Some(config) = config else {
         return Err(BuildError::Content(diagnostics.sorted()));
@@ -234,15 +279,42 @@ pub fn generate_with(
         iframe_hosts: config.markdown.iframe_hosts.clone(),
     };
     progress.stage("rendering Markdown", content.docs.len());
-    let rendered: Vec<RenderedDoc> = content
+    let options_key = (
+        markdown_options.allow_html,
+        markdown_options.iframe_hosts.clone(),
+    );
+    if let Some(cache) = cache.as_deref_mut()
+        && cache.markdown_options.as_ref() != Some(&options_key)
+    {
+        cache.rendered.clear();
+        cache.markdown_options = Some(options_key);
+    }
+    let known = cache.as_deref().map(|c| &c.rendered);
+    let rendered: Vec<(u64, bool, RenderedDoc)> = content
         .docs
         .par_iter()
         .map(|doc| {
-            let rendered = markdown::render(&doc.body, &markdown_options);
+            let key = if known.is_some() {
+                text_hash(&doc.body)
+            } else {
+                0
+            };
+            let (fresh, rendered) = match known.and_then(|k| k.get(&key)) {
+                Some(hit) => (false, hit.clone()),
+                None => (true, markdown::render(&doc.body, &markdown_options)),
+            };
             progress.advance(1);
-            rendered
+            (key, fresh, rendered)
         })
         .collect();
+    if let Some(cache) = cache {
+        cache.rendered_last = rendered.iter().filter(|(_, fresh, _)| *fresh).count();
+        cache.rendered = rendered
+            .iter()
+            .map(|(key, _, doc)| (*key, doc.clone()))
+            .collect();
+    }
+    let rendered: Vec<RenderedDoc> = rendered.into_iter().map(|(_, _, doc)| doc).collect();
     progress.stage("checking the site", 0);
     timings.markdown = started.elapsed();
 

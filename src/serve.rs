@@ -154,7 +154,10 @@ pub fn serve(options: ServeOptions) -> Result<(), String> {
 
     let started = Instant::now();
     let built = std::time::SystemTime::now();
-    let first = build::generate(&build_options);
+    // What each build read and rendered, for the next: only changed files
+    // are read again and only new texts rendered.
+    let mut cache = build::BuildCache::default();
+    let first = build::generate_cached(&build_options, &build::Quiet, Some(&mut cache));
     let (snapshot, failure) = match first {
         Ok(generated) => {
             eprint!("{}", console(&generated.warnings, &options.root));
@@ -195,7 +198,7 @@ pub fn serve(options: ServeOptions) -> Result<(), String> {
     let _watcher = watch(&options.root, options.poll, send)?;
     let changes = Changes::new(&options.root, receive);
     let builder_shared = shared.clone();
-    std::thread::spawn(move || rebuild_loop(&build_options, changes, &builder_shared));
+    std::thread::spawn(move || rebuild_loop(&build_options, changes, &builder_shared, cache));
 
     let app = Router::new()
         .route("/__gazette/live.js", get(live_script))
@@ -377,11 +380,16 @@ fn print_failure(err: &BuildError, root: &std::path::Path) {
     }
 }
 
-fn rebuild_loop(options: &BuildOptions, mut changes: Changes, shared: &Shared) {
+fn rebuild_loop(
+    options: &BuildOptions,
+    mut changes: Changes,
+    shared: &Shared,
+    mut cache: build::BuildCache,
+) {
     while changes.next().is_some() {
         let started = Instant::now();
         let built = std::time::SystemTime::now();
-        match build::generate(options) {
+        match build::generate_cached(options, &build::Quiet, Some(&mut cache)) {
             Ok(generated) => {
                 eprint!("{}", console(&generated.warnings, &options.root));
                 let new = Arc::new(Snapshot::of(generated.output, built));
@@ -395,7 +403,12 @@ fn rebuild_loop(options: &BuildOptions, mut changes: Changes, shared: &Shared) {
                     .unwrap_or_else(|e| e.into_inner())
                     .take()
                     .is_some();
-                eprintln!("rebuilt in {} ms", started.elapsed().as_millis());
+                eprintln!(
+                    "rebuilt in {} ms (read {} changed files, rendered {} texts)",
+                    started.elapsed().as_millis(),
+                    cache.read_last(),
+                    cache.rendered_last
+                );
                 // After a failed build the page shows the overlay: reload.
                 let notice = if recovered {
                     Notice::Reload

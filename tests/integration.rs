@@ -2346,6 +2346,79 @@ fn serve_swaps_changed_stylesheets_without_a_reload() {
     assert_eq!(next(), "reload: reload");
 }
 
+/// An incremental build — files read again only when they changed, texts
+/// rendered only when new — gives exactly the site a full build gives,
+/// after an edit, an addition, a deletion and a change of site.yaml.
+#[test]
+fn an_incremental_build_gives_exactly_a_full_build() {
+    use gazette::build::{BuildCache, BuildOptions, Quiet, generate, generate_cached};
+    let site = TestSite::new();
+    for i in 0..20 {
+        site.write(
+            &format!("content/news/r{i:02}.md"),
+            &report(
+                &format!("第{i}号"),
+                "2022-12-20",
+                &format!("第{i}篇正文，含[链接](first.md)。"),
+            ),
+        );
+    }
+    let options = BuildOptions {
+        root: site.root().to_path_buf(),
+        ..Default::default()
+    };
+    let site_files = |generated: gazette::build::Generated| -> BTreeMap<String, Vec<u8>> {
+        generated
+            .output
+            .files
+            .into_iter()
+            .map(|f| {
+                let bytes = match f.contents {
+                    gazette::render::Contents::Bytes(b) => b,
+                    gazette::render::Contents::CopyOf(p) => std::fs::read(p).unwrap(),
+                };
+                (f.path, bytes)
+            })
+            .collect()
+    };
+    let mut cache = BuildCache::default();
+    let incremental = |cache: &mut BuildCache| {
+        site_files(generate_cached(&options, &Quiet, Some(cache)).unwrap_or_else(|e| panic!("{e}")))
+    };
+    let full = || site_files(generate(&options).unwrap_or_else(|e| panic!("{e}")));
+    incremental(&mut cache);
+    assert_eq!((cache.read_last(), cache.rendered_last), (22, 22));
+    // Nothing changed: nothing read or rendered again.
+    assert_eq!(incremental(&mut cache), full());
+    assert_eq!((cache.read_last(), cache.rendered_last), (0, 0));
+    // An edit, an addition and a deletion.
+    site.write(
+        "content/news/r03.md",
+        &report("第3号（修订）", "2022-12-21", "改过的正文。"),
+    );
+    site.write(
+        "content/news/new.md",
+        &report("新增", "2022-12-22", "新的正文。"),
+    );
+    std::fs::remove_file(site.root().join("content/news/r07.md")).unwrap();
+    let after = incremental(&mut cache);
+    assert_eq!((cache.read_last(), cache.rendered_last), (2, 2));
+    assert_eq!(
+        after,
+        full(),
+        "the incremental build differs from a full build"
+    );
+    assert!(!after.contains_key("news/r07/index.html"));
+    // site.yaml decides how texts are rendered: all are rendered again.
+    site.write(
+        "site.yaml",
+        &format!("{SITE_YAML}markdown:\n  allow_html: true\n"),
+    );
+    let after = incremental(&mut cache);
+    assert_eq!(cache.rendered_last, 22);
+    assert_eq!(after, full());
+}
+
 #[test]
 fn serve_keeps_the_last_good_site_and_shows_errors() {
     let site = TestSite::new();

@@ -9,6 +9,7 @@ pub mod annual_report;
 pub mod disclosure;
 pub mod front_matter;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use chrono::FixedOffset;
@@ -105,9 +106,73 @@ fn is_markdown(path: &Path) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case("md") || e.eq_ignore_ascii_case("markdown"))
 }
 
+/// What earlier builds read, so that `gazette serve` reads again only the
+/// files that changed: by path, the file's stamp and what reading it gave.
+#[derive(Default)]
+pub struct ReadCache {
+    /// The options the entries were read with; other options clear them.
+    options: Option<(i32, bool, bool)>,
+    files: HashMap<PathBuf, (FileStamp, ReadDoc)>,
+    /// Files read from disk in the last build (the rest came from here).
+    pub read_last: usize,
+}
+
+/// What reading one Markdown file gave.
+type ReadDoc = (Option<SourceDoc>, Vec<Diagnostic>);
+
+/// A file's size and modification and status-change times: rewriting a
+/// file changes at least one of them (ctime even when an editor restores
+/// the modification time).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct FileStamp {
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+    changed: i128,
+}
+
+impl FileStamp {
+    fn of(path: &Path) -> Option<FileStamp> {
+        let meta = std::fs::metadata(path).ok()?;
+        #[cfg(unix)]
+        let changed = {
+            use std::os::unix::fs::MetadataExt;
+            meta.ctime() as i128 * 1_000_000_000 + meta.ctime_nsec() as i128
+        };
+        #[cfg(not(unix))]
+        let changed = 0;
+        Some(FileStamp {
+            len: meta.len(),
+            modified: meta.modified().ok(),
+            changed,
+        })
+    }
+}
+
 /// Walks `root/content` (and `root/static`) and reads it. Problems are added
 /// to `diagnostics`; files with errors are left out of the result.
 pub fn load(root: &Path, options: &LoadOptions, diagnostics: &mut Diagnostics) -> Content {
+    load_cached(root, options, diagnostics, None)
+}
+
+/// [`load`], taking from `cache` (when given) every file whose stamp has
+/// not changed since it was read, and keeping there what it reads.
+pub fn load_cached(
+    root: &Path,
+    options: &LoadOptions,
+    diagnostics: &mut Diagnostics,
+    mut cache: Option<&mut ReadCache>,
+) -> Content {
+    let key = (
+        options.timezone.local_minus_utc(),
+        options.drafts,
+        options.dates_from_file_names,
+    );
+    if let Some(cache) = cache.as_deref_mut()
+        && cache.options != Some(key)
+    {
+        cache.files.clear();
+        cache.options = Some(key);
+    }
     let content_dir = root.join(CONTENT_DIR);
     let mut skipped = Vec::new();
     let (markdown, assets) = walk(root, &content_dir, true, &mut skipped, diagnostics);
@@ -118,11 +183,39 @@ pub fn load(root: &Path, options: &LoadOptions, diagnostics: &mut Diagnostics) -
         Vec::new()
     };
 
-    let loaded: Vec<(Option<SourceDoc>, Vec<Diagnostic>)> = markdown
+    let empty = HashMap::new();
+    let known = cache.as_deref().map_or(&empty, |c| &c.files);
+    let caching = cache.is_some();
+    let loaded: Vec<(FileStamp, bool, ReadDoc)> = markdown
         .par_iter()
-        .map(|path| read_doc(root, &content_dir, path, options))
+        .map(|path| {
+            let stamp = if caching { FileStamp::of(path) } else { None };
+            match (stamp, known.get(path)) {
+                (Some(stamp), Some((was, read))) if stamp == *was => (stamp, false, read.clone()),
+                _ => {
+                    let read = read_doc(root, &content_dir, path, options);
+                    // A file that cannot be stamped is read every time.
+                    let stamp = stamp.unwrap_or(FileStamp {
+                        len: u64::MAX,
+                        modified: None,
+                        changed: -1,
+                    });
+                    (stamp, true, read)
+                }
+            }
+        })
         .collect();
-    let mut docs = Vec::with_capacity(loaded.len());
+    if let Some(cache) = cache {
+        cache.read_last = loaded.iter().filter(|(_, fresh, _)| *fresh).count();
+        cache.files = markdown
+            .iter()
+            .zip(&loaded)
+            .filter(|(_, (stamp, ..))| stamp.changed != -1)
+            .map(|(path, (stamp, _, read))| (path.clone(), (*stamp, read.clone())))
+            .collect();
+    }
+    let loaded = loaded.into_iter().map(|(_, _, read)| read);
+    let mut docs = Vec::with_capacity(markdown.len());
     for (doc, problems) in loaded {
         diagnostics.extend(problems);
         let Some(doc) = doc else { continue };
