@@ -83,20 +83,48 @@ pub struct SearchDoc {
 }
 
 /// Where a term occurs: per document, its BM25 weight and positions. Kept
-/// in flat arrays (one allocation per term, not per document), since a
-/// large site has tens of millions of (term, document) pairs.
+/// compact, since a large site has tens of millions of (term, document)
+/// pairs and hundreds of millions of positions: documents and positions as
+/// differences in LEB128 bytes (most take one byte instead of four), in
+/// flat arrays (one allocation per term, not per document).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TermPostings {
-    docs: Vec<u32>,
+    /// How many documents.
+    count: u32,
+    /// Each document as the difference to the one before.
+    docs: Vec<u8>,
+    last_doc: u32,
     /// The term-frequency part of BM25 (k1 = 1.2, b = 0.75) × 1000, from
     /// the occurrences (title and numbers counted [`FIELD_BOOST`] times)
     /// and the document's length. Computed once at build time, so a query
     /// needs no document lengths, and rounded, so the browser ranks exactly
-    /// as this engine does.
-    weights: Vec<u32>,
-    /// Where each document's positions start in `positions`.
-    starts: Vec<u32>,
-    positions: Vec<u32>,
+    /// as this engine does. (While building: the weighted frequency.)
+    weights: Vec<u16>,
+    /// Per document: how many positions, then each as the difference to
+    /// the one before. Empty for a phrase term.
+    positions: Vec<u8>,
+}
+
+fn push_varint(out: &mut Vec<u8>, mut n: u32) {
+    while n >= 0x80 {
+        out.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+fn read_varint(bytes: &[u8], at: &mut usize) -> u32 {
+    let mut n = 0u32;
+    let mut shift = 0;
+    loop {
+        let b = bytes[*at];
+        *at += 1;
+        n |= ((b & 0x7f) as u32) << shift;
+        if b < 0x80 {
+            return n;
+        }
+        shift += 7;
+    }
 }
 
 /// One document of a term's postings.
@@ -104,37 +132,57 @@ pub struct TermPostings {
 pub struct Posting<'a> {
     pub doc: u32,
     pub weight: u32,
-    /// Ascending.
-    pub positions: &'a [u32],
+    /// How many positions, and their encoded differences.
+    count: u32,
+    encoded: &'a [u8],
+}
+
+impl Posting<'_> {
+    /// The differences between successive positions (the first from 0).
+    pub fn position_deltas(&self) -> impl Iterator<Item = u32> + '_ {
+        let mut at = 0;
+        (0..self.count).map(move |_| read_varint(self.encoded, &mut at))
+    }
+
+    /// The positions, ascending.
+    pub fn positions(&self) -> Vec<u32> {
+        let mut position = 0;
+        self.position_deltas()
+            .map(|d| {
+                position += d;
+                position
+            })
+            .collect()
+    }
 }
 
 impl TermPostings {
-    fn push(&mut self, doc: u32, weight: u32, positions: &[u32]) {
-        self.docs.push(doc);
-        self.weights.push(weight);
-        self.starts.push(self.positions.len() as u32);
-        self.positions.extend_from_slice(positions);
+    fn push(&mut self, doc: u32, frequency: u32, positions: &[u32]) {
+        let delta = if self.count == 0 {
+            doc
+        } else {
+            doc - self.last_doc
+        };
+        push_varint(&mut self.docs, delta);
+        self.last_doc = doc;
+        self.count += 1;
+        self.weights.push(frequency.min(u16::MAX as u32) as u16);
+        if !positions.is_empty() {
+            push_varint(&mut self.positions, positions.len() as u32);
+            let mut previous = 0;
+            for &p in positions {
+                push_varint(&mut self.positions, p - previous);
+                previous = p;
+            }
+        }
     }
 
     pub fn len(&self) -> usize {
-        self.docs.len()
+        self.count as usize
     }
 
     pub fn is_empty(&self) -> bool {
-        self.docs.is_empty()
-    }
-
-    pub fn get(&self, i: usize) -> Posting<'_> {
-        let start = self.starts[i] as usize;
-        let end = self
-            .starts
-            .get(i + 1)
-            .map_or(self.positions.len(), |e| *e as usize);
-        Posting {
-            doc: self.docs[i],
-            weight: self.weights[i],
-            positions: &self.positions[start..end],
-        }
+        self.count == 0
     }
 
     /// Whether the term's positions are kept (phrase terms have none).
@@ -142,8 +190,29 @@ impl TermPostings {
         !self.positions.is_empty()
     }
 
+    /// The documents, in order, with weights and positions.
     pub fn iter(&self) -> impl Iterator<Item = Posting<'_>> {
-        (0..self.len()).map(|i| self.get(i))
+        let (mut doc_at, mut pos_at, mut doc) = (0, 0, 0u32);
+        let positional = self.has_positions();
+        (0..self.len()).map(move |i| {
+            doc += read_varint(&self.docs, &mut doc_at);
+            let (count, encoded) = if positional {
+                let count = read_varint(&self.positions, &mut pos_at);
+                let from = pos_at;
+                for _ in 0..count {
+                    read_varint(&self.positions, &mut pos_at);
+                }
+                (count, &self.positions[from..pos_at])
+            } else {
+                (0, &self.positions[..0])
+            };
+            Posting {
+                doc,
+                weight: self.weights[i] as u32,
+                count,
+                encoded,
+            }
+        })
     }
 }
 
@@ -193,12 +262,17 @@ impl IndexBuilder {
             .terms
             .into_iter()
             .map(|(term, mut postings)| {
-                for (doc, weight) in postings.docs.iter().zip(postings.weights.iter_mut()) {
-                    let tf = *weight as f64;
-                    let len = docs[*doc as usize].len as f64;
-                    *weight = (1000.0 * tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * len / avg)))
-                        .round() as u32;
-                }
+                let weights: Vec<u16> = postings
+                    .iter()
+                    .map(|p| {
+                        let tf = p.weight as f64;
+                        let len = docs[p.doc as usize].len as f64;
+                        // At most 1000 × (k1 + 1) = 2200.
+                        (1000.0 * tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * len / avg))).round()
+                            as u16
+                    })
+                    .collect();
+                postings.weights = weights;
                 (term, postings)
             })
             .collect();
@@ -559,9 +633,10 @@ impl SearchIndex {
 
     fn postings(&self, term: &str) -> &TermPostings {
         static EMPTY: TermPostings = TermPostings {
+            count: 0,
             docs: Vec::new(),
+            last_doc: 0,
             weights: Vec::new(),
-            starts: Vec::new(),
             positions: Vec::new(),
         };
         self.terms.get(term).unwrap_or(&EMPTY)
@@ -636,9 +711,14 @@ impl SearchIndex {
         }
         // A phrase: every covering token at its position relative to the
         // first.
-        let lists: Vec<HashMap<u32, Posting>> = tokens
+        let lists: Vec<HashMap<u32, (Posting, Vec<u32>)>> = tokens
             .iter()
-            .map(|t| self.postings(&t.term).iter().map(|p| (p.doc, p)).collect())
+            .map(|t| {
+                self.postings(&t.term)
+                    .iter()
+                    .map(|p| (p.doc, (p, p.positions())))
+                    .collect()
+            })
             .collect();
         let shortest = lists
             .iter()
@@ -647,22 +727,24 @@ impl SearchIndex {
             .map(|(i, _)| i)
             .unwrap_or(0);
         for doc in lists[shortest].keys() {
-            let postings: Option<Vec<Posting>> =
-                lists.iter().map(|l| l.get(doc).copied()).collect();
+            let postings: Option<Vec<&(Posting, Vec<u32>)>> =
+                lists.iter().map(|l| l.get(doc)).collect();
             let Some(postings) = postings else { continue };
             let base = first.pos;
-            let found = postings[0].positions.iter().any(|&start| {
+            let found = postings[0].1.iter().any(|&start| {
                 tokens
                     .iter()
                     .zip(&postings)
                     .skip(1)
-                    .all(|(t, p)| p.positions.binary_search(&(start + t.pos - base)).is_ok())
+                    .all(|(t, (_, positions))| {
+                        positions.binary_search(&(start + t.pos - base)).is_ok()
+                    })
             });
             if found {
                 let score = tokens
                     .iter()
                     .zip(&postings)
-                    .map(|(t, p)| self.bm25(self.postings(&t.term).len(), p.weight))
+                    .map(|(t, (p, _))| self.bm25(self.postings(&t.term).len(), p.weight))
                     .sum();
                 result.insert(*doc, score);
             }

@@ -156,7 +156,7 @@ fn group_files(
                     if i > 0 {
                         positions.push(';');
                     }
-                    push_numbers(&mut positions, deltas(posting.positions.iter().copied()));
+                    push_numbers(&mut positions, posting.position_deltas());
                 }
             }
             if term_data.len() > 1 {
