@@ -57,14 +57,6 @@ struct CatalogueView<'a> {
 }
 
 impl<'a> Renderer<'a> {
-    fn string(&self, key: &str) -> String {
-        self.strings
-            .get_attr(key)
-            .ok()
-            .map(|v| v.to_string())
-            .unwrap_or_default()
-    }
-
     fn row(&self, id: ReportId) -> Row<'a> {
         let r = self.site.report(id);
         let f = &r.front;

@@ -363,6 +363,15 @@ impl Below {
 }
 
 impl<'a> Renderer<'a> {
+    /// The theme's string `key` in the site's language (empty if missing).
+    fn string(&self, key: &str) -> String {
+        self.strings
+            .get_attr(key)
+            .ok()
+            .map(|v| v.to_string())
+            .unwrap_or_default()
+    }
+
     fn render_all(&self, diagnostics: &mut Diagnostics) -> OutputSet {
         let site = self.site;
         let report_pages: Vec<Result<OutputFile, Diagnostic>> = site
@@ -905,12 +914,7 @@ impl<'a> Renderer<'a> {
         let title = if page == 0 {
             section.title.clone()
         } else {
-            let n = self
-                .strings
-                .get_attr("page_n")
-                .ok()
-                .map(|v| v.to_string())
-                .unwrap_or_default();
+            let n = self.string("page_n");
             format!(
                 "{} - {}",
                 section.title,
@@ -1022,31 +1026,19 @@ impl<'a> Renderer<'a> {
     /// the script that runs the query on the index files beside it.
     fn search_page(&self) -> Result<OutputFile, Diagnostic> {
         let url = UrlPath::parse("/search/");
-        let title = self
-            .strings
-            .get_attr("search")
-            .ok()
-            .map(|v| v.to_string())
-            .unwrap_or_default();
+        let title = self.string("search");
         let (root, suffix) = if self.config.relative_links {
             ("../".to_string(), "index.html")
         } else {
             (self.config.base_url.path().to_string(), "")
         };
-        let string = |key: &str| {
-            self.strings
-                .get_attr(key)
-                .ok()
-                .map(|v| v.to_string())
-                .unwrap_or_default()
-        };
         let js_strings = serde_json::json!({
-            "prompt": string("search_prompt"),
-            "searching": string("searching"),
-            "none": string("search_none"),
-            "count": string("search_count"),
-            "failed": string("search_failed"),
-            "pagination": string("pagination"),
+            "prompt": self.string("search_prompt"),
+            "searching": self.string("searching"),
+            "none": self.string("search_none"),
+            "count": self.string("search_count"),
+            "failed": self.string("search_failed"),
+            "pagination": self.string("pagination"),
         });
         let ctx = context! {
             search_root => root,
@@ -1070,12 +1062,7 @@ impl<'a> Renderer<'a> {
     /// are site paths even in a relative-link build.
     fn not_found_page(&self) -> Result<OutputFile, Diagnostic> {
         let url = UrlPath::parse("/404.html");
-        let title = self
-            .strings
-            .get_attr("not_found_title")
-            .ok()
-            .map(|v| v.to_string())
-            .unwrap_or_default();
+        let title = self.string("not_found_title");
         let ctx = context! {
             site_paths => true,
             ..self.base_context(&url, &title, None, self.config.language.tag(), &UrlPath::parse("/404.html"))
