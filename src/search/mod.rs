@@ -357,11 +357,7 @@ fn doc_terms(title: &str, numbers: &str, body: &str) -> (DocTerms, u32) {
         for (start, end, pos) in spans {
             len += 1;
             occurrences.push((field, start as u32, end as u32, weight, pos + offset));
-            let mut chars = normalized[start..end].chars();
-            let (Some(a), Some(b), None) = (chars.next(), chars.next(), chars.next()) else {
-                continue;
-            };
-            if !tokenize::is_cjk(a) || !tokenize::is_cjk(b) {
+            if tokenize::cjk_bigram(&normalized[start..end]).is_none() {
                 continue;
             }
             if recent.last().is_some_and(|(.., p)| p + 1 != pos) {
@@ -435,11 +431,8 @@ pub fn phrase_term(tokens: &[Token]) -> Option<String> {
     }
     let mut phrase = String::new();
     for (i, token) in tokens.iter().enumerate() {
-        let mut chars = token.term.chars();
-        let (Some(a), Some(b), None) = (chars.next(), chars.next(), chars.next()) else {
-            return None;
-        };
-        if !tokenize::is_cjk(a) || !tokenize::is_cjk(b) || token.pos != tokens[0].pos + i as u32 {
+        let (a, b) = tokenize::cjk_bigram(&token.term)?;
+        if token.pos != tokens[0].pos + i as u32 {
             return None;
         }
         if i == 0 {
@@ -457,8 +450,7 @@ pub fn phrase_term(tokens: &[Token]) -> Option<String> {
 pub fn covering_tokens(tokens: &[Token]) -> Vec<&Token> {
     // The last position a token stands on: a CJK bigram two, anything else
     // (a word, a single CJK character) one.
-    let last =
-        |t: &Token| t.pos + u32::from(!is_word_token(&t.term) && t.term.chars().nth(1).is_some());
+    let last = |t: &Token| t.pos + u32::from(tokenize::cjk_bigram(&t.term).is_some());
     let Some(end) = tokens.iter().map(last).max() else {
         return Vec::new();
     };

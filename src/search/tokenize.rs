@@ -193,6 +193,15 @@ pub fn tokenize_query(text: &str) -> Vec<Token> {
 
 /// Whether a token is a word of letters and digits (and so can be matched
 /// as a prefix while the user is typing it).
+/// The two characters of a CJK bigram token, `None` for any other token.
+pub fn cjk_bigram(term: &str) -> Option<(char, char)> {
+    let mut chars = term.chars();
+    match (chars.next(), chars.next(), chars.next()) {
+        (Some(a), Some(b), None) if is_cjk(a) && is_cjk(b) => Some((a, b)),
+        _ => None,
+    }
+}
+
 pub fn is_word_token(term: &str) -> bool {
     term.chars().next().is_some_and(|c| !is_cjk(c))
 }
