@@ -186,22 +186,17 @@ pub fn load_cached(
     let empty = HashMap::new();
     let known = cache.as_deref().map_or(&empty, |c| &c.files);
     let caching = cache.is_some();
-    let loaded: Vec<(FileStamp, bool, ReadDoc)> = markdown
+    // (stamp, whether read from disk now, what reading gave); a file that
+    // cannot be stamped is read every time and not kept.
+    let loaded: Vec<(Option<FileStamp>, bool, ReadDoc)> = markdown
         .par_iter()
         .map(|path| {
             let stamp = if caching { FileStamp::of(path) } else { None };
             match (stamp, known.get(path)) {
-                (Some(stamp), Some((was, read))) if stamp == *was => (stamp, false, read.clone()),
-                _ => {
-                    let read = read_doc(root, &content_dir, path, options);
-                    // A file that cannot be stamped is read every time.
-                    let stamp = stamp.unwrap_or(FileStamp {
-                        len: u64::MAX,
-                        modified: None,
-                        changed: -1,
-                    });
-                    (stamp, true, read)
+                (Some(stamp), Some((was, read))) if stamp == *was => {
+                    (Some(stamp), false, read.clone())
                 }
+                _ => (stamp, true, read_doc(root, &content_dir, path, options)),
             }
         })
         .collect();
@@ -210,8 +205,7 @@ pub fn load_cached(
         cache.files = markdown
             .iter()
             .zip(&loaded)
-            .filter(|(_, (stamp, ..))| stamp.changed != -1)
-            .map(|(path, (stamp, _, read))| (path.clone(), (*stamp, read.clone())))
+            .filter_map(|(path, (stamp, _, read))| Some((path.clone(), ((*stamp)?, read.clone()))))
             .collect();
     }
     let loaded = loaded.into_iter().map(|(_, _, read)| read);
