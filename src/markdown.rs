@@ -249,8 +249,7 @@ pub fn render(body: &str, markdown: &MarkdownOptions) -> RenderedDoc {
         issues.extend(html_shown_as_text(root));
     }
     issues.extend(script_links(root));
-    let web_links = web_links(root);
-    let page_anchors = page_anchors(root);
+    let (web_links, page_anchors) = outward_links(root);
     let links = take_content_links(root);
 
     let headings = HeadingIds::default();
@@ -285,40 +284,31 @@ pub fn render(body: &str, markdown: &MarkdownOptions) -> RenderedDoc {
     }
 }
 
-/// The `#id` targets of the links of `root`, without the `#`.
-fn page_anchors<'a>(root: &'a comrak::nodes::AstNode<'a>) -> Vec<WebLink> {
-    root.descendants()
-        .filter_map(|node| {
-            let ast = node.data();
-            let NodeValue::Link(link) = &ast.value else {
-                return None;
-            };
-            let id = link.url.trim().strip_prefix('#')?;
-            Some(WebLink {
-                url: id.to_string(),
-                line: ast.sourcepos.start.line,
-            })
-        })
-        .collect()
-}
-
-/// The `http(s)://` and `//` targets of the links and images of `root`.
-fn web_links<'a>(root: &'a comrak::nodes::AstNode<'a>) -> Vec<WebLink> {
-    root.descendants()
-        .filter_map(|node| {
-            let ast = node.data();
-            let (NodeValue::Link(link) | NodeValue::Image(link)) = &ast.value else {
-                return None;
-            };
-            let url = link.url.trim();
-            let web =
-                url.starts_with("https://") || url.starts_with("http://") || url.starts_with("//");
-            web.then(|| WebLink {
+/// The links of `root` that leave this report's files: to other web sites
+/// (`http(s)://`, `//`; links and images) and to a place on the same page
+/// (`#id`, without the `#`), in one walk of the tree.
+fn outward_links<'a>(root: &'a comrak::nodes::AstNode<'a>) -> (Vec<WebLink>, Vec<WebLink>) {
+    let (mut web, mut anchors) = (Vec::new(), Vec::new());
+    for node in root.descendants() {
+        let ast = node.data();
+        let (NodeValue::Link(link) | NodeValue::Image(link)) = &ast.value else {
+            continue;
+        };
+        let url = link.url.trim();
+        let line = ast.sourcepos.start.line;
+        if host_of(url).is_some() {
+            web.push(WebLink {
                 url: url.to_string(),
-                line: ast.sourcepos.start.line,
-            })
-        })
-        .collect()
+                line,
+            });
+        } else if let (NodeValue::Link(_), Some(id)) = (&ast.value, url.strip_prefix('#')) {
+            anchors.push(WebLink {
+                url: id.to_string(),
+                line,
+            });
+        }
+    }
+    (web, anchors)
 }
 
 fn options_allow_html(options: &Options<'_>) -> bool {
