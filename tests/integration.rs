@@ -3185,24 +3185,62 @@ fn axe_violations(browser: &Path, page: &Path, query: &str, elder: bool) -> Vec<
     serde_json::from_str(&json).unwrap()
 }
 
+/// A script of tests/js/ that drives the Debian chromium through
+/// playwright-core (from `npm ci`): `node SCRIPT CHROMIUM OUT ARGS…` must
+/// succeed.
+struct BrowserScript {
+    browser: PathBuf,
+    node: PathBuf,
+}
+
+impl BrowserScript {
+    /// `None` (skip) when chromium, node or playwright-core is missing —
+    /// which fails the test when CI=true.
+    fn find() -> Option<BrowserScript> {
+        let (Some(browser), Some(node)) = (chromium(), tools(&["node"])) else {
+            assert!(!in_ci(), "CI=true but chromium or node is missing");
+            return None;
+        };
+        if !manifest_dir().join("node_modules/playwright-core").is_dir() {
+            assert!(
+                !in_ci(),
+                "CI=true but node_modules/playwright-core is missing (npm ci)"
+            );
+            return None;
+        }
+        Some(BrowserScript {
+            browser,
+            node: node.into_iter().next()?,
+        })
+    }
+
+    #[track_caller]
+    fn run(&self, script: &str, out: &Path, args: &[&str]) {
+        let run = Command::new(&self.node)
+            .arg(manifest_dir().join("tests/js").join(script))
+            .arg(&self.browser)
+            .arg(out)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            run.status.success(),
+            "{script}:\n{}{}",
+            String::from_utf8_lossy(&run.stdout),
+            String::from_utf8_lossy(&run.stderr)
+        );
+    }
+}
+
 /// Keyboard only, with real key events in Chromium (tests/js/keyboard.mjs):
 /// the search box, a search, the first result, elder mode and 字号, each
 /// reached with Tab and used with Enter or Space, and every stop visibly
 /// focused.
 #[test]
 fn the_portal_can_be_used_with_the_keyboard_alone() {
-    let (Some(browser), Some(node)) = (chromium(), tools(&["node"])) else {
-        assert!(!in_ci(), "CI=true but chromium or node is missing");
+    let Some(browser_script) = BrowserScript::find() else {
         return;
     };
-    let driver = manifest_dir().join("node_modules/playwright-core");
-    if !driver.is_dir() {
-        assert!(
-            !in_ci(),
-            "CI=true but node_modules/playwright-core is missing (npm ci)"
-        );
-        return;
-    }
     let (_dir, out) = build_demo(&[]);
     let report = "xxgk/fdzdgknr/fzzfjs/2022-fazhi-zhengfu-jianshe-baogao/index.html";
     let html = std::fs::read_to_string(out.join(report)).unwrap();
@@ -3212,20 +3250,7 @@ fn the_portal_can_be_used_with_the_keyboard_alone() {
         .and_then(|h| h.split_once('>'))
         .map(|(_, rest)| rest.split('<').next().unwrap())
         .unwrap();
-    let run = Command::new(&node[0])
-        .arg(manifest_dir().join("tests/js/keyboard.mjs"))
-        .arg(&browser)
-        .arg(&out)
-        .arg("扫黑除恶")
-        .arg(title)
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&run.stdout),
-        String::from_utf8_lossy(&run.stderr)
-    );
+    browser_script.run("keyboard.mjs", &out, &["扫黑除恶", title]);
 }
 
 /// Reflow (WCAG 2.1 1.4.10): every page type of both demos, at 320 CSS
@@ -3233,17 +3258,9 @@ fn the_portal_can_be_used_with_the_keyboard_alone() {
 /// (tests/js/reflow.mjs; wide tables scroll inside their own box).
 #[test]
 fn every_page_type_reflows_at_320_px() {
-    let (Some(browser), Some(node)) = (chromium(), tools(&["node"])) else {
-        assert!(!in_ci(), "CI=true but chromium or node is missing");
+    let Some(browser_script) = BrowserScript::find() else {
         return;
     };
-    if !manifest_dir().join("node_modules/playwright-core").is_dir() {
-        assert!(
-            !in_ci(),
-            "CI=true but node_modules/playwright-core is missing (npm ci)"
-        );
-        return;
-    }
     // Relative links, so that every page finds its styles and script from
     // file://.
     let (_zh_dir, zh) = build_demo(&["--relative"]);
@@ -3268,19 +3285,8 @@ fn every_page_type_reflows_at_320_px() {
         "search/index.html?q=records".to_string(),
     ];
     for (out, pages) in [(&zh, &zh_pages[..]), (&en, &en_pages[..])] {
-        let run = Command::new(&node[0])
-            .arg(manifest_dir().join("tests/js/reflow.mjs"))
-            .arg(&browser)
-            .arg(out)
-            .args(pages)
-            .output()
-            .unwrap();
-        assert!(
-            run.status.success(),
-            "{}{}",
-            String::from_utf8_lossy(&run.stdout),
-            String::from_utf8_lossy(&run.stderr)
-        );
+        let pages: Vec<&str> = pages.iter().map(String::as_str).collect();
+        browser_script.run("reflow.mjs", out, &pages);
     }
 }
 
