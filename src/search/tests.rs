@@ -8,14 +8,18 @@ use super::*;
 
 /// An index of plain texts (the bodies; no title or numbers).
 pub(crate) fn index_of(texts: &[String]) -> SearchIndex {
-    let per_doc = texts
-        .iter()
+    index_of_titled(texts.iter().map(|text| ("", text.as_str())))
+}
+
+/// An index of (title, body) documents, numbered in order.
+fn index_of_titled<'a>(docs: impl Iterator<Item = (&'a str, &'a str)>) -> SearchIndex {
+    let per_doc = docs
         .enumerate()
-        .map(|(i, text)| {
-            let (terms, len) = doc_terms("", "", text);
+        .map(|(i, (title, body))| {
+            let (terms, len) = doc_terms(title, "", body);
             let doc = SearchDoc {
                 path: format!("d{i}/"),
-                title: String::new(),
+                title: title.to_string(),
                 date: String::new(),
                 issuer: String::new(),
                 index_no: String::new(),
@@ -150,32 +154,13 @@ fn english_phrases_need_quotes() {
 
 #[test]
 fn a_title_match_ranks_first() {
-    let per_doc = vec![
-        ("正文里提到法治政府。", "通知"),
-        ("年度报告", "法治政府建设情况的报告"),
-    ]
-    .into_iter()
-    .enumerate()
-    .map(|(i, (body, title))| {
-        let (terms, len) = doc_terms(title, "", body);
-        let doc = SearchDoc {
-            path: format!("d{i}/"),
-            title: title.into(),
-            date: String::new(),
-            issuer: String::new(),
-            index_no: String::new(),
-            doc_no: String::new(),
-            excerpt: String::new(),
-            len,
-            topics: vec![],
-            year: None,
-            doc_type: None,
-            validity: None,
-        };
-        (doc, terms)
-    })
-    .collect();
-    let index = SearchIndex::assemble(per_doc);
+    let index = index_of_titled(
+        [
+            ("通知", "正文里提到法治政府。"),
+            ("法治政府建设情况的报告", "年度报告"),
+        ]
+        .into_iter(),
+    );
     let ranked: Vec<u32> = index
         .search("法治政府", &Filters::new(), false)
         .into_iter()
