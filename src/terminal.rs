@@ -184,10 +184,10 @@ impl<'a> Sources<'a> {
         let lines = self.files.entry(file.to_string()).or_insert_with(|| {
             let bytes = std::fs::read(root.join(file)).ok()?;
             let text = String::from_utf8(bytes).ok()?;
-            let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+            // Counted as the parser counts them, so the line shown is the
+            // line the diagnostic names.
             Some(
-                text.replace("\r\n", "\n")
-                    .replace('\r', "\n")
+                crate::content::unify_line_ends(&text)
                     .lines()
                     .map(str::to_string)
                     .collect(),

@@ -4,14 +4,14 @@
 
 use chrono::FixedOffset;
 use gazette::content::front_matter::{DocKind, ParseContext, split};
-use gazette::content::{decode, parse_doc};
+use gazette::content::{decode, parse_doc, unify_line_ends};
 use gazette::paths::ContentPath;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|bytes: &[u8]| {
     let Ok(text) = decode(bytes) else { return };
-    // Lines as an editor counts them: a lone `\r` (classic Mac) ends one too.
-    let lines = text.replace("\r\n", "\n").replace('\r', "\n").lines().count().max(1);
+    // Lines as Gazette counts them (a lone `\r` ends one too).
+    let lines = unify_line_ends(&text).lines().count().max(1);
     if let Ok(s) = split(&text) {
         assert!(s.yaml_line >= 1 && s.body_line >= s.yaml_line);
         assert!(text.ends_with(s.body));

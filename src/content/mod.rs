@@ -411,17 +411,23 @@ fn read_doc(
 
 type Parsed = (FrontMatter, String, usize, Vec<Diagnostic>);
 
+/// A file's text as Gazette reads it: without a leading byte order mark,
+/// every line ending (CRLF, a lone CR) a `\n`. The lines of diagnostics
+/// count these lines, wherever the text is shown.
+pub fn unify_line_ends(text: &str) -> std::borrow::Cow<'_, str> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if text.contains('\r') {
+        text.replace("\r\n", "\n").replace('\r', "\n").into()
+    } else {
+        text.into()
+    }
+}
+
 /// Splits and reads one file's text (already decoded).
 pub fn parse_doc(text: &str, cx: &ParseContext<'_>) -> Result<Parsed, Vec<Diagnostic>> {
     let file = cx.file;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let normalized;
-    let text = if text.contains('\r') {
-        normalized = text.replace("\r\n", "\n").replace('\r', "\n");
-        normalized.as_str()
-    } else {
-        text
-    };
+    let text = unify_line_ends(text);
+    let text = text.as_ref();
     let split = front_matter::split(text).map_err(|e| {
         vec![match e {
             SplitError::NoFrontMatter { line } => Diagnostic::error(file, Some(line), "the file does not start with front matter")
