@@ -452,7 +452,7 @@ fn run_check(args: CheckArgs) -> ExitCode {
     };
     let (mut diagnostics, code) = match build::generate(&options) {
         Ok(generated) if args.external => {
-            let links = crate::external::links_of(&generated.site, &options.root);
+            let links = crate::external::links_of(&generated.site);
             let hosts: std::collections::BTreeSet<&str> = links
                 .iter()
                 .map(|l| crate::external::host(&l.url))

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::diagnostics::Diagnostic;
 use crate::paths::ContentPath;
-use crate::site::{Href, Site};
+use crate::site::Site;
 
 /// Hosts checked at once.
 pub const WORKERS: usize = 8;
@@ -113,8 +113,8 @@ pub fn check_links(
 }
 
 /// Every link of the site's reports to another web site: in the text, and
-/// among the 相关链接 (`related:`, found on their line of the source file).
-pub fn links_of(site: &Site, root: &Path) -> Vec<ExternalLink> {
+/// among the 相关链接 (`related:`).
+pub fn links_of(site: &Site) -> Vec<ExternalLink> {
     let mut links = Vec::new();
     for report in &site.reports {
         for link in &report.doc.web_links {
@@ -124,30 +124,18 @@ pub fn links_of(site: &Site, root: &Path) -> Vec<ExternalLink> {
                 line: report.body_line + link.line - 1,
             });
         }
-        let related: Vec<&str> = report
-            .related
-            .iter()
-            .filter_map(|(_, href)| match href {
-                Href::External(url) if url.starts_with("http") || url.starts_with("//") => {
-                    Some(url.as_str())
-                }
-                _ => None,
-            })
-            .collect();
-        if related.is_empty() {
-            continue;
-        }
-        let source = std::fs::read_to_string(root.join(report.source.as_str())).unwrap_or_default();
-        for url in related {
-            let line = source
-                .lines()
-                .position(|l| l.contains(url))
-                .map_or(1, |i| i + 1);
-            links.push(ExternalLink {
-                url: url.to_string(),
-                file: report.source.clone(),
-                line,
-            });
+        // 相关链接 keep the line of their href from the front matter.
+        for related in &report.front.related {
+            let url = related.href.trim();
+            if crate::markdown::is_external(url)
+                && (url.starts_with("http") || url.starts_with("//"))
+            {
+                links.push(ExternalLink {
+                    url: url.to_string(),
+                    file: report.source.clone(),
+                    line: related.line,
+                });
+            }
         }
     }
     links
