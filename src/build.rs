@@ -4,21 +4,23 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
+use crate::bodies::BodyStore;
 use crate::checks::{self, CheckContext, Vocabulary};
 use crate::config::{BaseUrl, CONFIG_FILE, Config};
-use crate::content::{self, LoadOptions, Skipped};
+use crate::content::{self, BodyHook, LoadOptions, Skipped, SourceDoc};
 use crate::diagnostics::{Diagnostic, Diagnostics};
 use crate::markdown::{self, MarkdownOptions, RenderedDoc};
-use crate::output::{self, OutputError, WriteStats};
+use crate::output::{Collect, OutputError, Scratch, Sink, Stager, WriteStats};
 use crate::paths::ContentPath;
 use crate::render::{self, Contents, OutputFile, OutputSet};
-use crate::search::SearchIndex;
-use crate::search::shards::shards;
+use crate::search::{self, shards::IndexFile};
 use crate::site::{self, Site};
 use crate::theme::Theme;
 
@@ -224,8 +226,43 @@ pub fn generate_with(
 pub fn generate_cached(
     options: &BuildOptions,
     progress: &dyn Progress,
-    mut cache: Option<&mut BuildCache>,
+    cache: Option<&mut BuildCache>,
 ) -> Result<Generated, BuildError> {
+    let mut prepared = prepare(options, progress, cache, None)?;
+    let sink = Collect::default();
+    emit(&mut prepared, &sink, None, progress)?;
+    Ok(Generated {
+        config: prepared.config,
+        site: prepared.site,
+        output: sink.into_set(),
+        warnings: prepared.diagnostics.sorted(),
+        skipped: prepared.skipped,
+        timings: prepared.timings,
+    })
+}
+
+/// A site read and checked, ready to be rendered: the stages before any
+/// output is made.
+struct Prepared {
+    config: Config,
+    site: Site,
+    theme: Theme,
+    /// Warnings only (a site with errors is never prepared).
+    diagnostics: Diagnostics,
+    skipped: Vec<Skipped>,
+    timings: Timings,
+}
+
+/// Reads, renders the Markdown of, assembles and checks the site. With a
+/// `scratch` folder, each report's body is rendered as soon as it is read
+/// and stowed there ([`BodyStore`]), so that the texts of a large site are
+/// never all in memory.
+fn prepare(
+    options: &BuildOptions,
+    progress: &dyn Progress,
+    mut cache: Option<&mut BuildCache>,
+    scratch: Option<&Path>,
+) -> Result<Prepared, BuildError> {
     progress.stage("reading content", 0);
     let mut timings = Timings::default();
     let mut diagnostics = Diagnostics::new();
@@ -254,12 +291,58 @@ pub fn generate_cached(
             .as_ref()
             .is_some_and(|c| c.content.dates_from_file_names),
     };
+    let markdown_options = config.as_ref().map(|c| MarkdownOptions {
+        allow_html: c.markdown.allow_html,
+        iframe_hosts: c.markdown.iframe_hosts.clone(),
+    });
+    let store = match (scratch, &markdown_options) {
+        (Some(dir), Some(_)) => Some(Arc::new(BodyStore::create(dir).map_err(|e| {
+            BuildError::Output(OutputError {
+                path: dir.to_path_buf(),
+                action: "keep report bodies in",
+                source: Some(e),
+                help: None,
+            })
+        })?)),
+        _ => None,
+    };
+    let stow_failed: Mutex<Option<io::Error>> = Mutex::new(None);
+    let stow = |doc: &mut SourceDoc| {
+        let (Some(store), Some(markdown_options)) = (&store, &markdown_options) else {
+            return;
+        };
+        let mut rendered = markdown::render(&doc.body, markdown_options);
+        match rendered.stow(store) {
+            Ok(()) => {
+                doc.body = String::new();
+                doc.rendered = Some(rendered);
+            }
+            Err(e) => {
+                stow_failed
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get_or_insert(e);
+            }
+        }
+    };
     let mut content = content::load_cached(
         &options.root,
         &load_options,
         &mut diagnostics,
         cache.as_deref_mut().map(|c| &mut c.read),
+        store.is_some().then_some(&stow as BodyHook),
     );
+    if let (Some(e), Some(store)) = (
+        stow_failed.into_inner().unwrap_or_else(|e| e.into_inner()),
+        &store,
+    ) {
+        return Err(BuildError::Output(OutputError {
+            path: store.path().to_path_buf(),
+            action: "write report bodies to",
+            source: Some(e),
+            help: Some("check that the disk of the output folder has room".to_string()),
+        }));
+    }
     let content_skipped = std::mem::take(&mut content.skipped);
     let Some(config) = config else {
         return Err(BuildError::Content(diagnostics.sorted()));
@@ -274,10 +357,7 @@ pub fn generate_cached(
     timings.load = started.elapsed();
 
     let started = Instant::now();
-    let markdown_options = MarkdownOptions {
-        allow_html: config.markdown.allow_html,
-        iframe_hosts: config.markdown.iframe_hosts.clone(),
-    };
+    let markdown_options = markdown_options.unwrap_or_default();
     progress.stage("rendering Markdown", content.docs.len());
     let options_key = (
         markdown_options.allow_html,
@@ -292,8 +372,12 @@ pub fn generate_cached(
     let known = cache.as_deref().map(|c| &c.rendered);
     let rendered: Vec<(u64, bool, RenderedDoc)> = content
         .docs
-        .par_iter()
+        .par_iter_mut()
         .map(|doc| {
+            if let Some(rendered) = doc.rendered.take() {
+                progress.advance(1);
+                return (0, true, rendered);
+            }
             let key = if known.is_some() {
                 text_hash(&doc.body)
             } else {
@@ -334,7 +418,8 @@ pub fn generate_cached(
     let docs = content.docs.into_iter().zip(rendered).collect();
     let mut assets = content.assets;
     assets.extend(content.static_files);
-    let site = site::assemble(&config, docs, assets, &mut diagnostics);
+    let mut site = site::assemble(&config, docs, assets, &mut diagnostics);
+    site.bodies = store;
     let vocabulary = load_vocabulary(&options.root, &config, &mut diagnostics);
     let now = options
         .now
@@ -353,38 +438,79 @@ pub fn generate_cached(
         return Err(BuildError::Content(diagnostics.sorted()));
     }
 
+    Ok(Prepared {
+        config,
+        site,
+        theme,
+        diagnostics,
+        skipped: content_skipped,
+        timings,
+    })
+}
+
+/// Renders every page and the search index into `sink`; returns the bytes
+/// of the search index. Search postings spill to `scratch` on a large site.
+fn emit(
+    prepared: &mut Prepared,
+    sink: &dyn Sink,
+    scratch: Option<&Path>,
+    progress: &dyn Progress,
+) -> Result<u64, BuildError> {
+    let Prepared {
+        config,
+        site,
+        theme,
+        diagnostics,
+        timings,
+        ..
+    } = prepared;
     let started = Instant::now();
     progress.stage("rendering pages", 0);
-    let catalogue = crate::catalogue::build(&site, &config);
-    let mut output = render::render(&site, &catalogue, &theme, &config, &mut diagnostics);
+    let catalogue = crate::catalogue::build(site, config);
+    render::render(site, &catalogue, theme, config, sink, diagnostics)
+        .map_err(BuildError::Output)?;
     timings.render = started.elapsed();
 
     let started = Instant::now();
     progress.stage("building the search index", 0);
-    let index = SearchIndex::build(&site, &config);
-    for file in shards(&index) {
-        output.files.push(OutputFile {
+    let put = |file: IndexFile| {
+        sink.put(OutputFile {
             path: format!("search/{}.js", file.name),
             contents: Contents::Bytes(file.script.into_bytes()),
-        });
-    }
-    output.files.sort_by(|a, b| a.path.cmp(&b.path));
-    debug_assert!(
-        output.files.windows(2).all(|w| w[0].path != w[1].path),
-        "two output files share a path"
-    );
+        })
+        .map_err(io::Error::other)
+    };
+    let search_bytes = search::write_index(site, config, scratch, &put).map_err(|e| {
+        match e.into_inner().map(|inner| inner.downcast::<OutputError>()) {
+            Some(Ok(output)) => BuildError::Output(*output),
+            Some(Err(other)) => BuildError::Output(OutputError {
+                path: scratch.unwrap_or(Path::new(".")).to_path_buf(),
+                action: "build the search index in",
+                source: Some(io::Error::other(other)),
+                help: None,
+            }),
+            None => BuildError::Output(OutputError {
+                path: scratch.unwrap_or(Path::new(".")).to_path_buf(),
+                action: "build the search index in",
+                source: None,
+                help: None,
+            }),
+        }
+    })?;
     timings.search = started.elapsed();
-    if diagnostics.has_errors() {
-        return Err(BuildError::Content(diagnostics.sorted()));
+    for pair in sink.paths().windows(2) {
+        if pair[0] == pair[1] {
+            diagnostics.push(Diagnostic {
+                file: None,
+                ..Diagnostic::error(&ContentPath::from_relative(""), None, format!("two files would be written to `{}`", pair[0]))
+                    .with_help("a file in content/ or static/ has the same path as a page or a theme file; rename one of them")
+            });
+        }
     }
-    Ok(Generated {
-        config,
-        site,
-        output,
-        warnings: diagnostics.sorted(),
-        skipped: content_skipped,
-        timings,
-    })
+    if diagnostics.has_errors() {
+        return Err(BuildError::Content(std::mem::take(diagnostics).sorted()));
+    }
+    Ok(search_bytes)
 }
 
 /// Reads the 主题分类 vocabulary named by `catalogue.topics_file`.
@@ -428,39 +554,35 @@ pub fn build_with(
     options: &BuildOptions,
     progress: &dyn Progress,
 ) -> Result<BuildSummary, BuildError> {
-    let generated = generate_with(options, progress)?;
+    // A mistyped --root is reported before anything is made beside the
+    // output folder.
+    if let Err(usage @ BuildError::Usage(_)) = load_config(options) {
+        return Err(usage);
+    }
     let out = options.out_dir();
     refuse_overlap(&options.root, &out)?;
+    let scratch = Scratch::beside(&out).map_err(BuildError::Output)?;
+    let mut prepared = prepare(options, progress, None, Some(scratch.path()))?;
+    // Pages are written into a staging folder as they are made; the
+    // stager removes it again when anything fails.
+    let stager = Stager::begin(&out).map_err(BuildError::Output)?;
+    let search_bytes = emit(&mut prepared, &stager, Some(scratch.path()), progress)?;
     progress.stage("writing files", 0);
-    let search_bytes = generated
-        .output
-        .files
-        .iter()
-        .filter(|f| f.path.starts_with("search/"))
-        .map(|f| match &f.contents {
-            Contents::Bytes(bytes) => bytes.len() as u64,
-            Contents::CopyOf(_) => 0,
-        })
-        .sum();
     let started = Instant::now();
-    let written = output::write(&out, &generated.output).map_err(BuildError::Output)?;
-    let mut timings = generated.timings;
+    let written = stager.finish().map_err(BuildError::Output)?;
+    let mut timings = prepared.timings;
     timings.write = started.elapsed();
+    let site = &prepared.site;
     Ok(BuildSummary {
         out,
-        reports: generated.site.reports.len(),
-        sections: generated.site.sections.len(),
-        assets: generated.site.assets.len(),
-        attachments: generated
-            .site
-            .reports
-            .iter()
-            .map(|r| r.attachments.len())
-            .sum(),
+        reports: site.reports.len(),
+        sections: site.sections.len(),
+        assets: site.assets.len(),
+        attachments: site.reports.iter().map(|r| r.attachments.len()).sum(),
         search_bytes,
-        skipped: generated.skipped,
+        skipped: prepared.skipped,
         written,
-        warnings: generated.warnings,
+        warnings: prepared.diagnostics.sorted(),
         timings,
     })
 }

@@ -9,11 +9,18 @@
 //! content/  ─► content ─► Vec<SourceDoc> ─► markdown ─► RenderedDoc
 //!           ─► site ─► Site
 //! themes/   ─► theme ─► Theme
-//! Site+Theme ─► render ─► OutputSet ─► output ─► public/
+//! Site+Theme ─► render, search ─► OutputFile … ─► output (Sink) ─► public/
 //! ```
+//!
+//! Memory stays bounded on a large site: `gazette build` renders each
+//! report's body as soon as its file is read and keeps it on disk
+//! ([`bodies`]), hands every page to the output as soon as it is made
+//! ([`output::Sink`], written into a staging folder), and builds the search
+//! index a partition at a time with its postings spilled to disk.
 //!
 //! [`build::build`] runs the whole pipeline; [`cli`] is the command line on top.
 
+pub mod bodies;
 pub mod build;
 pub mod catalogue;
 pub mod checks;

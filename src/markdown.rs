@@ -20,6 +20,7 @@
 use std::fmt;
 use std::sync::Mutex;
 
+use crate::bodies::{BodyRef, BodyStore};
 use comrak::adapters::{HeadingAdapter, HeadingMeta};
 use comrak::nodes::{NodeValue, Sourcepos};
 use comrak::options::Plugins;
@@ -73,6 +74,49 @@ pub struct RenderedDoc {
     pub page_anchors: Vec<WebLink>,
     /// Where the text itself breaks accessibility rules.
     pub issues: Vec<TextIssue>,
+    /// The start of the text on one line ([`LEAD_CHARS`] characters at
+    /// most), for excerpts: kept when the body itself is stowed away.
+    pub lead: String,
+    /// Where `html` and `text` are when they were moved to a
+    /// [`BodyStore`] (and are empty here).
+    pub stored: Option<BodyRef>,
+}
+
+/// Characters of [`RenderedDoc::lead`]: more than any excerpt takes.
+pub const LEAD_CHARS: usize = 240;
+
+impl RenderedDoc {
+    /// Moves the HTML and text to `store`, keeping where they are.
+    pub fn stow(&mut self, store: &BodyStore) -> std::io::Result<()> {
+        self.stored = Some(store.put(&self.html, &self.text)?);
+        self.html = String::new();
+        self.text = String::new();
+        Ok(())
+    }
+}
+
+/// The text on one line (runs of white space as one space), cut to
+/// `chars` characters.
+pub fn flat_lead(text: &str, chars: usize) -> String {
+    let mut lead = String::new();
+    let mut count = 0;
+    for word in text.split_whitespace() {
+        if count > 0 {
+            if count == chars {
+                break;
+            }
+            lead.push(' ');
+            count += 1;
+        }
+        for c in word.chars() {
+            if count == chars {
+                return lead;
+            }
+            lead.push(c);
+            count += 1;
+        }
+    }
+    lead
 }
 
 /// A link target written in the body, with its line.
@@ -276,11 +320,13 @@ pub fn render(body: &str, markdown: &MarkdownOptions) -> RenderedDoc {
     RenderedDoc {
         html,
         toc,
+        lead: flat_lead(&text, LEAD_CHARS),
         text,
         links,
         web_links,
         page_anchors,
         issues,
+        stored: None,
     }
 }
 

@@ -1,7 +1,8 @@
-//! The output stage: writes an [`OutputSet`] to the output folder so that a
+//! The output stage: writes the portal to the output folder so that a
 //! visitor, a sync tool or a web server never sees a half-written site.
 //!
-//! The new site is written to a staging folder beside the output folder and
+//! The new site is written to a staging folder beside the output folder,
+//! file by file as the pipeline makes them ([`Sink`], [`Stager`]), and
 //! swapped in only when every file is written. A file whose bytes did not
 //! change is hard-linked from the previous output (copied, with its time
 //! kept, where links are not possible), so its modification time stays and
@@ -18,9 +19,12 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use std::collections::HashSet;
+use std::sync::Mutex;
+
 use rayon::prelude::*;
 
-use crate::render::{Contents, OutputSet};
+use crate::render::{Contents, OutputFile, OutputSet};
 
 /// The file that marks a folder as Gazette's output.
 pub const MARKER: &str = ".gazette-output";
@@ -78,18 +82,208 @@ fn io_error<'a>(
     }
 }
 
-/// Writes `set` as the new content of `out`. When `out` is a symbolic link
-/// (`public` → `/var/www/portal`), the folder it points to is replaced and
-/// the link is kept.
-pub fn write(out: &Path, set: &OutputSet) -> Result<WriteStats, OutputError> {
-    let resolved;
-    let out = if fs::symlink_metadata(out).is_ok_and(|m| m.file_type().is_symlink()) {
-        let target = fs::read_link(out).map_err(io_error("follow the link", out))?;
-        resolved = out.parent().unwrap_or(Path::new(".")).join(target);
-        resolved.as_path()
-    } else {
-        out
-    };
+/// Where the files of a build go as they are made: the render and search
+/// stages hand each file over as soon as it is made, so that a large
+/// site's pages are never all in memory at once.
+pub trait Sink: Sync {
+    /// Takes one file of the portal.
+    fn put(&self, file: OutputFile) -> Result<(), OutputError>;
+    /// The paths of the files taken so far, sorted (twice if taken twice).
+    fn paths(&self) -> Vec<String>;
+}
+
+/// Files kept in memory, for `gazette serve` (which serves from memory)
+/// and for tests.
+#[derive(Default)]
+pub struct Collect {
+    files: Mutex<Vec<OutputFile>>,
+}
+
+impl Collect {
+    /// Every file taken, sorted by path.
+    pub fn into_set(self) -> OutputSet {
+        let mut files = self.files.into_inner().unwrap_or_else(|e| e.into_inner());
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        OutputSet { files }
+    }
+}
+
+impl Sink for Collect {
+    fn put(&self, file: OutputFile) -> Result<(), OutputError> {
+        self.files
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(file);
+        Ok(())
+    }
+
+    fn paths(&self) -> Vec<String> {
+        let files = self.files.lock().unwrap_or_else(|e| e.into_inner());
+        let mut paths: Vec<String> = files.iter().map(|f| f.path.clone()).collect();
+        paths.sort();
+        paths
+    }
+}
+
+/// A new site being written into a staging folder beside the output
+/// folder, file by file as they are made; [`Stager::finish`] swaps it in.
+/// Dropped unfinished (the build failed), it removes the staging folder and
+/// leaves the output folder exactly as it was.
+pub struct Stager {
+    out: PathBuf,
+    staging: PathBuf,
+    backup: PathBuf,
+    /// Per file taken: its path, size, and whether it was unchanged.
+    taken: Mutex<Vec<(String, u64, bool)>>,
+    finished: bool,
+}
+
+impl Stager {
+    /// Prepares to replace `out`. When `out` is a symbolic link (`public` →
+    /// `/var/www/portal`), the folder it points to is replaced and the
+    /// link is kept.
+    pub fn begin(out: &Path) -> Result<Stager, OutputError> {
+        let out = if fs::symlink_metadata(out).is_ok_and(|m| m.file_type().is_symlink()) {
+            let target = fs::read_link(out).map_err(io_error("follow the link", out))?;
+            out.parent().unwrap_or(Path::new(".")).join(target)
+        } else {
+            out.to_path_buf()
+        };
+        let parent = out
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        fs::create_dir_all(parent).map_err(io_error("create", parent))?;
+        let staging = beside(&out, "staging");
+        let backup = beside(&out, "previous");
+        // A build killed between the two renames of a swap (where the
+        // system cannot exchange folders in one step) left the previous
+        // site aside.
+        if !out.exists() && backup.join(MARKER).is_file() {
+            fs::rename(&backup, &out).map_err(io_error("restore the previous output to", &out))?;
+        }
+        check_replaceable(&out)?;
+        for leftover in [&staging, &backup] {
+            if leftover.exists() {
+                fs::remove_dir_all(leftover)
+                    .map_err(io_error("remove the leftover folder", leftover))?;
+            }
+        }
+        fs::create_dir_all(&staging).map_err(io_error("create", &staging))?;
+        Ok(Stager {
+            out,
+            staging,
+            backup,
+            taken: Mutex::new(Vec::new()),
+            finished: false,
+        })
+    }
+
+    /// Swaps the staged site in: the previous output is replaced as one.
+    pub fn finish(mut self) -> Result<WriteStats, OutputError> {
+        self.finished = true;
+        let result = self.complete();
+        if result.is_err() {
+            let _ = fs::remove_dir_all(&self.staging);
+        }
+        result
+    }
+
+    fn complete(&self) -> Result<WriteStats, OutputError> {
+        let taken = std::mem::take(&mut *self.taken.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut stats = WriteStats::default();
+        for (_, size, unchanged) in &taken {
+            stats.files += 1;
+            stats.bytes += size;
+            if *unchanged {
+                stats.unchanged += 1;
+            } else {
+                stats.written += 1;
+            }
+        }
+        let (out, staging) = (&self.out, &self.staging);
+        fs::write(
+            staging.join(MARKER),
+            "This folder is written by gazette build; it is replaced on every build.\n",
+        )
+        .map_err(io_error("write", &staging.join(MARKER)))?;
+        // Hidden entries at the top of the old output belong to the user.
+        if let Ok(entries) = fs::read_dir(out) {
+            for entry in entries.flatten() {
+                let name = entry.file_name();
+                let text = name.to_string_lossy();
+                if text.starts_with('.') && text != MARKER {
+                    let dest = staging.join(&name);
+                    fs::rename(entry.path(), &dest).map_err(io_error("move", &entry.path()))?;
+                }
+            }
+        }
+        let produced: HashSet<&str> = taken.iter().map(|(path, ..)| path.as_str()).collect();
+        stats.removed = count_stale(out, &produced);
+        swap(out, staging, &self.backup)?;
+        Ok(stats)
+    }
+}
+
+impl Drop for Stager {
+    fn drop(&mut self) {
+        if !self.finished {
+            let _ = fs::remove_dir_all(&self.staging);
+        }
+    }
+}
+
+impl Sink for Stager {
+    /// Writes the file into the staging folder — or, when the previous
+    /// output has it with the same bytes, links that one, keeping its time.
+    fn put(&self, file: OutputFile) -> Result<(), OutputError> {
+        let dest = self.staging.join(&file.path);
+        if let Some(dir) = dest.parent() {
+            fs::create_dir_all(dir).map_err(io_error("create", dir))?;
+        }
+        let previous = self.out.join(&file.path);
+        let (unchanged, size) = match &file.contents {
+            Contents::Bytes(bytes) => {
+                let same = fs::metadata(&previous).is_ok_and(|m| m.len() == bytes.len() as u64)
+                    && fs::read(&previous).is_ok_and(|old| old == *bytes);
+                if !same {
+                    fs::write(&dest, bytes).map_err(io_error("write", &dest))?;
+                }
+                (same, bytes.len() as u64)
+            }
+            Contents::CopyOf(source) => {
+                let size = fs::metadata(source)
+                    .map_err(io_error("read", source))?
+                    .len();
+                let same = fs::metadata(&previous).is_ok_and(|m| m.len() == size)
+                    && fs::read(&previous).ok()
+                        == Some(fs::read(source).map_err(io_error("read", source))?);
+                if !same {
+                    fs::copy(source, &dest).map_err(io_error("copy to", &dest))?;
+                }
+                (same, size)
+            }
+        };
+        if unchanged {
+            keep_previous(&previous, &dest)?;
+        }
+        self.taken
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((file.path, size, unchanged));
+        Ok(())
+    }
+
+    fn paths(&self) -> Vec<String> {
+        let taken = self.taken.lock().unwrap_or_else(|e| e.into_inner());
+        let mut paths: Vec<String> = taken.iter().map(|(path, ..)| path.clone()).collect();
+        paths.sort();
+        paths
+    }
+}
+
+/// The hidden folder `.NAME.PURPOSE` beside the output folder `out`.
+fn beside(out: &Path, purpose: &str) -> PathBuf {
     let name = out
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -98,33 +292,44 @@ pub fn write(out: &Path, set: &OutputSet) -> Result<WriteStats, OutputError> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    fs::create_dir_all(parent).map_err(io_error("create", parent))?;
-    let staging = parent.join(format!(".{name}.staging"));
-    let backup = parent.join(format!(".{name}.previous"));
-    // A build killed between the two renames of a swap (where the system
-    // cannot exchange folders in one step) left the previous site aside.
-    if !out.exists() && backup.join(MARKER).is_file() {
-        fs::rename(&backup, out).map_err(io_error("restore the previous output to", out))?;
-    }
-    check_replaceable(out)?;
-    if staging.exists() {
-        fs::remove_dir_all(&staging)
-            .map_err(io_error("remove the leftover staging folder", &staging))?;
-    }
-    if backup.exists() {
-        fs::remove_dir_all(&backup).map_err(io_error("remove the leftover folder", &backup))?;
-    }
-    fs::create_dir_all(&staging).map_err(io_error("create", &staging))?;
+    parent.join(format!(".{name}.{purpose}"))
+}
 
-    let result = stage(out, &staging, set).and_then(|mut stats| {
-        stats.removed = count_stale(out, set);
-        swap(out, &staging, &backup)?;
-        Ok(stats)
-    });
-    if result.is_err() {
-        let _ = fs::remove_dir_all(&staging);
+/// A folder for a build's temporary files (the stowed report bodies, the
+/// spilled search postings), beside the output folder; removed with
+/// everything in it when dropped.
+pub struct Scratch(PathBuf);
+
+impl Scratch {
+    /// Makes `.NAME.scratch` beside the output folder `out`, emptied of
+    /// anything an earlier, killed build left there.
+    pub fn beside(out: &Path) -> Result<Scratch, OutputError> {
+        let dir = beside(out, "scratch");
+        if dir.exists() {
+            fs::remove_dir_all(&dir).map_err(io_error("remove the leftover folder", &dir))?;
+        }
+        fs::create_dir_all(&dir).map_err(io_error("create", &dir))?;
+        Ok(Scratch(dir))
     }
-    result
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Writes `set` as the new content of `out` (see [`Stager`]).
+pub fn write(out: &Path, set: &OutputSet) -> Result<WriteStats, OutputError> {
+    let stager = Stager::begin(out)?;
+    set.files
+        .par_iter()
+        .try_for_each(|file| stager.put(file.clone()))?;
+    stager.finish()
 }
 
 /// Refuses to replace a folder that Gazette did not write.
@@ -157,90 +362,6 @@ fn check_replaceable(out: &Path) -> Result<(), OutputError> {
     }
 }
 
-fn stage(out: &Path, staging: &Path, set: &OutputSet) -> Result<WriteStats, OutputError> {
-    // Folders first, one thread, so the parallel writers never race to make them.
-    let mut dirs: Vec<PathBuf> = set
-        .files
-        .iter()
-        .filter_map(|f| Path::new(&f.path).parent().map(|p| staging.join(p)))
-        .collect();
-    dirs.dedup();
-    for dir in &dirs {
-        fs::create_dir_all(dir).map_err(io_error("create", dir))?;
-    }
-    let outcomes: Vec<Result<(bool, u64), OutputError>> = set
-        .files
-        .par_iter()
-        .map(|file| {
-            let dest = staging.join(&file.path);
-            let previous = out.join(&file.path);
-            let (unchanged, size) = match &file.contents {
-                Contents::Bytes(bytes) => {
-                    let same = fs::read(&previous).is_ok_and(|old| old == *bytes);
-                    if !same {
-                        fs::write(&dest, bytes).map_err(io_error("write", &dest))?;
-                    }
-                    (same, bytes.len() as u64)
-                }
-                Contents::CopyOf(source) => {
-                    let size = fs::metadata(source)
-                        .map_err(io_error("read", source))?
-                        .len();
-                    let same = fs::metadata(&previous).is_ok_and(|m| m.len() == size)
-                        && fs::read(&previous).ok()
-                            == Some(fs::read(source).map_err(io_error("read", source))?);
-                    if !same {
-                        fs::copy(source, &dest).map_err(io_error("copy to", &dest))?;
-                    }
-                    (same, size)
-                }
-            };
-            if unchanged {
-                keep_previous(&previous, &dest)?;
-            }
-            Ok((unchanged, size))
-        })
-        .collect();
-    let mut stats = WriteStats::default();
-    let mut first_error = None;
-    for outcome in outcomes {
-        match outcome {
-            Ok((unchanged, size)) => {
-                stats.files += 1;
-                stats.bytes += size;
-                if unchanged {
-                    stats.unchanged += 1;
-                } else {
-                    stats.written += 1;
-                }
-            }
-            Err(e) => {
-                first_error.get_or_insert(e);
-            }
-        }
-    }
-    if let Some(e) = first_error {
-        return Err(e);
-    }
-    fs::write(
-        staging.join(MARKER),
-        "This folder is written by gazette build; it is replaced on every build.\n",
-    )
-    .map_err(io_error("write", &staging.join(MARKER)))?;
-    // Hidden entries at the top of the old output belong to the user.
-    if let Ok(entries) = fs::read_dir(out) {
-        for entry in entries.flatten() {
-            let name = entry.file_name();
-            let text = name.to_string_lossy();
-            if text.starts_with('.') && text != MARKER {
-                let dest = staging.join(&name);
-                fs::rename(entry.path(), &dest).map_err(io_error("move", &entry.path()))?;
-            }
-        }
-    }
-    Ok(stats)
-}
-
 /// Puts the previous output's identical file at `dest`, keeping its time.
 fn keep_previous(previous: &Path, dest: &Path) -> Result<(), OutputError> {
     if fs::hard_link(previous, dest).is_ok() {
@@ -256,9 +377,7 @@ fn keep_previous(previous: &Path, dest: &Path) -> Result<(), OutputError> {
 }
 
 /// Files of the previous output that the new one does not have.
-fn count_stale(out: &Path, set: &OutputSet) -> usize {
-    let produced: std::collections::HashSet<&str> =
-        set.files.iter().map(|f| f.path.as_str()).collect();
+fn count_stale(out: &Path, produced: &HashSet<&str>) -> usize {
     walkdir::WalkDir::new(out)
         .into_iter()
         .filter_entry(|e| e.depth() != 1 || !e.file_name().to_string_lossy().starts_with('.'))

@@ -11,8 +11,13 @@
 //! Everything refers to everything else by id ([`SectionId`], [`ReportId`]),
 //! indices into the site's vectors.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io;
 use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::bodies::BodyStore;
 
 use crate::config::{Config, Language};
 use crate::content::disclosure::{AttachmentRef, Disclosure};
@@ -119,9 +124,29 @@ pub struct Site {
     pub sections: Vec<Section>,
     pub reports: Vec<Report>,
     pub assets: Vec<SiteAsset>,
+    /// Where the reports' bodies are when they were stowed away
+    /// ([`RenderedDoc::stored`]).
+    pub bodies: Option<Arc<BodyStore>>,
 }
 
 impl Site {
+    /// A report's body as HTML, from the report or read back from the
+    /// body store.
+    pub fn html<'a>(&'a self, report: &'a Report) -> io::Result<Cow<'a, str>> {
+        match (report.doc.stored, &self.bodies) {
+            (Some(at), Some(store)) => store.html(at).map(Cow::Owned),
+            _ => Ok(Cow::Borrowed(&report.doc.html)),
+        }
+    }
+
+    /// A report's body as plain text (see [`Site::html`]).
+    pub fn text<'a>(&'a self, report: &'a Report) -> io::Result<Cow<'a, str>> {
+        match (report.doc.stored, &self.bodies) {
+            (Some(at), Some(store)) => store.text(at).map(Cow::Owned),
+            _ => Ok(Cow::Borrowed(&report.doc.text)),
+        }
+    }
+
     pub fn home(&self) -> &Section {
         &self.sections[0]
     }
@@ -367,6 +392,7 @@ pub fn assemble(
         sections,
         reports: site_reports,
         assets: site_assets,
+        bodies: None,
     }
 }
 
@@ -813,6 +839,7 @@ pub(crate) mod tests {
                 front,
                 body,
                 body_line,
+                rendered: None,
             },
             rendered,
         )

@@ -45,7 +45,15 @@ pub struct SourceDoc {
     pub body: String,
     /// The line of the file on which `body` starts.
     pub body_line: usize,
+    /// The body rendered as soon as it was read (and `body` then emptied),
+    /// when the loader was given a [`BodyHook`].
+    pub rendered: Option<crate::markdown::RenderedDoc>,
 }
+
+/// Called on each report as soon as its file is read (on the reading
+/// thread): renders and stows its body, so that a large site's texts are
+/// never all in memory.
+pub type BodyHook<'a> = &'a (dyn Fn(&mut SourceDoc) + Sync);
 
 /// A file under `content/` that is not Markdown: an attachment, an image.
 /// Copied to the same place in the output.
@@ -151,7 +159,7 @@ impl FileStamp {
 /// Walks `root/content` (and `root/static`) and reads it. Problems are added
 /// to `diagnostics`; files with errors are left out of the result.
 pub fn load(root: &Path, options: &LoadOptions, diagnostics: &mut Diagnostics) -> Content {
-    load_cached(root, options, diagnostics, None)
+    load_cached(root, options, diagnostics, None, None)
 }
 
 /// [`load`], taking from `cache` (when given) every file whose stamp has
@@ -161,6 +169,7 @@ pub fn load_cached(
     options: &LoadOptions,
     diagnostics: &mut Diagnostics,
     mut cache: Option<&mut ReadCache>,
+    hook: Option<BodyHook>,
 ) -> Content {
     let key = (
         options.timezone.local_minus_utc(),
@@ -196,7 +205,15 @@ pub fn load_cached(
                 (Some(stamp), Some((was, read))) if stamp == *was => {
                     (Some(stamp), false, read.clone())
                 }
-                _ => (stamp, true, read_doc(root, &content_dir, path, options)),
+                _ => {
+                    let mut read = read_doc(root, &content_dir, path, options);
+                    if let (Some(hook), Some(doc)) = (hook, &mut read.0)
+                        && doc.kind == DocKind::Report
+                    {
+                        hook(doc);
+                    }
+                    (stamp, true, read)
+                }
             }
         })
         .collect();
@@ -403,6 +420,7 @@ fn read_doc(
                 front,
                 body,
                 body_line,
+                rendered: None,
             };
             (Some(doc), warnings)
         },

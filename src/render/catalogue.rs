@@ -3,6 +3,7 @@
 
 use minijinja::value::Serde;
 use minijinja::{Value, context};
+use rayon::prelude::*;
 use serde::Serialize;
 
 use super::machine::{CatalogueRecord, catalogue_csv, catalogue_json};
@@ -79,31 +80,50 @@ impl<'a> Renderer<'a> {
         }
     }
 
-    /// Every page of the catalogue.
-    pub(super) fn catalogue_pages(&self) -> Vec<Result<OutputFile, Diagnostic>> {
+    /// Every page of the catalogue, each handed to `keep` as soon as it is
+    /// made (in parallel); what `keep` returns is collected.
+    pub(super) fn catalogue_pages<T: Send>(
+        &self,
+        keep: impl Fn(Result<OutputFile, Diagnostic>) -> Option<T> + Sync,
+    ) -> Vec<T> {
         let c = self.catalogue;
         let title = self.string("catalogue");
-        let mut pages = Vec::new();
         let crumbs_root = vec![
             (self.home_title().to_string(), UrlPath::root()),
             (title.clone(), c.url.clone()),
         ];
-        pages.extend(self.listing_pages(&c.all, title.clone(), None, &crumbs_root[..1]));
+        // Breadcrumbs above the listings: the catalogue's, then each facet's.
+        let mut trails: Vec<Vec<(String, UrlPath)>> = vec![crumbs_root[..1].to_vec()];
+        // (listing, title, facet, trail): every listing of the catalogue.
+        let mut listings: Vec<(&'a Listing, String, Option<&'a Facet>, usize)> =
+            vec![(&c.all, title.clone(), None, 0)];
+        let mut facet_pages = Vec::new();
         for facet in &c.facets {
             let facet_title = self.string(facet.kind.string_key());
             let mut crumbs = crumbs_root.clone();
-            pages.push(self.facet_page(facet, &facet_title, &crumbs));
+            facet_pages.push(keep(self.facet_page(facet, &facet_title, &crumbs)));
             crumbs.push((facet_title.clone(), facet.url.clone()));
+            trails.push(crumbs);
             for value in &facet.values {
-                pages.extend(self.listing_pages(
+                listings.push((
                     &value.listing,
                     value.label.clone(),
                     Some(facet),
-                    &crumbs,
+                    trails.len() - 1,
                 ));
             }
         }
-        pages
+        let jobs: Vec<(usize, usize)> = listings
+            .iter()
+            .enumerate()
+            .flat_map(|(i, (listing, ..))| (0..listing.pages.len()).map(move |page| (i, page)))
+            .collect();
+        let mut kept: Vec<T> = facet_pages.into_iter().flatten().collect();
+        kept.par_extend(jobs.into_par_iter().filter_map(|(i, page)| {
+            let (listing, title, facet, trail) = &listings[i];
+            keep(self.listing_page(listing, title, *facet, &trails[*trail], page))
+        }));
+        kept
     }
 
     fn facet_links(&self, current: Option<&Facet>) -> Vec<FacetLink<'a>> {
@@ -149,41 +169,37 @@ impl<'a> Renderer<'a> {
         })
     }
 
-    fn listing_pages(
+    fn listing_page(
         &self,
         listing: &'a Listing,
-        title: String,
+        title: &str,
         facet: Option<&'a Facet>,
         crumbs: &[(String, UrlPath)],
-    ) -> Vec<Result<OutputFile, Diagnostic>> {
+        page: usize,
+    ) -> Result<OutputFile, Diagnostic> {
         let per_page = self
             .config
             .catalogue
             .paginate
             .unwrap_or(self.config.paginate);
-        (0..listing.pages.len())
-            .map(|page| {
-                let view = CatalogueView {
-                    title: title.clone(),
-                    url: &listing.pages[0],
-                    facets: self.facet_links(facet),
-                    values: Vec::new(),
-                    rows: listing
-                        .items
-                        .iter()
-                        .skip(page * per_page)
-                        .take(per_page)
-                        .map(|id| self.row(*id))
-                        .collect(),
-                    total: listing.items.len(),
-                    pagination: (listing.pages.len() > 1)
-                        .then(|| Pagination::of(&listing.pages, page)),
-                    csv: &self.catalogue.csv,
-                    json: &self.catalogue.json,
-                };
-                self.catalogue_page(&listing.pages[page], view, crumbs)
-            })
-            .collect()
+        let view = CatalogueView {
+            title: title.to_string(),
+            url: &listing.pages[0],
+            facets: self.facet_links(facet),
+            values: Vec::new(),
+            rows: listing
+                .items
+                .iter()
+                .skip(page * per_page)
+                .take(per_page)
+                .map(|id| self.row(*id))
+                .collect(),
+            total: listing.items.len(),
+            pagination: (listing.pages.len() > 1).then(|| Pagination::of(&listing.pages, page)),
+            csv: &self.catalogue.csv,
+            json: &self.catalogue.json,
+        };
+        self.catalogue_page(&listing.pages[page], view, crumbs)
     }
 
     fn facet_page(

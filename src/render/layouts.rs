@@ -86,26 +86,49 @@ impl<'a> Renderer<'a> {
     /// The pages of each section's collection print: its reports, newest
     /// first, `print.max_reports` to a page, each starting a new sheet,
     /// after a table of contents.
-    pub(super) fn collection_prints(
+    ///
+    /// Each page is handed to `keep` as soon as it is made (a page holds
+    /// whole reports, so they are never all in memory); what it returns is
+    /// collected.
+    pub(super) fn collection_prints<T: Send>(
         &self,
-    ) -> Vec<Result<super::OutputFile, crate::diagnostics::Diagnostic>> {
+        keep: impl Fn(Result<super::OutputFile, crate::diagnostics::Diagnostic>) -> Option<T> + Sync,
+    ) -> Vec<T> {
         use minijinja::value::Serde;
         use minijinja::{Value, context};
         use rayon::prelude::*;
 
         let per_page = self.config.print.max_reports;
-        self.site
+        let sections: Vec<(&crate::site::Section, Vec<UrlPath>)> = self
+            .site
             .sections
-            .par_iter()
+            .iter()
             .filter(|s| !s.reports.is_empty())
-            .flat_map_iter(|section| {
+            .map(|section| {
                 let base = section.url.child_page("print");
                 let count = section.reports.len().div_ceil(per_page);
                 let pages: Vec<UrlPath> = (1..=count)
-                    .map(|n| if n == 1 { base.clone() } else { base.child_page(&n.to_string()) })
+                    .map(|n| {
+                        if n == 1 {
+                            base.clone()
+                        } else {
+                            base.child_page(&n.to_string())
+                        }
+                    })
                     .collect();
-                (0..count)
-                    .map(|page| {
+                (section, pages)
+            })
+            .collect();
+        let jobs: Vec<(&crate::site::Section, &[UrlPath], usize)> = sections
+            .iter()
+            .flat_map(|(section, pages)| {
+                (0..pages.len()).map(move |page| (*section, pages.as_slice(), page))
+            })
+            .collect();
+        jobs.into_par_iter()
+            .filter_map(|(section, pages, page)| {
+                let count = pages.len();
+                let made = (|| {
                         let url = &pages[page];
                         let documents = section
                             .reports
@@ -129,7 +152,7 @@ impl<'a> Renderer<'a> {
                             title: &section.title,
                             url: &section.url,
                             documents,
-                            pagination: (count > 1).then(|| super::views::Pagination::of(&pages, page)),
+                            pagination: (count > 1).then(|| super::views::Pagination::of(pages, page)),
                         };
                         let ctx = context! {
                             collection => Value::from(Serde(&view)),
@@ -139,8 +162,8 @@ impl<'a> Renderer<'a> {
                         };
                         let bytes = self.render_template("print_collection.html", ctx, section.source.as_ref())?;
                         Ok(super::OutputFile { path: url.output_file(), contents: super::Contents::Bytes(bytes) })
-                    })
-                    .collect::<Vec<_>>()
+                })();
+                keep(made)
             })
             .collect()
     }

@@ -1,6 +1,7 @@
 //! The render stage: the [`Site`] and the [`Theme`] in, every file of the
-//! portal out, as an [`OutputSet`] held in memory. It never touches the disk;
-//! files to be copied as they are (attachments, images) are listed by their
+//! portal out, each handed to a [`Sink`] as soon as it is made (in
+//! parallel), so that a large site's pages are never all in memory. Files
+//! to be copied as they are (attachments, images) are handed over by their
 //! source path.
 //!
 //! Templates see typed view models, built here from the site (never the site
@@ -32,6 +33,7 @@ use crate::config::Config;
 use crate::content::disclosure::DocType;
 use crate::diagnostics::{Diagnostic, Diagnostics};
 use crate::markdown::is_external;
+use crate::output::{OutputError, Sink};
 use crate::paths::{ContentPath, UrlPath};
 use crate::site::{Href, Report, ReportId, Section, SectionId, Site};
 use crate::theme::{Strings, Theme};
@@ -79,19 +81,22 @@ struct Renderer<'a> {
     below: Below,
 }
 
-/// Renders every page and lists every file of the portal.
+/// Renders every page and hands every file of the portal to `sink` as it
+/// is made. Template errors go to `diagnostics` (the files they broke are
+/// not made); an error is returned only when the sink cannot take a file.
 pub fn render(
     site: &Site,
     catalogue: &Catalogue,
     theme: &Theme,
     config: &Config,
+    sink: &dyn Sink,
     diagnostics: &mut Diagnostics,
-) -> OutputSet {
+) -> Result<(), OutputError> {
     let env = match environment(theme, config) {
         Ok(env) => env,
         Err(problems) => {
             diagnostics.extend(problems);
-            return OutputSet::default();
+            return Ok(());
         }
     };
     let lang = config.language.tag();
@@ -111,7 +116,7 @@ pub fn render(
         },
         env,
     };
-    renderer.render_all(diagnostics)
+    renderer.render_all(sink, diagnostics)
 }
 
 fn environment<'a>(theme: &'a Theme, config: &Config) -> Result<Environment<'a>, Vec<Diagnostic>> {
@@ -313,6 +318,19 @@ fn insert_after_heading(html: &mut String, text: &str, insert: &str) {
     }
 }
 
+/// A report's stowed body could not be read back (the scratch folder was
+/// removed, or the disk failed, during the build).
+fn body_unreadable(report: &Report, e: std::io::Error) -> Diagnostic {
+    Diagnostic::error(
+        &report.source,
+        None,
+        format!("cannot read the report's rendered body back from the build's scratch folder: {e}"),
+    )
+    .with_help(
+        "run the build again; the scratch folder beside the output folder must stay while it runs",
+    )
+}
+
 /// The first `chars` characters of `text` on one line, cut at a sentence
 /// end where one is near, for a page description.
 fn excerpt(text: &str, chars: usize) -> String {
@@ -372,9 +390,19 @@ impl<'a> Renderer<'a> {
             .unwrap_or_default()
     }
 
-    fn render_all(&self, diagnostics: &mut Diagnostics) -> OutputSet {
+    fn render_all(
+        &self,
+        sink: &dyn Sink,
+        diagnostics: &mut Diagnostics,
+    ) -> Result<(), OutputError> {
         let site = self.site;
-        let report_pages: Vec<Result<OutputFile, Diagnostic>> = site
+        // Pages go to the sink as they are made; only template errors are
+        // kept.
+        let keep_errors = |result: Result<OutputFile, Diagnostic>| match result {
+            Ok(file) => sink.put(file).err().map(Err),
+            Err(d) => Some(Ok(d)),
+        };
+        let report_pages: Vec<Result<Diagnostic, OutputError>> = site
             .reports
             .par_iter()
             .filter(|report| report.has_page)
@@ -383,8 +411,9 @@ impl<'a> Renderer<'a> {
                 let share = self.share_view(report);
                 Layout::ALL.map(|layout| self.report_layout(report, layout, share.clone()))
             })
+            .filter_map(keep_errors)
             .collect();
-        let section_pages: Vec<Result<OutputFile, Diagnostic>> = site
+        let section_pages: Vec<Result<Diagnostic, OutputError>> = site
             .sections
             .par_iter()
             .flat_map_iter(|section| {
@@ -396,34 +425,33 @@ impl<'a> Renderer<'a> {
                     }
                 })
             })
+            .filter_map(keep_errors)
             .collect();
+        let collection_prints: Vec<Result<Diagnostic, OutputError>> =
+            self.collection_prints(keep_errors);
 
-        let mut files =
-            Vec::with_capacity(report_pages.len() + section_pages.len() + site.assets.len() + 8);
         // (template, line, message) → (first diagnostic, pages affected)
         type ErrorKey = (Option<ContentPath>, Option<usize>, String);
         let mut template_errors: BTreeMap<ErrorKey, (Diagnostic, usize)> = BTreeMap::new();
-        let catalogue_pages = self.catalogue_pages();
-        let collection_prints = self.collection_prints();
+        let catalogue_pages = self.catalogue_pages(keep_errors);
         let redirects = self.redirect_pages();
-        for result in report_pages
+        let rest = redirects
             .into_iter()
-            .chain(section_pages)
-            .chain(catalogue_pages)
-            .chain(collection_prints)
-            .chain(redirects)
             .chain(std::iter::once(self.not_found_page()))
             .chain(std::iter::once(self.search_page()))
+            .filter_map(keep_errors);
+        for problem in report_pages
+            .into_iter()
+            .chain(section_pages)
+            .chain(collection_prints)
+            .chain(catalogue_pages)
+            .chain(rest)
         {
-            match result {
-                Ok(file) => files.push(file),
-                Err(d) => {
-                    // One template mistake breaks every page that uses it:
-                    // say it once, with how many pages it broke.
-                    let key = (d.file.clone(), d.line, d.message.clone());
-                    template_errors.entry(key).or_insert((d, 0)).1 += 1;
-                }
-            }
+            // One template mistake breaks every page that uses it: say it
+            // once, with how many pages it broke.
+            let d = problem?;
+            let key = (d.file.clone(), d.line, d.message.clone());
+            template_errors.entry(key).or_insert((d, 0)).1 += 1;
         }
         for (_, (d, count)) in template_errors {
             let d = if count > 1 {
@@ -438,7 +466,7 @@ impl<'a> Renderer<'a> {
             };
             diagnostics.push(d);
         }
-        files.extend(self.catalogue_downloads());
+        let mut files = self.catalogue_downloads();
         files.extend(self.feeds());
         files.extend(self.sitemap_and_robots());
         for (name, bytes) in &self.theme.assets {
@@ -453,17 +481,7 @@ impl<'a> Renderer<'a> {
                 contents: Contents::CopyOf(asset.source.clone()),
             });
         }
-        files.sort_by(|a, b| a.path.cmp(&b.path));
-        for pair in files.windows(2) {
-            if pair[0].path == pair[1].path {
-                diagnostics.push(Diagnostic {
-                    file: None,
-                    ..Diagnostic::error(&ContentPath::from_relative(""), None, format!("two files would be written to `{}`", pair[0].path))
-                        .with_help("a file in content/ or static/ has the same path as a page or a theme file; rename one of them")
-                });
-            }
-        }
-        OutputSet { files }
+        files.into_par_iter().try_for_each(|file| sink.put(file))
     }
 
     fn render_template(
@@ -583,7 +601,7 @@ impl<'a> Renderer<'a> {
         let description = f
             .summary
             .clone()
-            .unwrap_or_else(|| excerpt(&report.doc.text, 120));
+            .unwrap_or_else(|| excerpt(&report.doc.lead, 120));
         let social = self.social_meta(report, &description);
         let ctx = context! {
             report => Value::from(Serde(&view)),
@@ -615,10 +633,18 @@ impl<'a> Renderer<'a> {
         let (html, gip_appendix) = if !with_body {
             (Cow::Borrowed(""), String::new())
         } else {
-            let mut html = fill_links(&report.doc.html, &report.links, |t| {
+            let link = |t: &crate::site::LinkTarget| {
                 self.links
                     .link(&page_url, false, &t.url, t.fragment.as_deref())
-            });
+            };
+            let mut html = match self
+                .site
+                .html(report)
+                .map_err(|e| body_unreadable(report, e))?
+            {
+                Cow::Borrowed(body) => fill_links(body, &report.links, link),
+                Cow::Owned(body) => Cow::Owned(fill_links(&body, &report.links, link).into_owned()),
+            };
             let appendix = match f
                 .gip_stats
                 .as_ref()

@@ -29,7 +29,7 @@ impl<'a> Renderer<'a> {
             summary: Some(
                 f.summary
                     .clone()
-                    .unwrap_or_else(|| excerpt(&r.doc.text, 200)),
+                    .unwrap_or_else(|| excerpt(&r.doc.lead, 200)),
             ),
             categories: f.topics.clone(),
         })

@@ -35,10 +35,13 @@
 //! over HTTP, under a sub-path, and under `Content-Security-Policy:
 //! script-src 'self'` (no `eval`, no inline script, no WebAssembly).
 
+mod builder;
 pub mod shards;
 pub mod tokenize;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io;
+use std::path::Path;
 
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -46,6 +49,8 @@ use serde::Serialize;
 
 use crate::config::{Config, Language};
 use crate::site::{ReportId, Site};
+use builder::IndexBuilder;
+use shards::IndexFile;
 use tokenize::{Token, is_word_token, tokenize_query};
 
 /// Reports tokenized at a time while the index is built.
@@ -157,7 +162,9 @@ impl Posting<'_> {
 }
 
 impl TermPostings {
-    fn push(&mut self, doc: u32, frequency: u32, positions: &[u32]) {
+    /// Adds a document (after every one before); returns the bytes added.
+    fn push(&mut self, doc: u32, frequency: u32, positions: &[u32]) -> usize {
+        let before = self.docs.len() + self.positions.len();
         let delta = if self.count == 0 {
             doc
         } else {
@@ -175,6 +182,31 @@ impl TermPostings {
                 previous = p;
             }
         }
+        self.docs.len() + self.positions.len() - before + 2
+    }
+
+    /// Appends the postings of later documents.
+    fn append(&mut self, later: TermPostings) {
+        if later.count == 0 {
+            return;
+        }
+        // The first document of `later` is stored whole; here it becomes a
+        // difference to this list's last.
+        let mut at = 0;
+        let first = read_varint(&later.docs, &mut at);
+        push_varint(
+            &mut self.docs,
+            if self.count == 0 {
+                first
+            } else {
+                first - self.last_doc
+            },
+        );
+        self.docs.extend_from_slice(&later.docs[at..]);
+        self.count += later.count;
+        self.last_doc = later.last_doc;
+        self.weights.extend_from_slice(&later.weights);
+        self.positions.extend_from_slice(&later.positions);
     }
 
     pub fn len(&self) -> usize {
@@ -219,71 +251,6 @@ impl TermPostings {
 const K1: f64 = 1.2;
 const B: f64 = 0.75;
 
-/// An index being built: documents added a block at a time, terms in a
-/// hash map (cheaper to fill than the ordered map the finished index keeps).
-#[derive(Default)]
-struct IndexBuilder {
-    docs: Vec<SearchDoc>,
-    terms: FxHashMap<String, TermPostings>,
-}
-
-impl IndexBuilder {
-    /// Adds documents (the next ids) and their terms.
-    fn add(&mut self, per_doc: Vec<(SearchDoc, DocTerms)>) {
-        for (doc, terms) in per_doc {
-            let doc_id = self.docs.len() as u32;
-            self.docs.push(doc);
-            for (term, tf, positions) in terms.iter() {
-                // The raw frequency stands in for the weight until every
-                // document's length is known.
-                match self.terms.get_mut(term) {
-                    Some(postings) => postings.push(doc_id, tf, positions),
-                    None => self
-                        .terms
-                        .entry(term.to_string())
-                        .or_default()
-                        .push(doc_id, tf, positions),
-                }
-            }
-        }
-    }
-
-    /// The index, with frequencies turned into BM25 weights.
-    fn finish(self) -> SearchIndex {
-        let total_len: u64 = self.docs.iter().map(|d| d.len as u64).sum();
-        let avg_len = if self.docs.is_empty() {
-            0.0
-        } else {
-            total_len as f64 / self.docs.len() as f64
-        };
-        let avg = avg_len.max(1.0);
-        let docs = self.docs;
-        let terms = self
-            .terms
-            .into_iter()
-            .map(|(term, mut postings)| {
-                let weights: Vec<u16> = postings
-                    .iter()
-                    .map(|p| {
-                        let tf = p.weight as f64;
-                        let len = docs[p.doc as usize].len as f64;
-                        // At most 1000 × (k1 + 1) = 2200.
-                        (1000.0 * tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * len / avg))).round()
-                            as u16
-                    })
-                    .collect();
-                postings.weights = weights;
-                (term, postings)
-            })
-            .collect();
-        SearchIndex {
-            docs,
-            terms,
-            avg_len,
-        }
-    }
-}
-
 /// The filters a query can be narrowed by.
 pub const FACETS: [&str; 5] = ["topic", "issuer", "year", "type", "validity"];
 
@@ -296,6 +263,10 @@ pub struct SearchIndex {
     pub avg_len: f64,
 }
 
+/// One distinct term of a document: (field, start, end, frequency,
+/// positions from, to).
+type TermEntry = (u8, u32, u32, u32, u32, u32);
+
 /// The terms of one document: their text (ranges of the normalised fields,
 /// so that no term allocates), weighted frequency and positions. Hundreds
 /// of millions of (term, document) pairs pass through here on a large
@@ -304,12 +275,30 @@ pub(crate) struct DocTerms {
     /// The normalised title, numbers and body.
     texts: [String; 3],
     /// Per distinct term: (field, start, end, frequency, positions from, to).
-    terms: Vec<(u8, u32, u32, u32, u32, u32)>,
+    terms: Vec<TermEntry>,
     /// Every term's positions, each term's ascending, one after another.
     positions: Vec<u32>,
+    /// Where each partition's terms start in `terms` (sorted by partition).
+    partition_starts: Vec<u32>,
 }
 
 impl DocTerms {
+    /// The terms of one partition ([`builder::partition_of`]).
+    fn partition(&self, number: usize) -> impl Iterator<Item = (&str, u32, &[u32])> {
+        let range =
+            self.partition_starts[number] as usize..self.partition_starts[number + 1] as usize;
+        self.terms[range]
+            .iter()
+            .map(|&(field, start, end, tf, from, to)| {
+                (
+                    &self.texts[field as usize][start as usize..end as usize],
+                    tf,
+                    &self.positions[from as usize..to as usize],
+                )
+            })
+    }
+
+    #[cfg(test)]
     fn iter(&self) -> impl Iterator<Item = (&str, u32, &[u32])> {
         self.terms.iter().map(|&(field, start, end, tf, from, to)| {
             (
@@ -376,7 +365,7 @@ fn doc_terms(title: &str, numbers: &str, body: &str) -> (DocTerms, u32) {
     }
     // Distinct terms, numbered in order of first occurrence.
     let mut index: FxHashMap<&str, u32> = FxHashMap::default();
-    let mut terms: Vec<(u8, u32, u32, u32, u32, u32)> = Vec::new();
+    let mut terms: Vec<TermEntry> = Vec::new();
     let mut term_of: Vec<u32> = Vec::with_capacity(occurrences.len());
     for &(field, start, end, weight, pos) in &occurrences {
         let text = &texts[field as usize][start as usize..end as usize];
@@ -408,11 +397,29 @@ fn doc_terms(title: &str, numbers: &str, body: &str) -> (DocTerms, u32) {
         }
     }
     drop(index);
+    // Sorted by partition, each partition's terms one slice.
+    let mut keyed: Vec<(u32, TermEntry)> = terms
+        .into_iter()
+        .map(|t| {
+            let text = &texts[t.0 as usize][t.1 as usize..t.2 as usize];
+            (builder::partition_of(text) as u32, t)
+        })
+        .collect();
+    keyed.sort_by_key(|(partition, _)| *partition);
+    let mut partition_starts = vec![0u32; builder::PARTITIONS + 1];
+    for (partition, _) in &keyed {
+        partition_starts[*partition as usize + 1] += 1;
+    }
+    for i in 1..partition_starts.len() {
+        partition_starts[i] += partition_starts[i - 1];
+    }
+    let terms = keyed.into_iter().map(|(_, t)| t).collect();
     (
         DocTerms {
             texts,
             terms,
             positions,
+            partition_starts,
         },
         len,
     )
@@ -558,69 +565,112 @@ fn expand<'a>(index: &'a SearchIndex, token: &Token, prefix: bool) -> Vec<&'a st
     }
 }
 
+/// The search document and terms of one report.
+fn report_terms(site: &Site, id: ReportId, chinese: bool) -> io::Result<(SearchDoc, DocTerms)> {
+    let r = site.report(id);
+    let f = &r.front;
+    let numbers = format!(
+        "{} {}",
+        f.doc_no.as_deref().unwrap_or(""),
+        f.index_no.as_deref().unwrap_or("")
+    );
+    let (terms, len) = doc_terms(&f.title, &numbers, &site.text(r)?);
+    let excerpt = crate::markdown::flat_lead(f.summary.as_deref().unwrap_or(&r.doc.lead), 160);
+    let doc = SearchDoc {
+        path: r.url.encoded().trim_start_matches('/').to_string(),
+        title: f.title.clone(),
+        date: f.date_published.map(|d| d.date().iso()).unwrap_or_default(),
+        issuer: f.issuer.clone().unwrap_or_default(),
+        index_no: f.index_no.clone().unwrap_or_default(),
+        doc_no: f.doc_no.clone().unwrap_or_default(),
+        excerpt,
+        len,
+        topics: f.topics.clone(),
+        year: f
+            .date_written
+            .map(|d| d.year())
+            .or(f.date_published.map(|d| d.year())),
+        doc_type: f
+            .doc_type
+            .map(|t| if chinese { t.chinese() } else { t.english() }.to_string()),
+        validity: f
+            .validity
+            .map(|v| if chinese { v.chinese() } else { v.english() }.to_string()),
+    };
+    Ok((doc, terms))
+}
+
+/// Adds every report with a page to `builder`, newest first, a block at a
+/// time, so that only one block's term tables exist beside the index.
+fn fill(builder: &mut IndexBuilder, site: &Site, config: &Config) -> io::Result<()> {
+    let chinese = config.language == Language::ZhCn;
+    for block in site.reports_by_date().chunks(BUILD_BLOCK) {
+        let per_doc: Vec<(SearchDoc, DocTerms)> = block
+            .par_iter()
+            .map(|id| report_terms(site, *id, chinese))
+            .collect::<io::Result<_>>()?;
+        builder.add(per_doc)?;
+    }
+    Ok(())
+}
+
+/// Builds the index of the site's reports and hands its files to `emit` as
+/// they are made, in bounded memory: postings beyond
+/// [`builder::SPILL_BUDGET`] go to files in `scratch` (an existing, empty
+/// folder; everything stays in memory when `None`) and are read back a
+/// partition at a time. Returns the bytes of the index.
+pub fn write_index(
+    site: &Site,
+    config: &Config,
+    scratch: Option<&Path>,
+    emit: &(dyn Fn(IndexFile) -> io::Result<()> + Sync),
+) -> io::Result<u64> {
+    let out = shards::Emitter::new(emit);
+    let mut builder = IndexBuilder::writing(&out, scratch, builder::SPILL_BUDGET);
+    fill(&mut builder, site, config)?;
+    shards::write_files(&mut builder, &shards::Sizes::default(), &out)?;
+    Ok(out.bytes())
+}
+
 impl SearchIndex {
-    /// Builds the index of every report with a page.
+    /// Builds the whole index of every report with a page, in memory (for
+    /// queries in tests and `gazette search-cost`).
     pub fn build(site: &Site, config: &Config) -> SearchIndex {
-        let chinese = config.language == Language::ZhCn;
-        let ids: Vec<ReportId> = site.reports_by_date();
-        let mut builder = IndexBuilder::default();
-        // A block of reports at a time, so that only one block's per-report
-        // term tables exist beside the index being built.
-        for block in ids.chunks(BUILD_BLOCK) {
-            let per_doc: Vec<(SearchDoc, DocTerms)> = block
-                .par_iter()
-                .map(|id| {
-                    let r = site.report(*id);
-                    let f = &r.front;
-                    let numbers = format!(
-                        "{} {}",
-                        f.doc_no.as_deref().unwrap_or(""),
-                        f.index_no.as_deref().unwrap_or("")
-                    );
-                    let (terms, len) = doc_terms(&f.title, &numbers, &r.doc.text);
-                    let excerpt_source = f.summary.clone().unwrap_or_else(|| r.doc.text.clone());
-                    let excerpt: String = excerpt_source
-                        .split_whitespace()
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                        .chars()
-                        .take(160)
-                        .collect();
-                    let doc = SearchDoc {
-                        path: r.url.encoded().trim_start_matches('/').to_string(),
-                        title: f.title.clone(),
-                        date: f.date_published.map(|d| d.date().iso()).unwrap_or_default(),
-                        issuer: f.issuer.clone().unwrap_or_default(),
-                        index_no: f.index_no.clone().unwrap_or_default(),
-                        doc_no: f.doc_no.clone().unwrap_or_default(),
-                        excerpt,
-                        len,
-                        topics: f.topics.clone(),
-                        year: f
-                            .date_written
-                            .map(|d| d.year())
-                            .or(f.date_published.map(|d| d.year())),
-                        doc_type: f
-                            .doc_type
-                            .map(|t| if chinese { t.chinese() } else { t.english() }.to_string()),
-                        validity: f
-                            .validity
-                            .map(|v| if chinese { v.chinese() } else { v.english() }.to_string()),
-                    };
-                    (doc, terms)
-                })
-                .collect();
-            builder.add(per_doc);
+        let mut builder = IndexBuilder::in_memory();
+        fill(&mut builder, site, config)
+            .expect("a site generated in memory has its bodies in memory");
+        SearchIndex::finish(builder)
+    }
+
+    fn finish(mut builder: IndexBuilder) -> SearchIndex {
+        let avg_len = builder.avg_len();
+        let terms = builder
+            .finish_partitions(|stream| {
+                let mut terms = Vec::new();
+                while let Some(term) = stream.next_term()? {
+                    terms.push(term);
+                }
+                Ok(terms)
+            })
+            .expect("an index in memory does no I/O")
+            .into_iter()
+            .flatten()
+            .collect();
+        SearchIndex {
+            docs: std::mem::take(&mut builder.docs),
+            terms,
+            avg_len,
         }
-        builder.finish()
     }
 
     /// The index of documents whose terms are counted.
     #[cfg(test)]
     fn assemble(per_doc: Vec<(SearchDoc, DocTerms)>) -> SearchIndex {
-        let mut builder = IndexBuilder::default();
-        builder.add(per_doc);
-        builder.finish()
+        let mut builder = IndexBuilder::in_memory();
+        builder
+            .add(per_doc)
+            .expect("an index in memory does no I/O");
+        SearchIndex::finish(builder)
     }
 
     fn postings(&self, term: &str) -> &TermPostings {

@@ -5,12 +5,17 @@
 
 use std::collections::BTreeMap;
 
-use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use std::collections::HashSet;
+use std::io;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::builder::{IndexBuilder, PARTITIONS, partition_of};
 use super::tokenize::shard_key;
-use super::{DIR_BUCKETS, DOC_CHUNK, FACETS, SearchIndex, TermPostings};
+use super::{DIR_BUCKETS, DOC_CHUNK, FACETS, SearchDoc, SearchIndex, TermPostings};
 
 /// FNV-1a, 32 bits: which directory bucket a shard key is in. The browser
 /// computes the same over the key's UTF-8 bytes.
@@ -44,17 +49,6 @@ const OWN_POSITION_FILE: usize = 2048;
 /// Postings per term shard, about; with delta-encoded document numbers a
 /// shard is then some tens of kilobytes.
 const SHARD_POSTINGS: usize = 6_000;
-
-/// Which shard a key goes to (another mix than [`bucket`], so the two do
-/// not correlate).
-fn group_hash(key: &str) -> u32 {
-    let mut h: u32 = 0x9747_b28c;
-    for b in key.as_bytes() {
-        h = (h ^ *b as u32).wrapping_mul(0x5bd1_e995);
-        h ^= h >> 15;
-    }
-    h
-}
 
 /// A name for a file from its content (FNV-1a, 64 bits, 12 hex digits).
 fn content_name(prefix: &str, body: &str) -> String {
@@ -133,69 +127,403 @@ fn deltas(values: impl IntoIterator<Item = u32>) -> Vec<u32> {
         .collect()
 }
 
-/// The term shard of one group of keys, its position shard (none when
-/// no term keeps positions there) and the position files of its terms
-/// that have their own.
-fn group_files(
-    index: &SearchIndex,
-    group: &[(&String, usize, Vec<&String>)],
-    own_position_file: usize,
-) -> (IndexFile, Option<IndexFile>, Vec<IndexFile>) {
-    let mut files = Vec::new();
-    let mut term_data = String::from("{");
-    let mut position_data = String::from("{");
-    for (_, _, terms) in group {
-        for term in terms.iter() {
-            let postings = &index.terms[*term];
-            let key = serde_json::to_string(term).expect("a term is a string");
-            // The positions of each document, as differences, documents
-            // separated by `;`; phrase terms have none.
-            let mut positions = String::new();
-            if postings.has_positions() {
-                for (i, posting) in postings.iter().enumerate() {
-                    if i > 0 {
-                        positions.push(';');
-                    }
-                    push_numbers(&mut positions, posting.position_deltas());
-                }
-            }
-            if term_data.len() > 1 {
-                term_data.push(',');
-            }
-            // "docs|weights[|file]", lists of base-36 numbers, documents
-            // as differences to the one before; a term with many
-            // positions has them in a file of its own, named third, so
-            // that verifying a phrase loads only its own terms' positions.
-            term_data.push_str(&key);
-            term_data.push_str(":\"");
-            push_numbers(&mut term_data, deltas(postings.iter().map(|p| p.doc)));
-            term_data.push('|');
-            push_numbers(&mut term_data, postings.iter().map(|p| p.weight));
-            if positions.len() > own_position_file {
-                let own = raw_hashed("q", format!("{{{key}:\"{positions}\"}}"));
-                term_data.push('|');
-                term_data.push_str(&own.name);
-                files.push(own);
-            } else if postings.has_positions() {
-                if position_data.len() > 1 {
-                    position_data.push(',');
-                }
-                position_data.push_str(&key);
-                position_data.push_str(":\"");
-                position_data.push_str(&positions);
-                position_data.push('"');
-            }
-            term_data.push('"');
-        }
-    }
-    term_data.push('}');
-    position_data.push('}');
-    let t = raw_hashed("t", term_data);
-    let p = (position_data.len() > 2).then(|| raw_hashed("p", position_data));
-    (t, p, files)
+/// One term shard being filled (and its position shard): the terms of
+/// some shard keys, or of one part of a split key.
+struct Shard {
+    /// The shard keys whose terms are here (none for a part of a split key).
+    keys: Vec<String>,
+    postings: usize,
+    term_data: String,
+    position_data: String,
 }
 
-/// Every file of the index; `meta` last.
+impl Shard {
+    fn new() -> Shard {
+        Shard {
+            keys: Vec::new(),
+            postings: 0,
+            term_data: String::from("{"),
+            position_data: String::from("{"),
+        }
+    }
+
+    /// Adds a term; a term with more than `own_position_file` bytes of
+    /// positions has them in a file of its own, handed to `emit` at once.
+    fn add(
+        &mut self,
+        term: &str,
+        postings: &TermPostings,
+        own_position_file: usize,
+        emit: &mut dyn FnMut(IndexFile) -> io::Result<()>,
+    ) -> io::Result<()> {
+        self.postings += postings.len();
+        let key = serde_json::to_string(term).expect("a term is a string");
+        // The positions of each document, as differences, documents
+        // separated by `;`; phrase terms have none.
+        let mut positions = String::new();
+        if postings.has_positions() {
+            for (i, posting) in postings.iter().enumerate() {
+                if i > 0 {
+                    positions.push(';');
+                }
+                push_numbers(&mut positions, posting.position_deltas());
+            }
+        }
+        let term_data = &mut self.term_data;
+        if term_data.len() > 1 {
+            term_data.push(',');
+        }
+        // "docs|weights[|file]", lists of base-36 numbers, documents as
+        // differences to the one before; a term with many positions has
+        // them in a file of its own, named third, so that verifying a
+        // phrase loads only its own terms' positions.
+        term_data.push_str(&key);
+        term_data.push_str(":\"");
+        push_numbers(term_data, deltas(postings.iter().map(|p| p.doc)));
+        term_data.push('|');
+        push_numbers(term_data, postings.iter().map(|p| p.weight));
+        if positions.len() > own_position_file {
+            let own = raw_hashed("q", format!("{{{key}:\"{positions}\"}}"));
+            term_data.push('|');
+            term_data.push_str(&own.name);
+            emit(own)?;
+        } else if postings.has_positions() {
+            let position_data = &mut self.position_data;
+            if position_data.len() > 1 {
+                position_data.push(',');
+            }
+            position_data.push_str(&key);
+            position_data.push_str(":\"");
+            position_data.push_str(&positions);
+            position_data.push('"');
+        }
+        term_data.push('"');
+        Ok(())
+    }
+
+    /// Hands the term shard and position shard (none when no term keeps
+    /// positions here) to `emit`; returns their names.
+    fn finish(
+        mut self,
+        emit: &mut dyn FnMut(IndexFile) -> io::Result<()>,
+    ) -> io::Result<(Vec<String>, [String; 2])> {
+        self.term_data.push('}');
+        self.position_data.push('}');
+        let t = raw_hashed("t", self.term_data);
+        let p = (self.position_data.len() > 2).then(|| raw_hashed("p", self.position_data));
+        let names = [
+            t.name.clone(),
+            p.as_ref().map_or(String::new(), |p| p.name.clone()),
+        ];
+        emit(t)?;
+        if let Some(p) = p {
+            emit(p)?;
+        }
+        Ok((self.keys, names))
+    }
+}
+
+/// Makes the shards of one partition from its terms, given in sorted
+/// order (so a shard key's terms come one after another), keeping only
+/// the shards being filled: consecutive keys share a shard of about
+/// `shard_postings` postings, so that a query loads a few files of tens
+/// of kilobytes whatever the size of the site; a key with more postings
+/// than that (a common character: 法, 政) is split into parts by a hash of
+/// the term, a shard each. The directory entry of a key names the term
+/// and position shard of each of its parts; a term is in part
+/// `term_part(term, parts)`.
+struct PartitionWriter<'e> {
+    sizes: Sizes,
+    emit: &'e mut dyn FnMut(IndexFile) -> io::Result<()>,
+    /// The shard filled by keys that are not split.
+    shared: Shard,
+    /// The key whose terms are coming, and its parts' shards when split.
+    key: String,
+    split: Vec<Shard>,
+    entries: BTreeMap<String, Vec<[String; 2]>>,
+}
+
+impl<'e> PartitionWriter<'e> {
+    fn new(sizes: Sizes, emit: &'e mut dyn FnMut(IndexFile) -> io::Result<()>) -> Self {
+        PartitionWriter {
+            sizes,
+            emit,
+            shared: Shard::new(),
+            key: String::new(),
+            split: Vec::new(),
+            entries: BTreeMap::new(),
+        }
+    }
+
+    /// Adds the next term; `key_postings` is the number of postings of
+    /// its shard key (of every term with that key).
+    fn add(&mut self, term: &str, postings: &TermPostings, key_postings: usize) -> io::Result<()> {
+        let key = shard_key(term);
+        if key != self.key {
+            self.end_key()?;
+            self.key = key.to_string();
+            let parts = key_postings.div_ceil(self.sizes.shard_postings).max(1);
+            if parts > 1 {
+                self.split = (0..parts).map(|_| Shard::new()).collect();
+            } else {
+                if self.shared.postings > 0
+                    && self.shared.postings + key_postings > self.sizes.shard_postings
+                {
+                    self.flush_shared()?;
+                }
+                self.shared.keys.push(self.key.clone());
+            }
+        }
+        let own = self.sizes.own_position_file;
+        if self.split.is_empty() {
+            self.shared.add(term, postings, own, self.emit)
+        } else {
+            let part = term_part(term, self.split.len());
+            self.split[part].add(term, postings, own, self.emit)
+        }
+    }
+
+    /// Ends the key whose terms came last: a split key's shards are made.
+    fn end_key(&mut self) -> io::Result<()> {
+        if self.split.is_empty() {
+            return Ok(());
+        }
+        let mut parts = Vec::with_capacity(self.split.len());
+        for shard in std::mem::take(&mut self.split) {
+            parts.push(shard.finish(self.emit)?.1);
+        }
+        self.entries.insert(self.key.clone(), parts);
+        Ok(())
+    }
+
+    fn flush_shared(&mut self) -> io::Result<()> {
+        let shard = std::mem::replace(&mut self.shared, Shard::new());
+        let (keys, names) = shard.finish(self.emit)?;
+        for key in keys {
+            self.entries.insert(key, vec![names.clone()]);
+        }
+        Ok(())
+    }
+
+    /// Makes the last shards; returns every key's directory entry.
+    fn finish(mut self) -> io::Result<Vec<DirEntry>> {
+        self.end_key()?;
+        if !self.shared.keys.is_empty() {
+            self.flush_shared()?;
+        }
+        Ok(self.entries.into_iter().collect())
+    }
+}
+
+/// The sizes that shape the index files.
+#[derive(Clone, Copy, Debug)]
+pub struct Sizes {
+    /// Bytes of position data above which a term's positions get a file
+    /// of their own.
+    pub own_position_file: usize,
+    /// Postings above which a shard key is split into parts.
+    pub shard_postings: usize,
+}
+
+impl Default for Sizes {
+    fn default() -> Sizes {
+        Sizes {
+            own_position_file: OWN_POSITION_FILE,
+            shard_postings: SHARD_POSTINGS,
+        }
+    }
+}
+
+/// A shard key's directory entry: the term and position shard of each part.
+type DirEntry = (String, Vec<[String; 2]>);
+
+/// Where the files of an index go: each handed on once (files are named
+/// by their content, so two with one name — the empty part of a split key
+/// in two partitions, two empty directory buckets — are the same file),
+/// their bytes counted.
+pub(crate) struct Emitter<'a> {
+    emit: &'a (dyn Fn(IndexFile) -> io::Result<()> + Sync),
+    seen: Mutex<HashSet<String>>,
+    bytes: AtomicU64,
+}
+
+impl<'a> Emitter<'a> {
+    pub fn new(emit: &'a (dyn Fn(IndexFile) -> io::Result<()> + Sync)) -> Emitter<'a> {
+        Emitter {
+            emit,
+            seen: Mutex::new(HashSet::new()),
+            bytes: AtomicU64::new(0),
+        }
+    }
+
+    pub fn put(&self, file: IndexFile) -> io::Result<()> {
+        let new = self
+            .seen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(file.name.clone());
+        if new {
+            self.bytes
+                .fetch_add(file.script.len() as u64, Ordering::Relaxed);
+            (self.emit)(file)?;
+        }
+        Ok(())
+    }
+
+    /// The bytes of the files handed on.
+    pub fn bytes(&self) -> u64 {
+        self.bytes.load(Ordering::Relaxed)
+    }
+}
+
+/// The document table as documents come, newest first: rows go out in
+/// chunk files of [`DOC_CHUNK`] as soon as a chunk is full, and of each
+/// document only its length and filter values stay, so the table never
+/// holds the excerpts of the whole site.
+pub(crate) struct DocTable {
+    pub lens: Vec<u32>,
+    /// Per filter ([`FACETS`]): value → its documents.
+    facets: Vec<BTreeMap<String, Vec<u32>>>,
+    pending: Vec<SearchDoc>,
+    chunk_names: Vec<String>,
+}
+
+impl DocTable {
+    pub fn new() -> DocTable {
+        DocTable {
+            lens: Vec::new(),
+            facets: vec![BTreeMap::new(); FACETS.len()],
+            pending: Vec::new(),
+            chunk_names: Vec::new(),
+        }
+    }
+
+    /// Adds the next document.
+    pub fn push(&mut self, doc: &SearchDoc, out: &Emitter) -> io::Result<()> {
+        let id = self.lens.len() as u32;
+        self.lens.push(doc.len);
+        for (values, facet) in self.facets.iter_mut().zip(FACETS) {
+            for value in doc.facet_values(facet) {
+                values.entry(value).or_default().push(id);
+            }
+        }
+        self.pending.push(doc.clone());
+        if self.pending.len() == DOC_CHUNK {
+            self.flush(out)?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self, out: &Emitter) -> io::Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<Value> = self
+            .pending
+            .drain(..)
+            .map(|d| {
+                json!([
+                    d.path, d.title, d.date, d.issuer, d.index_no, d.doc_no, d.excerpt
+                ])
+            })
+            .collect();
+        let file = hashed("d", &rows);
+        self.chunk_names.push(file.name.clone());
+        out.put(file)
+    }
+
+    /// The average document length, for BM25.
+    pub fn avg_len(&self) -> f64 {
+        if self.lens.is_empty() {
+            0.0
+        } else {
+            self.lens.iter().map(|l| *l as u64).sum::<u64>() as f64 / self.lens.len() as f64
+        }
+    }
+
+    /// Makes the files beside the term shards: the last rows, the chunk
+    /// directories, the directory buckets (from every key's entry), the
+    /// filter files, and `meta` last.
+    fn finish(mut self, entries: Vec<DirEntry>, out: &Emitter) -> io::Result<()> {
+        self.flush(out)?;
+        let mut buckets: Vec<BTreeMap<String, Vec<[String; 2]>>> =
+            vec![BTreeMap::new(); DIR_BUCKETS as usize];
+        for (key, parts) in entries {
+            buckets[bucket(&key) as usize].insert(key, parts);
+        }
+        let mut dir_names = Vec::with_capacity(buckets.len());
+        for bucket in &buckets {
+            let file = hashed("dir", bucket);
+            dir_names.push(file.name.clone());
+            out.put(file)?;
+        }
+        // The chunks' names, CHUNK_DIR to a file, so that meta.js stays
+        // small whatever the number of reports.
+        let mut chunk_dir_names = Vec::new();
+        for group in self.chunk_names.chunks(CHUNK_DIR) {
+            let file = hashed("c", &group);
+            chunk_dir_names.push(file.name.clone());
+            out.put(file)?;
+        }
+        // One file per value of each filter (its documents), so that a
+        // filter loads only the values chosen.
+        let mut facets = BTreeMap::new();
+        for (values, facet) in self.facets.iter().zip(FACETS) {
+            if values.is_empty() {
+                continue;
+            }
+            let counts: Vec<(&String, usize)> = if facet == "year" {
+                values.iter().rev().map(|(v, d)| (v, d.len())).collect()
+            } else {
+                values.iter().map(|(v, d)| (v, d.len())).collect()
+            };
+            let mut names: BTreeMap<&String, String> = BTreeMap::new();
+            for (value, docs) in values {
+                let file = hashed("f", &deltas(docs.iter().copied()));
+                names.insert(value, file.name.clone());
+                out.put(file)?;
+            }
+            facets.insert(facet, json!({ "files": names, "values": counts }));
+        }
+        let avg_len = self.avg_len();
+        let meta = json!({
+            "version": 1,
+            "docs": self.lens.len(),
+            "avg": (avg_len * 100.0).round() / 100.0,
+            "chunk": DOC_CHUNK,
+            "chunkdir": CHUNK_DIR,
+            "chunkdirs": chunk_dir_names,
+            "buckets": dir_names,
+            "facets": facets,
+        });
+        out.put(IndexFile {
+            name: "meta".to_string(),
+            script: script("meta", &meta),
+        })
+    }
+}
+
+/// Makes the index files of everything `builder` holds, a partition at a
+/// time, handing each to `out` as it is made.
+pub(crate) fn write_files(
+    builder: &mut IndexBuilder,
+    sizes: &Sizes,
+    out: &Emitter,
+) -> io::Result<()> {
+    let made = builder.finish_partitions(|stream| {
+        let mut emit = |file: IndexFile| out.put(file);
+        let mut writer = PartitionWriter::new(*sizes, &mut emit);
+        while let Some((term, postings)) = stream.next_term()? {
+            let key_postings = stream.key_postings(shard_key(&term));
+            writer.add(&term, &postings, key_postings)?;
+        }
+        writer.finish()
+    })?;
+    let table = builder.take_table();
+    table.finish(made.into_iter().flatten().collect(), out)
+}
+
+/// Every file of an index in memory; `meta` last.
 pub fn shards(index: &SearchIndex) -> Vec<IndexFile> {
     shards_with(index, OWN_POSITION_FILE, SHARD_POSTINGS)
 }
@@ -209,148 +537,42 @@ pub fn shards_with(
     own_position_file: usize,
     shard_postings: usize,
 ) -> Vec<IndexFile> {
-    let mut files = Vec::new();
-
-    // Terms are grouped by shard key (a CJK character, or two letters), and
-    // the keys into shards of about SHARD_POSTINGS postings, so that a query
-    // loads a few files of tens of kilobytes whatever the size of the site.
-    // A key with more postings than that (a common character: 法, 政) is
-    // split into parts by a hash of the term; its directory entry names the
-    // shards of every part, and a term is in part `term_part(term, parts)`.
-    let mut by_key: BTreeMap<String, Vec<&String>> = BTreeMap::new();
-    for term in index.terms.keys() {
-        by_key.entry(shard_key(term)).or_default().push(term);
-    }
-    let total: usize = index.terms.values().map(TermPostings::len).sum();
-    let groups = (total / shard_postings).max(1) as u32;
-    // (key, part, terms): the parts of hot keys get a shard each; the other
-    // keys share the `groups` shards.
-    let mut grouped: Vec<Vec<(&String, usize, Vec<&String>)>> = vec![Vec::new(); groups as usize];
-    let mut parts_of: BTreeMap<&String, usize> = BTreeMap::new();
-    for (key, terms) in &by_key {
-        let postings: usize = terms.iter().map(|t| index.terms[*t].len()).sum();
-        let parts = postings.div_ceil(shard_postings).max(1);
-        parts_of.insert(key, parts);
-        if parts == 1 {
-            grouped[(group_hash(key) % groups) as usize].push((key, 0, terms.clone()));
-            continue;
-        }
-        let mut split: Vec<Vec<&String>> = vec![Vec::new(); parts];
-        for term in terms {
-            split[term_part(term, parts)].push(term);
-        }
-        for (part, terms) in split.into_iter().enumerate() {
-            grouped.push(vec![(key, part, terms)]);
-        }
-    }
-    let mut buckets: Vec<BTreeMap<String, Vec<[String; 2]>>> =
-        vec![BTreeMap::new(); DIR_BUCKETS as usize];
-    // Each group's files are made on their own (in parallel); the
-    // directory entries are filled in afterwards, in group order.
-    let groups: Vec<&Vec<(&String, usize, Vec<&String>)>> =
-        grouped.iter().filter(|g| !g.is_empty()).collect();
-    let made: Vec<(IndexFile, Option<IndexFile>, Vec<IndexFile>)> = groups
-        .par_iter()
-        .map(|group| group_files(index, group, own_position_file))
-        .collect();
-    for (group, (t, p, own)) in groups.iter().zip(made) {
-        let p_name = p.as_ref().map_or(String::new(), |p| p.name.clone());
-        for &(key, part, _) in group.iter() {
-            let entry = buckets[bucket(key) as usize]
-                .entry(key.clone())
-                .or_insert_with(|| vec![[String::new(), String::new()]; parts_of[key]]);
-            entry[part] = [t.name.clone(), p_name.clone()];
-        }
-        files.extend(own);
-        files.push(t);
-        files.extend(p);
-    }
-    let dirs: Vec<IndexFile> = buckets.iter().map(|b| hashed("dir", b)).collect();
-    let dir_names: Vec<&str> = dirs.iter().map(|d| d.name.as_str()).collect();
-
-    // The document table, in chunks.
-    let chunks: Vec<IndexFile> = index
-        .docs
-        .chunks(DOC_CHUNK)
-        .map(|chunk| {
-            let rows: Vec<Value> = chunk
-                .iter()
-                .map(|d| {
-                    json!([
-                        d.path, d.title, d.date, d.issuer, d.index_no, d.doc_no, d.excerpt
-                    ])
-                })
-                .collect();
-            hashed("d", &rows)
-        })
-        .collect();
-    // Their names, CHUNK_DIR to a file, so that meta.js stays small
-    // whatever the number of reports.
-    let chunk_dirs: Vec<IndexFile> = chunks
-        .chunks(CHUNK_DIR)
-        .map(|group| {
-            let names: Vec<&str> = group.iter().map(|c| c.name.as_str()).collect();
-            hashed("c", &names)
-        })
-        .collect();
-    let chunk_dir_names: Vec<&str> = chunk_dirs.iter().map(|c| c.name.as_str()).collect();
-
-    // One file per value of each filter (its documents), so that a filter
-    // loads only the values chosen.
-    let mut facets = BTreeMap::new();
-    let mut facet_files = Vec::new();
-    for facet in FACETS {
-        let mut values: BTreeMap<String, Vec<u32>> = BTreeMap::new();
-        for (i, doc) in index.docs.iter().enumerate() {
-            for value in doc.facet_values(facet) {
-                values.entry(value).or_default().push(i as u32);
-            }
-        }
-        if values.is_empty() {
-            continue;
-        }
-        let counts: Vec<(String, usize)> = if facet == "year" {
-            values
-                .iter()
-                .rev()
-                .map(|(v, d)| (v.clone(), d.len()))
-                .collect()
-        } else {
-            values.iter().map(|(v, d)| (v.clone(), d.len())).collect()
-        };
-        let mut names: BTreeMap<&String, String> = BTreeMap::new();
-        for (value, docs) in &values {
-            let file = hashed("f", &deltas(docs.iter().copied()));
-            names.insert(value, file.name.clone());
-            facet_files.push(file);
-        }
-        facets.insert(facet, json!({ "files": names, "values": counts }));
-    }
-
-    let meta = json!({
-        "version": 1,
-        "docs": index.docs.len(),
-        "avg": (index.avg_len * 100.0).round() / 100.0,
-        "chunk": DOC_CHUNK,
-        "chunkdir": CHUNK_DIR,
-        "chunkdirs": chunk_dir_names,
-        "buckets": dir_names,
-        "facets": facets,
-    });
-    let meta_file = IndexFile {
-        name: "meta".to_string(),
-        script: script("meta", &meta),
+    let sizes = Sizes {
+        own_position_file,
+        shard_postings,
     };
-    files.extend(dirs);
-    files.extend(chunk_dirs);
-    files.extend(chunks);
-    files.extend(facet_files);
-    files.push(meta_file);
-    // Files are named by their content: two with one name (empty
-    // directory buckets) are the same file, written once.
-    let mut seen = std::collections::HashSet::new();
-    files.retain(|f| seen.insert(f.name.clone()));
-    files
+    let mut partitions: Vec<Vec<(&str, &TermPostings)>> = vec![Vec::new(); PARTITIONS];
+    for (term, postings) in &index.terms {
+        partitions[partition_of(term)].push((term.as_str(), postings));
+    }
+    let files = Mutex::new(Vec::new());
+    let collect = |file: IndexFile| {
+        files.lock().unwrap_or_else(|e| e.into_inner()).push(file);
+        Ok(())
+    };
+    let out = Emitter::new(&collect);
+    let mut table = DocTable::new();
+    for doc in &index.docs {
+        table.push(doc, &out).expect("files in memory");
+    }
+    let mut entries = Vec::new();
+    for terms in &partitions {
+        let mut key_postings: BTreeMap<&str, usize> = BTreeMap::new();
+        for (term, postings) in terms {
+            *key_postings.entry(shard_key(term)).or_default() += postings.len();
+        }
+        let mut emit = |file: IndexFile| out.put(file);
+        let mut writer = PartitionWriter::new(sizes, &mut emit);
+        for (term, postings) in terms {
+            writer
+                .add(term, postings, key_postings[shard_key(term)])
+                .expect("files in memory");
+        }
+        entries.extend(writer.finish().expect("files in memory"));
+    }
+    table.finish(entries, &out).expect("files in memory");
+    drop(out);
+    files.into_inner().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The files a query downloads with a cold cache, and their bytes: the
@@ -417,9 +639,9 @@ pub fn query_cost(
         let positions = phrase_term.is_none() && segment.tokens.len() > 1;
         for term in &tokens {
             let key = shard_key(term);
-            let Some(dir) = dir_of(&key) else { continue };
+            let Some(dir) = dir_of(key) else { continue };
             needed.insert(dir.clone());
-            let Some(parts) = dirs.get(&dir).and_then(|d| d.get(&key)) else {
+            let Some(parts) = dirs.get(&dir).and_then(|d| d.get(key)) else {
                 continue;
             };
             let chosen: Vec<&[String; 2]> = if segment.prefix {

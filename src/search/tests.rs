@@ -13,8 +13,12 @@ pub(crate) fn index_of(texts: &[String]) -> SearchIndex {
 
 /// An index of (title, body) documents, numbered in order.
 fn index_of_titled<'a>(docs: impl Iterator<Item = (&'a str, &'a str)>) -> SearchIndex {
-    let per_doc = docs
-        .enumerate()
+    SearchIndex::assemble(doc_table(docs))
+}
+
+/// The search documents and terms of (title, body) documents.
+fn doc_table<'a>(docs: impl Iterator<Item = (&'a str, &'a str)>) -> Vec<(SearchDoc, DocTerms)> {
+    docs.enumerate()
         .map(|(i, (title, body))| {
             let (terms, len) = doc_terms(title, "", body);
             let doc = SearchDoc {
@@ -33,8 +37,7 @@ fn index_of_titled<'a>(docs: impl Iterator<Item = (&'a str, &'a str)>) -> Search
             };
             (doc, terms)
         })
-        .collect();
-    SearchIndex::assemble(per_doc)
+        .collect()
 }
 
 fn found(index: &SearchIndex, query: &str) -> Vec<u32> {
@@ -254,4 +257,62 @@ fn every_row_is_found_through_the_chunk_directories() {
         let rows = data(names[chunk % 64].as_str().unwrap());
         assert_eq!(rows[doc % DOC_CHUNK][0], format!("d{doc}/"), "doc {doc}");
     }
+}
+
+/// A large site's index is built with its postings spilled to disk and
+/// read back a partition at a time; the files are exactly those of the
+/// index built in memory.
+#[test]
+fn a_spilled_index_gives_exactly_the_files_of_one_in_memory() {
+    let texts: Vec<String> = (0..300)
+        .map(|i| {
+            format!(
+                "第{i}号 法治政府建设年度报告。扫黑除恶专项斗争{}，report {} data。",
+                "街道办事处".repeat(i % 7),
+                i % 13
+            )
+        })
+        .collect();
+    let docs = || texts.iter().map(|t| ("通知", t.as_str()));
+    let sizes = shards::Sizes {
+        own_position_file: 64,
+        shard_postings: 40,
+    };
+    let in_memory = index_of_titled(docs());
+    let mut expected: Vec<(String, String)> =
+        shards::shards_with(&in_memory, sizes.own_position_file, sizes.shard_postings)
+            .into_iter()
+            .map(|f| (f.name, f.script))
+            .collect();
+    expected.sort();
+
+    let scratch = tempfile::tempdir().unwrap();
+    let made = std::sync::Mutex::new(Vec::new());
+    let collect = |f: shards::IndexFile| {
+        made.lock().unwrap().push((f.name, f.script));
+        Ok(())
+    };
+    let out = shards::Emitter::new(&collect);
+    // No budget: every block of 16 documents is spilled.
+    let mut builder = builder::IndexBuilder::writing(&out, Some(scratch.path()), 0);
+    let mut table = doc_table(docs());
+    while !table.is_empty() {
+        let rest = table.split_off(table.len().min(16));
+        builder.add(table).unwrap();
+        table = rest;
+    }
+    let spilled = std::fs::read_dir(scratch.path()).unwrap().count();
+    assert!(spilled > 30, "{spilled} spill files");
+    shards::write_files(&mut builder, &sizes, &out).unwrap();
+    let bytes = out.bytes();
+    drop(out);
+    let mut made = made.into_inner().unwrap();
+    made.sort();
+    assert_eq!(made, expected);
+    assert_eq!(
+        bytes,
+        expected.iter().map(|(_, s)| s.len() as u64).sum::<u64>()
+    );
+    // The spill files are read back and removed.
+    assert_eq!(std::fs::read_dir(scratch.path()).unwrap().count(), 0);
 }

@@ -209,14 +209,15 @@ pub fn is_word_token(term: &str) -> bool {
 /// The key of the shard a term is stored in: its first character for a
 /// CJK token, its first two characters for a word (so all words with a
 /// given prefix of two or more characters share a shard).
-pub fn shard_key(term: &str) -> String {
-    let mut chars = term.chars();
+pub fn shard_key(term: &str) -> &str {
+    let mut chars = term.char_indices();
     match chars.next() {
-        Some(c) if is_cjk(c) => c.to_string(),
-        Some(c) => chars
-            .next()
-            .map_or_else(|| c.to_string(), |d| format!("{c}{d}")),
-        None => String::new(),
+        Some((_, c)) if is_cjk(c) => &term[..c.len_utf8()],
+        Some(_) => match chars.nth(1) {
+            Some((end, _)) => &term[..end],
+            None => term,
+        },
+        None => term,
     }
 }
 

@@ -1,0 +1,124 @@
+//! Report bodies kept on disk while a large site is built.
+//!
+//! A report's rendered HTML and plain text are most of its size (tens of
+//! kilobytes, against a few hundred bytes of metadata). `gazette build`
+//! renders each body as soon as its file is read, appends the HTML and text
+//! to one scratch file of the build, and keeps only where they are
+//! ([`BodyRef`]); the render and search stages read a body back when they
+//! need it. So the memory of a build holds the site's metadata, not its
+//! text, whatever the number of reports. (`gazette serve` keeps bodies in
+//! memory, where its cache needs them.)
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// Where one report's body is in the store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BodyRef {
+    offset: u64,
+    html_len: u32,
+    text_len: u32,
+}
+
+/// The file the bodies of one build are appended to.
+#[derive(Debug)]
+pub struct BodyStore {
+    path: PathBuf,
+    writer: Mutex<(File, u64)>,
+    reader: File,
+}
+
+impl BodyStore {
+    /// A new, empty store in `dir` (the build's scratch folder).
+    pub fn create(dir: &Path) -> io::Result<BodyStore> {
+        let path = dir.join("bodies.bin");
+        let writer = File::create(&path)?;
+        let reader = File::open(&path)?;
+        Ok(BodyStore {
+            path,
+            writer: Mutex::new((writer, 0)),
+            reader,
+        })
+    }
+
+    /// The store's file, for messages.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends a body; returns where it is.
+    pub fn put(&self, html: &str, text: &str) -> io::Result<BodyRef> {
+        let too_long = |s: &str| {
+            u32::try_from(s.len()).map_err(|_| io::Error::other("a report body over 4 GB"))
+        };
+        let (html_len, text_len) = (too_long(html)?, too_long(text)?);
+        let mut guard = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let (file, end) = &mut *guard;
+        let offset = *end;
+        file.write_all(html.as_bytes())?;
+        file.write_all(text.as_bytes())?;
+        *end += html_len as u64 + text_len as u64;
+        Ok(BodyRef {
+            offset,
+            html_len,
+            text_len,
+        })
+    }
+
+    /// A body's HTML.
+    pub fn html(&self, at: BodyRef) -> io::Result<String> {
+        self.read(at.offset, at.html_len)
+    }
+
+    /// A body's plain text.
+    pub fn text(&self, at: BodyRef) -> io::Result<String> {
+        self.read(at.offset + at.html_len as u64, at.text_len)
+    }
+
+    fn read(&self, offset: u64, len: u32) -> io::Result<String> {
+        let mut bytes = vec![0u8; len as usize];
+        read_exact_at(&self.reader, &mut bytes, offset)?;
+        String::from_utf8(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+    }
+}
+
+#[cfg(unix)]
+fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+}
+
+#[cfg(windows)]
+fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> io::Result<()> {
+    use std::os::windows::fs::FileExt;
+    while !buf.is_empty() {
+        match file.seek_read(buf, offset)? {
+            0 => return Err(io::ErrorKind::UnexpectedEof.into()),
+            n => {
+                buf = &mut buf[n..];
+                offset += n as u64;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_read_back_as_they_were_put() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BodyStore::create(dir.path()).unwrap();
+        let a = store.put("<p>一、总体情况</p>", "一、总体情况").unwrap();
+        let empty = store.put("", "").unwrap();
+        let b = store.put("<p>b</p>", "b").unwrap();
+        assert_eq!(store.html(a).unwrap(), "<p>一、总体情况</p>");
+        assert_eq!(store.text(a).unwrap(), "一、总体情况");
+        assert_eq!(store.html(empty).unwrap(), "");
+        assert_eq!(store.text(b).unwrap(), "b");
+        assert_eq!(store.html(b).unwrap(), "<p>b</p>");
+    }
+}

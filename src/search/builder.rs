@@ -1,0 +1,444 @@
+//! Building the index in bounded memory.
+//!
+//! The terms are split into [`PARTITIONS`] partitions by their shard key
+//! ([`partition_of`]), so that every shard file is made from one partition
+//! alone. Documents are added a block at a time, each partition filled by
+//! its own thread. When the postings held in memory pass the builder's
+//! budget, every partition appends them to its own spill file as one run
+//! sorted by term, and starts afresh. At the end each partition merges its
+//! runs and what is still in memory into one stream of terms in order
+//! ([`SortedTerms`]; a term's postings from earlier runs first, which is
+//! document order), and the shard writer turns that stream into files as
+//! it goes — so neither the index nor a partition of it is ever in memory
+//! at once, whatever the number of reports. A site small enough for the
+//! budget never touches the disk.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+
+use super::shards::{DocTable, Emitter};
+use super::tokenize::shard_key;
+use super::{B, DocTerms, K1, SearchDoc, TermPostings, push_varint};
+
+/// How many partitions the shard keys are spread over.
+pub const PARTITIONS: usize = 256;
+
+/// Postings bytes held in memory, about, before a build spills them.
+pub const SPILL_BUDGET: usize = 64 << 20;
+
+/// A mix of a shard key's bytes: which partition it is in
+/// (`% PARTITIONS`), and then which shard of the partition.
+pub fn key_hash(key: &str) -> u32 {
+    let mut h: u32 = 0x9747_b28c;
+    for b in key.as_bytes() {
+        h = (h ^ *b as u32).wrapping_mul(0x5bd1_e995);
+        h ^= h >> 15;
+    }
+    h
+}
+
+/// The partition of a term (by its shard key, so that a key's terms stay
+/// together).
+pub fn partition_of(term: &str) -> usize {
+    key_hash(shard_key(term)) as usize % PARTITIONS
+}
+
+/// The terms of one partition.
+#[derive(Default)]
+struct Partition {
+    terms: FxHashMap<String, TermPostings>,
+    /// Bytes of `terms`, about.
+    bytes: usize,
+    /// The spill file, and where each run (one spill, sorted by term) is
+    /// in it, in document order.
+    spill: Option<PathBuf>,
+    runs: Vec<(u64, u64)>,
+    spilled: u64,
+    /// Postings per shard key, of the terms spilled so far.
+    key_postings: FxHashMap<String, usize>,
+}
+
+/// An estimate of what a new term costs beside its postings: the map
+/// entry, the string and three vectors.
+const TERM_OVERHEAD: usize = 96;
+
+impl Partition {
+    fn add(&mut self, doc: u32, term: &str, frequency: u32, positions: &[u32]) {
+        let postings = match self.terms.get_mut(term) {
+            Some(postings) => postings,
+            None => {
+                self.bytes += term.len() + TERM_OVERHEAD;
+                self.terms.entry(term.to_string()).or_default()
+            }
+        };
+        self.bytes += postings.push(doc, frequency, positions);
+    }
+
+    /// The terms in memory, sorted, emptied from the map; their postings
+    /// counted by shard key.
+    fn take_sorted(&mut self) -> Vec<(String, TermPostings)> {
+        let mut terms: Vec<(String, TermPostings)> =
+            std::mem::take(&mut self.terms).into_iter().collect();
+        terms.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        for (term, postings) in &terms {
+            let key = shard_key(term);
+            match self.key_postings.get_mut(key) {
+                Some(count) => *count += postings.len(),
+                None => {
+                    self.key_postings.insert(key.to_string(), postings.len());
+                }
+            }
+        }
+        self.bytes = 0;
+        terms
+    }
+
+    /// Appends the postings in memory to the spill file as one sorted run
+    /// and empties them.
+    fn spill(&mut self, dir: &Path, number: usize) -> io::Result<()> {
+        let terms = self.take_sorted();
+        let path = self
+            .spill
+            .get_or_insert_with(|| dir.join(format!("search-{number:03}.bin")));
+        let file = File::options().create(true).append(true).open(&*path)?;
+        let mut out = BufWriter::with_capacity(1 << 16, file);
+        let mut scratch = Vec::new();
+        let start = self.spilled;
+        for (term, postings) in terms {
+            scratch.clear();
+            push_varint(&mut scratch, term.len() as u32);
+            scratch.extend_from_slice(term.as_bytes());
+            push_varint(&mut scratch, postings.count);
+            push_varint(&mut scratch, postings.last_doc);
+            push_varint(&mut scratch, postings.docs.len() as u32);
+            scratch.extend_from_slice(&postings.docs);
+            for w in &postings.weights {
+                scratch.extend_from_slice(&w.to_le_bytes());
+            }
+            push_varint(&mut scratch, postings.positions.len() as u32);
+            scratch.extend_from_slice(&postings.positions);
+            out.write_all(&scratch)?;
+            self.spilled += scratch.len() as u64;
+        }
+        out.flush()?;
+        self.runs.push((start, self.spilled));
+        Ok(())
+    }
+
+    /// Every term of the partition with all its postings, in term order:
+    /// the spilled runs merged with what is still in memory.
+    fn sorted_terms(&mut self) -> io::Result<SortedTerms> {
+        let mut sources = Vec::new();
+        if let Some(path) = &self.spill {
+            for &(start, end) in &self.runs {
+                let mut file = File::open(path)?;
+                file.seek(SeekFrom::Start(start))?;
+                sources.push(Source::Run(BufReader::with_capacity(
+                    1 << 15,
+                    file.take(end - start),
+                )));
+            }
+        }
+        // The latest documents, so the last source.
+        sources.push(Source::Memory(self.take_sorted().into_iter()));
+        SortedTerms::new(sources, self.spill.take())
+    }
+}
+
+/// Where sorted terms come from: a run of a spill file, or memory.
+enum Source {
+    Run(BufReader<io::Take<File>>),
+    Memory(std::vec::IntoIter<(String, TermPostings)>),
+}
+
+impl Source {
+    fn next(&mut self) -> io::Result<Option<(String, TermPostings)>> {
+        let input = match self {
+            Source::Memory(terms) => return Ok(terms.next()),
+            Source::Run(input) => input,
+        };
+        let Some(term) = read_string(input)? else {
+            return Ok(None);
+        };
+        let count = read_u32(input)?;
+        let last_doc = read_u32(input)?;
+        let docs = read_bytes(input)?;
+        let mut weights = vec![0u8; count as usize * 2];
+        input.read_exact(&mut weights)?;
+        let positions = read_bytes(input)?;
+        Ok(Some((
+            term,
+            TermPostings {
+                count,
+                docs,
+                last_doc,
+                weights: weights
+                    .chunks_exact(2)
+                    .map(|w| u16::from_le_bytes([w[0], w[1]]))
+                    .collect(),
+                positions,
+            },
+        )))
+    }
+}
+
+/// The terms of several sorted sources merged into one sorted stream, the
+/// postings of a term in several sources appended in source order (which
+/// is document order).
+pub(crate) struct SortedTerms {
+    sources: Vec<Source>,
+    /// Each source's next term's postings.
+    heads: Vec<Option<TermPostings>>,
+    /// The next term of each source, smallest first (ties: earlier source).
+    queue: BinaryHeap<Reverse<(String, usize)>>,
+    /// The spill file, removed when the stream is dropped.
+    spill: Option<PathBuf>,
+}
+
+impl SortedTerms {
+    fn new(mut sources: Vec<Source>, spill: Option<PathBuf>) -> io::Result<SortedTerms> {
+        let mut heads = Vec::with_capacity(sources.len());
+        let mut queue = BinaryHeap::with_capacity(sources.len());
+        for (i, source) in sources.iter_mut().enumerate() {
+            match source.next()? {
+                Some((term, postings)) => {
+                    queue.push(Reverse((term, i)));
+                    heads.push(Some(postings));
+                }
+                None => heads.push(None),
+            }
+        }
+        Ok(SortedTerms {
+            sources,
+            heads,
+            queue,
+            spill,
+        })
+    }
+
+    /// Takes source `i`'s head and reads its next term.
+    fn advance(&mut self, i: usize) -> io::Result<TermPostings> {
+        let postings = self.heads[i].take().unwrap_or_default();
+        if let Some((term, next)) = self.sources[i].next()? {
+            self.queue.push(Reverse((term, i)));
+            self.heads[i] = Some(next);
+        }
+        Ok(postings)
+    }
+
+    /// The next term with all its postings.
+    pub fn next_term(&mut self) -> io::Result<Option<(String, TermPostings)>> {
+        let Some(Reverse((term, i))) = self.queue.pop() else {
+            return Ok(None);
+        };
+        let mut postings = self.advance(i)?;
+        while self.queue.peek().is_some_and(|Reverse((t, _))| *t == term) {
+            let Some(Reverse((_, j))) = self.queue.pop() else {
+                break;
+            };
+            let later = self.advance(j)?;
+            postings.append(later);
+        }
+        Ok(Some((term, postings)))
+    }
+}
+
+impl Drop for SortedTerms {
+    fn drop(&mut self) {
+        if let Some(path) = &self.spill {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// One partition's terms in order, with their final BM25 weights.
+pub(crate) struct PartitionStream<'a> {
+    terms: SortedTerms,
+    key_postings: FxHashMap<String, usize>,
+    /// Every document's length.
+    lens: &'a [u32],
+    avg: f64,
+}
+
+impl PartitionStream<'_> {
+    /// The next term, its frequencies turned into BM25 weights.
+    pub fn next_term(&mut self) -> io::Result<Option<(String, TermPostings)>> {
+        let Some((term, mut postings)) = self.terms.next_term()? else {
+            return Ok(None);
+        };
+        let avg = self.avg;
+        postings.weights = postings
+            .iter()
+            .map(|p| {
+                let tf = p.weight as f64;
+                let len = self.lens[p.doc as usize] as f64;
+                // At most 1000 × (k1 + 1) = 2200.
+                (1000.0 * tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * len / avg))).round() as u16
+            })
+            .collect();
+        Ok(Some((term, postings)))
+    }
+
+    /// The postings of every term with this shard key.
+    pub fn key_postings(&self, key: &str) -> usize {
+        self.key_postings.get(key).copied().unwrap_or(0)
+    }
+}
+
+fn read_u32(input: &mut impl Read) -> io::Result<u32> {
+    let mut n = 0u32;
+    let mut shift = 0;
+    loop {
+        let mut b = [0u8];
+        input.read_exact(&mut b)?;
+        n |= ((b[0] & 0x7f) as u32) << shift;
+        if b[0] < 0x80 {
+            return Ok(n);
+        }
+        shift += 7;
+    }
+}
+
+fn read_bytes(input: &mut impl Read) -> io::Result<Vec<u8>> {
+    let len = read_u32(input)? as usize;
+    let mut bytes = vec![0u8; len];
+    input.read_exact(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// The next term of a spill file, or `None` at its end.
+fn read_string(input: &mut impl Read) -> io::Result<Option<String>> {
+    let mut first = [0u8];
+    if input.read(&mut first)? == 0 {
+        return Ok(None);
+    }
+    let mut len = (first[0] & 0x7f) as u32;
+    if first[0] >= 0x80 {
+        len |= read_u32(input)? << 7;
+    }
+    let mut bytes = vec![0u8; len as usize];
+    input.read_exact(&mut bytes)?;
+    String::from_utf8(bytes)
+        .map(Some)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
+/// An index being built: documents added a block at a time.
+pub(crate) struct IndexBuilder<'e> {
+    /// The documents, kept only for an index in memory.
+    pub docs: Vec<SearchDoc>,
+    /// Every document's length in tokens.
+    lens: Vec<u32>,
+    /// The document table written as documents come, and where its files
+    /// go, when the index is written.
+    table: Option<(DocTable, &'e Emitter<'e>)>,
+    partitions: Vec<Partition>,
+    /// Where to spill, and above how many bytes; never when `None`.
+    spill: Option<(PathBuf, usize)>,
+}
+
+impl<'e> IndexBuilder<'e> {
+    /// A builder that keeps everything in memory.
+    pub fn in_memory() -> IndexBuilder<'e> {
+        IndexBuilder {
+            docs: Vec::new(),
+            lens: Vec::new(),
+            table: None,
+            partitions: (0..PARTITIONS).map(|_| Partition::default()).collect(),
+            spill: None,
+        }
+    }
+
+    /// A builder that writes the document table to `out` as documents
+    /// come and, given a `spill` folder (which must exist), spills postings
+    /// there when it holds more than `budget` bytes of them.
+    pub fn writing(out: &'e Emitter<'e>, spill: Option<&Path>, budget: usize) -> IndexBuilder<'e> {
+        IndexBuilder {
+            table: Some((DocTable::new(), out)),
+            spill: spill.map(|dir| (dir.to_path_buf(), budget)),
+            ..IndexBuilder::in_memory()
+        }
+    }
+
+    /// Adds documents (the next ids) and their terms.
+    pub fn add(&mut self, per_doc: Vec<(SearchDoc, DocTerms)>) -> io::Result<()> {
+        let first = self.lens.len() as u32;
+        self.partitions
+            .par_iter_mut()
+            .enumerate()
+            .for_each(|(number, partition)| {
+                for (i, (_, terms)) in per_doc.iter().enumerate() {
+                    // The raw frequency stands in for the weight until
+                    // every document's length is known.
+                    for (term, frequency, positions) in terms.partition(number) {
+                        partition.add(first + i as u32, term, frequency, positions);
+                    }
+                }
+            });
+        for (doc, _) in per_doc {
+            self.lens.push(doc.len);
+            match &mut self.table {
+                Some((table, out)) => table.push(&doc, out)?,
+                None => self.docs.push(doc),
+            }
+        }
+        if let Some((dir, budget)) = &self.spill {
+            let held: usize = self.partitions.iter().map(|p| p.bytes).sum();
+            if held > *budget {
+                self.partitions
+                    .par_iter_mut()
+                    .enumerate()
+                    .try_for_each(|(number, partition)| partition.spill(dir, number))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The average document length, for BM25.
+    pub fn avg_len(&self) -> f64 {
+        if self.lens.is_empty() {
+            0.0
+        } else {
+            self.lens.iter().map(|l| *l as u64).sum::<u64>() as f64 / self.lens.len() as f64
+        }
+    }
+
+    /// The document table being written (an empty one for an index in
+    /// memory).
+    pub fn take_table(&mut self) -> DocTable {
+        self.table
+            .take()
+            .map_or_else(DocTable::new, |(table, _)| table)
+    }
+
+    /// Hands each partition's terms, complete and in order, with their
+    /// frequencies turned into BM25 weights, to `each` — a partition per
+    /// thread, only the terms being merged in memory — and collects what
+    /// it returns, in partition order.
+    pub fn finish_partitions<T: Send>(
+        &mut self,
+        each: impl Fn(&mut PartitionStream) -> io::Result<T> + Sync,
+    ) -> io::Result<Vec<T>> {
+        let avg = self.avg_len().max(1.0);
+        let lens = &self.lens;
+        self.partitions
+            .par_iter_mut()
+            .map(|partition| {
+                let terms = partition.sorted_terms()?;
+                let mut stream = PartitionStream {
+                    terms,
+                    key_postings: std::mem::take(&mut partition.key_postings),
+                    lens,
+                    avg,
+                };
+                each(&mut stream)
+            })
+            .collect()
+    }
+}
