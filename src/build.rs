@@ -49,6 +49,10 @@ pub struct BuildOptions {
     /// checks of future and stale dates. `None` skips those checks. It never
     /// reaches the output.
     pub now: Option<i64>,
+    /// Bytes of search postings held in memory before they are spilled to
+    /// the scratch folder; the default when `None`. (Tests make it small
+    /// to check that a spilled index is the same as one built in memory.)
+    pub search_spill_budget: Option<usize>,
 }
 
 impl BuildOptions {
@@ -453,7 +457,7 @@ fn prepare(
 fn emit(
     prepared: &mut Prepared,
     sink: &dyn Sink,
-    scratch: Option<&Path>,
+    scratch: Option<(&Path, Option<usize>)>,
     progress: &dyn Progress,
 ) -> Result<u64, BuildError> {
     let Prepared {
@@ -484,13 +488,13 @@ fn emit(
         match e.into_inner().map(|inner| inner.downcast::<OutputError>()) {
             Some(Ok(output)) => BuildError::Output(*output),
             Some(Err(other)) => BuildError::Output(OutputError {
-                path: scratch.unwrap_or(Path::new(".")).to_path_buf(),
+                path: scratch.map_or(Path::new("."), |s| s.0).to_path_buf(),
                 action: "build the search index in",
                 source: Some(io::Error::other(other)),
                 help: None,
             }),
             None => BuildError::Output(OutputError {
-                path: scratch.unwrap_or(Path::new(".")).to_path_buf(),
+                path: scratch.map_or(Path::new("."), |s| s.0).to_path_buf(),
                 action: "build the search index in",
                 source: None,
                 help: None,
@@ -566,7 +570,12 @@ pub fn build_with(
     // Pages are written into a staging folder as they are made; the
     // stager removes it again when anything fails.
     let stager = Stager::begin(&out).map_err(BuildError::Output)?;
-    let search_bytes = emit(&mut prepared, &stager, Some(scratch.path()), progress)?;
+    let search_bytes = emit(
+        &mut prepared,
+        &stager,
+        Some((scratch.path(), options.search_spill_budget)),
+        progress,
+    )?;
     progress.stage("writing files", 0);
     let started = Instant::now();
     let written = stager.finish().map_err(BuildError::Output)?;

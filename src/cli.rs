@@ -247,6 +247,7 @@ fn run_build(args: BuildArgs) -> ExitCode {
             .duration_since(std::time::UNIX_EPOCH)
             .ok()
             .map(|d| d.as_secs() as i64),
+        ..BuildOptions::default()
     };
     let jobs = match args.jobs {
         Some(0) => {

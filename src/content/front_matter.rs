@@ -205,7 +205,7 @@ struct RawFrontMatter {
     old_paths: TextList,
     #[serde(default)]
     attachments: Vec<RawAttachment>,
-    gip_stats: Option<GipStats>,
+    gip_stats: Option<Box<GipStats>>,
     #[serde(default)]
     extra: BTreeMap<String, serde_json::Value>,
 }
@@ -299,7 +299,7 @@ pub struct FrontMatter {
     /// 附件.
     pub attachments: Vec<AttachmentRef>,
     /// The statistics tables of a 政府信息公开工作年度报告.
-    pub gip_stats: Option<GipStats>,
+    pub gip_stats: Option<Box<GipStats>>,
     /// Free-form data for a site's own templates.
     pub extra: BTreeMap<String, serde_json::Value>,
     /// The line of the file each top-level key is on, for later checks.

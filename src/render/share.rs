@@ -5,7 +5,8 @@
 //! Twitter card and JSON-LD data share previews are made from.
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-use qrcode::{EcLevel, QrCode};
+use qrcode::EcLevel;
+use qrcode::canvas::{Canvas, MaskPattern};
 use serde::Serialize;
 
 use crate::config::ShareTarget;
@@ -103,9 +104,19 @@ pub fn share_link(
 /// modules, labelled for screen readers. `None` when `text` is too long for
 /// a QR code (over about 2,300 bytes).
 pub fn qr_svg(text: &str, label: &str) -> Option<String> {
-    let code = QrCode::with_error_correction_level(text.as_bytes(), EcLevel::M).ok()?;
-    let width = code.width();
-    let colors = code.to_colors();
+    // Drawn as `QrCode::with_error_correction_level` does, but with one
+    // fixed mask instead of scoring all eight: any mask is valid for every
+    // reader, and the scoring was a seventh of a large site's build time.
+    let bits = qrcode::bits::encode_auto(text.as_bytes(), EcLevel::M).ok()?;
+    let version = bits.version();
+    let (data, ec) =
+        qrcode::ec::construct_codewords(&bits.into_bytes(), version, EcLevel::M).ok()?;
+    let mut canvas = Canvas::new(version, EcLevel::M);
+    canvas.draw_all_functional_patterns();
+    canvas.draw_data(&data, &ec);
+    canvas.apply_mask(MaskPattern::Checkerboard);
+    let width = usize::try_from(version.width()).ok()?;
+    let colors = canvas.into_colors();
     let quiet = 4;
     let size = width + 2 * quiet;
     let mut path = String::with_capacity(width * width);

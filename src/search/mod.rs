@@ -397,23 +397,26 @@ fn doc_terms(title: &str, numbers: &str, body: &str) -> (DocTerms, u32) {
         }
     }
     drop(index);
-    // Sorted by partition, each partition's terms one slice.
-    let mut keyed: Vec<(u32, TermEntry)> = terms
-        .into_iter()
-        .map(|t| {
-            let text = &texts[t.0 as usize][t.1 as usize..t.2 as usize];
-            (builder::partition_of(text) as u32, t)
-        })
+    // Sorted by partition (a counting sort), each partition's terms one
+    // slice.
+    let partitions: Vec<u32> = terms
+        .iter()
+        .map(|t| builder::partition_of(&texts[t.0 as usize][t.1 as usize..t.2 as usize]) as u32)
         .collect();
-    keyed.sort_by_key(|(partition, _)| *partition);
     let mut partition_starts = vec![0u32; builder::PARTITIONS + 1];
-    for (partition, _) in &keyed {
-        partition_starts[*partition as usize + 1] += 1;
+    for &p in &partitions {
+        partition_starts[p as usize + 1] += 1;
     }
     for i in 1..partition_starts.len() {
         partition_starts[i] += partition_starts[i - 1];
     }
-    let terms = keyed.into_iter().map(|(_, t)| t).collect();
+    let mut next = partition_starts.clone();
+    let mut sorted = vec![(0u8, 0, 0, 0, 0, 0); terms.len()];
+    for (term, &p) in terms.iter().zip(&partitions) {
+        sorted[next[p as usize] as usize] = *term;
+        next[p as usize] += 1;
+    }
+    let terms = sorted;
     (
         DocTerms {
             texts,
@@ -616,17 +619,19 @@ fn fill(builder: &mut IndexBuilder, site: &Site, config: &Config) -> io::Result<
 
 /// Builds the index of the site's reports and hands its files to `emit` as
 /// they are made, in bounded memory: postings beyond
-/// [`builder::SPILL_BUDGET`] go to files in `scratch` (an existing, empty
-/// folder; everything stays in memory when `None`) and are read back a
+/// the budget ([`builder::SPILL_BUDGET`] unless given) go to files in
+/// `scratch` (an existing, empty folder; everything stays in memory when
+/// `None`) and are read back a
 /// partition at a time. Returns the bytes of the index.
 pub fn write_index(
     site: &Site,
     config: &Config,
-    scratch: Option<&Path>,
+    scratch: Option<(&Path, Option<usize>)>,
     emit: &(dyn Fn(IndexFile) -> io::Result<()> + Sync),
 ) -> io::Result<u64> {
     let out = shards::Emitter::new(emit);
-    let mut builder = IndexBuilder::writing(&out, scratch, builder::SPILL_BUDGET);
+    let budget = scratch.and_then(|s| s.1).unwrap_or(builder::SPILL_BUDGET);
+    let mut builder = IndexBuilder::writing(&out, scratch.map(|s| s.0), budget);
     fill(&mut builder, site, config)?;
     shards::write_files(&mut builder, &shards::Sizes::default(), &out)?;
     Ok(out.bytes())

@@ -88,21 +88,25 @@ fn spans(text: &str, mode: Mode) -> Vec<Span> {
         if run.is_empty() {
             return;
         }
-        if mode == Mode::Index || run.len() == 1 {
-            for (i, (s, e)) in run.iter().enumerate() {
+        // In position order, and at one position the character before
+        // the bigram that starts with it: the order every caller expects.
+        let unigrams = mode == Mode::Index || run.len() == 1;
+        for (i, &(s, e)) in run.iter().enumerate() {
+            let pos = start + i as u32;
+            if unigrams {
                 spans.push(Span {
-                    start: *s,
-                    end: *e,
-                    pos: start + i as u32,
+                    start: s,
+                    end: e,
+                    pos,
                 });
             }
-        }
-        for (i, pair) in run.windows(2).enumerate() {
-            spans.push(Span {
-                start: pair[0].0,
-                end: pair[1].1,
-                pos: start + i as u32,
-            });
+            if let Some(&(_, next_end)) = run.get(i + 1) {
+                spans.push(Span {
+                    start: s,
+                    end: next_end,
+                    pos,
+                });
+            }
         }
         run.clear();
     };
@@ -139,11 +143,11 @@ fn spans(text: &str, mode: Mode) -> Vec<Span> {
     }
     flush_run(&mut run, run_start, &mut spans);
     end_word(&mut word, text.len(), &mut pos, &mut spans);
-    spans.sort_by(|a, b| {
-        a.pos
-            .cmp(&b.pos)
-            .then_with(|| (a.end - a.start).cmp(&(b.end - b.start)))
-    });
+    debug_assert!(
+        spans
+            .windows(2)
+            .all(|w| { (w[0].pos, w[0].end - w[0].start) < (w[1].pos, w[1].end - w[1].start) })
+    );
     spans
 }
 
