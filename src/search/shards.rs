@@ -93,25 +93,22 @@ fn raw_hashed(prefix: &str, json: String) -> IndexFile {
     IndexFile { name, script }
 }
 
-/// Appends numbers in base 36, separated by commas.
+/// The 64 digits of the number lists: safe inside a JSON string and apart
+/// from the separators `|` and `;`.
+pub const DIGITS: &[u8; 64] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_";
+
+/// Appends numbers with no separator between them: each in groups of five
+/// bits, lowest first, as digits of [`DIGITS`] — 32 and above for a group
+/// with more to come, below 32 for the last. Most differences between
+/// documents or positions take one or two characters (base 36 with commas
+/// took two or three).
 fn push_numbers(out: &mut String, numbers: impl IntoIterator<Item = u32>) {
-    for (i, mut n) in numbers.into_iter().enumerate() {
-        if i > 0 {
-            out.push(',');
+    for mut n in numbers {
+        while n >= 32 {
+            out.push(DIGITS[(32 | (n & 31)) as usize] as char);
+            n >>= 5;
         }
-        let mut digits = [0u8; 8];
-        let mut len = 0;
-        loop {
-            digits[len] = b"0123456789abcdefghijklmnopqrstuvwxyz"[(n % 36) as usize];
-            len += 1;
-            n /= 36;
-            if n == 0 {
-                break;
-            }
-        }
-        for d in digits[..len].iter().rev() {
-            out.push(*d as char);
-        }
+        out.push(DIGITS[n as usize] as char);
     }
 }
 
@@ -173,7 +170,7 @@ impl Shard {
         if term_data.len() > 1 {
             term_data.push(',');
         }
-        // "docs|weights[|file]", lists of base-36 numbers, documents as
+        // "docs|weights[|file]", lists of numbers (push_numbers), documents as
         // differences to the one before; a term with many positions has
         // them in a file of its own, named third, so that verifying a
         // phrase loads only its own terms' positions.
@@ -487,7 +484,7 @@ impl DocTable {
         }
         let avg_len = self.avg_len();
         let meta = json!({
-            "version": 1,
+            "version": 2,
             "docs": self.lens.len(),
             "avg": (avg_len * 100.0).round() / 100.0,
             "chunk": DOC_CHUNK,

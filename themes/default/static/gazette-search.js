@@ -125,8 +125,18 @@
     });
   };
   function undelta(list) { var v = 0; return list.map(function (d) { v += d; return v; }); }
-  // "a,1f,3" → [10, 51, 3]: numbers in base 36, as the index writes them.
-  function numbers(text) { return text ? text.split(",").map(function (n) { return parseInt(n, 36); }) : []; }
+  // Numbers as the index writes them (shards::push_numbers): five bits a
+  // digit, lowest first; a digit of 32 or more has more to come.
+  var DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_", VALUE = [];
+  for (var digit = 0; digit < 64; digit++) VALUE[DIGITS.charCodeAt(digit)] = digit;
+  function numbers(text) {
+    var out = [], n = 0, scale = 1;
+    for (var i = 0; i < text.length; i++) {
+      var v = VALUE[text.charCodeAt(i)];
+      if (v >= 32) { n += (v - 32) * scale; scale *= 32; } else { out.push(n + v * scale); n = 0; scale = 1; }
+    }
+    return out;
+  }
 
   // postings of a term: [{doc, tf}] (and positions when asked)
   // A term's positions are in its own file (named in its entry) when it
