@@ -2500,20 +2500,7 @@ fn an_incremental_build_gives_exactly_a_full_build() {
         root: site.root().to_path_buf(),
         ..Default::default()
     };
-    let site_files = |generated: gazette::build::Generated| -> BTreeMap<String, Vec<u8>> {
-        generated
-            .output
-            .files
-            .into_iter()
-            .map(|f| {
-                let bytes = match f.contents {
-                    gazette::render::Contents::Bytes(b) => b,
-                    gazette::render::Contents::CopyOf(p) => std::fs::read(p).unwrap(),
-                };
-                (f.path, bytes)
-            })
-            .collect()
-    };
+    let site_files = generated_files;
     let mut cache = BuildCache::default();
     let incremental = |cache: &mut BuildCache| {
         site_files(generate_cached(&options, &Quiet, Some(cache)).unwrap_or_else(|e| panic!("{e}")))
