@@ -477,29 +477,37 @@ fn emit(
 
     let started = Instant::now();
     progress.stage("building the search index", 0);
+    // A file the sink could not take is kept here, so that its error
+    // reaches the user as it was; any other failure is the index's own
+    // (its spill files).
+    let refused: Mutex<Option<OutputError>> = Mutex::new(None);
     let put = |file: IndexFile| {
         sink.put(OutputFile {
             path: format!("search/{}.js", file.name),
             contents: Contents::Bytes(file.script.into_bytes()),
         })
-        .map_err(io::Error::other)
+        .map_err(|e| {
+            let message = e.to_string();
+            refused
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get_or_insert(e);
+            io::Error::other(message)
+        })
     };
-    let search_bytes = search::write_index(site, config, scratch, &put).map_err(|e| {
-        match e.into_inner().map(|inner| inner.downcast::<OutputError>()) {
-            Some(Ok(output)) => BuildError::Output(*output),
-            Some(Err(other)) => BuildError::Output(OutputError {
-                path: scratch.map_or(Path::new("."), |s| s.0).to_path_buf(),
-                action: "build the search index in",
-                source: Some(io::Error::other(other)),
-                help: None,
-            }),
-            None => BuildError::Output(OutputError {
-                path: scratch.map_or(Path::new("."), |s| s.0).to_path_buf(),
-                action: "build the search index in",
-                source: None,
-                help: None,
-            }),
-        }
+    let indexed = search::write_index(site, config, scratch, &put);
+    let search_bytes = indexed.map_err(|e| {
+        BuildError::Output(
+            refused
+                .into_inner()
+                .unwrap_or_else(|e| e.into_inner())
+                .unwrap_or_else(|| OutputError {
+                    path: scratch.map_or(Path::new("."), |s| s.0).to_path_buf(),
+                    action: "build the search index in",
+                    source: Some(e),
+                    help: None,
+                }),
+        )
     })?;
     timings.search = started.elapsed();
     for pair in sink.paths().windows(2) {
