@@ -375,10 +375,12 @@ impl<'a> Emitter<'a> {
 
 /// The document table as documents come, newest first: rows go out in
 /// chunk files of [`DOC_CHUNK`] as soon as a chunk is full, and of each
-/// document only its length and filter values stay, so the table never
-/// holds the excerpts of the whole site.
+/// document only its filter values stay, so the table never holds the
+/// excerpts of the whole site. (The lengths, for BM25, are the index
+/// builder's.)
 pub(crate) struct DocTable {
-    pub lens: Vec<u32>,
+    /// Documents so far.
+    count: u32,
     /// Per filter ([`FACETS`]): value → its documents.
     facets: Vec<BTreeMap<String, Vec<u32>>>,
     pending: Vec<SearchDoc>,
@@ -388,7 +390,7 @@ pub(crate) struct DocTable {
 impl DocTable {
     pub fn new() -> DocTable {
         DocTable {
-            lens: Vec::new(),
+            count: 0,
             facets: vec![BTreeMap::new(); FACETS.len()],
             pending: Vec::new(),
             chunk_names: Vec::new(),
@@ -397,8 +399,8 @@ impl DocTable {
 
     /// Adds the next document.
     pub fn push(&mut self, doc: &SearchDoc, out: &Emitter) -> io::Result<()> {
-        let id = self.lens.len() as u32;
-        self.lens.push(doc.len);
+        let id = self.count;
+        self.count += 1;
         for (values, facet) in self.facets.iter_mut().zip(FACETS) {
             for value in doc.facet_values(facet) {
                 values.entry(value).or_default().push(id);
@@ -429,19 +431,10 @@ impl DocTable {
         out.put(file)
     }
 
-    /// The average document length, for BM25.
-    pub fn avg_len(&self) -> f64 {
-        if self.lens.is_empty() {
-            0.0
-        } else {
-            self.lens.iter().map(|l| *l as u64).sum::<u64>() as f64 / self.lens.len() as f64
-        }
-    }
-
     /// Makes the files beside the term shards: the last rows, the chunk
     /// directories, the directory buckets (from every key's entry), the
-    /// filter files, and `meta` last.
-    fn finish(mut self, entries: Vec<DirEntry>, out: &Emitter) -> io::Result<()> {
+    /// filter files, and `meta` last (with the documents' average length).
+    fn finish(mut self, avg_len: f64, entries: Vec<DirEntry>, out: &Emitter) -> io::Result<()> {
         self.flush(out)?;
         let mut buckets: Vec<BTreeMap<String, Vec<[String; 2]>>> =
             vec![BTreeMap::new(); DIR_BUCKETS as usize];
@@ -482,10 +475,9 @@ impl DocTable {
             }
             facets.insert(facet, json!({ "files": names, "values": counts }));
         }
-        let avg_len = self.avg_len();
         let meta = json!({
             "version": 2,
-            "docs": self.lens.len(),
+            "docs": self.count,
             "avg": (avg_len * 100.0).round() / 100.0,
             "chunk": DOC_CHUNK,
             "chunkdir": CHUNK_DIR,
@@ -517,7 +509,7 @@ pub(crate) fn write_files(
         writer.finish()
     })?;
     let table = builder.take_table();
-    table.finish(made.into_iter().flatten().collect(), out)
+    table.finish(builder.avg_len(), made.into_iter().flatten().collect(), out)
 }
 
 /// Every file of an index in memory; `meta` last.
@@ -567,7 +559,9 @@ pub fn shards_with(
         }
         entries.extend(writer.finish().expect("files in memory"));
     }
-    table.finish(entries, &out).expect("files in memory");
+    table
+        .finish(index.avg_len, entries, &out)
+        .expect("files in memory");
     drop(out);
     files.into_inner().unwrap_or_else(|e| e.into_inner())
 }
