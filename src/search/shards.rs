@@ -17,26 +17,25 @@ use super::builder::{IndexBuilder, PARTITIONS, partition_of};
 use super::tokenize::shard_key;
 use super::{DIR_BUCKETS, DOC_CHUNK, FACETS, SearchDoc, SearchIndex, TermPostings};
 
-/// FNV-1a, 32 bits: which directory bucket a shard key is in. The browser
-/// computes the same over the key's UTF-8 bytes.
-pub fn bucket(key: &str) -> u32 {
+/// FNV-1a, 32 bits, over the UTF-8 bytes of `text`: the hash the browser
+/// computes too.
+fn fnv1a(text: &str) -> u32 {
     let mut h: u32 = 0x811c_9dc5;
-    for b in key.as_bytes() {
+    for b in text.as_bytes() {
         h ^= *b as u32;
         h = h.wrapping_mul(16_777_619);
     }
-    h % DIR_BUCKETS
+    h
 }
 
-/// Which part of a split shard key holds `term` (FNV-1a over its UTF-8
-/// bytes, as the browser computes it).
+/// Which directory bucket a shard key is in.
+pub fn bucket(key: &str) -> u32 {
+    fnv1a(key) % DIR_BUCKETS
+}
+
+/// Which part of a split shard key holds `term`.
 pub fn term_part(term: &str, parts: usize) -> usize {
-    let mut h: u32 = 0x811c_9dc5;
-    for b in term.as_bytes() {
-        h ^= *b as u32;
-        h = h.wrapping_mul(16_777_619);
-    }
-    h as usize % parts
+    fnv1a(term) as usize % parts
 }
 
 /// Names of document-table chunks per `c-*.js` file.
