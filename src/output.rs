@@ -14,15 +14,12 @@
 //! Gazette (it holds the marker file [`MARKER`]), so a mistyped `--out`
 //! cannot wipe a folder of someone's documents.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-
-use std::collections::HashSet;
 use std::sync::Mutex;
-
-use rayon::prelude::*;
 
 use crate::render::{Contents, OutputFile, OutputSet};
 
@@ -323,15 +320,6 @@ impl Drop for Scratch {
     }
 }
 
-/// Writes `set` as the new content of `out` (see [`Stager`]).
-pub fn write(out: &Path, set: &OutputSet) -> Result<WriteStats, OutputError> {
-    let stager = Stager::begin(out)?;
-    set.files
-        .par_iter()
-        .try_for_each(|file| stager.put(file.clone()))?;
-    stager.finish()
-}
-
 /// Refuses to replace a folder that Gazette did not write.
 fn check_replaceable(out: &Path) -> Result<(), OutputError> {
     let refuse = |help: String| OutputError {
@@ -433,7 +421,15 @@ fn exchange(a: &Path, b: &Path) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::OutputFile;
+
+    /// Writes `set` as the new content of `out`, as a build does.
+    fn write(out: &Path, set: &OutputSet) -> Result<WriteStats, OutputError> {
+        let stager = Stager::begin(out)?;
+        for file in &set.files {
+            stager.put(file.clone())?;
+        }
+        stager.finish()
+    }
 
     fn set(files: &[(&str, &str)]) -> OutputSet {
         OutputSet {
