@@ -316,3 +316,54 @@ fn a_spilled_index_gives_exactly_the_files_of_one_in_memory() {
     // The spill files are read back and removed.
     assert_eq!(std::fs::read_dir(scratch.path()).unwrap().count(), 0);
 }
+
+/// BM25 sees lengths by their class ([`builder::length_class`]), so
+/// appending a sentence to one report changes the shards of the terms it
+/// adds, not every shard that holds one of the report's terms.
+#[test]
+fn a_small_edit_changes_few_term_shards() {
+    let mut texts: Vec<String> = (0..200)
+        .map(|i| {
+            format!(
+                "第{i}号 法治政府建设年度报告。扫黑除恶专项斗争{}，依法行政{}。",
+                "街道办事处综合行政执法".repeat(i % 7 + 30),
+                "重大行政决策程序".repeat(i % 5 + 20),
+            )
+        })
+        .collect();
+    let term_shards = |texts: &[String]| -> BTreeSet<String> {
+        shards::shards_with(&index_of(texts), 64, 40)
+            .into_iter()
+            .map(|f| f.name)
+            .filter(|name| name.starts_with("t-"))
+            .collect()
+    };
+    let before = term_shards(&texts);
+    let len = |texts: &[String]| index_of(texts).docs[100].len as u64;
+    let len_before = len(&texts);
+    texts[100].push_str("基准测试。");
+    // (An edit that moves a report into the next length class changes all
+    // its terms' weights; this one does not.)
+    assert_eq!(
+        builder::length_class(len_before),
+        builder::length_class(len(&texts))
+    );
+    let after = term_shards(&texts);
+    let changed = after.difference(&before).count();
+    assert!(before.len() > 50, "{} term shards", before.len());
+    assert!(
+        changed <= 6,
+        "{changed} of {} term shards changed",
+        before.len()
+    );
+}
+
+#[test]
+fn length_classes_keep_four_leading_bits() {
+    use builder::length_class;
+    assert_eq!(length_class(0), 0.0);
+    assert_eq!(length_class(15), 15.0);
+    assert_eq!(length_class(17), 16.0);
+    assert_eq!(length_class(1000), 960.0);
+    assert_eq!(length_class(10_356), length_class(10_370));
+}
