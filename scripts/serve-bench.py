@@ -5,15 +5,18 @@
 
 Starts `target/release/gazette serve --port 0` on SITE_DIR, listens to its
 event stream, appends a line to one report SAVES times (default 5, one save
-at a time, waiting for each reload) and prints each latency and the median.
-It measures; it asserts nothing. Build first: cargo build --release.
+at a time, waiting for each reload) and prints each latency and the median,
+what serve said about each rebuild (its stage timings) and the server's
+peak memory. It measures; it asserts nothing. Build first: cargo build
+--release.
 """
-import glob, os, socket, statistics, subprocess, sys, time
+import glob, os, socket, statistics, subprocess, sys, tempfile, time
 
 site = sys.argv[1]
 saves = int(sys.argv[2]) if len(sys.argv) > 2 else 5
-server = subprocess.Popen(["target/release/gazette", "serve", "--port", "0", "--root", site],
-                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+log = tempfile.TemporaryFile(mode="w+")
+server = subprocess.Popen(["target/release/gazette", "serve", "--port", "0", "--timings", "--root", site],
+                          stdout=subprocess.PIPE, stderr=log, text=True)
 try:
     line = server.stdout.readline()
     port = int(line.strip().rstrip("/").rsplit(":", 1)[1])
@@ -38,5 +41,14 @@ try:
     with open(report, "w", encoding="utf-8") as f:
         f.write(original)
     print(f"median: {statistics.median(latencies):.0f} ms over {saves} saves ({site})")
+    with open(f"/proc/{server.pid}/status") as status:
+        peak = [l.split()[1] for l in status if l.startswith("VmHWM:")]
+    if peak:
+        print(f"server peak RSS: {int(peak[0]) / 1024:.0f} MB")
 finally:
     server.terminate()
+    server.wait()
+    log.seek(0)
+    for line in log:
+        if line.startswith(("rebuilt", "timings")):
+            print("  serve: " + line.rstrip())

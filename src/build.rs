@@ -106,6 +106,21 @@ pub struct Timings {
     pub write: Duration,
 }
 
+impl fmt::Display for Timings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "load {:.3} s, markdown {:.3} s, site {:.3} s, render {:.3} s, search {:.3} s, write {:.3} s",
+            self.load.as_secs_f64(),
+            self.markdown.as_secs_f64(),
+            self.site.as_secs_f64(),
+            self.render.as_secs_f64(),
+            self.search.as_secs_f64(),
+            self.write.as_secs_f64(),
+        )
+    }
+}
+
 /// Told what a build is doing, for a progress bar. Called from worker
 /// threads.
 pub trait Progress: Sync {
@@ -135,12 +150,19 @@ pub struct BuildCache {
     markdown_options: Option<(bool, Vec<String>)>,
     /// How many texts the last build rendered (the rest came from here).
     pub rendered_last: usize,
+    /// The search index, re-indexing only the reports that changed.
+    search: search::LiveIndex,
 }
 
 impl BuildCache {
     /// Files the last build read from disk.
     pub fn read_last(&self) -> usize {
         self.read.read_last
+    }
+
+    /// Reports the last build indexed for search (the rest were kept).
+    pub fn indexed_last(&self) -> usize {
+        self.search.indexed_last
     }
 }
 
@@ -230,11 +252,15 @@ pub fn generate_with(
 pub fn generate_cached(
     options: &BuildOptions,
     progress: &dyn Progress,
-    cache: Option<&mut BuildCache>,
+    mut cache: Option<&mut BuildCache>,
 ) -> Result<Generated, BuildError> {
-    let mut prepared = prepare(options, progress, cache, None)?;
+    let mut prepared = prepare(options, progress, cache.as_deref_mut(), None)?;
     let sink = Collect::default();
-    emit(&mut prepared, &sink, None, progress)?;
+    let index = match cache {
+        Some(cache) => SearchIndexing::Live(&mut cache.search),
+        None => SearchIndexing::Full(None),
+    };
+    emit(&mut prepared, &sink, index, progress)?;
     Ok(Generated {
         config: prepared.config,
         site: prepared.site,
@@ -452,12 +478,21 @@ fn prepare(
     })
 }
 
+/// How [`emit`] makes the search index.
+enum SearchIndexing<'a> {
+    /// All of it, its postings spilled to this scratch folder (above this
+    /// budget) on a large site, or in memory when `None`.
+    Full(Option<(&'a Path, Option<usize>)>),
+    /// By updating the index of the last build.
+    Live(&'a mut search::LiveIndex),
+}
+
 /// Renders every page and the search index into `sink`; returns the bytes
-/// of the search index. Search postings spill to `scratch` on a large site.
+/// of the search index.
 fn emit(
     prepared: &mut Prepared,
     sink: &dyn Sink,
-    scratch: Option<(&Path, Option<usize>)>,
+    index: SearchIndexing,
     progress: &dyn Progress,
 ) -> Result<u64, BuildError> {
     let Prepared {
@@ -495,7 +530,14 @@ fn emit(
             io::Error::other(message)
         })
     };
-    let indexed = search::write_index(site, config, scratch, &put);
+    let scratch = match &index {
+        SearchIndexing::Full(scratch) => *scratch,
+        SearchIndexing::Live(_) => None,
+    };
+    let indexed = match index {
+        SearchIndexing::Full(scratch) => search::write_index(site, config, scratch, &put),
+        SearchIndexing::Live(live) => live.update(site, config, &put),
+    };
     let search_bytes = indexed.map_err(|e| {
         BuildError::Output(
             refused
@@ -581,7 +623,7 @@ pub fn build_with(
     let search_bytes = emit(
         &mut prepared,
         &stager,
-        Some((scratch.path(), options.search_spill_budget)),
+        SearchIndexing::Full(Some((scratch.path(), options.search_spill_budget))),
         progress,
     )?;
     progress.stage("writing files", 0);

@@ -155,6 +155,9 @@ struct ServeArgs {
     /// Open the preview in the web browser
     #[arg(long)]
     open: bool,
+    /// Print how long each stage of every rebuild took
+    #[arg(long)]
+    timings: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -348,17 +351,7 @@ impl Report<'_> {
                     }
                 }
                 if self.timings {
-                    let t = &summary.timings;
-                    let _ = writeln!(
-                        stderr,
-                        "timings: load {:.3} s, markdown {:.3} s, site {:.3} s, render {:.3} s, search {:.3} s, write {:.3} s",
-                        t.load.as_secs_f64(),
-                        t.markdown.as_secs_f64(),
-                        t.site.as_secs_f64(),
-                        t.render.as_secs_f64(),
-                        t.search.as_secs_f64(),
-                        t.write.as_secs_f64(),
-                    );
+                    let _ = writeln!(stderr, "timings: {}", summary.timings);
                 }
                 ExitCode::SUCCESS
             }
@@ -431,6 +424,7 @@ fn run_serve(args: ServeArgs) -> ExitCode {
         poll: args.poll,
         drafts: args.drafts,
         open: args.open,
+        timings: args.timings,
     };
     match crate::serve::serve(options) {
         Ok(()) => ExitCode::SUCCESS,

@@ -53,6 +53,8 @@ pub struct ServeOptions {
     pub drafts: bool,
     /// Open the preview in the web browser.
     pub open: bool,
+    /// Print how long each stage of every rebuild took.
+    pub timings: bool,
 }
 
 /// The site being served: the output of the last good build.
@@ -198,7 +200,10 @@ pub fn serve(options: ServeOptions) -> Result<(), String> {
     let _watcher = watch(&options.root, options.poll, send)?;
     let changes = Changes::new(&options.root, receive);
     let builder_shared = shared.clone();
-    std::thread::spawn(move || rebuild_loop(&build_options, changes, &builder_shared, cache));
+    let timings = options.timings;
+    std::thread::spawn(move || {
+        rebuild_loop(&build_options, changes, &builder_shared, cache, timings)
+    });
 
     let app = Router::new()
         .route("/__gazette/live.js", get(live_script))
@@ -385,6 +390,7 @@ fn rebuild_loop(
     mut changes: Changes,
     shared: &Shared,
     mut cache: build::BuildCache,
+    timings: bool,
 ) {
     while changes.next().is_some() {
         let started = Instant::now();
@@ -404,11 +410,15 @@ fn rebuild_loop(
                     .take()
                     .is_some();
                 eprintln!(
-                    "rebuilt in {} ms (read {} changed files, rendered {} texts)",
+                    "rebuilt in {} ms (read {} changed files, rendered {} texts, indexed {} reports)",
                     started.elapsed().as_millis(),
                     cache.read_last(),
-                    cache.rendered_last
+                    cache.rendered_last,
+                    cache.indexed_last()
                 );
+                if timings {
+                    eprintln!("timings: {}", generated.timings);
+                }
                 // After a failed build the page shows the overlay: reload.
                 let notice = if recovered {
                     Notice::Reload

@@ -2511,6 +2511,39 @@ fn an_incremental_build_gives_exactly_a_full_build() {
     // Nothing changed: nothing read or rendered again.
     assert_eq!(incremental(&mut cache), full());
     assert_eq!((cache.read_last(), cache.rendered_last), (0, 0));
+    assert_eq!(cache.indexed_last(), 0);
+    // Edits that keep the reports and their order: a sentence appended,
+    // a paragraph put first (every position moves), most of the text
+    // cut (the length class changes), the title and 文号 changed, two
+    // reports at once. Only the edited reports are indexed again.
+    let edits: [&[(usize, &str, &str)]; 5] = [
+        &[(
+            3,
+            "第3号",
+            "第3篇正文，含[链接](first.md)。又加一句：扫黑除恶。",
+        )],
+        &[(
+            3,
+            "第3号",
+            "开头新加一段。\n\n第3篇正文，含[链接](first.md)。",
+        )],
+        &[(3, "第3号", "第3篇。")],
+        &[(3, "第3号（修订稿）", "第3篇。")],
+        &[
+            (5, "第5号", "第5篇，改了。"),
+            (9, "第9号", "第9篇正文，含[链接](first.md)。加一句。"),
+        ],
+    ];
+    for edit in edits {
+        for (i, title, body) in edit {
+            site.write(
+                &format!("content/news/r{i:02}.md"),
+                &report(title, "2022-12-20", body),
+            );
+        }
+        assert_eq!(incremental(&mut cache), full(), "after {edit:?}");
+        assert_eq!(cache.indexed_last(), edit.len(), "after {edit:?}");
+    }
     // An edit, an addition and a deletion.
     site.write(
         "content/news/r03.md",

@@ -272,22 +272,42 @@ impl PartitionStream<'_> {
         let Some((term, mut postings)) = self.terms.next_term()? else {
             return Ok(None);
         };
-        let avg = self.avg;
-        postings.weights = postings
-            .iter()
-            .map(|p| {
-                let tf = p.weight as f64;
-                let len = length_class(self.lens[p.doc as usize] as u64);
-                // At most 1000 × (k1 + 1) = 2200.
-                (1000.0 * tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * len / avg))).round() as u16
-            })
-            .collect();
+        postings.weights = bm25_weights(&postings, self.lens, self.avg);
         Ok(Some((term, postings)))
     }
 
     /// The postings of every term with this shard key.
     pub fn key_postings(&self, key: &str) -> usize {
         self.key_postings.get(key).copied().unwrap_or(0)
+    }
+}
+
+/// BM25's term-frequency part × 1000 for each document of `postings`
+/// (whose weights are still the frequencies), given every document's
+/// length and the [`avg_class`].
+pub(crate) fn bm25_weights(postings: &TermPostings, lens: &[u32], avg: f64) -> Vec<u16> {
+    postings
+        .iter()
+        .map(|p| {
+            let tf = p.weight as f64;
+            let len = length_class(lens[p.doc as usize] as u64);
+            // At most 1000 × (k1 + 1) = 2200.
+            (1000.0 * tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * len / avg))).round() as u16
+        })
+        .collect()
+}
+
+/// The average length as BM25 sees it: its [`length_class`], at least 1.
+pub(crate) fn avg_class(lens: &[u32]) -> f64 {
+    length_class(avg_len(lens).round() as u64).max(1.0)
+}
+
+/// The average document length.
+pub(crate) fn avg_len(lens: &[u32]) -> f64 {
+    if lens.is_empty() {
+        0.0
+    } else {
+        lens.iter().map(|l| *l as u64).sum::<u64>() as f64 / lens.len() as f64
     }
 }
 
@@ -413,11 +433,21 @@ impl<'e> IndexBuilder<'e> {
 
     /// The average document length, for BM25.
     pub fn avg_len(&self) -> f64 {
-        if self.lens.is_empty() {
-            0.0
-        } else {
-            self.lens.iter().map(|l| *l as u64).sum::<u64>() as f64 / self.lens.len() as f64
-        }
+        avg_len(&self.lens)
+    }
+
+    /// The documents, their lengths and every partition's terms (with
+    /// their frequencies, not yet weights), of a builder in memory.
+    pub fn into_terms(
+        self,
+    ) -> (
+        Vec<SearchDoc>,
+        Vec<u32>,
+        Vec<FxHashMap<String, TermPostings>>,
+    ) {
+        debug_assert!(self.spill.is_none() && self.table.is_none());
+        let terms = self.partitions.into_iter().map(|p| p.terms).collect();
+        (self.docs, self.lens, terms)
     }
 
     /// The document table being written (an empty one for an index in
@@ -436,7 +466,7 @@ impl<'e> IndexBuilder<'e> {
         &mut self,
         each: impl Fn(&mut PartitionStream) -> io::Result<T> + Sync,
     ) -> io::Result<Vec<T>> {
-        let avg = length_class(self.avg_len().round() as u64).max(1.0);
+        let avg = avg_class(&self.lens);
         let lens = &self.lens;
         self.partitions
             .par_iter_mut()

@@ -36,6 +36,7 @@
 //! script-src 'self'` (no `eval`, no inline script, no WebAssembly).
 
 mod builder;
+mod live;
 pub mod shards;
 pub mod tokenize;
 
@@ -50,6 +51,7 @@ use serde::Serialize;
 use crate::config::{Config, Language};
 use crate::site::{ReportId, Site};
 use builder::IndexBuilder;
+pub use live::LiveIndex;
 use shards::IndexFile;
 use tokenize::{Token, is_word_token, tokenize_query};
 
@@ -207,6 +209,26 @@ impl TermPostings {
         self.last_doc = later.last_doc;
         self.weights.extend_from_slice(&later.weights);
         self.positions.extend_from_slice(&later.positions);
+    }
+
+    /// These postings with document `doc`'s replaced by `entry` (its
+    /// frequency and positions), or taken out when `None`.
+    fn with_doc(&self, doc: u32, mut entry: Option<(u32, &[u32])>) -> TermPostings {
+        let mut out = TermPostings::default();
+        for p in self.iter() {
+            if p.doc > doc
+                && let Some((frequency, positions)) = entry.take()
+            {
+                out.push(doc, frequency, positions);
+            }
+            if p.doc != doc {
+                out.push(p.doc, p.weight, &p.positions());
+            }
+        }
+        if let Some((frequency, positions)) = entry {
+            out.push(doc, frequency, positions);
+        }
+        out
     }
 
     pub fn len(&self) -> usize {
@@ -591,8 +613,9 @@ fn expand<'a>(index: &'a SearchIndex, token: &Token, prefix: bool) -> Vec<&'a st
     }
 }
 
-/// The search document and terms of one report.
-fn report_terms(site: &Site, id: ReportId, chinese: bool) -> io::Result<(SearchDoc, DocTerms)> {
+/// What a report's terms are made from: its title, its numbers (文号 and
+/// 索引号) and its text.
+fn term_inputs(site: &Site, id: ReportId) -> io::Result<[String; 3]> {
     let r = site.report(id);
     let f = &r.front;
     let numbers = format!(
@@ -600,9 +623,16 @@ fn report_terms(site: &Site, id: ReportId, chinese: bool) -> io::Result<(SearchD
         f.doc_no.as_deref().unwrap_or(""),
         f.index_no.as_deref().unwrap_or("")
     );
-    let (terms, len) = doc_terms(&f.title, &numbers, &site.text(r)?);
+    Ok([f.title.clone(), numbers, site.text(r)?.into_owned()])
+}
+
+/// The row of one report in the document table; `len` is its length in
+/// tokens.
+fn search_doc(site: &Site, id: ReportId, chinese: bool, len: u32) -> SearchDoc {
+    let r = site.report(id);
+    let f = &r.front;
     let excerpt = crate::markdown::flat_lead(f.summary.as_deref().unwrap_or(&r.doc.lead), 160);
-    let doc = SearchDoc {
+    SearchDoc {
         path: r.url.encoded().trim_start_matches('/').to_string(),
         title: f.title.clone(),
         date: f.date_published.map(|d| d.date().iso()).unwrap_or_default(),
@@ -622,8 +652,14 @@ fn report_terms(site: &Site, id: ReportId, chinese: bool) -> io::Result<(SearchD
         validity: f
             .validity
             .map(|v| if chinese { v.chinese() } else { v.english() }.to_string()),
-    };
-    Ok((doc, terms))
+    }
+}
+
+/// The search document and terms of one report.
+fn report_terms(site: &Site, id: ReportId, chinese: bool) -> io::Result<(SearchDoc, DocTerms)> {
+    let [title, numbers, text] = term_inputs(site, id)?;
+    let (terms, len) = doc_terms(&title, &numbers, &text);
+    Ok((search_doc(site, id, chinese, len), terms))
 }
 
 /// Adds every report with a page to `builder`, newest first, a block at a

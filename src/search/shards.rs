@@ -228,7 +228,7 @@ impl Shard {
 /// the term, a shard each. The directory entry of a key names the term
 /// and position shard of each of its parts; a term is in part
 /// `term_part(term, parts)`.
-struct PartitionWriter<'e> {
+pub(super) struct PartitionWriter<'e> {
     sizes: Sizes,
     emit: &'e mut dyn FnMut(IndexFile) -> io::Result<()>,
     /// The shard filled by keys that are not split.
@@ -240,7 +240,7 @@ struct PartitionWriter<'e> {
 }
 
 impl<'e> PartitionWriter<'e> {
-    fn new(sizes: Sizes, emit: &'e mut dyn FnMut(IndexFile) -> io::Result<()>) -> Self {
+    pub(super) fn new(sizes: Sizes, emit: &'e mut dyn FnMut(IndexFile) -> io::Result<()>) -> Self {
         PartitionWriter {
             sizes,
             emit,
@@ -253,7 +253,12 @@ impl<'e> PartitionWriter<'e> {
 
     /// Adds the next term; `key_postings` is the number of postings of
     /// its shard key (of every term with that key).
-    fn add(&mut self, term: &str, postings: &TermPostings, key_postings: usize) -> io::Result<()> {
+    pub(super) fn add(
+        &mut self,
+        term: &str,
+        postings: &TermPostings,
+        key_postings: usize,
+    ) -> io::Result<()> {
         let key = shard_key(term);
         if key != self.key {
             self.end_key()?;
@@ -302,7 +307,7 @@ impl<'e> PartitionWriter<'e> {
     }
 
     /// Makes the last shards; returns every key's directory entry.
-    fn finish(mut self) -> io::Result<Vec<DirEntry>> {
+    pub(super) fn finish(mut self) -> io::Result<Vec<DirEntry>> {
         self.end_key()?;
         if !self.shared.keys.is_empty() {
             self.flush_shared()?;
@@ -331,7 +336,8 @@ impl Default for Sizes {
 }
 
 /// A shard key's directory entry: the term and position shard of each part.
-type DirEntry = (String, Vec<[String; 2]>);
+/// A shard key and the names of its parts' term and position shards.
+pub(super) type DirEntry = (String, Vec<[String; 2]>);
 
 /// Where the files of an index go: each handed on once (files are named
 /// by their content, so two with one name — the empty part of a split key
@@ -433,7 +439,12 @@ impl DocTable {
     /// Makes the files beside the term shards: the last rows, the chunk
     /// directories, the directory buckets (from every key's entry), the
     /// filter files, and `meta` last (with the documents' average length).
-    fn finish(mut self, avg_len: f64, entries: Vec<DirEntry>, out: &Emitter) -> io::Result<()> {
+    pub(super) fn finish(
+        mut self,
+        avg_len: f64,
+        entries: Vec<DirEntry>,
+        out: &Emitter,
+    ) -> io::Result<()> {
         self.flush(out)?;
         let mut buckets: Vec<BTreeMap<String, Vec<[String; 2]>>> =
             vec![BTreeMap::new(); DIR_BUCKETS as usize];

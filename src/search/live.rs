@@ -1,0 +1,316 @@
+//! The search index kept in memory between `gazette serve`'s rebuilds, so
+//! that saving one report re-indexes that report, not the site.
+//!
+//! [`LiveIndex`] keeps every partition's terms with their frequencies, and
+//! the files each partition made last time. On a rebuild it compares each
+//! report's title, numbers and text with what it indexed before; for a
+//! report that changed, it tokenizes the old and the new text and replaces
+//! the report's postings in just the terms whose entry differs. A
+//! partition none of whose terms changed hands on the files it made
+//! before; the others are made again, exactly as [`super::write_index`]
+//! makes them (BM25 sees lengths by class, [`super::builder::length_class`],
+//! so a small edit rarely changes the weights of the report's other
+//! terms). The document table, directories and `meta.js` are made anew
+//! every time; they are small. When reports were added, removed or
+//! reordered (document numbers move), the whole index is built again.
+//!
+//! The files are byte-identical to those of a full build; tests check it
+//! after every kind of edit.
+
+use std::hash::{Hash, Hasher};
+use std::io;
+
+use rayon::prelude::*;
+use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
+
+use super::builder::{IndexBuilder, avg_class, avg_len, bm25_weights, length_class};
+use super::shards::{DirEntry, DocTable, Emitter, IndexFile, PartitionWriter, Sizes};
+use super::tokenize::shard_key;
+use super::{BUILD_BLOCK, DocTerms, TermPostings, doc_terms, search_doc, term_inputs};
+use crate::config::{Config, Language};
+use crate::site::Site;
+
+/// One indexed report.
+struct LiveDoc {
+    /// Its page, which identifies it from build to build.
+    path: String,
+    /// Title, numbers and text: what its terms were made from.
+    inputs: [String; 3],
+    hash: u64,
+    len: u32,
+}
+
+/// One partition's terms (weights still frequencies) and, unless a term
+/// changed since, the files it made and their directory entries.
+#[derive(Default)]
+struct LivePartition {
+    terms: FxHashMap<String, TermPostings>,
+    made: Option<(Vec<IndexFile>, Vec<DirEntry>)>,
+}
+
+/// The search index of the last build, kept up to date by
+/// [`LiveIndex::update`].
+#[derive(Default)]
+pub struct LiveIndex {
+    docs: Vec<LiveDoc>,
+    partitions: Vec<LivePartition>,
+    /// The average length's class the partitions' files were made with.
+    avg: f64,
+    /// Reports indexed again by the last update (all of them when it
+    /// started afresh).
+    pub indexed_last: usize,
+}
+
+fn inputs_hash(inputs: &[String; 3]) -> u64 {
+    let mut h = FxHasher::default();
+    inputs.hash(&mut h);
+    h.finish()
+}
+
+impl LiveIndex {
+    /// Brings the index up to date with `site`, handing every file of it
+    /// to `emit`; returns their bytes. After an error the next update
+    /// starts afresh.
+    pub fn update(
+        &mut self,
+        site: &Site,
+        config: &Config,
+        emit: &(dyn Fn(IndexFile) -> io::Result<()> + Sync),
+    ) -> io::Result<u64> {
+        let result = self.try_update(site, config, emit);
+        if result.is_err() {
+            *self = LiveIndex::default();
+        }
+        result
+    }
+
+    fn try_update(
+        &mut self,
+        site: &Site,
+        config: &Config,
+        emit: &(dyn Fn(IndexFile) -> io::Result<()> + Sync),
+    ) -> io::Result<u64> {
+        let chinese = config.language == Language::ZhCn;
+        let ids = site.reports_by_date();
+        let inputs: Vec<([String; 3], u64)> = ids
+            .par_iter()
+            .map(|id| {
+                let inputs = term_inputs(site, *id)?;
+                let hash = inputs_hash(&inputs);
+                Ok((inputs, hash))
+            })
+            .collect::<io::Result<_>>()?;
+        let paths: Vec<String> = ids
+            .iter()
+            .map(|id| search_doc(site, *id, chinese, 0).path)
+            .collect();
+        let same_reports = !self.partitions.is_empty()
+            && self.docs.len() == paths.len()
+            && self.docs.iter().zip(&paths).all(|(d, p)| d.path == *p);
+        if same_reports {
+            self.indexed_last = 0;
+            for (doc, (inputs, hash)) in inputs.into_iter().enumerate() {
+                if self.docs[doc].hash != hash {
+                    self.replace(doc as u32, inputs, hash);
+                    self.indexed_last += 1;
+                }
+            }
+        } else {
+            self.rebuild(paths, inputs);
+            self.indexed_last = self.docs.len();
+        }
+
+        let lens: Vec<u32> = self.docs.iter().map(|d| d.len).collect();
+        let avg = avg_class(&lens);
+        if avg != self.avg {
+            for partition in &mut self.partitions {
+                partition.made = None;
+            }
+            self.avg = avg;
+        }
+        let sizes = Sizes::default();
+        self.partitions
+            .par_iter_mut()
+            .filter(|p| p.made.is_none())
+            .try_for_each(|p| -> io::Result<()> {
+                p.made = Some(make(&p.terms, &lens, avg, sizes)?);
+                Ok(())
+            })?;
+
+        let out = Emitter::new(emit);
+        let mut entries = Vec::new();
+        for partition in &self.partitions {
+            let (files, made) = partition.made.as_ref().expect("every partition is made");
+            for file in files {
+                out.put(file.clone())?;
+            }
+            entries.extend(made.iter().cloned());
+        }
+        let mut table = DocTable::new();
+        for (doc, id) in self.docs.iter().zip(ids.iter()) {
+            table.push(&search_doc(site, *id, chinese, doc.len), &out)?;
+        }
+        table.finish(avg_len(&lens), entries, &out)?;
+        Ok(out.bytes())
+    }
+
+    /// Indexes every report afresh.
+    fn rebuild(&mut self, paths: Vec<String>, inputs: Vec<([String; 3], u64)>) {
+        let mut builder = IndexBuilder::in_memory();
+        let mut docs = Vec::with_capacity(paths.len());
+        for (block, block_paths) in inputs.chunks(BUILD_BLOCK).zip(paths.chunks(BUILD_BLOCK)) {
+            let per_doc: Vec<_> = block
+                .par_iter()
+                .map(|(inputs, _)| {
+                    let (terms, len) = doc_terms(&inputs[0], &inputs[1], &inputs[2]);
+                    (placeholder_doc(len), terms)
+                })
+                .collect();
+            for ((inputs, hash), ((doc, _), path)) in
+                block.iter().zip(per_doc.iter().zip(block_paths))
+            {
+                docs.push(LiveDoc {
+                    path: path.clone(),
+                    inputs: inputs.clone(),
+                    hash: *hash,
+                    len: doc.len,
+                });
+            }
+            builder
+                .add(per_doc)
+                .expect("an index in memory does no I/O");
+        }
+        let (_, _, terms) = builder.into_terms();
+        self.docs = docs;
+        self.partitions = terms
+            .into_iter()
+            .map(|terms| LivePartition { terms, made: None })
+            .collect();
+    }
+
+    /// Re-indexes document `doc` from its new `inputs`: its postings are
+    /// replaced in each term whose entry changed, and the partitions of
+    /// those terms made again (all of the report's partitions when its
+    /// length class changed, since all its weights did).
+    fn replace(&mut self, doc: u32, inputs: [String; 3], hash: u64) {
+        let live = &mut self.docs[doc as usize];
+        let (old, old_len) = doc_terms(&live.inputs[0], &live.inputs[1], &live.inputs[2]);
+        let (new, new_len) = doc_terms(&inputs[0], &inputs[1], &inputs[2]);
+        live.inputs = inputs;
+        live.hash = hash;
+        live.len = new_len;
+        let reweigh = length_class(old_len as u64) != length_class(new_len as u64);
+        self.partitions
+            .par_iter_mut()
+            .enumerate()
+            .for_each(|(number, partition)| {
+                if replace_in(partition, number, doc, &old, &new)
+                    || reweigh && touches(&old, &new, number)
+                {
+                    partition.made = None;
+                }
+            });
+    }
+}
+
+/// Whether either term table has a term in partition `number`.
+fn touches(old: &DocTerms, new: &DocTerms, number: usize) -> bool {
+    old.partition(number).next().is_some() || new.partition(number).next().is_some()
+}
+
+/// Replaces document `doc`'s entries of partition `number`, `old` by
+/// `new`; returns whether any term changed.
+fn replace_in(
+    partition: &mut LivePartition,
+    number: usize,
+    doc: u32,
+    old: &DocTerms,
+    new: &DocTerms,
+) -> bool {
+    let before: FxHashMap<&str, (u32, &[u32])> = old
+        .partition(number)
+        .map(|(term, tf, positions)| (term, (tf, positions)))
+        .collect();
+    let mut changed = false;
+    // Terms of the old text that the new one has too.
+    let mut kept = 0;
+    for (term, tf, positions) in new.partition(number) {
+        if let Some(entry) = before.get(term) {
+            kept += 1;
+            if *entry == (tf, positions) {
+                continue;
+            }
+        }
+        changed = true;
+        let postings = partition.terms.entry(term.to_string()).or_default();
+        *postings = postings.with_doc(doc, Some((tf, positions)));
+    }
+    if kept < before.len() {
+        changed = true;
+        let after: FxHashSet<&str> = new.partition(number).map(|(term, ..)| term).collect();
+        for (term, ..) in old.partition(number) {
+            if after.contains(term) {
+                continue;
+            }
+            if let Some(postings) = partition.terms.get_mut(term) {
+                let rest = postings.with_doc(doc, None);
+                if rest.is_empty() {
+                    partition.terms.remove(term);
+                } else {
+                    *postings = rest;
+                }
+            }
+        }
+    }
+    changed
+}
+
+/// A document-table row standing in while the index is built afresh: the
+/// real rows are made from the site when the files are.
+fn placeholder_doc(len: u32) -> super::SearchDoc {
+    super::SearchDoc {
+        path: String::new(),
+        title: String::new(),
+        date: String::new(),
+        issuer: String::new(),
+        index_no: String::new(),
+        doc_no: String::new(),
+        excerpt: String::new(),
+        len,
+        topics: Vec::new(),
+        year: None,
+        doc_type: None,
+        validity: None,
+    }
+}
+
+/// The files of one partition and its directory entries, as
+/// [`super::shards::write_files`] makes them.
+fn make(
+    terms: &FxHashMap<String, TermPostings>,
+    lens: &[u32],
+    avg: f64,
+    sizes: Sizes,
+) -> io::Result<(Vec<IndexFile>, Vec<DirEntry>)> {
+    let mut sorted: Vec<(&String, &TermPostings)> = terms.iter().collect();
+    sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    let mut key_postings: FxHashMap<&str, usize> = FxHashMap::default();
+    for (term, postings) in &sorted {
+        *key_postings.entry(shard_key(term)).or_default() += postings.len();
+    }
+    let mut files = Vec::new();
+    let mut emit = |file: IndexFile| {
+        files.push(file);
+        Ok(())
+    };
+    let mut writer = PartitionWriter::new(sizes, &mut emit);
+    for (term, postings) in sorted {
+        let weighted = TermPostings {
+            weights: bm25_weights(postings, lens, avg),
+            ..postings.clone()
+        };
+        writer.add(term, &weighted, key_postings[shard_key(term)])?;
+    }
+    let entries = writer.finish()?;
+    Ok((files, entries))
+}
