@@ -152,12 +152,19 @@ pub struct BuildCache {
     pub rendered_last: usize,
     /// The search index, re-indexing only the reports that changed.
     search: search::LiveIndex,
+    /// Report pages, rendered again only when they can have changed.
+    pages: render::PageMemo,
 }
 
 impl BuildCache {
     /// Files the last build read from disk.
     pub fn read_last(&self) -> usize {
         self.read.read_last
+    }
+
+    /// Reports whose pages the last build rendered (the rest were kept).
+    pub fn pages_last(&self) -> usize {
+        self.pages.rendered_last
     }
 
     /// Reports the last build indexed for search (the rest were kept).
@@ -256,11 +263,14 @@ pub fn generate_cached(
 ) -> Result<Generated, BuildError> {
     let mut prepared = prepare(options, progress, cache.as_deref_mut(), None)?;
     let sink = Collect::default();
-    let index = match cache {
-        Some(cache) => SearchIndexing::Live(&mut cache.search),
-        None => SearchIndexing::Full(None),
+    let (index, pages) = match cache {
+        Some(cache) => (
+            SearchIndexing::Live(&mut cache.search),
+            Some(&mut cache.pages),
+        ),
+        None => (SearchIndexing::Full(None), None),
     };
-    emit(&mut prepared, &sink, index, progress)?;
+    emit(&mut prepared, &sink, index, pages, progress)?;
     Ok(Generated {
         config: prepared.config,
         site: prepared.site,
@@ -493,6 +503,7 @@ fn emit(
     prepared: &mut Prepared,
     sink: &dyn Sink,
     index: SearchIndexing,
+    pages: Option<&mut render::PageMemo>,
     progress: &dyn Progress,
 ) -> Result<u64, BuildError> {
     let Prepared {
@@ -506,7 +517,7 @@ fn emit(
     let started = Instant::now();
     progress.stage("rendering pages", 0);
     let catalogue = crate::catalogue::build(site, config);
-    render::render(site, &catalogue, theme, config, sink, diagnostics)
+    render::render(site, &catalogue, theme, config, sink, diagnostics, pages)
         .map_err(BuildError::Output)?;
     timings.render = started.elapsed();
 
@@ -624,6 +635,7 @@ pub fn build_with(
         &mut prepared,
         &stager,
         SearchIndexing::Full(Some((scratch.path(), options.search_spill_budget))),
+        None,
         progress,
     )?;
     progress.stage("writing files", 0);

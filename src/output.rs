@@ -240,7 +240,8 @@ impl Sink for Stager {
         }
         let previous = self.out.join(&file.path);
         let (unchanged, size) = match &file.contents {
-            Contents::Bytes(bytes) => {
+            Contents::Bytes(_) | Contents::Shared(_) => {
+                let bytes = file.contents.in_memory().expect("bytes in memory");
                 let same = fs::metadata(&previous).is_ok_and(|m| m.len() == bytes.len() as u64)
                     && fs::read(&previous).is_ok_and(|old| old == *bytes);
                 if !same {

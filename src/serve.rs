@@ -71,7 +71,9 @@ impl Snapshot {
     fn notice_since(&self, old: &Snapshot) -> Notice {
         let mut styles = Vec::new();
         let differs = |a: &Contents, b: Option<&Contents>| match (a, b) {
-            (Contents::Bytes(a), Some(Contents::Bytes(b))) => a.len() != b.len() || a != b,
+            (Contents::Bytes(_) | Contents::Shared(_), Some(b)) if b.in_memory().is_some() => {
+                a.in_memory() != b.in_memory()
+            }
             (Contents::CopyOf(a), Some(Contents::CopyOf(b))) if a == b => std::fs::metadata(a)
                 .and_then(|m| m.modified())
                 .map_or(true, |modified| modified >= old.built),
@@ -410,10 +412,11 @@ fn rebuild_loop(
                     .take()
                     .is_some();
                 eprintln!(
-                    "rebuilt in {} ms (read {} changed files, rendered {} texts, indexed {} reports)",
+                    "rebuilt in {} ms (read {} changed files, rendered {} texts and the pages of {} reports, indexed {} reports)",
                     started.elapsed().as_millis(),
                     cache.read_last(),
                     cache.rendered_last,
+                    cache.pages_last(),
                     cache.indexed_last()
                 );
                 if timings {
@@ -534,6 +537,7 @@ async fn file(State(shared): State<Shared>, uri: Uri) -> Response {
     };
     let bytes = match site.files.get(&key) {
         Some(Contents::Bytes(bytes)) => bytes.clone(),
+        Some(Contents::Shared(bytes)) => bytes.to_vec(),
         Some(Contents::CopyOf(source)) => std::fs::read(source).unwrap_or_default(),
         None => b"Not found".to_vec(),
     };

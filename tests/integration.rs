@@ -448,6 +448,7 @@ fn generated_files(generated: gazette::build::Generated) -> BTreeMap<String, Vec
         .map(|f| {
             let bytes = match f.contents {
                 gazette::render::Contents::Bytes(b) => b,
+                gazette::render::Contents::Shared(b) => b.to_vec(),
                 gazette::render::Contents::CopyOf(p) => std::fs::read(p).unwrap(),
             };
             (f.path, bytes)
@@ -2515,26 +2516,34 @@ fn an_incremental_build_gives_exactly_a_full_build() {
     // Edits that keep the reports and their order: a sentence appended,
     // a paragraph put first (every position moves), most of the text
     // cut (the length class changes), the title and 文号 changed, two
-    // reports at once. Only the edited reports are indexed again.
-    let edits: [&[(usize, &str, &str)]; 5] = [
-        &[(
-            3,
-            "第3号",
-            "第3篇正文，含[链接](first.md)。又加一句：扫黑除恶。",
-        )],
-        &[(
-            3,
-            "第3号",
-            "开头新加一段。\n\n第3篇正文，含[链接](first.md)。",
-        )],
-        &[(3, "第3号", "第3篇。")],
-        &[(3, "第3号（修订稿）", "第3篇。")],
-        &[
-            (5, "第5号", "第5篇，改了。"),
-            (9, "第9号", "第9篇正文，含[链接](first.md)。加一句。"),
-        ],
+    // reports at once. Only the edited reports are indexed again; only
+    // their pages are rendered again, unless what other pages show of
+    // them (the title, the lead) changed.
+    let long = format!(
+        "第3篇正文，含[链接](first.md)。{}",
+        "街道办事处依法行政。".repeat(30)
+    );
+    let appended = format!("{long}又加一句：扫黑除恶。");
+    let first = format!("开头新加一段。\n\n{long}");
+    let all = 21;
+    // (report number, title, body) of each report saved, and how many
+    // reports' pages are rendered again.
+    type Saves<'a> = &'a [(usize, &'a str, &'a str)];
+    let edits: [(Saves, usize); 6] = [
+        (&[(3, "第3号", &long)], all),
+        (&[(3, "第3号", &appended)], 1),
+        (&[(3, "第3号", &first)], all),
+        (&[(3, "第3号", "第3篇。")], all),
+        (&[(3, "第3号（修订稿）", "第3篇。")], all),
+        (
+            &[
+                (5, "第5号", "第5篇，改了。"),
+                (3, "第3号（修订稿）", "第3篇，又改了。"),
+            ],
+            all,
+        ),
     ];
-    for edit in edits {
+    for (edit, pages) in edits {
         for (i, title, body) in edit {
             site.write(
                 &format!("content/news/r{i:02}.md"),
@@ -2543,7 +2552,31 @@ fn an_incremental_build_gives_exactly_a_full_build() {
         }
         assert_eq!(incremental(&mut cache), full(), "after {edit:?}");
         assert_eq!(cache.indexed_last(), edit.len(), "after {edit:?}");
+        assert_eq!(cache.pages_last(), pages, "after {edit:?}");
     }
+    site.write(
+        "content/news/r09.md",
+        &report("第9号", "2022-12-20", &format!("{long}加一句。")),
+    );
+    site.write(
+        "content/news/r03.md",
+        &report("第3号（修订稿）", "2022-12-20", &appended),
+    );
+    incremental(&mut cache);
+    site.write(
+        "content/news/r09.md",
+        &report("第9号", "2022-12-20", &format!("{long}加两句。")),
+    );
+    site.write(
+        "content/news/r03.md",
+        &report(
+            "第3号（修订稿）",
+            "2022-12-20",
+            &format!("{appended}再改。"),
+        ),
+    );
+    assert_eq!(incremental(&mut cache), full());
+    assert_eq!((cache.indexed_last(), cache.pages_last()), (2, 2));
     // An edit, an addition and a deletion.
     site.write(
         "content/news/r03.md",

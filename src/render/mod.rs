@@ -22,11 +22,14 @@ pub use machine::{CatalogueRecord, SITEMAP_MAX_URLS, SitemapUrl, read_catalogue_
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
+use std::hash::Hasher;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 use minijinja::value::Serde;
 use minijinja::{AutoEscape, Environment, State, Value, context};
 use rayon::prelude::*;
+use rustc_hash::FxHasher;
 
 use crate::catalogue::Catalogue;
 use crate::config::Config;
@@ -44,8 +47,96 @@ use views::*;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Contents {
     Bytes(Vec<u8>),
+    /// Bytes kept from an earlier build ([`PageMemo`]), shared with it.
+    Shared(Arc<[u8]>),
     /// A file copied as it is, from this source path.
     CopyOf(PathBuf),
+}
+
+impl Contents {
+    /// The bytes, unless the file is a copy of a source file.
+    pub fn in_memory(&self) -> Option<&[u8]> {
+        match self {
+            Contents::Bytes(bytes) => Some(bytes),
+            Contents::Shared(bytes) => Some(bytes),
+            Contents::CopyOf(_) => None,
+        }
+    }
+}
+
+/// The report pages of the last build, kept by `gazette serve` so that a
+/// rebuild renders again only the reports whose page can have changed.
+///
+/// A report's pages are a function of the report and of the rest of the
+/// site as report pages see it: the configuration, the theme, the
+/// sections, every report's front matter, address, lead, headings, links
+/// and attachments (titles of the previous and next reports, related
+/// links, banners), but not the other reports' bodies. So its pages are
+/// kept under a key made of a hash of all that ([`site_key`]) and a hash
+/// of its own body: an edit to one report's body renders three pages,
+/// an edit to anyone's front matter renders them all.
+#[derive(Default)]
+pub struct PageMemo {
+    pages: HashMap<ContentPath, KeptPages>,
+    /// Reports whose pages the last build rendered (the rest were kept).
+    pub rendered_last: usize,
+}
+
+/// A report's pages and the key they were made under.
+type KeptPages = (u64, Vec<OutputFile>);
+
+/// Feeds formatted text to a hasher, for hashing `Debug` output without
+/// building the string.
+struct HashWriter<'a>(&'a mut FxHasher);
+
+impl std::fmt::Write for HashWriter<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0.write(s.as_bytes());
+        Ok(())
+    }
+}
+
+/// A hash of what every report page sees of the site besides its own
+/// report (see [`PageMemo`]).
+fn site_key(site: &Site, theme: &Theme, config: &Config) -> u64 {
+    use std::fmt::Write;
+    let mut h = FxHasher::default();
+    let mut w = HashWriter(&mut h);
+    let _ = write!(w, "{config:?}{theme:?}{:?}", site.assets);
+    for section in &site.sections {
+        let _ = write!(w, "{section:?}");
+    }
+    for r in &site.reports {
+        let _ = write!(
+            w,
+            "{:?}{:?}{:?}{:?}{:?}{:?}{:?}{:?}{:?}{:?}{:?}{:?}{:?}{:?}{:?}",
+            r.id,
+            r.source,
+            r.url,
+            r.section,
+            r.front,
+            r.doc.lead,
+            r.doc.toc,
+            r.body_line,
+            r.links,
+            r.attachments,
+            r.superseded_by,
+            r.related,
+            (r.has_page, r.lang),
+            r.previous,
+            r.next
+        );
+    }
+    h.finish()
+}
+
+/// The key of a report's pages: the [`site_key`] and its body.
+fn page_key(site_key: u64, site: &Site, report: &Report) -> Option<u64> {
+    let html = site.html(report).ok()?;
+    let mut h = FxHasher::default();
+    h.write_u64(site_key);
+    h.write(html.as_bytes());
+    Some(h.finish())
 }
 
 /// One file of the portal, by its path relative to the output folder.
@@ -91,6 +182,7 @@ pub fn render(
     config: &Config,
     sink: &dyn Sink,
     diagnostics: &mut Diagnostics,
+    memo: Option<&mut PageMemo>,
 ) -> Result<(), OutputError> {
     let env = match environment(theme, config) {
         Ok(env) => env,
@@ -116,7 +208,7 @@ pub fn render(
         },
         env,
     };
-    renderer.render_all(sink, diagnostics)
+    renderer.render_all(sink, diagnostics, memo)
 }
 
 fn environment<'a>(theme: &'a Theme, config: &Config) -> Result<Environment<'a>, Vec<Diagnostic>> {
@@ -394,6 +486,7 @@ impl<'a> Renderer<'a> {
         &self,
         sink: &dyn Sink,
         diagnostics: &mut Diagnostics,
+        memo: Option<&mut PageMemo>,
     ) -> Result<(), OutputError> {
         let site = self.site;
         // Pages go to the sink as they are made; only template errors are
@@ -402,17 +495,65 @@ impl<'a> Renderer<'a> {
             Ok(file) => sink.put(file).err().map(Err),
             Err(d) => Some(Ok(d)),
         };
+        let site_key = memo
+            .is_some()
+            .then(|| site_key(site, self.theme, self.config));
+        let kept = memo.as_ref().map(|m| &m.pages);
+        let made: Mutex<Vec<(ContentPath, KeptPages)>> = Mutex::new(Vec::new());
         let report_pages: Vec<Result<Diagnostic, OutputError>> = site
             .reports
             .par_iter()
             .filter(|report| report.has_page)
             .flat_map_iter(|report| {
+                let key = site_key.and_then(|k| page_key(k, site, report));
+                if let (Some(key), Some(kept)) = (key, kept)
+                    && let Some((_, files)) = kept.get(&report.source).filter(|(k, _)| *k == key)
+                {
+                    made.lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push((report.source.clone(), (key, files.clone())));
+                    return files.iter().cloned().map(Ok).collect::<Vec<_>>();
+                }
                 // The QR code is drawn once per report, for all its layouts.
                 let share = self.share_view(report);
-                Layout::ALL.map(|layout| self.report_layout(report, layout, share.clone()))
+                let pages =
+                    Layout::ALL.map(|layout| self.report_layout(report, layout, share.clone()));
+                let Some(key) = key else {
+                    return pages.into_iter().collect();
+                };
+                if pages.iter().all(Result::is_ok) {
+                    let files: Vec<OutputFile> = pages
+                        .into_iter()
+                        .map(|page| {
+                            let page = page.expect("all rendered");
+                            OutputFile {
+                                contents: match page.contents {
+                                    Contents::Bytes(bytes) => Contents::Shared(bytes.into()),
+                                    other => other,
+                                },
+                                ..page
+                            }
+                        })
+                        .collect();
+                    made.lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push((report.source.clone(), (key, files.clone())));
+                    files.into_iter().map(Ok).collect()
+                } else {
+                    pages.into_iter().collect()
+                }
             })
             .filter_map(keep_errors)
             .collect();
+        if let Some(memo) = memo {
+            let made = made.into_inner().unwrap_or_else(|e| e.into_inner());
+            let kept = made
+                .iter()
+                .filter(|(source, (key, _))| memo.pages.get(source).is_some_and(|(k, _)| k == key))
+                .count();
+            memo.rendered_last = made.len() - kept;
+            memo.pages = made.into_iter().collect();
+        }
         let section_pages: Vec<Result<Diagnostic, OutputError>> = site
             .sections
             .par_iter()
