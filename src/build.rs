@@ -530,7 +530,7 @@ fn emit(
     let put = |file: IndexFile| {
         sink.put(OutputFile {
             path: format!("search/{}.js", file.name),
-            contents: Contents::Bytes(file.script.into_bytes()),
+            contents: Contents::Shared(file.script.into()),
         })
         .map_err(|e| {
             let message = e.to_string();

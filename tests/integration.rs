@@ -2811,7 +2811,11 @@ fn the_browser_search_matches_the_reference_engine() {
             );
         }
         for file in files {
-            std::fs::write(dir.path().join(format!("{}.js", file.name)), file.script).unwrap();
+            std::fs::write(
+                dir.path().join(format!("{}.js", file.name)),
+                file.script.as_bytes(),
+            )
+            .unwrap();
         }
         let cases: Vec<serde_json::Value> = search_cases()
             .into_iter()

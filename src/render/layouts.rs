@@ -90,10 +90,12 @@ impl<'a> Renderer<'a> {
     /// Each page is handed to `keep` as soon as it is made (a page holds
     /// whole reports, so they are never all in memory); what it returns is
     /// collected.
-    pub(super) fn collection_prints<T: Send>(
+    pub(super) fn collection_prints(
         &self,
-        keep: impl Fn(Result<super::OutputFile, crate::diagnostics::Diagnostic>) -> Option<T> + Sync,
-    ) -> Vec<T> {
+        render: &(dyn Fn(&crate::site::Section) -> bool + Sync),
+        keep: impl Fn(crate::site::SectionId, Result<super::OutputFile, crate::diagnostics::Diagnostic>)
+        + Sync,
+    ) {
         use minijinja::value::Serde;
         use minijinja::{Value, context};
         use rayon::prelude::*;
@@ -103,7 +105,7 @@ impl<'a> Renderer<'a> {
             .site
             .sections
             .iter()
-            .filter(|s| !s.reports.is_empty())
+            .filter(|s| !s.reports.is_empty() && render(s))
             .map(|section| {
                 let base = section.url.child_page("print");
                 let count = section.reports.len().div_ceil(per_page);
@@ -126,7 +128,7 @@ impl<'a> Renderer<'a> {
             })
             .collect();
         jobs.into_par_iter()
-            .filter_map(|(section, pages, page)| {
+            .for_each(|(section, pages, page)| {
                 let count = pages.len();
                 let made = (|| {
                         let url = &pages[page];
@@ -163,9 +165,8 @@ impl<'a> Renderer<'a> {
                         let bytes = self.render_template("print_collection.html", ctx, section.source.as_ref())?;
                         Ok(super::OutputFile { path: url.output_file(), contents: super::Contents::Bytes(bytes) })
                 })();
-                keep(made)
+                keep(section.id, made)
             })
-            .collect()
     }
 }
 

@@ -77,13 +77,125 @@ impl Contents {
 /// an edit to anyone's front matter renders them all.
 #[derive(Default)]
 pub struct PageMemo {
-    pages: HashMap<ContentPath, KeptPages>,
+    groups: HashMap<Group, KeptPages>,
     /// Reports whose pages the last build rendered (the rest were kept).
     pub rendered_last: usize,
 }
 
-/// A report's pages and the key they were made under.
+/// A group's pages and the key they were made under.
 type KeptPages = (u64, Vec<OutputFile>);
+
+/// Pages kept or made again together.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Group {
+    /// A report's three pages.
+    Report(ContentPath),
+    /// The printed collection of a section (by its address): every report
+    /// of it, so kept only while all their pages are.
+    Prints(String),
+    /// Every page that shows no report's body (lists, catalogue, feeds,
+    /// sitemap): kept only while the site key is the same.
+    Site,
+}
+
+impl PageMemo {
+    /// The pages of `group` when they were made under `key`.
+    fn kept(&self, group: &Group, key: Option<u64>) -> Option<&[OutputFile]> {
+        let key = key?;
+        self.groups
+            .get(group)
+            .filter(|(k, _)| *k == key)
+            .map(|(_, files)| files.as_slice())
+    }
+}
+
+/// Hands on the pages of one group; when they all rendered and have a
+/// key, also keeps them (shared) in `made`.
+fn remember(
+    made: &Mutex<Vec<(Group, KeptPages)>>,
+    group: Group,
+    key: Option<u64>,
+    pages: Vec<Result<OutputFile, Diagnostic>>,
+) -> Vec<Result<OutputFile, Diagnostic>> {
+    let Some(key) = key else { return pages };
+    if !pages.iter().all(Result::is_ok) {
+        return pages;
+    }
+    let files: Vec<OutputFile> = pages
+        .into_iter()
+        .map(|page| page.expect("all rendered").shared())
+        .collect();
+    made.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push((group, (key, files.clone())));
+    files.into_iter().map(Ok).collect()
+}
+
+/// Puts a page into `sink`; a template error is handed back (as is an
+/// error of the sink).
+fn keep_in(
+    sink: &dyn Sink,
+    page: Result<OutputFile, Diagnostic>,
+) -> Option<Result<Diagnostic, OutputError>> {
+    match page {
+        Ok(file) => sink.put(file).err().map(Err),
+        Err(d) => Some(Ok(d)),
+    }
+}
+
+/// A sink that keeps a (shared) copy of every file it passes on, when on.
+struct Recording<'a> {
+    inner: &'a dyn Sink,
+    files: Option<Mutex<Vec<OutputFile>>>,
+}
+
+impl<'a> Recording<'a> {
+    fn new(inner: &'a dyn Sink, on: bool) -> Recording<'a> {
+        Recording {
+            inner,
+            files: on.then(|| Mutex::new(Vec::new())),
+        }
+    }
+
+    fn into_files(self) -> Vec<OutputFile> {
+        self.files
+            .map(|f| f.into_inner().unwrap_or_else(|e| e.into_inner()))
+            .unwrap_or_default()
+    }
+}
+
+impl Sink for Recording<'_> {
+    fn put(&self, file: OutputFile) -> Result<(), OutputError> {
+        match &self.files {
+            Some(files) => {
+                let file = file.shared();
+                files
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(file.clone());
+                self.inner.put(file)
+            }
+            None => self.inner.put(file),
+        }
+    }
+
+    fn paths(&self) -> Vec<String> {
+        self.inner.paths()
+    }
+}
+
+impl OutputFile {
+    /// The file with its bytes shared rather than owned.
+    fn shared(self) -> OutputFile {
+        match self.contents {
+            Contents::Bytes(bytes) => OutputFile {
+                path: self.path,
+                contents: Contents::Shared(bytes.into()),
+            },
+            _ => self,
+        }
+    }
+}
 
 /// Feeds formatted text to a hasher, for hashing `Debug` output without
 /// building the string.
@@ -486,108 +598,134 @@ impl<'a> Renderer<'a> {
         &self,
         sink: &dyn Sink,
         diagnostics: &mut Diagnostics,
-        memo: Option<&mut PageMemo>,
+        mut memo: Option<&mut PageMemo>,
     ) -> Result<(), OutputError> {
         let site = self.site;
-        // Pages go to the sink as they are made; only template errors are
-        // kept.
-        let keep_errors = |result: Result<OutputFile, Diagnostic>| match result {
-            Ok(file) => sink.put(file).err().map(Err),
-            Err(d) => Some(Ok(d)),
-        };
         let site_key = memo
             .is_some()
             .then(|| site_key(site, self.theme, self.config));
-        let kept = memo.as_ref().map(|m| &m.pages);
-        let made: Mutex<Vec<(ContentPath, KeptPages)>> = Mutex::new(Vec::new());
-        let report_pages: Vec<Result<Diagnostic, OutputError>> = site
-            .reports
-            .par_iter()
-            .filter(|report| report.has_page)
-            .flat_map_iter(|report| {
-                let key = site_key.and_then(|k| page_key(k, site, report));
-                if let (Some(key), Some(kept)) = (key, kept)
-                    && let Some((_, files)) = kept.get(&report.source).filter(|(k, _)| *k == key)
-                {
-                    made.lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .push((report.source.clone(), (key, files.clone())));
-                    return files.iter().cloned().map(Ok).collect::<Vec<_>>();
-                }
-                // The QR code is drawn once per report, for all its layouts.
-                let share = self.share_view(report);
-                let pages =
-                    Layout::ALL.map(|layout| self.report_layout(report, layout, share.clone()));
-                let Some(key) = key else {
-                    return pages.into_iter().collect();
-                };
-                if pages.iter().all(Result::is_ok) {
-                    let files: Vec<OutputFile> = pages
-                        .into_iter()
-                        .map(|page| {
-                            let page = page.expect("all rendered");
-                            OutputFile {
-                                contents: match page.contents {
-                                    Contents::Bytes(bytes) => Contents::Shared(bytes.into()),
-                                    other => other,
-                                },
-                                ..page
-                            }
-                        })
-                        .collect();
-                    made.lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .push((report.source.clone(), (key, files.clone())));
-                    files.into_iter().map(Ok).collect()
-                } else {
-                    pages.into_iter().collect()
-                }
-            })
-            .filter_map(keep_errors)
-            .collect();
-        if let Some(memo) = memo {
-            let made = made.into_inner().unwrap_or_else(|e| e.into_inner());
-            let kept = made
-                .iter()
-                .filter(|(source, (key, _))| memo.pages.get(source).is_some_and(|(k, _)| k == key))
-                .count();
-            memo.rendered_last = made.len() - kept;
-            memo.pages = made.into_iter().collect();
-        }
-        let section_pages: Vec<Result<Diagnostic, OutputError>> = site
-            .sections
-            .par_iter()
-            .flat_map_iter(|section| {
-                (0..section.list_pages.len()).map(move |page| {
-                    if section.id == SectionId(0) && page == 0 {
-                        self.home_page()
-                    } else {
-                        self.section_page(section, page)
+        // Per report, the key of its pages (with a memo only).
+        let page_keys: Vec<Option<u64>> = match site_key {
+            Some(key) => site
+                .reports
+                .par_iter()
+                .map(|report| page_key(key, site, report))
+                .collect(),
+            None => Vec::new(),
+        };
+        let page_key_of = |id: ReportId| page_keys.get(id.0 as usize).copied().flatten();
+        let previous = memo.as_deref_mut().map(std::mem::take).unwrap_or_default();
+        let mut next = PageMemo::default();
+        let mut problems: Vec<Result<Diagnostic, OutputError>> = Vec::new();
+
+        // Report pages, kept when their key is unchanged.
+        let made = Mutex::new(Vec::new());
+        problems.extend(
+            site.reports
+                .par_iter()
+                .filter(|report| report.has_page)
+                .flat_map_iter(|report| {
+                    let key = page_key_of(report.id);
+                    let group = Group::Report(report.source.clone());
+                    if let Some(files) = previous.kept(&group, key) {
+                        made.lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .push((group, (key.expect("kept"), files.to_vec())));
+                        return files.iter().cloned().map(Ok).collect::<Vec<_>>();
                     }
+                    // The QR code is drawn once per report, for all its layouts.
+                    let share = self.share_view(report);
+                    let pages = Layout::ALL
+                        .map(|layout| self.report_layout(report, layout, share.clone()))
+                        .to_vec();
+                    remember(&made, group, key, pages)
                 })
-            })
-            .filter_map(keep_errors)
-            .collect();
-        let collection_prints: Vec<Result<Diagnostic, OutputError>> =
-            self.collection_prints(keep_errors);
+                .filter_map(|page| keep_in(sink, page))
+                .collect::<Vec<_>>(),
+        );
+        next.rendered_last = made
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter(|(group, (key, _))| previous.kept(group, Some(*key)).is_none())
+            .count();
+
+        // Printed collections, a section's kept while its reports' pages
+        // are.
+        let print_key = |section: &Section| -> Option<u64> {
+            let mut h = FxHasher::default();
+            h.write_u64(site_key?);
+            for id in &section.reports {
+                h.write_u64(page_key_of(*id)?);
+            }
+            Some(h.finish())
+        };
+        let mut kept_prints = Vec::new();
+        for section in &site.sections {
+            let group = Group::Prints(section.url.as_str().to_string());
+            let key = print_key(section);
+            if let Some(files) = previous.kept(&group, key) {
+                kept_prints.push((section.id, group, key.expect("kept"), files));
+            }
+        }
+        let is_kept = |section: &Section| kept_prints.iter().any(|(id, ..)| *id == section.id);
+        let printed: Mutex<BTreeMap<SectionId, Vec<Result<OutputFile, Diagnostic>>>> =
+            Mutex::new(BTreeMap::new());
+        self.collection_prints(&|section| !is_kept(section), |section, page| {
+            printed
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry(section)
+                .or_default()
+                .push(page);
+        });
+        for (id, pages) in printed.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            let section = site.section(id);
+            let group = Group::Prints(section.url.as_str().to_string());
+            let prints = Mutex::new(Vec::new());
+            let pages = remember(&prints, group, print_key(section), pages);
+            next.groups
+                .extend(prints.into_inner().unwrap_or_else(|e| e.into_inner()));
+            problems.extend(pages.into_iter().filter_map(|page| keep_in(sink, page)));
+        }
+        for (_, group, key, files) in kept_prints {
+            for file in files {
+                sink.put(file.clone())?;
+            }
+            next.groups.insert(group, (key, files.to_vec()));
+        }
+
+        // Every other page, feed and list shows only what the site key
+        // covers: all kept, or all made again.
+        let site_group = Group::Site;
+        if let Some(files) = previous.kept(&site_group, site_key) {
+            for file in files {
+                sink.put(file.clone())?;
+            }
+            next.groups
+                .insert(site_group, (site_key.expect("kept"), files.to_vec()));
+        } else {
+            let recording = Recording::new(sink, site_key.is_some());
+            let site_problems = self.site_pages(&recording)?;
+            if let Some(key) = site_key
+                && site_problems.is_empty()
+            {
+                next.groups
+                    .insert(site_group, (key, recording.into_files()));
+            }
+            problems.extend(site_problems);
+        }
+        for (group, pages) in made.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            next.groups.insert(group, pages);
+        }
+        if let Some(memo) = memo {
+            *memo = next;
+        }
 
         // (template, line, message) → (first diagnostic, pages affected)
         type ErrorKey = (Option<ContentPath>, Option<usize>, String);
         let mut template_errors: BTreeMap<ErrorKey, (Diagnostic, usize)> = BTreeMap::new();
-        let catalogue_pages = self.catalogue_pages(keep_errors);
-        let redirects = self.redirect_pages();
-        let rest = redirects
-            .into_iter()
-            .chain(std::iter::once(self.not_found_page()))
-            .chain(std::iter::once(self.search_page()))
-            .filter_map(keep_errors);
-        for problem in report_pages
-            .into_iter()
-            .chain(section_pages)
-            .chain(collection_prints)
-            .chain(catalogue_pages)
-            .chain(rest)
-        {
+        for problem in problems {
             // One template mistake breaks every page that uses it: say it
             // once, with how many pages it broke.
             let d = problem?;
@@ -607,9 +745,7 @@ impl<'a> Renderer<'a> {
             };
             diagnostics.push(d);
         }
-        let mut files = self.catalogue_downloads();
-        files.extend(self.feeds());
-        files.extend(self.sitemap_and_robots());
+        let mut files = Vec::new();
         for (name, bytes) in &self.theme.assets {
             files.push(OutputFile {
                 path: format!("static/{name}"),
@@ -623,6 +759,44 @@ impl<'a> Renderer<'a> {
             });
         }
         files.into_par_iter().try_for_each(|file| sink.put(file))
+    }
+
+    /// The pages that show no report's body: section lists and the home
+    /// page, catalogue pages, redirects, the 404 and search pages, the
+    /// catalogue downloads, feeds and the sitemap. Returns the template
+    /// errors.
+    fn site_pages(
+        &self,
+        sink: &dyn Sink,
+    ) -> Result<Vec<Result<Diagnostic, OutputError>>, OutputError> {
+        let site = self.site;
+        let mut problems: Vec<Result<Diagnostic, OutputError>> = site
+            .sections
+            .par_iter()
+            .flat_map_iter(|section| {
+                (0..section.list_pages.len()).map(move |page| {
+                    if section.id == SectionId(0) && page == 0 {
+                        self.home_page()
+                    } else {
+                        self.section_page(section, page)
+                    }
+                })
+            })
+            .filter_map(|page| keep_in(sink, page))
+            .collect();
+        problems.extend(self.catalogue_pages(|page| keep_in(sink, page)));
+        problems.extend(
+            self.redirect_pages()
+                .into_iter()
+                .chain(std::iter::once(self.not_found_page()))
+                .chain(std::iter::once(self.search_page()))
+                .filter_map(|page| keep_in(sink, page)),
+        );
+        let mut files = self.catalogue_downloads();
+        files.extend(self.feeds());
+        files.extend(self.sitemap_and_robots());
+        files.into_par_iter().try_for_each(|file| sink.put(file))?;
+        Ok(problems)
     }
 
     fn render_template(

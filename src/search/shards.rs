@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 
 use std::collections::HashSet;
 use std::io;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use super::builder::{IndexBuilder, PARTITIONS, partition_of};
 use super::tokenize::shard_key;
@@ -63,7 +63,9 @@ fn content_name(prefix: &str, body: &str) -> String {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IndexFile {
     pub name: String,
-    pub script: String,
+    /// Shared, so that `gazette serve` hands on an unchanged file without
+    /// copying it ([`super::LiveIndex`]).
+    pub script: Arc<str>,
 }
 
 fn script(name: &str, data: &impl Serialize) -> String {
@@ -80,7 +82,7 @@ fn hashed(prefix: &str, data: &impl Serialize) -> IndexFile {
     let body = serde_json::to_string(data).expect("index data serializes");
     let name = content_name(prefix, &body);
     IndexFile {
-        script: script(&name, data),
+        script: script(&name, data).into(),
         name,
     }
 }
@@ -88,7 +90,7 @@ fn hashed(prefix: &str, data: &impl Serialize) -> IndexFile {
 /// A file named by the hash of `json`, which is already JSON.
 fn raw_hashed(prefix: &str, json: String) -> IndexFile {
     let name = content_name(prefix, &json);
-    let script = format!("GazetteSearch.add(\"{name}\",{json});\n");
+    let script = format!("GazetteSearch.add(\"{name}\",{json});\n").into();
     IndexFile { name, script }
 }
 
@@ -497,7 +499,7 @@ impl DocTable {
         });
         out.put(IndexFile {
             name: "meta".to_string(),
-            script: script("meta", &meta),
+            script: script("meta", &meta).into(),
         })
     }
 }

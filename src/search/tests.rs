@@ -282,14 +282,14 @@ fn a_spilled_index_gives_exactly_the_files_of_one_in_memory() {
     let mut expected: Vec<(String, String)> =
         shards::shards_with(&in_memory, sizes.own_position_file, sizes.shard_postings)
             .into_iter()
-            .map(|f| (f.name, f.script))
+            .map(|f| (f.name, f.script.to_string()))
             .collect();
     expected.sort();
 
     let scratch = tempfile::tempdir().unwrap();
     let made = std::sync::Mutex::new(Vec::new());
     let collect = |f: shards::IndexFile| {
-        made.lock().unwrap().push((f.name, f.script));
+        made.lock().unwrap().push((f.name, f.script.to_string()));
         Ok(())
     };
     let out = shards::Emitter::new(&collect);
