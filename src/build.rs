@@ -423,10 +423,13 @@ fn prepare(
             } else {
                 0
             };
-            let (fresh, rendered) = match known.and_then(|k| k.get(&key)) {
+            let (fresh, mut rendered) = match known.and_then(|k| k.get(&key)) {
                 Some(hit) => (false, hit.clone()),
                 None => (true, markdown::render(&doc.body, &markdown_options)),
             };
+            if known.is_some() {
+                rendered.source_hash = Some(key);
+            }
             progress.advance(1);
             (key, fresh, rendered)
         })

@@ -80,6 +80,10 @@ pub struct RenderedDoc {
     /// Where `html` and `text` are when they were moved to a
     /// [`BodyStore`] (and are empty here).
     pub stored: Option<BodyRef>,
+    /// A hash of the Markdown this was rendered from (with the options,
+    /// part of the configuration), when the build keeps a cache: what
+    /// `gazette serve` keys a report's pages by.
+    pub source_hash: Option<u64>,
 }
 
 /// Characters of [`RenderedDoc::lead`]: more than any excerpt takes.
@@ -327,6 +331,7 @@ pub fn render(body: &str, markdown: &MarkdownOptions) -> RenderedDoc {
         page_anchors,
         issues,
         stored: None,
+        source_hash: None,
     }
 }
 

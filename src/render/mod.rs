@@ -78,6 +78,10 @@ impl Contents {
 #[derive(Default)]
 pub struct PageMemo {
     groups: HashMap<Group, KeptPages>,
+    /// The reports as report pages saw them in the last build, and a
+    /// number that changes whenever they differ from the build before.
+    summaries: Vec<ReportSummary>,
+    generation: u64,
     /// Reports whose pages the last build rendered (the rest were kept).
     pub rendered_last: usize,
 }
@@ -208,46 +212,77 @@ impl std::fmt::Write for HashWriter<'_> {
     }
 }
 
-/// A hash of what every report page sees of the site besides its own
-/// report (see [`PageMemo`]).
-fn site_key(site: &Site, theme: &Theme, config: &Config) -> u64 {
+/// What report pages see of one report besides its body (see
+/// [`PageMemo`]): compared with the last build's, not hashed, since
+/// formatting ten thousand front matters to hash them took half a second.
+#[derive(Clone, PartialEq)]
+struct ReportSummary {
+    source: ContentPath,
+    url: UrlPath,
+    section: SectionId,
+    front: crate::content::FrontMatter,
+    lead: String,
+    toc: Vec<crate::markdown::Heading>,
+    body_line: usize,
+    links: Vec<crate::site::LinkTarget>,
+    attachments: Vec<crate::site::Attachment>,
+    superseded_by: Option<Href>,
+    related: Vec<(String, Href)>,
+    has_page: bool,
+    lang: crate::config::Language,
+    previous: Option<ReportId>,
+    next: Option<ReportId>,
+}
+
+impl ReportSummary {
+    fn of(r: &Report) -> ReportSummary {
+        ReportSummary {
+            source: r.source.clone(),
+            url: r.url.clone(),
+            section: r.section,
+            front: r.front.clone(),
+            lead: r.doc.lead.clone(),
+            toc: r.doc.toc.clone(),
+            body_line: r.body_line,
+            links: r.links.clone(),
+            attachments: r.attachments.clone(),
+            superseded_by: r.superseded_by.clone(),
+            related: r.related.clone(),
+            has_page: r.has_page,
+            lang: r.lang,
+            previous: r.previous,
+            next: r.next,
+        }
+    }
+}
+
+/// A key for what every report page sees of the site besides its own
+/// report (see [`PageMemo`]): a hash of the configuration, theme, assets
+/// and sections, and the generation of the reports' summaries, which
+/// changes whenever one of them differs from the last build's.
+fn site_key(site: &Site, theme: &Theme, config: &Config, memo: &mut PageMemo) -> u64 {
     use std::fmt::Write;
+    let summaries: Vec<ReportSummary> = site.reports.par_iter().map(ReportSummary::of).collect();
+    if summaries != memo.summaries {
+        memo.generation += 1;
+        memo.summaries = summaries;
+    }
     let mut h = FxHasher::default();
+    h.write_u64(memo.generation);
     let mut w = HashWriter(&mut h);
     let _ = write!(w, "{config:?}{theme:?}{:?}", site.assets);
     for section in &site.sections {
         let _ = write!(w, "{section:?}");
     }
-    for r in &site.reports {
-        let _ = write!(
-            w,
-            "{:?}{:?}{:?}{:?}{:?}{:?}{:?}{:?}{:?}{:?}{:?}{:?}{:?}{:?}{:?}",
-            r.id,
-            r.source,
-            r.url,
-            r.section,
-            r.front,
-            r.doc.lead,
-            r.doc.toc,
-            r.body_line,
-            r.links,
-            r.attachments,
-            r.superseded_by,
-            r.related,
-            (r.has_page, r.lang),
-            r.previous,
-            r.next
-        );
-    }
     h.finish()
 }
 
-/// The key of a report's pages: the [`site_key`] and its body.
-fn page_key(site_key: u64, site: &Site, report: &Report) -> Option<u64> {
-    let html = site.html(report).ok()?;
+/// The key of a report's pages: the [`site_key`] and the hash of its
+/// Markdown (none when the build keeps no cache).
+fn page_key(site_key: u64, report: &Report) -> Option<u64> {
     let mut h = FxHasher::default();
     h.write_u64(site_key);
-    h.write(html.as_bytes());
+    h.write_u64(report.doc.source_hash?);
     Some(h.finish())
 }
 
@@ -602,20 +637,24 @@ impl<'a> Renderer<'a> {
     ) -> Result<(), OutputError> {
         let site = self.site;
         let site_key = memo
-            .is_some()
-            .then(|| site_key(site, self.theme, self.config));
+            .as_deref_mut()
+            .map(|memo| site_key(site, self.theme, self.config, memo));
         // Per report, the key of its pages (with a memo only).
         let page_keys: Vec<Option<u64>> = match site_key {
             Some(key) => site
                 .reports
                 .par_iter()
-                .map(|report| page_key(key, site, report))
+                .map(|report| page_key(key, report))
                 .collect(),
             None => Vec::new(),
         };
         let page_key_of = |id: ReportId| page_keys.get(id.0 as usize).copied().flatten();
-        let previous = memo.as_deref_mut().map(std::mem::take).unwrap_or_default();
-        let mut next = PageMemo::default();
+        let mut previous = memo.as_deref_mut().map(std::mem::take).unwrap_or_default();
+        let mut next = PageMemo {
+            summaries: std::mem::take(&mut previous.summaries),
+            generation: previous.generation,
+            ..PageMemo::default()
+        };
         let mut problems: Vec<Result<Diagnostic, OutputError>> = Vec::new();
 
         // Report pages, kept when their key is unchanged.
