@@ -351,10 +351,9 @@ fn prepare(
         let (Some(store), Some(markdown_options)) = (&store, &markdown_options) else {
             return;
         };
-        let mut rendered = markdown::render(&doc.body, markdown_options);
-        match rendered.stow(store) {
-            Ok(()) => {
-                doc.body = String::new();
+        match markdown::render_stowed(&doc.body, markdown_options, store) {
+            Ok(rendered) => {
+                doc.body = Arc::from("");
                 doc.rendered = Some(rendered);
             }
             Err(e) => {

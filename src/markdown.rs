@@ -18,7 +18,7 @@
 //! stage replaces with the right link for the page and the build.
 
 use std::fmt;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use crate::bodies::{BodyRef, BodyStore};
 use comrak::adapters::{HeadingAdapter, HeadingMeta};
@@ -60,10 +60,12 @@ pub struct ContentLink {
 /// A report body rendered once, for the page, the other layouts and search.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RenderedDoc {
-    pub html: String,
+    /// The HTML and the text are shared, so that `gazette serve`'s cache of
+    /// rendered texts hands them on without copying.
+    pub html: Arc<str>,
     pub toc: Vec<Heading>,
     /// The body as plain text, paragraphs separated by blank lines.
-    pub text: String,
+    pub text: Arc<str>,
     /// Links inside the site, in placeholder order.
     pub links: Vec<ContentLink>,
     /// Links and images to other web sites (`http:`, `https:`, `//`), with
@@ -88,16 +90,6 @@ pub struct RenderedDoc {
 
 /// Characters of [`RenderedDoc::lead`]: more than any excerpt takes.
 pub const LEAD_CHARS: usize = 240;
-
-impl RenderedDoc {
-    /// Moves the HTML and text to `store`, keeping where they are.
-    pub fn stow(&mut self, store: &BodyStore) -> std::io::Result<()> {
-        self.stored = Some(store.put(&self.html, &self.text)?);
-        self.html = String::new();
-        self.text = String::new();
-        Ok(())
-    }
-}
 
 /// The text on one line (runs of white space as one space), cut to
 /// `chars` characters.
@@ -284,6 +276,28 @@ fn comrak_options(options: &MarkdownOptions) -> Options<'static> {
 
 /// Renders one body.
 pub fn render(body: &str, markdown: &MarkdownOptions) -> RenderedDoc {
+    let (doc, html, text) = render_parts(body, markdown);
+    RenderedDoc {
+        html: html.into(),
+        text: text.into(),
+        ..doc
+    }
+}
+
+/// Renders one body and moves its HTML and text to `store` (they are
+/// empty in what is returned, which says where they are).
+pub fn render_stowed(
+    body: &str,
+    markdown: &MarkdownOptions,
+    store: &BodyStore,
+) -> std::io::Result<RenderedDoc> {
+    let (mut doc, html, text) = render_parts(body, markdown);
+    doc.stored = Some(store.put(&html, &text)?);
+    Ok(doc)
+}
+
+/// The rendering of one body without its HTML and text, and those two.
+fn render_parts(body: &str, markdown: &MarkdownOptions) -> (RenderedDoc, String, String) {
     let iframe_hosts = &markdown.iframe_hosts;
     let options = comrak_options(markdown);
     let arena = Arena::new();
@@ -321,18 +335,19 @@ pub fn render(body: &str, markdown: &MarkdownOptions) -> RenderedDoc {
         .into_inner()
         .unwrap_or_else(|e| e.into_inner())
         .1;
-    RenderedDoc {
-        html,
+    let doc = RenderedDoc {
+        html: Arc::from(""),
         toc,
         lead: flat_lead(&text, LEAD_CHARS),
-        text,
+        text: Arc::from(""),
         links,
         web_links,
         page_anchors,
         issues,
         stored: None,
         source_hash: None,
-    }
+    };
+    (doc, html, text)
 }
 
 /// The links of `root` that leave this report's files: to other web sites
@@ -587,7 +602,7 @@ mod tests {
     use super::*;
 
     fn html(md: &str) -> String {
-        render(md, &MarkdownOptions::default()).html
+        render(md, &MarkdownOptions::default()).html.to_string()
     }
 
     #[test]
@@ -745,6 +760,6 @@ mod tests {
             "## 标题\n\n第一段。\n\n第二段。\n",
             &MarkdownOptions::default(),
         );
-        assert_eq!(doc.text, "标题\n\n第一段。\n\n第二段。");
+        assert_eq!(&*doc.text, "标题\n\n第一段。\n\n第二段。");
     }
 }

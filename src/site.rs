@@ -837,7 +837,7 @@ pub(crate) mod tests {
                 section,
                 stem,
                 front,
-                body,
+                body: body.into(),
                 body_line,
                 rendered: None,
             },

@@ -11,6 +11,7 @@ pub mod front_matter;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use chrono::FixedOffset;
 use rayon::prelude::*;
@@ -42,7 +43,9 @@ pub struct SourceDoc {
     /// `index.md`. Empty for a section's `_index.md`.
     pub stem: String,
     pub front: FrontMatter,
-    pub body: String,
+    /// Shared, so that `gazette serve`'s cache of read files hands it on
+    /// without copying.
+    pub body: Arc<str>,
     /// The line of the file on which `body` starts.
     pub body_line: usize,
     /// The body rendered as soon as it was read (and `body` then emptied),
@@ -418,7 +421,7 @@ fn read_doc(
                 section: folders,
                 stem,
                 front,
-                body,
+                body: body.into(),
                 body_line,
                 rendered: None,
             };
