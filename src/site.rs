@@ -147,6 +147,14 @@ impl Site {
         }
     }
 
+    /// [`Site::text`], shared with the report when it holds it.
+    pub fn shared_text(&self, report: &Report) -> io::Result<Arc<str>> {
+        match (report.doc.stored, &self.bodies) {
+            (Some(at), Some(store)) => store.text(at).map(Arc::from),
+            _ => Ok(report.doc.text.clone()),
+        }
+    }
+
     pub fn home(&self) -> &Section {
         &self.sections[0]
     }

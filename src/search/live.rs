@@ -3,7 +3,8 @@
 //!
 //! [`LiveIndex`] keeps every partition's terms with their frequencies, and
 //! the files each partition made last time. On a rebuild it compares each
-//! report's title, numbers and text with what it indexed before; for a
+//! report's title, numbers and text with what it indexed before (the text
+//! is usually the very string indexed before, shared with serve's caches); for a
 //! report that changed, it tokenizes the old and the new text and replaces
 //! the report's postings in just the terms whose entry differs. A
 //! partition none of whose terms changed hands on the files it made
@@ -17,16 +18,15 @@
 //! The files are byte-identical to those of a full build; tests check it
 //! after every kind of edit.
 
-use std::hash::{Hash, Hasher};
 use std::io;
 
 use rayon::prelude::*;
-use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::builder::{IndexBuilder, avg_class, avg_len, bm25_weights, length_class};
 use super::shards::{DirEntry, DocTable, Emitter, IndexFile, PartitionWriter, Sizes};
 use super::tokenize::shard_key;
-use super::{BUILD_BLOCK, DocTerms, TermPostings, doc_terms, search_doc, term_inputs};
+use super::{BUILD_BLOCK, DOC_CHUNK, DocTerms, SearchDoc, TermInputs, TermPostings, search_doc};
 use crate::config::{Config, Language};
 use crate::site::Site;
 
@@ -34,9 +34,8 @@ use crate::site::Site;
 struct LiveDoc {
     /// Its page, which identifies it from build to build.
     path: String,
-    /// Title, numbers and text: what its terms were made from.
-    inputs: [String; 3],
-    hash: u64,
+    /// What its terms were made from.
+    inputs: TermInputs,
     len: u32,
 }
 
@@ -56,15 +55,11 @@ pub struct LiveIndex {
     partitions: Vec<LivePartition>,
     /// The average length's class the partitions' files were made with.
     avg: f64,
+    /// The document table's chunks of rows, and their files.
+    chunks: Vec<(Vec<SearchDoc>, IndexFile)>,
     /// Reports indexed again by the last update (all of them when it
     /// started afresh).
     pub indexed_last: usize,
-}
-
-fn inputs_hash(inputs: &[String; 3]) -> u64 {
-    let mut h = FxHasher::default();
-    inputs.hash(&mut h);
-    h.finish()
 }
 
 impl LiveIndex {
@@ -92,30 +87,28 @@ impl LiveIndex {
     ) -> io::Result<u64> {
         let chinese = config.language == Language::ZhCn;
         let ids = site.reports_by_date();
-        let inputs: Vec<([String; 3], u64)> = ids
+        let inputs: Vec<TermInputs> = ids
             .par_iter()
-            .map(|id| {
-                let inputs = term_inputs(site, *id)?;
-                let hash = inputs_hash(&inputs);
-                Ok((inputs, hash))
-            })
+            .map(|id| TermInputs::of(site, *id))
             .collect::<io::Result<_>>()?;
-        let paths: Vec<String> = ids
-            .iter()
-            .map(|id| search_doc(site, *id, chinese, 0).path)
+        // The rows of the document table; their lengths come below.
+        let mut rows: Vec<SearchDoc> = ids
+            .par_iter()
+            .map(|id| search_doc(site, *id, chinese, 0))
             .collect();
         let same_reports = !self.partitions.is_empty()
-            && self.docs.len() == paths.len()
-            && self.docs.iter().zip(&paths).all(|(d, p)| d.path == *p);
+            && self.docs.len() == rows.len()
+            && self.docs.iter().zip(&rows).all(|(d, r)| d.path == r.path);
         if same_reports {
             self.indexed_last = 0;
-            for (doc, (inputs, hash)) in inputs.into_iter().enumerate() {
-                if self.docs[doc].hash != hash {
-                    self.replace(doc as u32, inputs, hash);
+            for (doc, inputs) in inputs.into_iter().enumerate() {
+                if !self.docs[doc].inputs.same_as(&inputs) {
+                    self.replace(doc as u32, inputs);
                     self.indexed_last += 1;
                 }
             }
         } else {
+            let paths = rows.iter().map(|r| r.path.clone()).collect();
             self.rebuild(paths, inputs);
             self.indexed_last = self.docs.len();
         }
@@ -146,33 +139,41 @@ impl LiveIndex {
             }
             entries.extend(made.iter().cloned());
         }
-        let mut table = DocTable::new();
-        for (doc, id) in self.docs.iter().zip(ids.iter()) {
-            table.push(&search_doc(site, *id, chinese, doc.len), &out)?;
+        for (row, doc) in rows.iter_mut().zip(&self.docs) {
+            row.len = doc.len;
         }
+        // A chunk of rows as it was is handed on as it was made.
+        let mut table = DocTable::new();
+        let mut chunks = Vec::with_capacity(rows.len().div_ceil(DOC_CHUNK));
+        for (i, docs) in rows.chunks(DOC_CHUNK).enumerate() {
+            let file = match self.chunks.get(i) {
+                Some((was, file)) if was.as_slice() == docs => file.clone(),
+                _ => DocTable::chunk_file(docs),
+            };
+            table.push_chunk(docs, file.clone(), &out)?;
+            chunks.push((docs.to_vec(), file));
+        }
+        self.chunks = chunks;
         table.finish(avg_len(&lens), entries, &out)?;
         Ok(out.bytes())
     }
 
     /// Indexes every report afresh.
-    fn rebuild(&mut self, paths: Vec<String>, inputs: Vec<([String; 3], u64)>) {
+    fn rebuild(&mut self, paths: Vec<String>, inputs: Vec<TermInputs>) {
         let mut builder = IndexBuilder::in_memory();
         let mut docs = Vec::with_capacity(paths.len());
         for (block, block_paths) in inputs.chunks(BUILD_BLOCK).zip(paths.chunks(BUILD_BLOCK)) {
             let per_doc: Vec<_> = block
                 .par_iter()
-                .map(|(inputs, _)| {
-                    let (terms, len) = doc_terms(&inputs[0], &inputs[1], &inputs[2]);
+                .map(|inputs| {
+                    let (terms, len) = inputs.terms();
                     (placeholder_doc(len), terms)
                 })
                 .collect();
-            for ((inputs, hash), ((doc, _), path)) in
-                block.iter().zip(per_doc.iter().zip(block_paths))
-            {
+            for (inputs, ((doc, _), path)) in block.iter().zip(per_doc.iter().zip(block_paths)) {
                 docs.push(LiveDoc {
                     path: path.clone(),
                     inputs: inputs.clone(),
-                    hash: *hash,
                     len: doc.len,
                 });
             }
@@ -192,12 +193,11 @@ impl LiveIndex {
     /// replaced in each term whose entry changed, and the partitions of
     /// those terms made again (all of the report's partitions when its
     /// length class changed, since all its weights did).
-    fn replace(&mut self, doc: u32, inputs: [String; 3], hash: u64) {
+    fn replace(&mut self, doc: u32, inputs: TermInputs) {
         let live = &mut self.docs[doc as usize];
-        let (old, old_len) = doc_terms(&live.inputs[0], &live.inputs[1], &live.inputs[2]);
-        let (new, new_len) = doc_terms(&inputs[0], &inputs[1], &inputs[2]);
+        let (old, old_len) = live.inputs.terms();
+        let (new, new_len) = inputs.terms();
         live.inputs = inputs;
-        live.hash = hash;
         live.len = new_len;
         let reweigh = length_class(old_len as u64) != length_class(new_len as u64);
         self.partitions
@@ -267,8 +267,8 @@ fn replace_in(
 
 /// A document-table row standing in while the index is built afresh: the
 /// real rows are made from the site when the files are.
-fn placeholder_doc(len: u32) -> super::SearchDoc {
-    super::SearchDoc {
+fn placeholder_doc(len: u32) -> SearchDoc {
+    SearchDoc {
         path: String::new(),
         title: String::new(),
         date: String::new(),

@@ -615,15 +615,40 @@ fn expand<'a>(index: &'a SearchIndex, token: &Token, prefix: bool) -> Vec<&'a st
 
 /// What a report's terms are made from: its title, its numbers (文号 and
 /// 索引号) and its text.
-fn term_inputs(site: &Site, id: ReportId) -> io::Result<[String; 3]> {
-    let r = site.report(id);
-    let f = &r.front;
-    let numbers = format!(
-        "{} {}",
-        f.doc_no.as_deref().unwrap_or(""),
-        f.index_no.as_deref().unwrap_or("")
-    );
-    Ok([f.title.clone(), numbers, site.text(r)?.into_owned()])
+#[derive(Clone, PartialEq, Eq)]
+struct TermInputs {
+    title: String,
+    numbers: String,
+    text: std::sync::Arc<str>,
+}
+
+impl TermInputs {
+    fn of(site: &Site, id: ReportId) -> io::Result<TermInputs> {
+        let r = site.report(id);
+        let f = &r.front;
+        let numbers = format!(
+            "{} {}",
+            f.doc_no.as_deref().unwrap_or(""),
+            f.index_no.as_deref().unwrap_or("")
+        );
+        Ok(TermInputs {
+            title: f.title.clone(),
+            numbers,
+            text: site.shared_text(r)?,
+        })
+    }
+
+    /// Whether the terms of `self` are those of `other`: the same text
+    /// is usually the very same string, kept from the last build.
+    fn same_as(&self, other: &TermInputs) -> bool {
+        self.title == other.title
+            && self.numbers == other.numbers
+            && (std::sync::Arc::ptr_eq(&self.text, &other.text) || self.text == other.text)
+    }
+
+    fn terms(&self) -> (DocTerms, u32) {
+        doc_terms(&self.title, &self.numbers, &self.text)
+    }
 }
 
 /// The row of one report in the document table; `len` is its length in
@@ -657,8 +682,7 @@ fn search_doc(site: &Site, id: ReportId, chinese: bool, len: u32) -> SearchDoc {
 
 /// The search document and terms of one report.
 fn report_terms(site: &Site, id: ReportId, chinese: bool) -> io::Result<(SearchDoc, DocTerms)> {
-    let [title, numbers, text] = term_inputs(site, id)?;
-    let (terms, len) = doc_terms(&title, &numbers, &text);
+    let (terms, len) = TermInputs::of(site, id)?.terms();
     Ok((search_doc(site, id, chinese, len), terms))
 }
 

@@ -406,13 +406,7 @@ impl DocTable {
 
     /// Adds the next document.
     pub fn push(&mut self, doc: &SearchDoc, out: &Emitter) -> io::Result<()> {
-        let id = self.count;
-        self.count += 1;
-        for (values, facet) in self.facets.iter_mut().zip(FACETS) {
-            for value in doc.facet_values(facet) {
-                values.entry(value).or_default().push(id);
-            }
-        }
+        self.count_in(doc);
         self.pending.push(doc.clone());
         if self.pending.len() == DOC_CHUNK {
             self.flush(out)?;
@@ -420,20 +414,52 @@ impl DocTable {
         Ok(())
     }
 
-    fn flush(&mut self, out: &Emitter) -> io::Result<()> {
-        if self.pending.is_empty() {
-            return Ok(());
+    /// Adds the next [`DOC_CHUNK`] documents (fewer for the last chunk),
+    /// their rows already made into `file` ([`DocTable::chunk_file`]).
+    pub fn push_chunk(
+        &mut self,
+        docs: &[SearchDoc],
+        file: IndexFile,
+        out: &Emitter,
+    ) -> io::Result<()> {
+        debug_assert!(self.pending.is_empty());
+        for doc in docs {
+            self.count_in(doc);
         }
-        let rows: Vec<Value> = self
-            .pending
-            .drain(..)
+        self.chunk_names.push(file.name.clone());
+        out.put(file)
+    }
+
+    /// Numbers the document and counts it under its filter values.
+    fn count_in(&mut self, doc: &SearchDoc) {
+        let id = self.count;
+        self.count += 1;
+        for (values, facet) in self.facets.iter_mut().zip(FACETS) {
+            for value in doc.facet_values(facet) {
+                values.entry(value).or_default().push(id);
+            }
+        }
+    }
+
+    /// The file of one chunk of rows.
+    pub fn chunk_file(docs: &[SearchDoc]) -> IndexFile {
+        let rows: Vec<Value> = docs
+            .iter()
             .map(|d| {
                 json!([
                     d.path, d.title, d.date, d.issuer, d.index_no, d.doc_no, d.excerpt
                 ])
             })
             .collect();
-        let file = hashed("d", &rows);
+        hashed("d", &rows)
+    }
+
+    fn flush(&mut self, out: &Emitter) -> io::Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let file = DocTable::chunk_file(&self.pending);
+        self.pending.clear();
         self.chunk_names.push(file.name.clone());
         out.put(file)
     }
