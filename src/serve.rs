@@ -131,7 +131,10 @@ struct Shared {
 
 const LIVE_SCRIPT: &str = include_str!("serve_live.js");
 
-/// How long the files must be left alone before a rebuild starts.
+/// How long the files must be left alone before a rebuild starts, when
+/// they change while (or just after) the site is being built: a burst
+/// (git checkout, save-all) then costs one more build, not one per file.
+/// A change that comes while nothing is happening is built at once.
 const QUIET: Duration = Duration::from_millis(150);
 /// The longest a rebuild waits for a burst of changes to end.
 const MAX_WAIT: Duration = Duration::from_secs(2);
@@ -335,23 +338,37 @@ impl Changes {
     }
 
     /// Waits for the next change to the bytes of a file of the site; `None`
-    /// when the watcher is gone.
+    /// when the watcher is gone. Called when the last build is done.
     fn next(&mut self) -> Option<()> {
+        let built = Instant::now();
         loop {
             let first = self.events.recv().ok()?;
-            // Everything that arrives until the files are quiet for a moment
-            // (or a burst has gone on for a while) joins this one build.
             let mut batch = vec![first];
-            let burst = Instant::now();
-            while burst.elapsed() < MAX_WAIT {
-                match self.events.recv_timeout(QUIET) {
-                    Ok(more) => batch.push(more),
-                    Err(_) => break,
+            if built.elapsed() < QUIET {
+                // Files changed during the last build or right after it:
+                // everything that arrives until they are quiet for a
+                // moment (or a burst has gone on for a while) joins this
+                // one build.
+                let burst = Instant::now();
+                while burst.elapsed() < MAX_WAIT {
+                    match self.events.recv_timeout(QUIET) {
+                        Ok(more) => batch.push(more),
+                        Err(_) => break,
+                    }
                 }
+            } else {
+                // The first change after a quiet spell (a save) is built
+                // at once, with whatever the watcher has already sent.
+                batch.extend(self.events.try_iter());
             }
             let mut changed = false;
             for events in batch.into_iter().flatten() {
-                for path in events.iter().flat_map(|e| e.paths.iter()) {
+                // Opening or reading a file (an editor opening a report)
+                // changes nothing.
+                let changes = events
+                    .iter()
+                    .filter(|e| !matches!(e.kind, notify::EventKind::Access(_)));
+                for path in changes.flat_map(|e| e.paths.iter()) {
                     if !relevant(&self.root, path) {
                         continue;
                     }

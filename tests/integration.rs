@@ -2653,14 +2653,15 @@ fn a_burst_of_saves_costs_at_most_two_rebuilds() {
         "{rebuilds} rebuilds:\n{}",
         served.log.lock().unwrap()
     );
-    // Editor leftovers change nothing.
+    // Editor leftovers change nothing, nor does opening a report.
     site.write("content/news/.first.md.swp", "x");
     site.write("content/news/4913", "x");
+    std::fs::read(site.root().join("content/news/_index.md")).unwrap();
     std::thread::sleep(std::time::Duration::from_millis(800));
     assert_eq!(
         served.rebuilds(),
         rebuilds,
-        "editor temp files caused a rebuild"
+        "editor temp files or opening a report caused a rebuild"
     );
     // The served page is what a full build writes, but for the live-reload tag.
     site.build(&["--base-url", &format!("http://127.0.0.1:{}/", served.port)])
