@@ -173,13 +173,6 @@ impl BuildCache {
     }
 }
 
-fn text_hash(text: &str) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    text.hash(&mut h);
-    h.finish()
-}
-
 /// A site generated in memory, not yet written.
 pub struct Generated {
     pub config: Config,
@@ -418,7 +411,8 @@ fn prepare(
                 return (0, true, rendered);
             }
             let key = if known.is_some() {
-                text_hash(&doc.body)
+                doc.body_hash
+                    .unwrap_or_else(|| content::text_hash(&doc.body))
             } else {
                 0
             };

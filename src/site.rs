@@ -846,6 +846,7 @@ pub(crate) mod tests {
                 stem,
                 front,
                 body: body.into(),
+                body_hash: None,
                 body_line,
                 rendered: None,
             },

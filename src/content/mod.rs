@@ -48,6 +48,9 @@ pub struct SourceDoc {
     pub body: Arc<str>,
     /// The line of the file on which `body` starts.
     pub body_line: usize,
+    /// A hash of `body` ([`text_hash`]), made when the file was read by a
+    /// build that keeps a cache.
+    pub body_hash: Option<u64>,
     /// The body rendered as soon as it was read (and `body` then emptied),
     /// when the loader was given a [`BodyHook`].
     pub rendered: Option<crate::markdown::RenderedDoc>,
@@ -123,9 +126,17 @@ fn is_markdown(path: &Path) -> bool {
 pub struct ReadCache {
     /// The options the entries were read with; other options clear them.
     options: Option<(i32, bool, bool)>,
-    files: HashMap<PathBuf, (FileStamp, ReadDoc)>,
+    files: HashMap<PathBuf, (FileStamp, Arc<ReadDoc>)>,
     /// Files read from disk in the last build (the rest came from here).
     pub read_last: usize,
+}
+
+/// A hash of a text, to know it again.
+pub fn text_hash(text: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut h);
+    h.finish()
 }
 
 /// What reading one Markdown file gave.
@@ -200,7 +211,7 @@ pub fn load_cached(
     let caching = cache.is_some();
     // (stamp, whether read from disk now, what reading gave); a file that
     // cannot be stamped is read every time and not kept.
-    let loaded: Vec<(Option<FileStamp>, bool, ReadDoc)> = markdown
+    let loaded: Vec<(Option<FileStamp>, bool, Arc<ReadDoc>)> = markdown
         .par_iter()
         .map(|path| {
             let stamp = if caching { FileStamp::of(path) } else { None };
@@ -210,12 +221,17 @@ pub fn load_cached(
                 }
                 _ => {
                     let mut read = read_doc(root, &content_dir, path, options);
-                    if let (Some(hook), Some(doc)) = (hook, &mut read.0)
-                        && doc.kind == DocKind::Report
-                    {
-                        hook(doc);
+                    if let Some(doc) = &mut read.0 {
+                        if caching {
+                            doc.body_hash = Some(text_hash(&doc.body));
+                        }
+                        if let Some(hook) = hook
+                            && doc.kind == DocKind::Report
+                        {
+                            hook(doc);
+                        }
                     }
-                    (stamp, true, read)
+                    (stamp, true, Arc::new(read))
                 }
             }
         })
@@ -228,7 +244,10 @@ pub fn load_cached(
             .filter_map(|(path, (stamp, _, read))| Some((path.clone(), ((*stamp)?, read.clone()))))
             .collect();
     }
-    let loaded = loaded.into_iter().map(|(_, _, read)| read);
+    // Without a cache each file's result is owned here alone, and moved.
+    let loaded = loaded
+        .into_iter()
+        .map(|(_, _, read)| Arc::try_unwrap(read).unwrap_or_else(|read| (*read).clone()));
     let mut docs = Vec::with_capacity(markdown.len());
     for (doc, problems) in loaded {
         diagnostics.extend(problems);
@@ -423,6 +442,7 @@ fn read_doc(
                 front,
                 body: body.into(),
                 body_line,
+                body_hash: None,
                 rendered: None,
             };
             (Some(doc), warnings)
