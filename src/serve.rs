@@ -273,7 +273,9 @@ fn watch(
     poll: bool,
     changes: mpsc::Sender<notify_debouncer_full::DebounceEventResult>,
 ) -> Result<Box<dyn std::any::Any + Send>, String> {
-    let delay = Duration::from_millis(50);
+    // The watcher's own debounce: long enough to see an editor's
+    // write-then-rename as one change, short next to a rebuild.
+    let delay = Duration::from_millis(20);
     if !poll {
         match notify_debouncer_full::new_debouncer(delay, None, changes.clone()) {
             Ok(mut debouncer) => match debouncer.watch(root, RecursiveMode::Recursive) {
