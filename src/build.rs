@@ -137,10 +137,13 @@ pub struct Quiet;
 impl Progress for Quiet {}
 
 /// What one build keeps for the next, so that `gazette serve` re-reads
-/// only the files that changed and renders Markdown only for texts it has
-/// not rendered before. Everything after that (the site, lists,
-/// catalogue, feeds, search index) is assembled anew on every build, so
-/// an incremental build gives exactly what a full build gives.
+/// only the files that changed, renders Markdown only for texts it has
+/// not rendered before, re-indexes only the reports whose text changed
+/// ([`search::LiveIndex`]) and renders again only the pages that can show
+/// what changed ([`render::PageMemo`]). The site itself is assembled anew
+/// on every build, and what is kept is kept under keys of everything it
+/// was made from, so an incremental build gives exactly what a full build
+/// gives (the tests compare every file after every kind of edit).
 #[derive(Default)]
 pub struct BuildCache {
     read: content::ReadCache,

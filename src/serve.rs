@@ -6,12 +6,15 @@
 //!   it over the report is seen like any other save; editor leftovers
 //!   (`.swp`, `4913`, `#…#`, `~`, JetBrains temporaries) are ignored, and a
 //!   change that leaves every file's bytes as they were causes no rebuild.
-//! - One builder thread runs at most one build at a time; changes that
-//!   arrive during a build are gathered into the one build that follows, so
-//!   a burst of saves (a git checkout, save-all) costs at most two builds.
-//! - Each build is a full build into memory. Only when it succeeds is the
-//!   new site swapped in, and only then is the browser told to reload: a
-//!   reload never lands on a half-built site. A failed build keeps the last
+//! - One builder thread runs at most one build at a time. A change after a
+//!   quiet spell is built at once; changes that arrive during a build (or
+//!   just after it) are gathered until the files are quiet for a moment
+//!   into the one build that follows, so a burst of saves (a git checkout,
+//!   save-all) costs at most two builds.
+//! - Each build makes the whole site in memory, reusing what the last one
+//!   made wherever its inputs are unchanged ([`crate::build::BuildCache`]).
+//!   Only when it succeeds is the new site swapped in, and only then is the
+//!   browser told to reload: a reload never lands on a half-built site. A failed build keeps the last
 //!   good site and shows its errors in an overlay, which goes when they are
 //!   fixed. The server never exits on a content error.
 //! - Live reload is a small script and a server-sent event stream on the

@@ -72,7 +72,7 @@ impl Contents {
 /// sections, every report's front matter, address, lead, headings, links
 /// and attachments (titles of the previous and next reports, related
 /// links, banners), but not the other reports' bodies. So its pages are
-/// kept under a key made of a hash of all that ([`site_key`]) and a hash
+/// kept under a key made of a hash of all that (`site_key`) and a hash
 /// of its own body: an edit to one report's body renders three pages,
 /// an edit to anyone's front matter renders them all.
 #[derive(Default)]

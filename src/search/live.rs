@@ -167,7 +167,14 @@ impl LiveIndex {
                 .par_iter()
                 .map(|inputs| {
                     let (terms, len) = inputs.terms();
-                    (placeholder_doc(len), terms)
+                    // The rows are made from the site when the files are.
+                    (
+                        SearchDoc {
+                            len,
+                            ..SearchDoc::default()
+                        },
+                        terms,
+                    )
                 })
                 .collect();
             for (inputs, ((doc, _), path)) in block.iter().zip(per_doc.iter().zip(block_paths)) {
@@ -263,25 +270,6 @@ fn replace_in(
         }
     }
     changed
-}
-
-/// A document-table row standing in while the index is built afresh: the
-/// real rows are made from the site when the files are.
-fn placeholder_doc(len: u32) -> SearchDoc {
-    SearchDoc {
-        path: String::new(),
-        title: String::new(),
-        date: String::new(),
-        issuer: String::new(),
-        index_no: String::new(),
-        doc_no: String::new(),
-        excerpt: String::new(),
-        len,
-        topics: Vec::new(),
-        year: None,
-        doc_type: None,
-        validity: None,
-    }
 }
 
 /// The files of one partition and its directory entries, as

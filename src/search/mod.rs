@@ -70,7 +70,7 @@ const NUMBERS_OFFSET: u32 = 1 << 20;
 const BODY_OFFSET: u32 = 1 << 21;
 
 /// One searchable report.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct SearchDoc {
     /// The report's page, percent-encoded, without the leading `/`.
     pub path: String,
@@ -702,7 +702,7 @@ fn fill(builder: &mut IndexBuilder, site: &Site, config: &Config) -> io::Result<
 
 /// Builds the index of the site's reports and hands its files to `emit` as
 /// they are made, in bounded memory: postings beyond
-/// the budget ([`builder::SPILL_BUDGET`] unless given) go to files in
+/// the budget (`builder::SPILL_BUDGET`, 64 MB, unless given) go to files in
 /// `scratch` (an existing, empty folder; everything stays in memory when
 /// `None`) and are read back a
 /// partition at a time. Returns the bytes of the index.

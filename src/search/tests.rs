@@ -24,16 +24,8 @@ fn doc_table<'a>(docs: impl Iterator<Item = (&'a str, &'a str)>) -> Vec<(SearchD
             let doc = SearchDoc {
                 path: format!("d{i}/"),
                 title: title.to_string(),
-                date: String::new(),
-                issuer: String::new(),
-                index_no: String::new(),
-                doc_no: String::new(),
-                excerpt: String::new(),
                 len,
-                topics: vec![],
-                year: None,
-                doc_type: None,
-                validity: None,
+                ..SearchDoc::default()
             };
             (doc, terms)
         })
