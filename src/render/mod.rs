@@ -708,9 +708,21 @@ impl<'a> Renderer<'a> {
             }
         }
         let is_kept = |section: &Section| kept_prints.iter().any(|(id, ..)| *id == section.id);
+        // Without a memo each page goes to the sink as it is made: the
+        // prints hold every body, too much to keep on a large site.
         let printed: Mutex<BTreeMap<SectionId, Vec<Result<OutputFile, Diagnostic>>>> =
             Mutex::new(BTreeMap::new());
+        let print_problems = Mutex::new(Vec::new());
         self.collection_prints(&|section| !is_kept(section), |section, page| {
+            if site_key.is_none() {
+                if let Some(problem) = keep_in(sink, page) {
+                    print_problems
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(problem);
+                }
+                return;
+            }
             printed
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -718,6 +730,11 @@ impl<'a> Renderer<'a> {
                 .or_default()
                 .push(page);
         });
+        problems.extend(
+            print_problems
+                .into_inner()
+                .unwrap_or_else(|e| e.into_inner()),
+        );
         for (id, pages) in printed.into_inner().unwrap_or_else(|e| e.into_inner()) {
             let section = site.section(id);
             let group = Group::Prints(section.url.as_str().to_string());
