@@ -2605,6 +2605,166 @@ fn an_incremental_build_gives_exactly_a_full_build() {
     assert_eq!(after, full());
 }
 
+/// Random edits one after another — to bodies (appended, put first,
+/// replaced), titles, 文号, dates (which reorder lists and neighbours),
+/// a section's intro, and reports added and removed — each followed by an
+/// incremental build that must give exactly the files of a full build.
+#[test]
+fn random_edits_keep_incremental_builds_exact() {
+    use gazette::build::{BuildCache, BuildOptions, Quiet, generate, generate_cached};
+    let site = TestSite::new();
+    site.write("content/notices/_index.md", "---\ntitle: 通知公告\n---\n");
+    site.write("content/news/local/_index.md", "---\ntitle: 本地\n---\n");
+    let sections = ["news", "notices", "news/local"];
+    const PHRASES: [&str; 8] = [
+        "扫黑除恶专项斗争取得成效。",
+        "街道办事处依法行政，",
+        "重大行政决策程序得到落实。",
+        "法治政府建设年度报告，",
+        "综合行政执法改革稳步推进。",
+        "Open data report 2022. ",
+        "人民调解组织化解矛盾纠纷。",
+        "安全生产和疫情防控常抓不懈，",
+    ];
+    // xorshift: the same edits on every run.
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut random = move |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    };
+    struct Doc {
+        path: String,
+        title: String,
+        date: String,
+        doc_no: usize,
+        body: String,
+    }
+    let text = |random: &mut dyn FnMut(usize) -> usize| -> String {
+        let paragraphs = 1 + random(4);
+        (0..paragraphs)
+            .map(|_| {
+                (0..1 + random(12))
+                    .map(|_| PHRASES[random(PHRASES.len())])
+                    .collect::<String>()
+            })
+            .collect::<Vec<_>>()
+            .join("\n\n")
+    };
+    let write = |doc: &Doc| {
+        site.write(
+            &doc.path,
+            &format!(
+                "---\ntitle: {}\ndate_published: {}\ndoc_no: 示例〔2023〕{}号\n---\n\n{}\n",
+                doc.title, doc.date, doc.doc_no, doc.body
+            ),
+        );
+    };
+    let mut docs: Vec<Doc> = Vec::new();
+    for i in 0..14 {
+        let doc = Doc {
+            path: format!("content/{}/r{i:02}.md", sections[i % 3]),
+            title: format!("第{i}号报告"),
+            date: format!("2023-0{}-1{}", 1 + i % 9, i % 10),
+            doc_no: i,
+            // Most open with more than lists quote, so that an edit further
+            // down keeps the other pages.
+            body: if i % 4 == 0 {
+                text(&mut random)
+            } else {
+                format!("{}\n\n{}", PHRASES.concat().repeat(2), text(&mut random))
+            },
+        };
+        write(&doc);
+        docs.push(doc);
+    }
+    let options = BuildOptions {
+        root: site.root().to_path_buf(),
+        ..Default::default()
+    };
+    let full = || generated_files(generate(&options).unwrap_or_else(|e| panic!("{e}")));
+    let mut cache = BuildCache::default();
+    let incremental = |cache: &mut BuildCache| {
+        generated_files(
+            generate_cached(&options, &Quiet, Some(cache)).unwrap_or_else(|e| panic!("{e}")),
+        )
+    };
+    incremental(&mut cache);
+    let mut added = 100;
+    // Steps that kept some report's pages, and that indexed one report.
+    let (mut kept_pages, mut indexed_one) = (0, 0);
+    for step in 0..40 {
+        let i = random(docs.len());
+        let edit = match random(10) {
+            0..=2 => {
+                let more = text(&mut random);
+                docs[i].body.push_str(&more);
+                "a sentence appended"
+            }
+            3 => {
+                docs[i].body = format!("{}\n\n{}", text(&mut random), docs[i].body);
+                "a paragraph put first"
+            }
+            4 => {
+                docs[i].body = text(&mut random);
+                "the body replaced"
+            }
+            5 => {
+                docs[i].title = format!("{}（修订）", docs[i].title);
+                "the title changed"
+            }
+            6 => {
+                docs[i].date = format!("2022-1{}-2{}", random(3), random(9));
+                "the date changed"
+            }
+            7 => {
+                docs[i].doc_no += 50;
+                "文号 changed"
+            }
+            8 if docs.len() > 6 => {
+                let gone = docs.remove(i);
+                std::fs::remove_file(site.root().join(&gone.path)).unwrap();
+                "a report removed"
+            }
+            _ => {
+                added += 1;
+                let doc = Doc {
+                    path: format!("content/{}/new{added}.md", sections[random(3)]),
+                    title: format!("新增{added}"),
+                    date: format!("2023-1{}-0{}", random(3), 1 + random(9)),
+                    doc_no: added,
+                    body: text(&mut random),
+                };
+                write(&doc);
+                docs.push(doc);
+                "a report added"
+            }
+        };
+        if let Some(doc) = docs.get(i)
+            && !edit.starts_with("a report")
+        {
+            write(doc);
+        }
+        if step % 9 == 4 {
+            site.write(
+                "content/notices/_index.md",
+                &format!("---\ntitle: 通知公告\n---\n\n第{step}次修改的栏目说明。\n"),
+            );
+        }
+        assert!(
+            incremental(&mut cache) == full(),
+            "step {step}: {edit}: the incremental build differs from a full build"
+        );
+        kept_pages += usize::from(cache.pages_last() < docs.len());
+        indexed_one += usize::from(cache.indexed_last() == 1);
+    }
+    assert!(
+        kept_pages >= 4 && indexed_one >= 10,
+        "{kept_pages} steps kept pages, {indexed_one} indexed one report"
+    );
+}
+
 #[test]
 fn serve_keeps_the_last_good_site_and_shows_errors() {
     let site = TestSite::new();
