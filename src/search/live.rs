@@ -11,9 +11,9 @@
 //! before; the others are made again, exactly as [`super::write_index`]
 //! makes them (BM25 sees lengths by class, [`super::builder::length_class`],
 //! so a small edit rarely changes the weights of the report's other
-//! terms). The document table, directories and `meta.js` are made anew
-//! every time; they are small. When reports were added, removed or
-//! reordered (document numbers move), the whole index is built again.
+//! terms). The directories and `meta.js` are made anew every time; they
+//! are small. When reports were added, removed or reordered (document
+//! numbers move), or many changed at once, the whole index is built again.
 //!
 //! The files are byte-identical to those of a full build; tests check it
 //! after every kind of edit.
@@ -99,10 +99,22 @@ impl LiveIndex {
         let same_reports = !self.partitions.is_empty()
             && self.docs.len() == rows.len()
             && self.docs.iter().zip(&rows).all(|(d, r)| d.path == r.path);
-        if same_reports {
+        let changed: Vec<bool> = if same_reports {
+            self.docs
+                .par_iter()
+                .zip(&inputs)
+                .map(|(doc, inputs)| !doc.inputs.same_as(inputs))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        // Replacing a report rewrites the postings of its common terms,
+        // which hold most reports: past a few, starting afresh is faster.
+        let few = changed.iter().filter(|c| **c).count() <= (rows.len() / 16).max(32);
+        if same_reports && few {
             self.indexed_last = 0;
-            for (doc, inputs) in inputs.into_iter().enumerate() {
-                if !self.docs[doc].inputs.same_as(&inputs) {
+            for (doc, (inputs, changed)) in inputs.into_iter().zip(changed).enumerate() {
+                if changed {
                     self.replace(doc as u32, inputs);
                     self.indexed_last += 1;
                 }
