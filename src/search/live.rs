@@ -4,9 +4,9 @@
 //! [`LiveIndex`] keeps every partition's terms with their frequencies, and
 //! the files each partition made last time. On a rebuild it compares each
 //! report's title, numbers and text with what it indexed before (the text
-//! is usually the very string indexed before, shared with serve's caches); for a
-//! report that changed, it tokenizes the old and the new text and replaces
-//! the report's postings in just the terms whose entry differs. A
+//! is usually the very string indexed before, shared with serve's caches);
+//! for a report that changed, it tokenizes the old and the new text and
+//! replaces the report's postings in just the terms whose entry differs. A
 //! partition none of whose terms changed hands on the files it made
 //! before; the others are made again, exactly as [`super::write_index`]
 //! makes them (BM25 sees lengths by class, [`super::builder::length_class`],
@@ -18,14 +18,14 @@
 //! The files are byte-identical to those of a full build; tests check it
 //! after every kind of edit.
 
+use std::borrow::Cow;
 use std::io;
 
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::builder::{IndexBuilder, avg_class, avg_len, bm25_weights, length_class};
-use super::shards::{DirEntry, DocTable, Emitter, IndexFile, PartitionWriter, Sizes};
-use super::tokenize::shard_key;
+use super::shards::{DirEntry, DocTable, Emitter, IndexFile, Sizes, write_partition};
 use super::{BUILD_BLOCK, DOC_CHUNK, DocTerms, SearchDoc, TermInputs, TermPostings, search_doc};
 use crate::config::{Config, Language};
 use crate::site::Site;
@@ -292,25 +292,20 @@ fn make(
     avg: f64,
     sizes: Sizes,
 ) -> io::Result<(Vec<IndexFile>, Vec<DirEntry>)> {
-    let mut sorted: Vec<(&String, &TermPostings)> = terms.iter().collect();
+    let mut sorted: Vec<(&str, &TermPostings)> =
+        terms.iter().map(|(t, p)| (t.as_str(), p)).collect();
     sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    let mut key_postings: FxHashMap<&str, usize> = FxHashMap::default();
-    for (term, postings) in &sorted {
-        *key_postings.entry(shard_key(term)).or_default() += postings.len();
-    }
     let mut files = Vec::new();
     let mut emit = |file: IndexFile| {
         files.push(file);
         Ok(())
     };
-    let mut writer = PartitionWriter::new(sizes, &mut emit);
-    for (term, postings) in sorted {
-        let weighted = TermPostings {
+    let weigh = |postings: &TermPostings| {
+        Cow::Owned(TermPostings {
             weights: bm25_weights(postings, lens, avg),
             ..postings.clone()
-        };
-        writer.add(term, &weighted, key_postings[shard_key(term)])?;
-    }
-    let entries = writer.finish()?;
+        })
+    };
+    let entries = write_partition(&sorted, sizes, weigh, &mut emit)?;
     Ok((files, entries))
 }

@@ -3,8 +3,10 @@
 //! lists are delta-encoded (each the difference to the one before), as are
 //! positions, which keeps the files small before any compression.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -230,7 +232,7 @@ impl Shard {
 /// the term, a shard each. The directory entry of a key names the term
 /// and position shard of each of its parts; a term is in part
 /// `term_part(term, parts)`.
-pub(super) struct PartitionWriter<'e> {
+struct PartitionWriter<'e> {
     sizes: Sizes,
     emit: &'e mut dyn FnMut(IndexFile) -> io::Result<()>,
     /// The shard filled by keys that are not split.
@@ -242,7 +244,7 @@ pub(super) struct PartitionWriter<'e> {
 }
 
 impl<'e> PartitionWriter<'e> {
-    pub(super) fn new(sizes: Sizes, emit: &'e mut dyn FnMut(IndexFile) -> io::Result<()>) -> Self {
+    fn new(sizes: Sizes, emit: &'e mut dyn FnMut(IndexFile) -> io::Result<()>) -> Self {
         PartitionWriter {
             sizes,
             emit,
@@ -255,12 +257,7 @@ impl<'e> PartitionWriter<'e> {
 
     /// Adds the next term; `key_postings` is the number of postings of
     /// its shard key (of every term with that key).
-    pub(super) fn add(
-        &mut self,
-        term: &str,
-        postings: &TermPostings,
-        key_postings: usize,
-    ) -> io::Result<()> {
+    fn add(&mut self, term: &str, postings: &TermPostings, key_postings: usize) -> io::Result<()> {
         let key = shard_key(term);
         if key != self.key {
             self.end_key()?;
@@ -309,7 +306,7 @@ impl<'e> PartitionWriter<'e> {
     }
 
     /// Makes the last shards; returns every key's directory entry.
-    pub(super) fn finish(mut self) -> io::Result<Vec<DirEntry>> {
+    fn finish(mut self) -> io::Result<Vec<DirEntry>> {
         self.end_key()?;
         if !self.shared.keys.is_empty() {
             self.flush_shared()?;
@@ -550,6 +547,26 @@ pub(crate) fn write_files(
     table.finish(builder.avg_len(), made.into_iter().flatten().collect(), out)
 }
 
+/// Makes the shards of one partition held in memory, from its terms in
+/// order, each given to the writer as `weigh` makes it; returns the
+/// directory entries.
+pub(super) fn write_partition<'t>(
+    terms: &[(&str, &'t TermPostings)],
+    sizes: Sizes,
+    weigh: impl Fn(&'t TermPostings) -> Cow<'t, TermPostings>,
+    emit: &mut dyn FnMut(IndexFile) -> io::Result<()>,
+) -> io::Result<Vec<DirEntry>> {
+    let mut key_postings: FxHashMap<&str, usize> = FxHashMap::default();
+    for (term, postings) in terms {
+        *key_postings.entry(shard_key(term)).or_default() += postings.len();
+    }
+    let mut writer = PartitionWriter::new(sizes, emit);
+    for (term, postings) in terms {
+        writer.add(term, &weigh(postings), key_postings[shard_key(term)])?;
+    }
+    writer.finish()
+}
+
 /// Every file of an index in memory; `meta` last.
 pub fn shards(index: &SearchIndex) -> Vec<IndexFile> {
     shards_with(index, OWN_POSITION_FILE, SHARD_POSTINGS)
@@ -584,18 +601,10 @@ pub fn shards_with(
     }
     let mut entries = Vec::new();
     for terms in &partitions {
-        let mut key_postings: BTreeMap<&str, usize> = BTreeMap::new();
-        for (term, postings) in terms {
-            *key_postings.entry(shard_key(term)).or_default() += postings.len();
-        }
         let mut emit = |file: IndexFile| out.put(file);
-        let mut writer = PartitionWriter::new(sizes, &mut emit);
-        for (term, postings) in terms {
-            writer
-                .add(term, postings, key_postings[shard_key(term)])
-                .expect("files in memory");
-        }
-        entries.extend(writer.finish().expect("files in memory"));
+        entries.extend(
+            write_partition(terms, sizes, Cow::Borrowed, &mut emit).expect("files in memory"),
+        );
     }
     table
         .finish(index.avg_len, entries, &out)
