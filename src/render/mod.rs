@@ -24,6 +24,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::Hasher;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use minijinja::value::Serde;
@@ -89,6 +90,9 @@ pub struct PageMemo {
 /// A group's pages and the key they were made under.
 type KeptPages = (u64, Vec<OutputFile>);
 
+/// Pages as rendered: each made, or broken by a template error.
+type Pages = Vec<Result<OutputFile, Diagnostic>>;
+
 /// Pages kept or made again together.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum Group {
@@ -113,26 +117,19 @@ impl PageMemo {
     }
 }
 
-/// Hands on the pages of one group; when they all rendered and have a
-/// key, also keeps them (shared) in `made`.
-fn remember(
-    made: &Mutex<Vec<(Group, KeptPages)>>,
-    group: Group,
-    key: Option<u64>,
-    pages: Vec<Result<OutputFile, Diagnostic>>,
-) -> Vec<Result<OutputFile, Diagnostic>> {
-    let Some(key) = key else { return pages };
+/// The pages of one group, to hand on, and what to keep of them: when
+/// they all rendered and have a key, all of them (shared) under the key.
+fn keepable(group: Group, key: Option<u64>, pages: Pages) -> (Pages, Option<(Group, KeptPages)>) {
+    let Some(key) = key else { return (pages, None) };
     if !pages.iter().all(Result::is_ok) {
-        return pages;
+        return (pages, None);
     }
     let files: Vec<OutputFile> = pages
         .into_iter()
         .map(|page| page.expect("all rendered").shared())
         .collect();
-    made.lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push((group, (key, files.clone())));
-    files.into_iter().map(Ok).collect()
+    let kept = (group, (key, files.clone()));
+    (files.into_iter().map(Ok).collect(), Some(kept))
 }
 
 /// Puts a page into `sink`; a template error is handed back (as is an
@@ -659,6 +656,10 @@ impl<'a> Renderer<'a> {
 
         // Report pages, kept when their key is unchanged.
         let made = Mutex::new(Vec::new());
+        let rendered = AtomicUsize::new(0);
+        let keep = |kept: (Group, KeptPages)| {
+            made.lock().unwrap_or_else(|e| e.into_inner()).push(kept);
+        };
         problems.extend(
             site.reports
                 .par_iter()
@@ -667,51 +668,50 @@ impl<'a> Renderer<'a> {
                     let key = page_key_of(report.id);
                     let group = Group::Report(report.source.clone());
                     if let Some(files) = previous.kept(&group, key) {
-                        made.lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .push((group, (key.expect("kept"), files.to_vec())));
+                        keep((group, (key.expect("kept"), files.to_vec())));
                         return files.iter().cloned().map(Ok).collect::<Vec<_>>();
                     }
+                    rendered.fetch_add(1, Ordering::Relaxed);
                     // The QR code is drawn once per report, for all its layouts.
                     let share = self.share_view(report);
                     let pages = Layout::ALL
                         .map(|layout| self.report_layout(report, layout, share.clone()))
                         .to_vec();
-                    remember(&made, group, key, pages)
+                    let (pages, kept) = keepable(group, key, pages);
+                    kept.map(keep);
+                    pages
                 })
                 .filter_map(|page| keep_in(sink, page))
                 .collect::<Vec<_>>(),
         );
-        next.rendered_last = made
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .filter(|(group, (key, _))| previous.kept(group, Some(*key)).is_none())
-            .count();
+        next.rendered_last = rendered.into_inner();
 
         // Printed collections, a section's kept while its reports' pages
         // are.
-        let print_key = |section: &Section| -> Option<u64> {
-            let mut h = FxHasher::default();
-            h.write_u64(site_key?);
-            for id in &section.reports {
-                h.write_u64(page_key_of(*id)?);
-            }
-            Some(h.finish())
-        };
+        let print_keys: Vec<Option<u64>> = site
+            .sections
+            .iter()
+            .map(|section| {
+                let mut h = FxHasher::default();
+                h.write_u64(site_key?);
+                for id in &section.reports {
+                    h.write_u64(page_key_of(*id)?);
+                }
+                Some(h.finish())
+            })
+            .collect();
+        let print_group = |section: &Section| Group::Prints(section.url.as_str().to_string());
         let mut kept_prints = Vec::new();
-        for section in &site.sections {
-            let group = Group::Prints(section.url.as_str().to_string());
-            let key = print_key(section);
-            if let Some(files) = previous.kept(&group, key) {
+        for (section, key) in site.sections.iter().zip(&print_keys) {
+            let group = print_group(section);
+            if let Some(files) = previous.kept(&group, *key) {
                 kept_prints.push((section.id, group, key.expect("kept"), files));
             }
         }
         let is_kept = |section: &Section| kept_prints.iter().any(|(id, ..)| *id == section.id);
         // Without a memo each page goes to the sink as it is made: the
         // prints hold every body, too much to keep on a large site.
-        let printed: Mutex<BTreeMap<SectionId, Vec<Result<OutputFile, Diagnostic>>>> =
-            Mutex::new(BTreeMap::new());
+        let printed: Mutex<BTreeMap<SectionId, Pages>> = Mutex::new(BTreeMap::new());
         let print_problems = Mutex::new(Vec::new());
         self.collection_prints(&|section| !is_kept(section), |section, page| {
             if site_key.is_none() {
@@ -737,11 +737,8 @@ impl<'a> Renderer<'a> {
         );
         for (id, pages) in printed.into_inner().unwrap_or_else(|e| e.into_inner()) {
             let section = site.section(id);
-            let group = Group::Prints(section.url.as_str().to_string());
-            let prints = Mutex::new(Vec::new());
-            let pages = remember(&prints, group, print_key(section), pages);
-            next.groups
-                .extend(prints.into_inner().unwrap_or_else(|e| e.into_inner()));
+            let (pages, kept) = keepable(print_group(section), print_keys[id.0 as usize], pages);
+            next.groups.extend(kept);
             problems.extend(pages.into_iter().filter_map(|page| keep_in(sink, page)));
         }
         for (_, group, key, files) in kept_prints {
