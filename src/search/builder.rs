@@ -436,18 +436,11 @@ impl<'e> IndexBuilder<'e> {
         avg_len(&self.lens)
     }
 
-    /// The documents, their lengths and every partition's terms (with
-    /// their frequencies, not yet weights), of a builder in memory.
-    pub fn into_terms(
-        self,
-    ) -> (
-        Vec<SearchDoc>,
-        Vec<u32>,
-        Vec<FxHashMap<String, TermPostings>>,
-    ) {
+    /// Every partition's terms (with their frequencies, not yet weights),
+    /// of a builder in memory.
+    pub fn into_terms(self) -> Vec<FxHashMap<String, TermPostings>> {
         debug_assert!(self.spill.is_none() && self.table.is_none());
-        let terms = self.partitions.into_iter().map(|p| p.terms).collect();
-        (self.docs, self.lens, terms)
+        self.partitions.into_iter().map(|p| p.terms).collect()
     }
 
     /// The document table being written (an empty one for an index in

@@ -200,7 +200,7 @@ impl LiveIndex {
                 .add(per_doc)
                 .expect("an index in memory does no I/O");
         }
-        let (_, _, terms) = builder.into_terms();
+        let terms = builder.into_terms();
         self.docs = docs;
         self.partitions = terms
             .into_iter()

@@ -622,18 +622,23 @@ struct TermInputs {
     text: std::sync::Arc<str>,
 }
 
+/// The numbers field of a report's terms: its 文号 and 索引号.
+fn numbers(front: &crate::content::FrontMatter) -> String {
+    format!(
+        "{} {}",
+        front.doc_no.as_deref().unwrap_or(""),
+        front.index_no.as_deref().unwrap_or("")
+    )
+}
+
 impl TermInputs {
+    /// The inputs of a report, its text shared with the site (for the
+    /// live index, which keeps them).
     fn of(site: &Site, id: ReportId) -> io::Result<TermInputs> {
         let r = site.report(id);
-        let f = &r.front;
-        let numbers = format!(
-            "{} {}",
-            f.doc_no.as_deref().unwrap_or(""),
-            f.index_no.as_deref().unwrap_or("")
-        );
         Ok(TermInputs {
-            title: f.title.clone(),
-            numbers,
+            title: r.front.title.clone(),
+            numbers: numbers(&r.front),
             text: site.shared_text(r)?,
         })
     }
@@ -680,9 +685,11 @@ fn search_doc(site: &Site, id: ReportId, chinese: bool, len: u32) -> SearchDoc {
     }
 }
 
-/// The search document and terms of one report.
+/// The search document and terms of one report (its text read back or
+/// borrowed, not copied).
 fn report_terms(site: &Site, id: ReportId, chinese: bool) -> io::Result<(SearchDoc, DocTerms)> {
-    let (terms, len) = TermInputs::of(site, id)?.terms();
+    let r = site.report(id);
+    let (terms, len) = doc_terms(&r.front.title, &numbers(&r.front), &site.text(r)?);
     Ok((search_doc(site, id, chinese, len), terms))
 }
 
