@@ -14,9 +14,10 @@
 //! - Each build makes the whole site in memory, reusing what the last one
 //!   made wherever its inputs are unchanged ([`crate::build::BuildCache`]).
 //!   Only when it succeeds is the new site swapped in, and only then is the
-//!   browser told to reload: a reload never lands on a half-built site. A failed build keeps the last
-//!   good site and shows its errors in an overlay, which goes when they are
-//!   fixed. The server never exits on a content error.
+//!   browser told to reload: a reload never lands on a half-built site. A
+//!   failed build keeps the last good site and shows its errors in an
+//!   overlay, which goes when they are fixed. The server never exits on a
+//!   content error.
 //! - Live reload is a small script and a server-sent event stream on the
 //!   same origin, added to HTML responses by the server: `gazette build`
 //!   output never contains it.
