@@ -540,13 +540,11 @@ fn emit(
             io::Error::other(message)
         })
     };
-    let scratch = match &index {
-        SearchIndexing::Full(scratch) => *scratch,
-        SearchIndexing::Live(_) => None,
-    };
-    let indexed = match index {
-        SearchIndexing::Full(scratch) => search::write_index(site, config, scratch, &put),
-        SearchIndexing::Live(live) => live.update(site, config, &put),
+    let (indexed, scratch) = match index {
+        SearchIndexing::Full(scratch) => {
+            (search::write_index(site, config, scratch, &put), scratch)
+        }
+        SearchIndexing::Live(live) => (live.update(site, config, &put), None),
     };
     let search_bytes = indexed.map_err(|e| {
         BuildError::Output(
