@@ -9,17 +9,24 @@
 //! text, whatever the number of reports. (`gazette serve` keeps bodies in
 //! memory, where its cache needs them.)
 
-use std::fs::File;
+use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 /// Where one report's body is in the store.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BodyRef {
     offset: u64,
     html_len: u32,
     text_len: u32,
+}
+
+impl BodyRef {
+    /// The bytes of the body's HTML and text.
+    pub fn bytes(&self) -> u64 {
+        self.html_len as u64 + self.text_len as u64
+    }
 }
 
 /// The file the bodies of one build are appended to.
@@ -33,12 +40,29 @@ pub struct BodyStore {
 impl BodyStore {
     /// A new, empty store in `dir` (the build's scratch folder).
     pub fn create(dir: &Path) -> io::Result<BodyStore> {
-        let path = dir.join("bodies.bin");
-        let writer = File::create(&path)?;
-        let reader = File::open(&path)?;
+        BodyStore::create_at(&dir.join("bodies.bin"))
+    }
+
+    /// A new, empty store in the file `path` (emptied if it exists).
+    pub fn create_at(path: &Path) -> io::Result<BodyStore> {
+        let writer = File::create(path)?;
+        let reader = File::open(path)?;
         Ok(BodyStore {
-            path,
+            path: path.to_path_buf(),
             writer: Mutex::new((writer, 0)),
+            reader,
+        })
+    }
+
+    /// The store of an earlier build (the build cache's), new bodies
+    /// appended after its own.
+    pub fn append_to(path: &Path) -> io::Result<BodyStore> {
+        let writer = fs::OpenOptions::new().append(true).open(path)?;
+        let end = writer.metadata()?.len();
+        let reader = File::open(path)?;
+        Ok(BodyStore {
+            path: path.to_path_buf(),
+            writer: Mutex::new((writer, end)),
             reader,
         })
     }

@@ -16,6 +16,7 @@ use crate::checks::{self, CheckContext, Vocabulary};
 use crate::config::{BaseUrl, CONFIG_FILE, Config};
 use crate::content::{self, BodyHook, LoadOptions, Skipped, SourceDoc};
 use crate::diagnostics::{Diagnostic, Diagnostics};
+use crate::disk_cache::{CacheKey, DiskCache, State};
 use crate::markdown::{self, MarkdownOptions, RenderedDoc};
 use crate::output::{Collect, OutputError, Scratch, Sink, Stager, WriteStats};
 use crate::paths::ContentPath;
@@ -53,6 +54,10 @@ pub struct BuildOptions {
     /// the scratch folder; the default when `None`. (Tests make it small
     /// to check that a spilled index is the same as one built in memory.)
     pub search_spill_budget: Option<usize>,
+    /// Keep what this build read and rendered in the build cache
+    /// (`ROOT/.gazette-cache`, [`crate::disk_cache`]) and take from it what
+    /// the last build left there.
+    pub cache: bool,
 }
 
 impl BuildOptions {
@@ -203,6 +208,40 @@ pub struct BuildSummary {
     pub written: WriteStats,
     pub warnings: Vec<Diagnostic>,
     pub timings: Timings,
+    /// What the build cache gave.
+    pub cache: CacheUse,
+}
+
+/// What a build took from the build cache on disk.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum CacheUse {
+    /// No cache (`--no-cache`, or the site has configuration errors).
+    #[default]
+    Off,
+    /// The cache could not be used; the build wrote a new one.
+    Fresh(String),
+    /// The last build's cache was used: this many Markdown files were read
+    /// again, the rest taken from it.
+    Reused { read: usize },
+    /// The cache folder could not be written; the build went without it.
+    Failed(String),
+}
+
+impl fmt::Display for CacheUse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CacheUse::Off => f.write_str("build cache: not used"),
+            CacheUse::Fresh(why) => {
+                write!(f, "build cache: made afresh, because {why}")
+            }
+            CacheUse::Reused { read } => write!(
+                f,
+                "build cache: used; {read} Markdown file{} read again",
+                if *read == 1 { "" } else { "s" }
+            ),
+            CacheUse::Failed(why) => write!(f, "build cache: not used: {why}"),
+        }
+    }
 }
 
 fn load_config(options: &BuildOptions) -> Result<(Config, Vec<Diagnostic>), BuildError> {
@@ -257,7 +296,7 @@ pub fn generate_cached(
     progress: &dyn Progress,
     mut cache: Option<&mut BuildCache>,
 ) -> Result<Generated, BuildError> {
-    let mut prepared = prepare(options, progress, cache.as_deref_mut(), None)?;
+    let mut prepared = prepare(options, progress, cache.as_deref_mut(), None, None)?;
     let sink = Collect::default();
     let (index, pages) = match cache {
         Some(cache) => (
@@ -290,14 +329,16 @@ struct Prepared {
 }
 
 /// Reads, renders the Markdown of, assembles and checks the site. With a
-/// `scratch` folder, each report's body is rendered as soon as it is read
-/// and stowed there ([`BodyStore`]), so that the texts of a large site are
-/// never all in memory.
+/// body store, each report's body is rendered as soon as it is read and
+/// stowed there ([`BodyStore`]), so that the texts of a large site are
+/// never all in memory. With a `read` cache (the build cache on disk's),
+/// files unchanged since they were put there are taken from it.
 fn prepare(
     options: &BuildOptions,
     progress: &dyn Progress,
     mut cache: Option<&mut BuildCache>,
-    scratch: Option<&Path>,
+    bodies: Option<BodyStore>,
+    read: Option<&mut content::ReadCache>,
 ) -> Result<Prepared, BuildError> {
     progress.stage("reading content", 0);
     let mut timings = Timings::default();
@@ -331,15 +372,8 @@ fn prepare(
         allow_html: c.markdown.allow_html,
         iframe_hosts: c.markdown.iframe_hosts.clone(),
     });
-    let store = match (scratch, &markdown_options) {
-        (Some(dir), Some(_)) => Some(Arc::new(BodyStore::create(dir).map_err(|e| {
-            BuildError::Output(OutputError {
-                path: dir.to_path_buf(),
-                action: "keep report bodies in",
-                source: Some(e),
-                help: None,
-            })
-        })?)),
+    let store = match (bodies, &markdown_options) {
+        (Some(bodies), Some(_)) => Some(Arc::new(bodies)),
         _ => None,
     };
     let stow_failed: Mutex<Option<io::Error>> = Mutex::new(None);
@@ -348,8 +382,9 @@ fn prepare(
             return;
         };
         match markdown::render_stowed(&doc.body, markdown_options, store) {
-            Ok(rendered) => {
+            Ok(mut rendered) => {
                 doc.body = Arc::from("");
+                rendered.source_hash = doc.body_hash;
                 doc.rendered = Some(rendered);
             }
             Err(e) => {
@@ -364,7 +399,7 @@ fn prepare(
         &options.root,
         &load_options,
         &mut diagnostics,
-        cache.as_deref_mut().map(|c| &mut c.read),
+        cache.as_deref_mut().map(|c| &mut c.read).or(read),
         store.is_some().then_some(&stow as BodyHook),
     );
     if let (Some(e), Some(store)) = (
@@ -450,7 +485,7 @@ fn prepare(
                     Some(doc.body_line + issue.line - 1),
                     issue.message.clone(),
                 )
-                .with_help(issue.help),
+                .with_help(issue.help.clone()),
             );
         }
     }
@@ -618,13 +653,69 @@ pub fn build_with(
 ) -> Result<BuildSummary, BuildError> {
     // A mistyped --root is reported before anything is made beside the
     // output folder.
-    if let Err(usage @ BuildError::Usage(_)) = load_config(options) {
-        return Err(usage);
-    }
+    let config = match load_config(options) {
+        Err(usage @ BuildError::Usage(_)) => return Err(usage),
+        other => other.ok().map(|(config, _)| config),
+    };
     let out = options.out_dir();
     refuse_overlap(&options.root, &out)?;
     let scratch = Scratch::beside(&out).map_err(BuildError::Output)?;
-    let mut prepared = prepare(options, progress, None, Some(scratch.path()))?;
+    let keep_bodies_in = |dir: &Path| {
+        BodyStore::create(dir).map_err(|e| {
+            BuildError::Output(OutputError {
+                path: dir.to_path_buf(),
+                action: "keep report bodies in",
+                source: Some(e),
+                help: None,
+            })
+        })
+    };
+    // The build cache, when on and the configuration can be read (which
+    // says how files are read, part of the cache's key).
+    let mut disk = DiskCache::of(&options.root);
+    let (cache_use, bodies, mut state) = match config.as_ref().filter(|_| options.cache) {
+        None => (CacheUse::Off, keep_bodies_in(scratch.path())?, None),
+        Some(config) => {
+            let key = cache_key(config, options.drafts);
+            match disk.open(&key) {
+                Ok(opened) => {
+                    let state = opened.state.unwrap_or_default();
+                    let cache_use = match opened.fresh_because {
+                        Some(why) => CacheUse::Fresh(why),
+                        None => CacheUse::Reused { read: 0 },
+                    };
+                    let state = State {
+                        key: Some(key),
+                        ..state
+                    };
+                    (cache_use, opened.bodies, Some(state))
+                }
+                Err(e) => (
+                    CacheUse::Failed(format!("{}: {e}", disk.dir().display())),
+                    keep_bodies_in(scratch.path())?,
+                    None,
+                ),
+            }
+        }
+    };
+    let mut prepared = prepare(
+        options,
+        progress,
+        None,
+        Some(bodies),
+        state.as_mut().map(|s| &mut s.read),
+    )?;
+    // What was read is staged for the next build now, and its memory
+    // freed before the pages are made.
+    let mut cache_use = cache_use;
+    if let Some(state) = state.take() {
+        if let CacheUse::Reused { read } = &mut cache_use {
+            *read = state.read.read_last;
+        }
+        if let Err(e) = disk.stage(&state) {
+            cache_use = CacheUse::Failed(format!("{}: {e}", disk.dir().display()));
+        }
+    }
     // Pages are written into a staging folder as they are made; the
     // stager removes it again when anything fails.
     let stager = Stager::begin(&out).map_err(BuildError::Output)?;
@@ -638,6 +729,11 @@ pub fn build_with(
     progress.stage("writing files", 0);
     let started = Instant::now();
     let written = stager.finish().map_err(BuildError::Output)?;
+    if !matches!(cache_use, CacheUse::Off | CacheUse::Failed(_))
+        && let Err(e) = disk.commit()
+    {
+        cache_use = CacheUse::Failed(format!("{}: {e}", disk.dir().display()));
+    }
     let mut timings = prepared.timings;
     timings.write = started.elapsed();
     let site = &prepared.site;
@@ -652,7 +748,24 @@ pub fn build_with(
         written,
         warnings: prepared.diagnostics.sorted(),
         timings,
+        cache: cache_use,
     })
+}
+
+/// The key of the build cache: what decides how files are read and their
+/// Markdown rendered.
+fn cache_key(config: &Config, drafts: bool) -> CacheKey {
+    CacheKey::new(
+        (
+            config.timezone.local_minus_utc(),
+            drafts,
+            config.content.dates_from_file_names,
+        ),
+        (
+            config.markdown.allow_html,
+            config.markdown.iframe_hosts.clone(),
+        ),
+    )
 }
 
 /// The output folder must not be the site root or hold the content.

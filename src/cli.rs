@@ -205,6 +205,9 @@ struct BuildArgs {
     /// With --watch: check for changes by reading the disk every half second
     #[arg(long, requires = "watch")]
     poll: bool,
+    /// Build everything from the files alone: neither use nor update the build cache (ROOT/.gazette-cache, safe to delete)
+    #[arg(long)]
+    no_cache: bool,
 }
 
 /// Runs the command line given in `args` (the program name first).
@@ -246,6 +249,7 @@ fn run_build(args: BuildArgs) -> ExitCode {
         base_url: args.base_url,
         drafts: args.drafts,
         relative: args.relative,
+        cache: !args.no_cache,
         now: std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .ok()
@@ -324,6 +328,9 @@ impl Report<'_> {
                         "{} files unchanged since the last build were kept as they were (their dates too)",
                         summary.written.unchanged
                     );
+                }
+                if self.verbose || self.timings {
+                    let _ = writeln!(stderr, "{}", summary.cache);
                 }
                 if !self.quiet {
                     let w = &summary.written;

@@ -99,6 +99,69 @@ fn parse_date(cursor: &mut Cursor<'_>, text: &str) -> Result<NaiveDate, DateErro
         .ok_or_else(|| DateError(format!("`{text}` is not a day of the calendar")))
 }
 
+/// How [`Timestamp`]s and [`CalendarDate`]s are kept in the build cache
+/// (`crate::disk_cache`): as numbers, the date as days since 1 January of
+/// year 1.
+impl serde::Serialize for CalendarDate {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_i32(self.0.num_days_from_ce())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CalendarDate {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let days = i32::deserialize(d)?;
+        NaiveDate::from_num_days_from_ce_opt(days)
+            .map(CalendarDate)
+            .ok_or_else(|| serde::de::Error::custom("a day out of range"))
+    }
+}
+
+/// A [`Timestamp`] as the cache keeps it.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredTimestamp {
+    day: CalendarDate,
+    second: u32,
+    nano: u32,
+    offset: i32,
+    precision: u8,
+}
+
+impl serde::Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        StoredTimestamp {
+            day: CalendarDate(self.local.date()),
+            second: self.local.time().num_seconds_from_midnight(),
+            nano: self.local.time().nanosecond(),
+            offset: self.offset.local_minus_utc(),
+            precision: self.precision as u8,
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Timestamp {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let t = StoredTimestamp::deserialize(d)?;
+        let time = NaiveTime::from_num_seconds_from_midnight_opt(t.second, t.nano)
+            .ok_or_else(|| D::Error::custom("a time out of range"))?;
+        let offset =
+            FixedOffset::east_opt(t.offset).ok_or_else(|| D::Error::custom("a bad offset"))?;
+        let precision = match t.precision {
+            0 => Precision::Date,
+            1 => Precision::Minute,
+            2 => Precision::Second,
+            _ => return Err(D::Error::custom("a bad precision")),
+        };
+        Ok(Timestamp {
+            local: t.day.0.and_time(time),
+            offset,
+            precision,
+        })
+    }
+}
+
 impl CalendarDate {
     pub fn parse(text: &str) -> Result<CalendarDate, DateError> {
         let text = text.trim();

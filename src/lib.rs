@@ -29,6 +29,7 @@ pub mod config;
 pub mod content;
 pub mod dates;
 pub mod diagnostics;
+pub mod disk_cache;
 pub mod external;
 pub mod init;
 pub mod markdown;

@@ -36,7 +36,7 @@ pub struct MarkdownOptions {
 }
 
 /// A heading of the body, for the table of contents.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Heading {
     pub level: u8,
     pub id: String,
@@ -48,7 +48,7 @@ pub struct Heading {
 pub const LINK_PLACEHOLDER: &str = "gazette-content-link:";
 
 /// A link or image in a body that points inside the site.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ContentLink {
     /// The path as written, percent-decoded, without its `#fragment`.
     pub target: String,
@@ -58,13 +58,15 @@ pub struct ContentLink {
 }
 
 /// A report body rendered once, for the page, the other layouts and search.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RenderedDoc {
     /// The HTML and the text are shared, so that `gazette serve`'s cache of
     /// rendered texts hands them on without copying.
+    #[serde(skip)]
     pub html: Arc<str>,
     pub toc: Vec<Heading>,
     /// The body as plain text, paragraphs separated by blank lines.
+    #[serde(skip)]
     pub text: Arc<str>,
     /// Links inside the site, in placeholder order.
     pub links: Vec<ContentLink>,
@@ -116,7 +118,7 @@ pub fn flat_lead(text: &str, chars: usize) -> String {
 }
 
 /// A link target written in the body, with its line.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct WebLink {
     pub url: String,
     /// The 1-based line of the body.
@@ -125,12 +127,12 @@ pub struct WebLink {
 
 /// A place where the text of a report breaks an accessibility rule (WCAG
 /// 2.1, GB/T 37668-2019): found here, reported as a warning with its line.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TextIssue {
     /// The 1-based line of the body.
     pub line: usize,
     pub message: String,
-    pub help: &'static str,
+    pub help: std::borrow::Cow<'static, str>,
 }
 
 /// Link texts that say nothing about where they lead.
@@ -163,7 +165,8 @@ fn accessibility_issues<'a>(root: &'a comrak::nodes::AstNode<'a>) -> Vec<TextIss
                 issues.push(TextIssue {
                     line,
                     message: "an image has no text alternative".to_string(),
-                    help: "describe what the image shows: ![二维码：扫码查看办事指南](file.png)",
+                    help: "describe what the image shows: ![二维码：扫码查看办事指南](file.png)"
+                        .into(),
                 })
             }
             NodeValue::Heading(h) => {
@@ -172,13 +175,13 @@ fn accessibility_issues<'a>(root: &'a comrak::nodes::AstNode<'a>) -> Vec<TextIss
                         line,
                         message: "a level-1 heading in the text; the title is the page's only one"
                             .to_string(),
-                        help: "use ## for 一、 headings and ### for （一） headings",
+                        help: "use ## for 一、 headings and ### for （一） headings".into(),
                     });
                 } else if h.level > previous_level + 1 {
                     issues.push(TextIssue {
                         line,
                         message: format!("a heading of level {} follows one of level {previous_level}: a level is skipped", h.level),
-                        help: "headings go down one level at a time (## then ###), so screen-reader users can follow the outline",
+                        help: "headings go down one level at a time (## then ###), so screen-reader users can follow the outline".into(),
                     });
                 }
                 previous_level = h.level;
@@ -190,7 +193,7 @@ fn accessibility_issues<'a>(root: &'a comrak::nodes::AstNode<'a>) -> Vec<TextIss
                     issues.push(TextIssue {
                         line,
                         message: format!("the link text “{}” does not say where it leads", node.collect_text().trim()),
-                        help: "name the target: [2023年部门预算](budget.md) instead of [点击这里](budget.md)",
+                        help: "name the target: [2023年部门预算](budget.md) instead of [点击这里](budget.md)".into(),
                     });
                 }
             }
@@ -474,7 +477,7 @@ fn unsafe_html<'a>(
             issues.push(TextIssue {
                 line: ast.sourcepos.start.line,
                 message: format!("raw HTML with {what} was removed"),
-                help: "only formatting, tables, images and links are kept; embed maps or video from hosts listed in markdown.iframe_hosts of site.yaml",
+                help: "only formatting, tables, images and links are kept; embed maps or video from hosts listed in markdown.iframe_hosts of site.yaml".into(),
             });
         }
     }
@@ -502,7 +505,7 @@ fn html_shown_as_text<'a>(root: &'a comrak::nodes::AstNode<'a>) -> Option<TextIs
             n => format!("raw HTML is shown as text ({n} places; the first is here)"),
         },
         help: "write it as Markdown, or set `markdown: { allow_html: true }` in site.yaml to keep safe HTML \
-               (scripts, styles and event handlers are always removed)",
+               (scripts, styles and event handlers are always removed)".into(),
     })
 }
 
@@ -532,7 +535,7 @@ fn script_links<'a>(root: &'a comrak::nodes::AstNode<'a>) -> Vec<TextIssue> {
                 line: ast.sourcepos.start.line,
                 message: format!("a link to a `{scheme}` address was removed"),
                 help: "such addresses run code in the reader's browser or point at the writer's own disk; \
-                       link to a page or a file of the site instead",
+                       link to a page or a file of the site instead".into(),
             });
         }
     }

@@ -192,7 +192,8 @@ fn build_agency_demo(args: &[&str]) -> (tempfile::TempDir, PathBuf) {
     build_example("site-content/agency", args)
 }
 
-/// A site of the repository, built into a fresh folder.
+/// A site of the repository, built into a fresh folder (leaving no build
+/// cache in the repository).
 fn build_example(root: &str, args: &[&str]) -> (tempfile::TempDir, PathBuf) {
     let out_parent = tempfile::tempdir().unwrap();
     let out = out_parent.path().join("public");
@@ -203,6 +204,7 @@ fn build_example(root: &str, args: &[&str]) -> (tempfile::TempDir, PathBuf) {
             .arg(manifest_dir().join(root))
             .arg("--out")
             .arg(&out)
+            .arg("--no-cache")
             .args(args)
             .output()
             .unwrap(),
@@ -2609,10 +2611,12 @@ fn an_incremental_build_gives_exactly_a_full_build() {
 /// replaced), titles, 文号, dates (which reorder lists and neighbours),
 /// a section's intro, and reports added and removed — each followed by an
 /// incremental build that must give exactly the files of a full build.
-#[test]
-fn random_edits_keep_incremental_builds_exact() {
-    use gazette::build::{BuildCache, BuildOptions, Quiet, generate, generate_cached};
-    let site = TestSite::new();
+/// Forty seeded random edits to a small site of three sections: bodies
+/// appended to, put first or replaced; titles, 文号 and dates changed
+/// (dates reorder lists and neighbours); reports added and removed; a
+/// section's intro rewritten. After each, `check` is given the step, what
+/// was edited and how many reports there are.
+fn random_edits(site: &TestSite, mut check: impl FnMut(usize, &str, usize)) {
     site.write("content/notices/_index.md", "---\ntitle: 通知公告\n---\n");
     site.write("content/news/local/_index.md", "---\ntitle: 本地\n---\n");
     let sections = ["news", "notices", "news/local"];
@@ -2679,22 +2683,9 @@ fn random_edits_keep_incremental_builds_exact() {
         write(&doc);
         docs.push(doc);
     }
-    let options = BuildOptions {
-        root: site.root().to_path_buf(),
-        ..Default::default()
-    };
-    let full = || generated_files(generate(&options).unwrap_or_else(|e| panic!("{e}")));
-    let mut cache = BuildCache::default();
-    let incremental = |cache: &mut BuildCache| {
-        generated_files(
-            generate_cached(&options, &Quiet, Some(cache)).unwrap_or_else(|e| panic!("{e}")),
-        )
-    };
-    incremental(&mut cache);
+    check(0, "nothing (the first build)", docs.len());
     let mut added = 100;
-    // Steps that kept some report's pages, and that indexed one report.
-    let (mut kept_pages, mut indexed_one) = (0, 0);
-    for step in 0..40 {
+    for step in 1..=40 {
         let i = random(docs.len());
         let edit = match random(10) {
             0..=2 => {
@@ -2752,17 +2743,136 @@ fn random_edits_keep_incremental_builds_exact() {
                 &format!("---\ntitle: 通知公告\n---\n\n第{step}次修改的栏目说明。\n"),
             );
         }
+        check(step, edit, docs.len());
+    }
+}
+
+#[test]
+fn random_edits_keep_incremental_builds_exact() {
+    use gazette::build::{BuildCache, BuildOptions, Quiet, generate, generate_cached};
+    let site = TestSite::new();
+    let options = BuildOptions {
+        root: site.root().to_path_buf(),
+        ..Default::default()
+    };
+    let full = || generated_files(generate(&options).unwrap_or_else(|e| panic!("{e}")));
+    let mut cache = BuildCache::default();
+    let incremental = |cache: &mut BuildCache| {
+        generated_files(
+            generate_cached(&options, &Quiet, Some(cache)).unwrap_or_else(|e| panic!("{e}")),
+        )
+    };
+    // Steps that kept some report's pages, and that indexed one report.
+    let (mut kept_pages, mut indexed_one) = (0, 0);
+    random_edits(&site, |step, edit, reports| {
         assert!(
             incremental(&mut cache) == full(),
             "step {step}: {edit}: the incremental build differs from a full build"
         );
-        kept_pages += usize::from(cache.pages_last() < docs.len());
+        kept_pages += usize::from(cache.pages_last() < reports);
         indexed_one += usize::from(cache.indexed_last() == 1);
-    }
+    });
     assert!(
         kept_pages >= 4 && indexed_one >= 10,
         "{kept_pages} steps kept pages, {indexed_one} indexed one report"
     );
+}
+
+/// Copies the folder `from` to `to`, leaving out build output and caches.
+fn copy_site(from: &Path, to: &Path) {
+    for file in walk(from) {
+        let relative = file.strip_prefix(from).unwrap();
+        let first = relative.components().next().unwrap().as_os_str();
+        if first == "public" || first == ".gazette-cache" {
+            continue;
+        }
+        std::fs::create_dir_all(to.join(relative).parent().unwrap()).unwrap();
+        std::fs::copy(&file, to.join(relative)).unwrap();
+    }
+}
+
+#[test]
+fn the_demo_portal_builds_the_same_from_the_build_cache() {
+    let site = tempfile::tempdir().unwrap();
+    copy_site(&manifest_dir().join("site-content"), site.path());
+    let build = |args: &[&str]| {
+        let run = Run::from(
+            Command::new(BIN)
+                .args(["build", "--verbose", "--root"])
+                .arg(site.path())
+                .args(args)
+                .output()
+                .unwrap(),
+        );
+        run.assert_ok();
+        run.stderr
+    };
+    let clean = site.path().join("clean");
+    let first = build(&[]);
+    assert!(first.contains("build cache: made afresh"), "{first}");
+    assert!(site.path().join(".gazette-cache/.gitignore").is_file());
+    let report = site
+        .path()
+        .join("content/xxgk/fdzdgknr/fzzfjs/2022-fazhi-zhengfu-jianshe-baogao.md");
+    let text = std::fs::read_to_string(&report).unwrap();
+    std::fs::write(&report, format!("{text}\n补充一段说明。\n")).unwrap();
+    let second = build(&[]);
+    assert!(
+        second.contains("build cache: used; 1 Markdown file read again"),
+        "{second}"
+    );
+    build(&["--no-cache", "--out", clean.to_str().unwrap()]);
+    assert!(
+        tree(&site.path().join("public")) == tree(&clean),
+        "the demo built from the cache differs from a build without it"
+    );
+}
+
+#[test]
+fn random_edits_keep_cached_builds_exact() {
+    use gazette::build::{BuildOptions, CacheUse, build};
+    let site = TestSite::new();
+    // A report whose text has a warning, kept in the cache with it.
+    site.write(
+        "content/news/outline.md",
+        &report("提纲", "2023-02-01", "## 一、总体\n\n#### 细节\n\n正文。"),
+    );
+    let clean_dir = tempfile::tempdir().unwrap();
+    let cached = BuildOptions {
+        root: site.root().to_path_buf(),
+        out: Some(site.root().join("public")),
+        cache: true,
+        ..Default::default()
+    };
+    let clean = BuildOptions {
+        out: Some(clean_dir.path().join("public")),
+        cache: false,
+        ..cached.clone()
+    };
+    random_edits(&site, |step, edit, _| {
+        let incremental = build(&cached).unwrap_or_else(|e| panic!("step {step}: {e}"));
+        let full = build(&clean).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(full.cache, CacheUse::Off);
+        match (step, &incremental.cache) {
+            (0, CacheUse::Fresh(_)) => {}
+            // One report saved, or a report and a section's intro.
+            (_, CacheUse::Reused { read }) if *read <= 2 => {}
+            (_, other) => panic!("step {step}: {edit}: {other}"),
+        }
+        assert_eq!(incremental.warnings, full.warnings, "step {step}: {edit}");
+        assert!(
+            incremental
+                .warnings
+                .iter()
+                .any(|w| w.message.contains("level")),
+            "{:?}",
+            incremental.warnings
+        );
+        assert!(
+            tree(&site.root().join("public")) == tree(&clean_dir.path().join("public")),
+            "step {step}: {edit}: the cached build differs from a build without the cache"
+        );
+    });
 }
 
 #[test]

@@ -184,7 +184,7 @@ impl Validity {
 }
 
 /// A file published with a report (附件), as its front matter names it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
 pub struct AttachmentRef {
     pub title: String,
     /// The path as written: relative to the report's file, or from

@@ -218,7 +218,7 @@ struct RawAttachment {
 }
 
 /// 落款: the signature block under the body of an official document.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Signature {
     /// 署名: the issuing body's full name.
     pub name: Option<String>,
@@ -229,7 +229,7 @@ pub struct Signature {
 /// What a content file says about itself. Reports and section pages share
 /// the type; which fields are required depends on the kind (see
 /// [`FrontMatter::parse`]).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FrontMatter {
     /// 标题: the official full title.
     pub title: String,
@@ -301,6 +301,7 @@ pub struct FrontMatter {
     /// The statistics tables of a 政府信息公开工作年度报告.
     pub gip_stats: Option<Box<GipStats>>,
     /// Free-form data for a site's own templates.
+    #[serde(with = "json_text")]
     pub extra: BTreeMap<String, serde_json::Value>,
     /// The line of the file each top-level key is on, for later checks.
     pub key_lines: BTreeMap<String, usize>,
@@ -320,7 +321,7 @@ impl FrontMatter {
 }
 
 /// Whether a file is a report or describes its folder.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum DocKind {
     /// A report, notice or other published document.
     Report,
@@ -341,6 +342,26 @@ pub struct ParseContext<'a> {
 
 /// The date of a `YYYY-MM-DD-name.md` file name (Jekyll's `_posts`), as
 /// front matter text.
+/// The free-form `extra` data as JSON text, for the build cache, whose
+/// binary format cannot hold values of no fixed type.
+mod json_text {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    type Extra = BTreeMap<String, serde_json::Value>;
+
+    pub fn serialize<S: Serializer>(extra: &Extra, s: S) -> Result<S::Ok, S::Error> {
+        let text = serde_json::to_string(extra).map_err(serde::ser::Error::custom)?;
+        s.serialize_str(&text)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Extra, D::Error> {
+        let text = String::deserialize(d)?;
+        serde_json::from_str(&text).map_err(serde::de::Error::custom)
+    }
+}
+
 fn file_name_date(file: &ContentPath) -> Option<&str> {
     let name = file.as_str().rsplit('/').next()?;
     let date = name.get(..10)?;

@@ -31,7 +31,7 @@ pub const STATIC_DIR: &str = "static";
 pub const SECTION_INDEX: &str = "_index.md";
 
 /// One Markdown file, read and its front matter checked.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct SourceDoc {
     pub path: ContentPath,
     pub kind: DocKind,
@@ -44,7 +44,8 @@ pub struct SourceDoc {
     pub stem: String,
     pub front: FrontMatter,
     /// Shared, so that `gazette serve`'s cache of read files hands it on
-    /// without copying.
+    /// without copying. Empty once the body is rendered and stowed
+    /// (`rendered`).
     pub body: Arc<str>,
     /// The line of the file on which `body` starts.
     pub body_line: usize,
@@ -122,13 +123,25 @@ fn is_markdown(path: &Path) -> bool {
 
 /// What earlier builds read, so that `gazette serve` reads again only the
 /// files that changed: by path, the file's stamp and what reading it gave.
-#[derive(Default)]
+#[derive(Default, serde::Serialize, serde::Deserialize)]
 pub struct ReadCache {
     /// The options the entries were read with; other options clear them.
     options: Option<(i32, bool, bool)>,
     files: HashMap<PathBuf, (FileStamp, Arc<ReadDoc>)>,
     /// Files read from disk in the last build (the rest came from here).
+    #[serde(skip)]
     pub read_last: usize,
+}
+
+impl ReadCache {
+    /// The bytes of the bodies its reports keep in a body store.
+    pub fn body_bytes(&self) -> u64 {
+        self.files
+            .values()
+            .filter_map(|(_, read)| read.0.as_ref()?.rendered.as_ref()?.stored)
+            .map(|at| at.bytes())
+            .sum()
+    }
 }
 
 /// A hash of a text, to know it again.
@@ -145,7 +158,7 @@ type ReadDoc = (Option<SourceDoc>, Vec<Diagnostic>);
 /// A file's size and modification and status-change times: rewriting a
 /// file changes at least one of them (ctime even when an editor restores
 /// the modification time).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 struct FileStamp {
     len: u64,
     modified: Option<std::time::SystemTime>,

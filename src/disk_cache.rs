@@ -1,0 +1,188 @@
+//! The build cache on disk: what `gazette build` keeps between builds in
+//! `ROOT/.gazette-cache/`, so that a rebuild reads, parses and renders
+//! again only the Markdown files that changed.
+//!
+//! - `state.bin`: for every Markdown file, its stamp (size, modification
+//!   and status-change times) and what reading it gave: the front matter,
+//!   the rendered body's metadata (headings, links, lead, accessibility
+//!   issues) and where the body is in `bodies.bin`, and the file's
+//!   warnings. It is written beside (`state.tmp`) while a build runs and
+//!   put in place only when the build has written its output, so a failed
+//!   build leaves the cache of the last good one.
+//! - `bodies.bin`: the rendered bodies ([`BodyStore`]), appended to by
+//!   each build. When most of it is no longer used, the next build starts
+//!   it afresh.
+//!
+//! The state names the Gazette version and the options files were read
+//! with; any other version or option, or a state that cannot be read, and
+//! the build starts afresh (and says why with `--verbose`). Deleting the
+//! folder is always safe. It holds a `.gitignore` of `*`, so git ignores it
+//! without the site's own `.gitignore` saying so.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::bodies::BodyStore;
+use crate::content::ReadCache;
+
+/// The cache's folder under the site root.
+pub const CACHE_DIR: &str = ".gazette-cache";
+
+/// Changes whenever what the cache holds changes shape.
+const FORMAT: u32 = 1;
+
+/// What a cache was made with: a cache made with anything else is not used.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CacheKey {
+    pub format: u32,
+    pub version: String,
+    /// The options content is read with ([`crate::content::LoadOptions`]).
+    pub load: (i32, bool, bool),
+    /// The Markdown options (raw HTML, iframe hosts).
+    pub markdown: (bool, Vec<String>),
+}
+
+impl CacheKey {
+    pub fn new(load: (i32, bool, bool), markdown: (bool, Vec<String>)) -> CacheKey {
+        CacheKey {
+            format: FORMAT,
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            load,
+            markdown,
+        }
+    }
+}
+
+/// What one build leaves for the next.
+#[derive(Default, Serialize, Deserialize)]
+pub struct State {
+    pub key: Option<CacheKey>,
+    /// Every Markdown file as read, its body in `bodies.bin`.
+    pub read: ReadCache,
+}
+
+/// The cache folder of one site.
+pub struct DiskCache {
+    dir: PathBuf,
+    /// Held from [`DiskCache::open`] to the end of the build, so that two
+    /// builds of one site at once do not write one cache (the second goes
+    /// without it). The operating system lets go of it if the build dies.
+    lock: Option<fs::File>,
+}
+
+/// A cache as a build found it.
+pub struct Opened {
+    /// The last build's state, when it can be used.
+    pub state: Option<State>,
+    /// Where this build's bodies go: the last build's store, appended to,
+    /// or a new one.
+    pub bodies: BodyStore,
+    /// Why the last build's state is not used (for `--verbose`).
+    pub fresh_because: Option<String>,
+}
+
+impl DiskCache {
+    /// The cache of the site at `root` (the folder is made when first used).
+    pub fn of(root: &Path) -> DiskCache {
+        DiskCache {
+            dir: root.join(CACHE_DIR),
+            lock: None,
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn state_path(&self) -> PathBuf {
+        self.dir.join("state.bin")
+    }
+
+    fn staged_path(&self) -> PathBuf {
+        self.dir.join("state.tmp")
+    }
+
+    /// Opens the cache for a build whose options give `key`: the last
+    /// build's state when it was made with the same key and its bodies are
+    /// still mostly in use; otherwise nothing, and an empty body store.
+    pub fn open(&mut self, key: &CacheKey) -> io::Result<Opened> {
+        fs::create_dir_all(&self.dir)?;
+        let lock = fs::File::create(self.dir.join("lock"))?;
+        match lock.try_lock() {
+            Ok(()) => self.lock = Some(lock),
+            Err(fs::TryLockError::WouldBlock) => {
+                return Err(io::Error::other(
+                    "another gazette build of this site is using it",
+                ));
+            }
+            Err(fs::TryLockError::Error(e)) => return Err(e),
+        }
+        let ignore = self.dir.join(".gitignore");
+        if !ignore.exists() {
+            fs::write(&ignore, "# Gazette's build cache: safe to delete.\n*\n")?;
+        }
+        let bodies_path = self.dir.join("bodies.bin");
+        let (state, fresh_because) = match self.read_state() {
+            Ok(state) if state.key.as_ref() == Some(key) => {
+                let used = state.read.body_bytes();
+                let size = fs::metadata(&bodies_path).map(|m| m.len()).unwrap_or(0);
+                if size < used {
+                    (None, Some("its report bodies are missing".to_string()))
+                } else if size > 2 * used + (16 << 20) {
+                    (
+                        None,
+                        Some("most of its report bodies are out of date".to_string()),
+                    )
+                } else {
+                    (Some(state), None)
+                }
+            }
+            Ok(state) if state.key.is_none() => (None, Some("there is none yet".to_string())),
+            Ok(_) => (
+                None,
+                Some("it was made by another version of Gazette or with other options".to_string()),
+            ),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                (None, Some("there is none yet".to_string()))
+            }
+            Err(e) => (None, Some(format!("it cannot be read ({e})"))),
+        };
+        let bodies = match state {
+            Some(_) => BodyStore::append_to(&bodies_path)?,
+            None => {
+                // The old state must not outlive the bodies it points into.
+                match fs::remove_file(self.state_path()) {
+                    Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                    _ => {}
+                }
+                BodyStore::create_at(&bodies_path)?
+            }
+        };
+        Ok(Opened {
+            state,
+            bodies,
+            fresh_because,
+        })
+    }
+
+    fn read_state(&self) -> io::Result<State> {
+        let bytes = fs::read(self.state_path())?;
+        postcard::from_bytes(&bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+    }
+
+    /// Writes this build's state beside the last one's; [`DiskCache::commit`]
+    /// puts it in place once the output is written.
+    pub fn stage(&self, state: &State) -> io::Result<()> {
+        let bytes = postcard::to_stdvec(state)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        fs::write(self.staged_path(), bytes)
+    }
+
+    /// Makes the staged state the cache's.
+    pub fn commit(&self) -> io::Result<()> {
+        fs::rename(self.staged_path(), self.state_path())
+    }
+}
