@@ -16,9 +16,9 @@ use crate::checks::{self, CheckContext, Vocabulary};
 use crate::config::{BaseUrl, CONFIG_FILE, Config};
 use crate::content::{self, BodyHook, LoadOptions, Skipped, SourceDoc};
 use crate::diagnostics::{Diagnostic, Diagnostics};
-use crate::disk_cache::{CacheKey, DiskCache, State};
+use crate::disk_cache::{CacheKey, DiskCache, State, Written};
 use crate::markdown::{self, MarkdownOptions, RenderedDoc};
-use crate::output::{Collect, OutputError, Scratch, Sink, Stager, WriteStats};
+use crate::output::{Collect, OutputError, Scratch, Sink, Stager, Updater, WriteStats};
 use crate::paths::ContentPath;
 use crate::render::{self, Contents, OutputFile, OutputSet};
 use crate::search::{self, shards::IndexFile};
@@ -221,8 +221,9 @@ pub enum CacheUse {
     /// The cache could not be used; the build wrote a new one.
     Fresh(String),
     /// The last build's cache was used: this many Markdown files were read
-    /// again, the rest taken from it.
-    Reused { read: usize },
+    /// again, the rest taken from it; and, when the output folder was
+    /// updated in place, this many reports' pages were made again.
+    Reused { read: usize, pages: Option<usize> },
     /// The cache folder could not be written; the build went without it.
     Failed(String),
 }
@@ -234,11 +235,21 @@ impl fmt::Display for CacheUse {
             CacheUse::Fresh(why) => {
                 write!(f, "build cache: made afresh, because {why}")
             }
-            CacheUse::Reused { read } => write!(
-                f,
-                "build cache: used; {read} Markdown file{} read again",
-                if *read == 1 { "" } else { "s" }
-            ),
+            CacheUse::Reused { read, pages } => {
+                write!(
+                    f,
+                    "build cache: used; {read} Markdown file{} read again",
+                    if *read == 1 { "" } else { "s" }
+                )?;
+                match pages {
+                    Some(pages) => write!(
+                        f,
+                        ", {pages} {} pages made again, the output folder updated in place",
+                        if *pages == 1 { "report's" } else { "reports'" }
+                    ),
+                    None => f.write_str(", the output folder written whole"),
+                }
+            }
             CacheUse::Failed(why) => write!(f, "build cache: not used: {why}"),
         }
     }
@@ -682,7 +693,10 @@ pub fn build_with(
                     let state = opened.state.unwrap_or_default();
                     let cache_use = match opened.fresh_because {
                         Some(why) => CacheUse::Fresh(why),
-                        None => CacheUse::Reused { read: 0 },
+                        None => CacheUse::Reused {
+                            read: 0,
+                            pages: None,
+                        },
                     };
                     let state = State {
                         key: Some(key),
@@ -709,30 +723,61 @@ pub fn build_with(
     // freed before the pages are made.
     let mut cache_use = cache_use;
     if let Some(state) = state.take() {
-        if let CacheUse::Reused { read } = &mut cache_use {
+        if let CacheUse::Reused { read, .. } = &mut cache_use {
             *read = state.read.read_last;
         }
         if let Err(e) = disk.stage(&state) {
             cache_use = CacheUse::Failed(format!("{}: {e}", disk.dir().display()));
         }
     }
-    // Pages are written into a staging folder as they are made; the
-    // stager removes it again when anything fails.
-    let stager = Stager::begin(&out).map_err(BuildError::Output)?;
+    let caching = !matches!(cache_use, CacheUse::Off | CacheUse::Failed(_));
+    // With the cache, and an output folder that still holds what the last
+    // build wrote there, only the pages that can have changed are made
+    // and the folder is updated in place. Otherwise the new site is
+    // written into a staging folder as its pages are made, and swapped in
+    // whole. Either way a failed build leaves the folder as it was.
+    let last = caching.then(|| disk.written(&out)).flatten();
+    let (writer, mut memo) = match last {
+        Some(last) => (
+            Writer::InPlace(Updater::begin(&out, last.files).map_err(BuildError::Output)?),
+            Some(last.memo),
+        ),
+        None => (
+            Writer::Whole(Stager::begin(&out).map_err(BuildError::Output)?),
+            caching.then(render::PageMemo::on_disk),
+        ),
+    };
     let search_bytes = emit(
         &mut prepared,
-        &stager,
+        writer.sink(),
         SearchIndexing::Full(Some((scratch.path(), options.search_spill_budget))),
-        None,
+        memo.as_mut(),
         progress,
     )?;
     progress.stage("writing files", 0);
     let started = Instant::now();
-    let written = stager.finish().map_err(BuildError::Output)?;
-    if !matches!(cache_use, CacheUse::Off | CacheUse::Failed(_))
-        && let Err(e) = disk.commit()
-    {
-        cache_use = CacheUse::Failed(format!("{}: {e}", disk.dir().display()));
+    let in_place = matches!(writer, Writer::InPlace(_));
+    let files = writer.sink().paths();
+    let token = caching.then(|| {
+        use std::hash::BuildHasher;
+        std::collections::hash_map::RandomState::new().hash_one(Instant::now())
+    });
+    let written = writer.finish(token).map_err(BuildError::Output)?;
+    if let (Some(token), Some(memo)) = (token, memo) {
+        if let CacheUse::Reused { pages, .. } = &mut cache_use {
+            *pages = in_place.then_some(memo.rendered_last);
+        }
+        let kept = std::fs::canonicalize(&out).and_then(|out| {
+            disk.keep_written(&Written {
+                out,
+                token,
+                memo,
+                files,
+            })
+        });
+        if let Err(e) = kept.and_then(|()| disk.commit()) {
+            cache_use = CacheUse::Failed(format!("{}: {e}", disk.dir().display()));
+        }
     }
     let mut timings = prepared.timings;
     timings.write = started.elapsed();
@@ -750,6 +795,29 @@ pub fn build_with(
         timings,
         cache: cache_use,
     })
+}
+
+/// Where a build writes its files: a whole new folder swapped in, or the
+/// old one updated in place.
+enum Writer {
+    Whole(Stager),
+    InPlace(Updater),
+}
+
+impl Writer {
+    fn sink(&self) -> &dyn Sink {
+        match self {
+            Writer::Whole(stager) => stager,
+            Writer::InPlace(updater) => updater,
+        }
+    }
+
+    fn finish(self, token: Option<u64>) -> Result<WriteStats, OutputError> {
+        match self {
+            Writer::Whole(stager) => stager.finish(token),
+            Writer::InPlace(updater) => updater.finish(token),
+        }
+    }
 }
 
 /// The key of the build cache: what decides how files are read and their

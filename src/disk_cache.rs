@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::bodies::BodyStore;
 use crate::content::ReadCache;
+use crate::render::PageMemo;
 
 /// The cache's folder under the site root.
 pub const CACHE_DIR: &str = ".gazette-cache";
@@ -62,6 +63,21 @@ pub struct State {
     pub key: Option<CacheKey>,
     /// Every Markdown file as read, its body in `bodies.bin`.
     pub read: ReadCache,
+}
+
+/// What the last build wrote to its output folder, kept in `pages.bin`:
+/// valid only while the folder's marker names the same build
+/// ([`crate::output::output_token`]).
+#[derive(Serialize, Deserialize)]
+pub struct Written {
+    /// The output folder, made absolute.
+    pub out: PathBuf,
+    /// The token the build put in the folder's marker.
+    pub token: u64,
+    /// Its pages and the keys they were made under.
+    pub memo: PageMemo,
+    /// Every file it wrote, by path in the folder.
+    pub files: Vec<String>,
 }
 
 /// The cache folder of one site.
@@ -184,5 +200,24 @@ impl DiskCache {
     /// Makes the staged state the cache's.
     pub fn commit(&self) -> io::Result<()> {
         fs::rename(self.staged_path(), self.state_path())
+    }
+
+    /// What the last build wrote to `out`, when known and still there
+    /// (its token in the folder's marker).
+    pub fn written(&self, out: &Path) -> Option<Written> {
+        let bytes = fs::read(self.dir.join("pages.bin")).ok()?;
+        let written: Written = postcard::from_bytes(&bytes).ok()?;
+        let out = fs::canonicalize(out).ok()?;
+        (written.out == out && crate::output::output_token(&out) == Some(written.token))
+            .then_some(written)
+    }
+
+    /// Keeps what this build wrote, for the next.
+    pub fn keep_written(&self, written: &Written) -> io::Result<()> {
+        let bytes = postcard::to_stdvec(written)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        let staged = self.dir.join("pages.tmp");
+        fs::write(&staged, bytes)?;
+        fs::rename(staged, self.dir.join("pages.bin"))
     }
 }

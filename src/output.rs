@@ -21,6 +21,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use rayon::prelude::*;
+
 use crate::render::{Contents, OutputFile, OutputSet};
 
 /// The file that marks a folder as Gazette's output.
@@ -140,12 +142,7 @@ impl Stager {
     /// `/var/www/portal`), the folder it points to is replaced and the
     /// link is kept.
     pub fn begin(out: &Path) -> Result<Stager, OutputError> {
-        let out = if fs::symlink_metadata(out).is_ok_and(|m| m.file_type().is_symlink()) {
-            let target = fs::read_link(out).map_err(io_error("follow the link", out))?;
-            out.parent().unwrap_or(Path::new(".")).join(target)
-        } else {
-            out.to_path_buf()
-        };
+        let out = followed(out)?;
         let parent = out
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
@@ -177,44 +174,22 @@ impl Stager {
     }
 
     /// Swaps the staged site in: the previous output is replaced as one.
-    pub fn finish(mut self) -> Result<WriteStats, OutputError> {
+    /// Its marker file carries `token` when given (see [`output_token`]).
+    pub fn finish(mut self, token: Option<u64>) -> Result<WriteStats, OutputError> {
         self.finished = true;
-        let result = self.complete();
+        let result = self.complete(token);
         if result.is_err() {
             let _ = fs::remove_dir_all(&self.staging);
         }
         result
     }
 
-    fn complete(&self) -> Result<WriteStats, OutputError> {
+    fn complete(&self, token: Option<u64>) -> Result<WriteStats, OutputError> {
         let taken = std::mem::take(&mut *self.taken.lock().unwrap_or_else(|e| e.into_inner()));
-        let mut stats = WriteStats::default();
-        for (_, size, unchanged) in &taken {
-            stats.files += 1;
-            stats.bytes += size;
-            if *unchanged {
-                stats.unchanged += 1;
-            } else {
-                stats.written += 1;
-            }
-        }
+        let mut stats = stats_of(&taken);
         let (out, staging) = (&self.out, &self.staging);
-        fs::write(
-            staging.join(MARKER),
-            "This folder is written by gazette build; it is replaced on every build.\n",
-        )
-        .map_err(io_error("write", &staging.join(MARKER)))?;
-        // Hidden entries at the top of the old output belong to the user.
-        if let Ok(entries) = fs::read_dir(out) {
-            for entry in entries.flatten() {
-                let name = entry.file_name();
-                let text = name.to_string_lossy();
-                if text.starts_with('.') && text != MARKER {
-                    let dest = staging.join(&name);
-                    fs::rename(entry.path(), &dest).map_err(io_error("move", &entry.path()))?;
-                }
-            }
-        }
+        write_marker(staging, token)?;
+        move_hidden_entries(out, staging)?;
         let produced: HashSet<&str> = taken.iter().map(|(path, ..)| path.as_str()).collect();
         stats.removed = count_stale(out, &produced);
         swap(out, staging, &self.backup)?;
@@ -249,6 +224,7 @@ impl Sink for Stager {
                 }
                 (same, bytes.len() as u64)
             }
+            Contents::Kept(size) => (true, *size),
             Contents::CopyOf(source) => {
                 let size = fs::metadata(source)
                     .map_err(io_error("read", source))?
@@ -277,6 +253,328 @@ impl Sink for Stager {
         let mut paths: Vec<String> = taken.iter().map(|(path, ..)| path.clone()).collect();
         paths.sort();
         paths
+    }
+}
+
+/// The output folder `out`, or the folder it links to (`public` →
+/// `/var/www/portal`), whose contents are replaced and the link kept.
+fn followed(out: &Path) -> Result<PathBuf, OutputError> {
+    if fs::symlink_metadata(out).is_ok_and(|m| m.file_type().is_symlink()) {
+        let target = fs::read_link(out).map_err(io_error("follow the link", out))?;
+        Ok(out.parent().unwrap_or(Path::new(".")).join(target))
+    } else {
+        Ok(out.to_path_buf())
+    }
+}
+
+/// The most files an [`Updater`] moves into the output folder one by one.
+pub const IN_PLACE_MOST: usize = 1000;
+
+/// Hidden entries at the top of the old output belong to the user: they
+/// are moved into the new one.
+fn move_hidden_entries(out: &Path, staging: &Path) -> Result<(), OutputError> {
+    if let Ok(entries) = fs::read_dir(out) {
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let text = name.to_string_lossy();
+            if text.starts_with('.') && text != MARKER {
+                let dest = staging.join(&name);
+                fs::rename(entry.path(), &dest).map_err(io_error("move", &entry.path()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Counts the files taken: (path, size, whether unchanged).
+fn stats_of(taken: &[(String, u64, bool)]) -> WriteStats {
+    let mut stats = WriteStats::default();
+    for (_, size, unchanged) in taken {
+        stats.files += 1;
+        stats.bytes += size;
+        if *unchanged {
+            stats.unchanged += 1;
+        } else {
+            stats.written += 1;
+        }
+    }
+    stats
+}
+
+/// Writes the marker file into the output folder `dir`, naming the build
+/// that wrote the folder when `token` is given.
+fn write_marker(dir: &Path, token: Option<u64>) -> Result<(), OutputError> {
+    let mut text =
+        "This folder is written by gazette build; it is replaced on every build.\n".to_string();
+    if let Some(token) = token {
+        text.push_str(&format!("build: {token:016x}\n"));
+    }
+    let path = dir.join(MARKER);
+    fs::write(&path, text).map_err(io_error("write", &path))
+}
+
+/// The token of the build that last wrote the output folder `out`
+/// completely, when it had one: the build cache keeps it, and trusts the
+/// folder to hold what that build wrote only while the token is there.
+pub fn output_token(out: &Path) -> Option<u64> {
+    let text = fs::read_to_string(out.join(MARKER)).ok()?;
+    let hex = text.lines().find_map(|line| line.strip_prefix("build: "))?;
+    u64::from_str_radix(hex, 16).ok()
+}
+
+/// An output folder brought up to date in place, when the build cache
+/// knows what the last build wrote there and that it is still there: the
+/// files that changed are written to a staging folder beside it as they
+/// are made, and [`Updater::finish`] moves them in, each replacing the old
+/// one, and takes away the files no longer produced. Files the build
+/// found unchanged ([`Contents::Kept`], or the same bytes) are not
+/// touched. Until `finish`, the output folder is as it was; if a move
+/// fails, the ones made are undone.
+///
+/// Each file is replaced in one step, but the update as a whole is not:
+/// a build killed among the moves (they take milliseconds) leaves some of
+/// this build's files beside the last one's. The marker file names no
+/// build while the moves run, so the next build then writes the folder
+/// whole. When more than [`IN_PLACE_MOST`] files change, or more than a
+/// tenth of them (and more than 16), the unchanged ones are linked into the staging folder
+/// instead and the folders swapped as [`Stager`] does, so a large change
+/// (a new theme, a changed title in every list) is never seen half made.
+pub struct Updater {
+    out: PathBuf,
+    staging: PathBuf,
+    backup: PathBuf,
+    /// The files the last build wrote.
+    previous: HashSet<String>,
+    taken: Mutex<Vec<(String, u64, bool)>>,
+    finished: bool,
+}
+
+impl Updater {
+    /// Prepares to update `out`, which the last build wrote with the
+    /// files `previous`.
+    pub fn begin(out: &Path, previous: Vec<String>) -> Result<Updater, OutputError> {
+        let out = &followed(out)?;
+        if !out.join(MARKER).is_file() {
+            return Err(OutputError {
+                path: out.to_path_buf(),
+                action: "update",
+                source: None,
+                help: Some(format!("it has no {MARKER} file")),
+            });
+        }
+        let staging = beside(out, "staging");
+        let backup = beside(out, "previous");
+        for leftover in [&staging, &backup] {
+            if leftover.exists() {
+                fs::remove_dir_all(leftover)
+                    .map_err(io_error("remove the leftover folder", leftover))?;
+            }
+        }
+        fs::create_dir_all(&staging).map_err(io_error("create", &staging))?;
+        Ok(Updater {
+            out: out.to_path_buf(),
+            staging,
+            backup,
+            previous: previous.into_iter().collect(),
+            taken: Mutex::new(Vec::new()),
+            finished: false,
+        })
+    }
+
+    /// Moves the changed files in and the stale ones out; the marker then
+    /// names the build by `token`.
+    pub fn finish(mut self, token: Option<u64>) -> Result<WriteStats, OutputError> {
+        self.finished = true;
+        let taken = std::mem::take(&mut *self.taken.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut stats = stats_of(&taken);
+        let produced: HashSet<&str> = taken.iter().map(|(path, ..)| path.as_str()).collect();
+        let mut stale: Vec<&str> = self
+            .previous
+            .iter()
+            .map(String::as_str)
+            .filter(|path| !produced.contains(path))
+            .collect();
+        stale.sort_unstable();
+        stats.removed = stale.len();
+        let changed: Vec<&str> = taken
+            .iter()
+            .filter(|(_, _, unchanged)| !unchanged)
+            .map(|(path, ..)| path.as_str())
+            .collect();
+        let moves = changed.len() + stale.len();
+        if moves > IN_PLACE_MOST || moves > (taken.len() / 10).max(16) {
+            let result = self.swap_whole(&taken, token);
+            let _ = fs::remove_dir_all(&self.staging);
+            return result.map(|()| stats);
+        }
+        let result = write_marker(&self.out, None).and_then(|()| {
+            let mut done = Vec::new();
+            let moved = self.apply(&changed, &stale, &mut done);
+            if moved.is_err() {
+                self.undo(done);
+            }
+            moved
+        });
+        let _ = fs::remove_dir_all(&self.staging);
+        let _ = fs::remove_dir_all(&self.backup);
+        result?;
+        for path in stale {
+            remove_empty_parents(&self.out, path);
+        }
+        write_marker(&self.out, token)?;
+        Ok(stats)
+    }
+
+    /// Completes the staging folder with the unchanged files (linked) and
+    /// the user's hidden entries, and swaps it in.
+    fn swap_whole(
+        &self,
+        taken: &[(String, u64, bool)],
+        token: Option<u64>,
+    ) -> Result<(), OutputError> {
+        let (out, staging) = (&self.out, &self.staging);
+        let unchanged: Vec<&str> = taken
+            .iter()
+            .filter(|(_, _, unchanged)| *unchanged)
+            .map(|(path, ..)| path.as_str())
+            .collect();
+        let dirs: HashSet<&Path> = unchanged
+            .iter()
+            .filter_map(|path| Path::new(path).parent())
+            .collect();
+        for dir in dirs {
+            fs::create_dir_all(staging.join(dir))
+                .map_err(io_error("create", &staging.join(dir)))?;
+        }
+        unchanged
+            .par_iter()
+            .try_for_each(|path| keep_previous(&out.join(path), &staging.join(path)))?;
+        write_marker(staging, token)?;
+        move_hidden_entries(out, staging)?;
+        swap(out, staging, &self.backup)
+    }
+
+    /// Each changed file replaces the old one (kept aside until all are
+    /// in), then each stale one is put aside; `done` lists the moves made.
+    fn apply<'a>(
+        &self,
+        changed: &[&'a str],
+        stale: &[&'a str],
+        done: &mut Vec<(&'a str, bool, bool)>,
+    ) -> Result<(), OutputError> {
+        let aside = |path: &str| -> Result<bool, OutputError> {
+            let target = self.out.join(path);
+            if fs::symlink_metadata(&target).is_err() {
+                return Ok(false);
+            }
+            let kept = self.backup.join(path);
+            if let Some(dir) = kept.parent() {
+                fs::create_dir_all(dir).map_err(io_error("create", dir))?;
+            }
+            fs::rename(&target, &kept).map_err(io_error("move aside", &target))?;
+            Ok(true)
+        };
+        for path in changed {
+            let had_old = aside(path)?;
+            done.push((path, had_old, false));
+            let target = self.out.join(path);
+            if let Some(dir) = target.parent() {
+                fs::create_dir_all(dir).map_err(io_error("create", dir))?;
+            }
+            fs::rename(self.staging.join(path), &target)
+                .map_err(io_error("move the new file to", &target))?;
+            done.last_mut().expect("just pushed").2 = true;
+        }
+        for path in stale {
+            let had_old = aside(path)?;
+            done.push((path, had_old, false));
+        }
+        Ok(())
+    }
+
+    /// Undoes the moves `done`, last first: (path, whether the old file was
+    /// put aside, whether the new one was put in).
+    fn undo(&self, done: Vec<(&str, bool, bool)>) {
+        for (path, had_old, placed) in done.into_iter().rev() {
+            let target = self.out.join(path);
+            if placed {
+                let _ = fs::remove_file(&target);
+            }
+            if had_old {
+                let _ = fs::rename(self.backup.join(path), &target);
+            }
+        }
+    }
+}
+
+impl Drop for Updater {
+    fn drop(&mut self) {
+        if !self.finished {
+            let _ = fs::remove_dir_all(&self.staging);
+        }
+    }
+}
+
+impl Sink for Updater {
+    /// Keeps a file the build found unchanged; writes any other into the
+    /// staging folder unless the output folder has it with the same bytes.
+    fn put(&self, file: OutputFile) -> Result<(), OutputError> {
+        let previous = self.out.join(&file.path);
+        let (unchanged, size) = match &file.contents {
+            Contents::Kept(size) => (true, *size),
+            Contents::Bytes(_) | Contents::Shared(_) => {
+                let bytes = file.contents.in_memory().expect("bytes in memory");
+                let same = fs::metadata(&previous).is_ok_and(|m| m.len() == bytes.len() as u64)
+                    && fs::read(&previous).is_ok_and(|old| old == *bytes);
+                if !same {
+                    let dest = self.staging.join(&file.path);
+                    if let Some(dir) = dest.parent() {
+                        fs::create_dir_all(dir).map_err(io_error("create", dir))?;
+                    }
+                    fs::write(&dest, bytes).map_err(io_error("write", &dest))?;
+                }
+                (same, bytes.len() as u64)
+            }
+            Contents::CopyOf(source) => {
+                let size = fs::metadata(source)
+                    .map_err(io_error("read", source))?
+                    .len();
+                let same = fs::metadata(&previous).is_ok_and(|m| m.len() == size)
+                    && fs::read(&previous).ok()
+                        == Some(fs::read(source).map_err(io_error("read", source))?);
+                if !same {
+                    let dest = self.staging.join(&file.path);
+                    if let Some(dir) = dest.parent() {
+                        fs::create_dir_all(dir).map_err(io_error("create", dir))?;
+                    }
+                    fs::copy(source, &dest).map_err(io_error("copy to", &dest))?;
+                }
+                (same, size)
+            }
+        };
+        self.taken
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((file.path, size, unchanged));
+        Ok(())
+    }
+
+    fn paths(&self) -> Vec<String> {
+        let taken = self.taken.lock().unwrap_or_else(|e| e.into_inner());
+        let mut paths: Vec<String> = taken.iter().map(|(path, ..)| path.clone()).collect();
+        paths.sort();
+        paths
+    }
+}
+
+/// Removes the folders of `path` below `out` that its removal left empty.
+fn remove_empty_parents(out: &Path, path: &str) {
+    let mut dir = Path::new(path).parent();
+    while let Some(d) = dir.filter(|d| !d.as_os_str().is_empty()) {
+        if fs::remove_dir(out.join(d)).is_err() {
+            break;
+        }
+        dir = d.parent();
     }
 }
 
@@ -429,7 +727,7 @@ mod tests {
         for file in &set.files {
             stager.put(file.clone())?;
         }
-        stager.finish()
+        stager.finish(None)
     }
 
     fn set(files: &[(&str, &str)]) -> OutputSet {
@@ -482,6 +780,102 @@ mod tests {
         assert!(!out.join("old.html").exists());
         assert!(!dir.path().join(".public.staging").exists());
         assert!(!dir.path().join(".public.previous").exists());
+    }
+
+    /// Updates `out` in place from `files` ((path, bytes), or kept when
+    /// `None`), the last build having written `previous`.
+    fn update(
+        out: &Path,
+        previous: &[&str],
+        files: &[(&str, Option<&str>)],
+    ) -> Result<WriteStats, OutputError> {
+        let updater = Updater::begin(out, previous.iter().map(|p| p.to_string()).collect())?;
+        for (path, bytes) in files {
+            updater.put(OutputFile {
+                path: path.to_string(),
+                contents: match bytes {
+                    Some(b) => Contents::Bytes(b.as_bytes().to_vec()),
+                    None => Contents::Kept(fs::metadata(out.join(path)).unwrap().len()),
+                },
+            })?;
+        }
+        updater.finish(Some(7))
+    }
+
+    #[test]
+    fn an_update_in_place_touches_only_what_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("public");
+        let first = set(&[
+            ("index.html", "home"),
+            ("a/index.html", "a"),
+            ("a/b/old.html", "x"),
+            ("same.html", "s"),
+        ]);
+        write(&out, &first).unwrap();
+        let time = |p: &str| fs::metadata(out.join(p)).unwrap().modified().unwrap();
+        let (a, same) = (time("a/index.html"), time("same.html"));
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let previous = ["index.html", "a/index.html", "a/b/old.html", "same.html"];
+        #[cfg(unix)]
+        let folder = || std::os::unix::fs::MetadataExt::ino(&fs::metadata(&out).unwrap());
+        #[cfg(unix)]
+        let before = folder();
+        let stats = update(
+            &out,
+            &previous,
+            &[
+                ("index.html", Some("home 2")),
+                ("a/index.html", None),
+                ("same.html", Some("s")),
+                ("new/index.html", Some("n")),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            (stats.files, stats.written, stats.unchanged, stats.removed),
+            (4, 2, 2, 1)
+        );
+        assert_eq!(
+            fs::read_to_string(out.join("index.html")).unwrap(),
+            "home 2"
+        );
+        assert_eq!(fs::read_to_string(out.join("new/index.html")).unwrap(), "n");
+        assert_eq!((time("a/index.html"), time("same.html")), (a, same));
+        assert!(!out.join("a/b").exists(), "a folder left empty goes");
+        #[cfg(unix)]
+        assert_eq!(folder(), before, "the folder was updated, not replaced");
+        assert_eq!(output_token(&out), Some(7));
+        assert!(!dir.path().join(".public.staging").exists());
+        assert!(!dir.path().join(".public.previous").exists());
+    }
+
+    #[test]
+    fn a_large_update_is_swapped_in_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("public");
+        let names: Vec<String> = (0..IN_PLACE_MOST + 5)
+            .map(|i| format!("p/{i}.html"))
+            .collect();
+        let old: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "old")).collect();
+        write(&out, &set(&old)).unwrap();
+        fs::write(out.join(".htaccess"), "user's").unwrap();
+        let previous: Vec<&str> = names.iter().map(String::as_str).collect();
+        let mut files: Vec<(&str, Option<&str>)> =
+            names.iter().map(|n| (n.as_str(), Some("new"))).collect();
+        files[0].1 = None;
+        #[cfg(unix)]
+        let folder = || std::os::unix::fs::MetadataExt::ino(&fs::metadata(&out).unwrap());
+        #[cfg(unix)]
+        let before = folder();
+        let stats = update(&out, &previous, &files).unwrap();
+        #[cfg(unix)]
+        assert_ne!(folder(), before, "a new folder took the old one's place");
+        assert_eq!((stats.written, stats.unchanged), (IN_PLACE_MOST + 4, 1));
+        assert_eq!(fs::read_to_string(out.join("p/0.html")).unwrap(), "old");
+        assert_eq!(fs::read_to_string(out.join("p/9.html")).unwrap(), "new");
+        assert_eq!(fs::read_to_string(out.join(".htaccess")).unwrap(), "user's");
+        assert_eq!(output_token(&out), Some(7));
     }
 
     #[test]

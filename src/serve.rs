@@ -564,7 +564,8 @@ async fn file(State(shared): State<Shared>, uri: Uri) -> Response {
         Some(Contents::Bytes(bytes)) => bytes.clone(),
         Some(Contents::Shared(bytes)) => bytes.to_vec(),
         Some(Contents::CopyOf(source)) => std::fs::read(source).unwrap_or_default(),
-        None => b"Not found".to_vec(),
+        // Serve's pages are in memory; only the build cache keeps files on disk.
+        Some(Contents::Kept(_)) | None => b"Not found".to_vec(),
     };
     let kind = content_type(&key);
     let body = if kind.starts_with("text/html") {

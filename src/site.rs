@@ -26,10 +26,10 @@ use crate::diagnostics::{Diagnostic, Diagnostics};
 use crate::markdown::{ContentLink, RenderedDoc};
 use crate::paths::{ContentPath, UrlPath};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 pub struct SectionId(pub u32);
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 pub struct ReportId(pub u32);
 
 /// A section (栏目): a folder of `content/`.
@@ -86,21 +86,21 @@ pub struct Report {
 }
 
 /// Where a link inside the site leads.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct LinkTarget {
     pub url: UrlPath,
     pub fragment: Option<String>,
 }
 
 /// A link given in front matter: inside the site, or a full address.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub enum Href {
     Internal(LinkTarget),
     External(String),
 }
 
 /// A file published with a report.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Attachment {
     pub title: String,
     pub url: UrlPath,
