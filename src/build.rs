@@ -223,7 +223,11 @@ pub enum CacheUse {
     /// The last build's cache was used: this many Markdown files were read
     /// again, the rest taken from it; and, when the output folder was
     /// updated in place, this many reports' pages were made again.
-    Reused { read: usize, pages: Option<usize> },
+    Reused {
+        read: usize,
+        pages: Option<usize>,
+        indexed: Option<usize>,
+    },
     /// The cache folder could not be written; the build went without it.
     Failed(String),
 }
@@ -235,19 +239,27 @@ impl fmt::Display for CacheUse {
             CacheUse::Fresh(why) => {
                 write!(f, "build cache: made afresh, because {why}")
             }
-            CacheUse::Reused { read, pages } => {
+            CacheUse::Reused {
+                read,
+                pages,
+                indexed,
+            } => {
+                let s = |n: usize| if n == 1 { "" } else { "s" };
                 write!(
                     f,
                     "build cache: used; {read} Markdown file{} read again",
-                    if *read == 1 { "" } else { "s" }
+                    s(*read)
                 )?;
+                if let Some(pages) = pages {
+                    let whose = if *pages == 1 { "report's" } else { "reports'" };
+                    write!(f, ", {pages} {whose} pages made again")?;
+                }
+                if let Some(indexed) = indexed {
+                    write!(f, ", {indexed} report{} indexed again", s(*indexed))?;
+                }
                 match pages {
-                    Some(pages) => write!(
-                        f,
-                        ", {pages} {} pages made again, the output folder updated in place",
-                        if *pages == 1 { "report's" } else { "reports'" }
-                    ),
-                    None => f.write_str(", the output folder written whole"),
+                    Some(_) => f.write_str("; the output folder updated in place"),
+                    None => f.write_str("; the output folder written whole"),
                 }
             }
             CacheUse::Failed(why) => write!(f, "build cache: not used: {why}"),
@@ -540,6 +552,15 @@ enum SearchIndexing<'a> {
     Full(Option<(&'a Path, Option<usize>)>),
     /// By updating the index of the last build.
     Live(&'a mut search::LiveIndex),
+    /// By updating the index the build cache kept, when there is one and
+    /// the output folder holds its files; otherwise all of it, kept.
+    Kept {
+        index: &'a mut Option<search::KeptIndex>,
+        /// The cache's search folder, and this build's generation.
+        dir: &'a Path,
+        generation: u64,
+        scratch: (&'a Path, Option<usize>),
+    },
 }
 
 /// Renders every page and the search index into `sink`; returns the bytes
@@ -586,11 +607,50 @@ fn emit(
             io::Error::other(message)
         })
     };
+    let keep = |name: &str, size: u64| {
+        sink.put(OutputFile {
+            path: format!("search/{name}.js"),
+            contents: Contents::Kept(size),
+        })
+        .map_err(|e| {
+            let message = e.to_string();
+            refused
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get_or_insert(e);
+            io::Error::other(message)
+        })
+    };
     let (indexed, scratch) = match index {
         SearchIndexing::Full(scratch) => {
             (search::write_index(site, config, scratch, &put), scratch)
         }
         SearchIndexing::Live(live) => (live.update(site, config, &put), None),
+        SearchIndexing::Kept {
+            index,
+            dir,
+            generation,
+            scratch,
+        } => {
+            let outputs = search::kept::Outputs {
+                emit: &put,
+                keep: &keep,
+            };
+            let updated = match index.as_mut() {
+                Some(kept) => kept.update(site, config, dir, generation, &outputs),
+                None => Ok(None),
+            };
+            let indexed = match updated {
+                Ok(Some(bytes)) => Ok(bytes),
+                Ok(None) => search::KeptIndex::build(site, config, scratch, dir, generation, &put)
+                    .map(|(bytes, fresh)| {
+                        *index = Some(fresh);
+                        bytes
+                    }),
+                Err(e) => Err(e),
+            };
+            (indexed, Some(scratch))
+        }
     };
     let search_bytes = indexed.map_err(|e| {
         BuildError::Output(
@@ -696,6 +756,7 @@ pub fn build_with(
                         None => CacheUse::Reused {
                             read: 0,
                             pages: None,
+                            indexed: None,
                         },
                     };
                     let state = State {
@@ -737,6 +798,12 @@ pub fn build_with(
     // written into a staging folder as its pages are made, and swapped in
     // whole. Either way a failed build leaves the folder as it was.
     let last = caching.then(|| disk.written(&out)).flatten();
+    // The search index kept by the cache is updated only where the output
+    // folder holds the files it made.
+    let search_dir = search::kept::dir_in(disk.dir());
+    let mut kept_index = last
+        .as_ref()
+        .and_then(|_| search::KeptIndex::load(&search_dir));
     let (writer, mut memo) = match last {
         Some(last) => (
             Writer::InPlace(Updater::begin(&out, last.files).map_err(BuildError::Output)?),
@@ -747,10 +814,26 @@ pub fn build_with(
             caching.then(render::PageMemo::on_disk),
         ),
     };
+    // This build's token: named by the output folder's marker, and the
+    // generation of the search terms it keeps.
+    let token = caching.then(|| {
+        use std::hash::BuildHasher;
+        std::collections::hash_map::RandomState::new().hash_one(Instant::now())
+    });
+    let spill = (scratch.path(), options.search_spill_budget);
+    let indexing = match token {
+        Some(generation) => SearchIndexing::Kept {
+            index: &mut kept_index,
+            dir: &search_dir,
+            generation,
+            scratch: spill,
+        },
+        None => SearchIndexing::Full(Some(spill)),
+    };
     let search_bytes = emit(
         &mut prepared,
         writer.sink(),
-        SearchIndexing::Full(Some((scratch.path(), options.search_spill_budget))),
+        indexing,
         memo.as_mut(),
         progress,
     )?;
@@ -758,24 +841,25 @@ pub fn build_with(
     let started = Instant::now();
     let in_place = matches!(writer, Writer::InPlace(_));
     let files = writer.sink().paths();
-    let token = caching.then(|| {
-        use std::hash::BuildHasher;
-        std::collections::hash_map::RandomState::new().hash_one(Instant::now())
-    });
+    let staged = kept_index.as_ref().map(|index| index.stage(&search_dir));
     let written = writer.finish(token).map_err(BuildError::Output)?;
-    if let (Some(token), Some(memo)) = (token, memo) {
-        if let CacheUse::Reused { pages, .. } = &mut cache_use {
+    if let (Some(token), Some(memo), Some(index)) = (token, memo, kept_index) {
+        if let CacheUse::Reused { pages, indexed, .. } = &mut cache_use {
             *pages = in_place.then_some(memo.rendered_last);
+            *indexed = Some(index.indexed_last);
         }
-        let kept = std::fs::canonicalize(&out).and_then(|out| {
+        let kept = staged.unwrap_or(Ok(())).and_then(|()| {
+            let out = std::fs::canonicalize(&out)?;
             disk.keep_written(&Written {
                 out,
                 token,
                 memo,
                 files,
-            })
+            })?;
+            index.commit(&search_dir)?;
+            disk.commit()
         });
-        if let Err(e) = kept.and_then(|()| disk.commit()) {
+        if let Err(e) = kept {
             cache_use = CacheUse::Failed(format!("{}: {e}", disk.dir().display()));
         }
     }

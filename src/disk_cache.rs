@@ -169,10 +169,16 @@ impl DiskCache {
         let bodies = match state {
             Some(_) => BodyStore::append_to(&bodies_path)?,
             None => {
-                // The old state must not outlive the bodies it points into.
-                match fs::remove_file(self.state_path()) {
-                    Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
-                    _ => {}
+                // The old state and search index must not outlive the
+                // bodies they point into.
+                for stale in [
+                    self.state_path(),
+                    crate::search::kept::dir_in(&self.dir).join("index.bin"),
+                ] {
+                    match fs::remove_file(stale) {
+                        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                        _ => {}
+                    }
                 }
                 BodyStore::create_at(&bodies_path)?
             }

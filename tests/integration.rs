@@ -2829,7 +2829,7 @@ fn the_demo_portal_builds_the_same_from_the_build_cache() {
     assert!(
         second.contains(
             "build cache: used; 1 Markdown file read again, 1 report's pages made again, \
-             the output folder updated in place"
+             1 report indexed again; the output folder updated in place"
         ),
         "{second}"
     );
@@ -2861,8 +2861,14 @@ fn random_edits_keep_cached_builds_exact() {
         cache: false,
         ..cached.clone()
     };
-    random_edits(&site, |step, edit, _| {
+    // Steps that kept some report's pages, and that indexed one report.
+    let (mut kept_pages, mut indexed_one) = (0, 0);
+    random_edits(&site, |step, edit, reports| {
         let incremental = build(&cached).unwrap_or_else(|e| panic!("step {step}: {e}"));
+        if let CacheUse::Reused { pages, indexed, .. } = &incremental.cache {
+            kept_pages += usize::from(pages.is_some_and(|p| p < reports + 1));
+            indexed_one += usize::from(*indexed == Some(1));
+        }
         let full = build(&clean).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(full.cache, CacheUse::Off);
         match (step, &incremental.cache) {
@@ -2873,6 +2879,7 @@ fn random_edits_keep_cached_builds_exact() {
                 CacheUse::Reused {
                     read,
                     pages: Some(_),
+                    indexed: Some(_),
                 },
             ) if *read <= 2 => {}
             (_, other) => panic!("step {step}: {edit}: {other}"),
@@ -2892,6 +2899,10 @@ fn random_edits_keep_cached_builds_exact() {
             "step {step}: {edit}: the cached build differs from a build without the cache"
         );
     });
+    assert!(
+        kept_pages >= 4 && indexed_one >= 10,
+        "{kept_pages} steps kept pages, {indexed_one} indexed one report"
+    );
 }
 
 #[test]

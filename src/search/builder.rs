@@ -111,18 +111,7 @@ impl Partition {
         let mut scratch = Vec::new();
         let start = self.spilled;
         for (term, postings) in terms {
-            scratch.clear();
-            push_varint(&mut scratch, term.len() as u32);
-            scratch.extend_from_slice(term.as_bytes());
-            push_varint(&mut scratch, postings.count);
-            push_varint(&mut scratch, postings.last_doc);
-            push_varint(&mut scratch, postings.docs.len() as u32);
-            scratch.extend_from_slice(&postings.docs);
-            for w in &postings.weights {
-                scratch.extend_from_slice(&w.to_le_bytes());
-            }
-            push_varint(&mut scratch, postings.positions.len() as u32);
-            scratch.extend_from_slice(&postings.positions);
+            encode_term(&mut scratch, &term, &postings);
             out.write_all(&scratch)?;
             self.spilled += scratch.len() as u64;
         }
@@ -149,6 +138,61 @@ impl Partition {
         sources.push(Source::Memory(self.take_sorted().into_iter()));
         SortedTerms::new(sources, self.spill.take())
     }
+}
+
+/// One term and its postings as a spill file (or a kept partition,
+/// [`write_terms`]) holds them, into `scratch` (emptied first).
+fn encode_term(scratch: &mut Vec<u8>, term: &str, postings: &TermPostings) {
+    scratch.clear();
+    push_varint(scratch, term.len() as u32);
+    scratch.extend_from_slice(term.as_bytes());
+    push_varint(scratch, postings.count);
+    push_varint(scratch, postings.last_doc);
+    push_varint(scratch, postings.docs.len() as u32);
+    scratch.extend_from_slice(&postings.docs);
+    for w in &postings.weights {
+        scratch.extend_from_slice(&w.to_le_bytes());
+    }
+    push_varint(scratch, postings.positions.len() as u32);
+    scratch.extend_from_slice(&postings.positions);
+}
+
+/// Writes a partition's terms (frequencies, not weights) to the file
+/// `path`, in the spill format: what the build cache keeps of the index.
+pub(crate) struct TermsWriter {
+    out: BufWriter<File>,
+    scratch: Vec<u8>,
+}
+
+impl TermsWriter {
+    pub fn create(path: &Path) -> io::Result<TermsWriter> {
+        Ok(TermsWriter {
+            out: BufWriter::with_capacity(1 << 16, File::create(path)?),
+            scratch: Vec::new(),
+        })
+    }
+
+    pub fn put(&mut self, term: &str, postings: &TermPostings) -> io::Result<()> {
+        encode_term(&mut self.scratch, term, postings);
+        self.out.write_all(&self.scratch)
+    }
+
+    pub fn finish(mut self) -> io::Result<()> {
+        self.out.flush()?;
+        self.out.get_ref().sync_data()
+    }
+}
+
+/// The terms [`TermsWriter`] wrote to `path`.
+pub(crate) fn read_terms(path: &Path) -> io::Result<FxHashMap<String, TermPostings>> {
+    let file = File::open(path)?;
+    let len = file.metadata()?.len();
+    let mut source = Source::Run(BufReader::with_capacity(1 << 16, file.take(len)));
+    let mut terms = FxHashMap::default();
+    while let Some((term, postings)) = source.next()? {
+        terms.insert(term, postings);
+    }
+    Ok(terms)
 }
 
 /// Where sorted terms come from: a run of a spill file, or memory.
@@ -272,6 +316,20 @@ impl PartitionStream<'_> {
         let Some((term, mut postings)) = self.terms.next_term()? else {
             return Ok(None);
         };
+        postings.weights = bm25_weights(&postings, self.lens, self.avg);
+        Ok(Some((term, postings)))
+    }
+
+    /// The next term with its frequencies, kept by `keep` before they are
+    /// turned into weights.
+    pub fn next_term_kept(
+        &mut self,
+        keep: &mut TermsWriter,
+    ) -> io::Result<Option<(String, TermPostings)>> {
+        let Some((term, mut postings)) = self.terms.next_term()? else {
+            return Ok(None);
+        };
+        keep.put(&term, &postings)?;
         postings.weights = bm25_weights(&postings, self.lens, self.avg);
         Ok(Some((term, postings)))
     }
@@ -452,18 +510,19 @@ impl<'e> IndexBuilder<'e> {
     }
 
     /// Hands each partition's terms, complete and in order, with their
-    /// frequencies turned into BM25 weights, to `each` — a partition per
-    /// thread, only the terms being merged in memory — and collects what
-    /// it returns, in partition order.
+    /// frequencies turned into BM25 weights, to `each` with the
+    /// partition's number — a partition per thread, only the terms being
+    /// merged in memory — and collects what it returns, in partition order.
     pub fn finish_partitions<T: Send>(
         &mut self,
-        each: impl Fn(&mut PartitionStream) -> io::Result<T> + Sync,
+        each: impl Fn(usize, &mut PartitionStream) -> io::Result<T> + Sync,
     ) -> io::Result<Vec<T>> {
         let avg = avg_class(&self.lens);
         let lens = &self.lens;
         self.partitions
             .par_iter_mut()
-            .map(|partition| {
+            .enumerate()
+            .map(|(number, partition)| {
                 let terms = partition.sorted_terms()?;
                 let mut stream = PartitionStream {
                     terms,
@@ -471,7 +530,7 @@ impl<'e> IndexBuilder<'e> {
                     lens,
                     avg,
                 };
-                each(&mut stream)
+                each(number, &mut stream)
             })
             .collect()
     }

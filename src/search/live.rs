@@ -42,9 +42,9 @@ struct LiveDoc {
 /// One partition's terms (weights still frequencies) and, unless a term
 /// changed since, the files it made and their directory entries.
 #[derive(Default)]
-struct LivePartition {
-    terms: FxHashMap<String, TermPostings>,
-    made: Option<(Vec<IndexFile>, Vec<DirEntry>)>,
+pub(super) struct LivePartition {
+    pub terms: FxHashMap<String, TermPostings>,
+    pub made: Option<(Vec<IndexFile>, Vec<DirEntry>)>,
 }
 
 /// The search index of the last build, kept up to date by
@@ -239,7 +239,7 @@ fn touches(old: &DocTerms, new: &DocTerms, number: usize) -> bool {
 
 /// Replaces document `doc`'s entries of partition `number`, `old` by
 /// `new`; returns whether any term changed.
-fn replace_in(
+pub(super) fn replace_in(
     partition: &mut LivePartition,
     number: usize,
     doc: u32,
@@ -286,7 +286,7 @@ fn replace_in(
 
 /// The files of one partition and its directory entries, as
 /// [`super::shards::write_files`] makes them.
-fn make(
+pub(super) fn make(
     terms: &FxHashMap<String, TermPostings>,
     lens: &[u32],
     avg: f64,

@@ -36,6 +36,7 @@
 //! script-src 'self'` (no `eval`, no inline script, no WebAssembly).
 
 mod builder;
+pub mod kept;
 mod live;
 pub mod shards;
 pub mod tokenize;
@@ -51,6 +52,7 @@ use serde::Serialize;
 use crate::config::{Config, Language};
 use crate::site::{ReportId, Site};
 use builder::IndexBuilder;
+pub use kept::KeptIndex;
 pub use live::LiveIndex;
 use shards::IndexFile;
 use tokenize::{Token, is_word_token, tokenize_query};
@@ -740,7 +742,7 @@ impl SearchIndex {
     fn finish(mut builder: IndexBuilder) -> SearchIndex {
         let avg_len = builder.avg_len();
         let terms = builder
-            .finish_partitions(|stream| {
+            .finish_partitions(|_, stream| {
                 let mut terms = Vec::new();
                 while let Some(term) = stream.next_term()? {
                     terms.push(term);

@@ -344,17 +344,52 @@ pub(super) type DirEntry = (String, Vec<[String; 2]>);
 /// their bytes counted.
 pub(crate) struct Emitter<'a> {
     emit: &'a (dyn Fn(IndexFile) -> io::Result<()> + Sync),
+    /// Told of each file the output folder already holds as it should
+    /// (by name and size), for an index kept by the build cache.
+    keep: Option<&'a KeepFile<'a>>,
     seen: Mutex<HashSet<String>>,
     bytes: AtomicU64,
 }
+
+/// Told that the file `name`, of so many bytes, is kept as it is.
+pub type KeepFile<'a> = dyn Fn(&str, u64) -> io::Result<()> + Sync + 'a;
 
 impl<'a> Emitter<'a> {
     pub fn new(emit: &'a (dyn Fn(IndexFile) -> io::Result<()> + Sync)) -> Emitter<'a> {
         Emitter {
             emit,
+            keep: None,
             seen: Mutex::new(HashSet::new()),
             bytes: AtomicU64::new(0),
         }
+    }
+
+    /// An emitter that can also keep files as they are.
+    pub fn keeping(
+        emit: &'a (dyn Fn(IndexFile) -> io::Result<()> + Sync),
+        keep: &'a KeepFile<'a>,
+    ) -> Emitter<'a> {
+        Emitter {
+            keep: Some(keep),
+            ..Emitter::new(emit)
+        }
+    }
+
+    /// Hands on that the file `name` of `size` bytes is kept as it is.
+    pub fn keep(&self, name: &str, size: u64) -> io::Result<()> {
+        let keep = self
+            .keep
+            .ok_or_else(|| io::Error::other("an index file kept without a cache"))?;
+        let new = self
+            .seen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name.to_string());
+        if new {
+            self.bytes.fetch_add(size, Ordering::Relaxed);
+            keep(name, size)?;
+        }
+        Ok(())
     }
 
     pub fn put(&self, file: IndexFile) -> io::Result<()> {
@@ -534,17 +569,59 @@ pub(crate) fn write_files(
     sizes: &Sizes,
     out: &Emitter,
 ) -> io::Result<()> {
-    let made = builder.finish_partitions(|stream| {
-        let mut emit = |file: IndexFile| out.put(file);
+    write_files_keeping(builder, sizes, out, None).map(|_| ())
+}
+
+/// The files a partition made (name, bytes) and its directory entries.
+pub(crate) type MadePartition = (Vec<(String, u64)>, Vec<DirEntry>);
+
+/// [`write_files`]; with `keep`, each partition's terms (frequencies, not
+/// weights) are also written to the file `keep` names for the
+/// partition's number, and what each partition made is returned, for the
+/// build cache ([`super::kept`]).
+pub(crate) fn write_files_keeping(
+    builder: &mut IndexBuilder,
+    sizes: &Sizes,
+    out: &Emitter,
+    keep: Option<&(dyn Fn(usize) -> std::path::PathBuf + Sync)>,
+) -> io::Result<Vec<MadePartition>> {
+    let made = builder.finish_partitions(|number, stream| {
+        let files = Mutex::new(Vec::new());
+        let mut emit = |file: IndexFile| {
+            if keep.is_some() {
+                files
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push((file.name.clone(), file.script.len() as u64));
+            }
+            out.put(file)
+        };
         let mut writer = PartitionWriter::new(*sizes, &mut emit);
-        while let Some((term, postings)) = stream.next_term()? {
+        let mut kept = keep
+            .map(|path| super::builder::TermsWriter::create(&path(number)))
+            .transpose()?;
+        loop {
+            let next = match &mut kept {
+                Some(kept) => stream.next_term_kept(kept)?,
+                None => stream.next_term()?,
+            };
+            let Some((term, postings)) = next else { break };
             let key_postings = stream.key_postings(shard_key(&term));
             writer.add(&term, &postings, key_postings)?;
         }
-        writer.finish()
+        let entries = writer.finish()?;
+        if let Some(kept) = kept {
+            kept.finish()?;
+        }
+        Ok((
+            files.into_inner().unwrap_or_else(|e| e.into_inner()),
+            entries,
+        ))
     })?;
     let table = builder.take_table();
-    table.finish(builder.avg_len(), made.into_iter().flatten().collect(), out)
+    let entries = made.iter().flat_map(|(_, e)| e.iter().cloned()).collect();
+    table.finish(builder.avg_len(), entries, out)?;
+    Ok(if keep.is_some() { made } else { Vec::new() })
 }
 
 /// Makes the shards of one partition held in memory, from its terms in

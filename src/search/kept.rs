@@ -1,0 +1,377 @@
+//! The search index as the build cache on disk keeps it
+//! (`ROOT/.gazette-cache/search/`), so that `gazette build` after a small
+//! edit re-indexes the reports that changed, not the site.
+//!
+//! A full build with the cache writes, besides the index files, each
+//! partition's terms with their frequencies ([`builder::TermsWriter`], the
+//! spill format) and notes what each partition made: its files and
+//! directory entries. It also notes every report's title, numbers, the
+//! hash of its Markdown and where its text is in the cache's body store.
+//!
+//! The next build compares each report with that. For a changed report it
+//! reads the old text back from the body store, tokenizes the old and the
+//! new text, finds the partitions where the report's terms differ (all of
+//! its partitions when its length class changed), reads just those
+//! partitions' terms, replaces the report's postings there as
+//! [`super::LiveIndex`] does, and makes those partitions' files again; every
+//! other partition's files are kept as the output folder holds them. The
+//! document table, directories and `meta.js` are made anew (small, and
+//! written only where their bytes changed). When reports were added,
+//! removed or reordered, many changed, or the average length's class
+//! moved, the whole index is built again (and kept again).
+//!
+//! What a build keeps is written under names of its own (its partitions'
+//! files carry the build's generation) and made the cache's by one rename
+//! of `index.bin`, so a failed or killed build leaves the last good index.
+//! The files are byte-identical to a full build's; the tests check it
+//! after every kind of edit.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+use super::builder::{
+    IndexBuilder, PARTITIONS, TermsWriter, avg_class, avg_len, length_class, read_terms,
+};
+use super::live::{LivePartition, make, replace_in};
+use super::shards::{self, DirEntry, DocTable, Emitter, IndexFile, KeepFile, Sizes};
+use super::{BUILD_BLOCK, DOC_CHUNK, DocTerms, SearchDoc, doc_terms, numbers, search_doc};
+use crate::bodies::BodyRef;
+use crate::config::{Config, Language};
+use crate::site::{ReportId, Site};
+
+/// One indexed report as the cache notes it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct KeptDoc {
+    /// Its page, which identifies it from build to build.
+    path: String,
+    title: String,
+    numbers: String,
+    /// The hash of its Markdown, and where its text is in the body store.
+    source: Option<u64>,
+    text_at: Option<BodyRef>,
+    len: u32,
+}
+
+/// What one partition made, and the file of its terms.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct KeptPartition {
+    /// The file of its terms in the cache's search folder.
+    terms: String,
+    /// The index files it made: name, bytes.
+    files: Vec<(String, u64)>,
+    entries: Vec<DirEntry>,
+}
+
+/// The index of the last build, as the cache keeps it.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct KeptIndex {
+    docs: Vec<KeptDoc>,
+    partitions: Vec<KeptPartition>,
+    /// Reports indexed again by the build that made this (all of them
+    /// when it started afresh).
+    #[serde(skip)]
+    pub indexed_last: usize,
+}
+
+/// The index files go to `emit`; the files kept as the output folder holds
+/// them are named to `keep`.
+pub struct Outputs<'a> {
+    pub emit: &'a (dyn Fn(IndexFile) -> io::Result<()> + Sync),
+    pub keep: &'a KeepFile<'a>,
+}
+
+impl KeptIndex {
+    /// The index kept in the search folder `dir`, if any can be read.
+    pub fn load(dir: &Path) -> Option<KeptIndex> {
+        let bytes = fs::read(dir.join("index.bin")).ok()?;
+        let index: KeptIndex = postcard::from_bytes(&bytes).ok()?;
+        (index.partitions.len() == PARTITIONS).then_some(index)
+    }
+
+    /// Writes the index (whose partitions' terms are already in `dir`)
+    /// beside the last one; [`KeptIndex::commit`] makes it the cache's.
+    pub fn stage(&self, dir: &Path) -> io::Result<()> {
+        let bytes =
+            postcard::to_stdvec(self).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        fs::write(dir.join("index.tmp"), bytes)
+    }
+
+    /// Makes the staged index the cache's, and removes the terms files
+    /// no longer used.
+    pub fn commit(&self, dir: &Path) -> io::Result<()> {
+        fs::rename(dir.join("index.tmp"), dir.join("index.bin"))?;
+        let used: std::collections::HashSet<&str> =
+            self.partitions.iter().map(|p| p.terms.as_str()).collect();
+        for entry in fs::read_dir(dir)?.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.ends_with(".terms") && !used.contains(name.as_ref()) {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+        Ok(())
+    }
+
+    /// Builds the whole index, its postings spilled to `scratch` above
+    /// `budget`, handing its files to `emit` and keeping its terms in the
+    /// search folder `dir` under names of `generation`. Returns the bytes
+    /// of the index.
+    pub fn build(
+        site: &Site,
+        config: &Config,
+        (scratch, budget): (&Path, Option<usize>),
+        dir: &Path,
+        generation: u64,
+        emit: &(dyn Fn(IndexFile) -> io::Result<()> + Sync),
+    ) -> io::Result<(u64, KeptIndex)> {
+        fs::create_dir_all(dir)?;
+        let out = Emitter::new(emit);
+        let budget = budget.unwrap_or(super::builder::SPILL_BUDGET);
+        let mut builder = IndexBuilder::writing(&out, Some(scratch), budget);
+        let chinese = config.language == Language::ZhCn;
+        let ids = site.reports_by_date();
+        let mut docs = Vec::with_capacity(ids.len());
+        for block in ids.chunks(BUILD_BLOCK) {
+            let per_doc: Vec<(SearchDoc, DocTerms, KeptDoc)> = block
+                .par_iter()
+                .map(|id| {
+                    let kept = kept_doc(site, *id);
+                    let (terms, len) =
+                        doc_terms(&kept.title, &kept.numbers, &site.text(site.report(*id))?);
+                    let row = search_doc(site, *id, chinese, len);
+                    Ok((row, terms, KeptDoc { len, ..kept }))
+                })
+                .collect::<io::Result<_>>()?;
+            let mut block_docs = Vec::with_capacity(per_doc.len());
+            for (row, terms, kept) in per_doc {
+                block_docs.push((row, terms));
+                docs.push(kept);
+            }
+            builder.add(block_docs)?;
+        }
+        let name = |number: usize| terms_file(number, generation);
+        let path = |number: usize| dir.join(name(number));
+        let made = shards::write_files_keeping(&mut builder, &Sizes::default(), &out, Some(&path))?;
+        let partitions = made
+            .into_iter()
+            .enumerate()
+            .map(|(number, (files, entries))| KeptPartition {
+                terms: name(number),
+                files,
+                entries,
+            })
+            .collect();
+        let indexed_last = docs.len();
+        Ok((
+            out.bytes(),
+            KeptIndex {
+                docs,
+                partitions,
+                indexed_last,
+            },
+        ))
+    }
+
+    /// Brings the index up to date with `site` by re-indexing only the
+    /// reports that changed, when it can (see the module's doc): hands
+    /// every file of the index to `outputs` and returns their bytes.
+    /// `None` when the whole index must be built again.
+    pub fn update(
+        &mut self,
+        site: &Site,
+        config: &Config,
+        dir: &Path,
+        generation: u64,
+        outputs: &Outputs,
+    ) -> io::Result<Option<u64>> {
+        let chinese = config.language == Language::ZhCn;
+        let ids = site.reports_by_date();
+        let now: Vec<KeptDoc> = ids.par_iter().map(|id| kept_doc(site, *id)).collect();
+        let same_reports = self.docs.len() == now.len()
+            && self
+                .docs
+                .iter()
+                .zip(&now)
+                .all(|(was, is)| was.path == is.path);
+        if !same_reports || self.partitions.len() != PARTITIONS {
+            return Ok(None);
+        }
+        let changed: Vec<usize> = (0..now.len())
+            .filter(|&i| {
+                let (was, is) = (&self.docs[i], &now[i]);
+                was.title != is.title
+                    || was.numbers != is.numbers
+                    || was.source.is_none()
+                    || was.source != is.source
+            })
+            .collect();
+        if changed.len() > (now.len() / 16).max(32) {
+            return Ok(None);
+        }
+
+        // The old and new terms of each changed report, and the partitions
+        // they change.
+        let store = site
+            .bodies
+            .as_ref()
+            .ok_or_else(|| io::Error::other("a kept index needs the body store"))?;
+        type Change = (u32, DocTerms, DocTerms, u32);
+        let changes: Vec<Change> = changed
+            .par_iter()
+            .map(|&i| -> io::Result<Change> {
+                let (was, is) = (&self.docs[i], &now[i]);
+                let old_text = match was.text_at {
+                    Some(at) => store.text(at)?,
+                    None => return Err(io::Error::other("a kept report without its text")),
+                };
+                let (old, _) = doc_terms(&was.title, &was.numbers, &old_text);
+                let (new, len) =
+                    doc_terms(&is.title, &is.numbers, &site.text(site.report(ids[i]))?);
+                Ok((i as u32, old, new, len))
+            })
+            .collect::<io::Result<_>>()?;
+        let mut lens: Vec<u32> = self.docs.iter().map(|d| d.len).collect();
+        let avg = avg_class(&lens);
+        for (doc, _, _, len) in &changes {
+            lens[*doc as usize] = *len;
+        }
+        if avg_class(&lens) != avg {
+            return Ok(None);
+        }
+        let mut dirty = vec![false; PARTITIONS];
+        for (doc, old, new, len) in &changes {
+            let reweigh =
+                length_class(self.docs[*doc as usize].len as u64) != length_class(*len as u64);
+            for (number, dirty) in dirty.iter_mut().enumerate() {
+                *dirty |= if reweigh {
+                    old.partition(number).next().is_some() || new.partition(number).next().is_some()
+                } else {
+                    differs(old, new, number)
+                };
+            }
+        }
+
+        // The dirty partitions: their terms read, the changes made, their
+        // files made and their terms kept under this build's names.
+        let sizes = Sizes::default();
+        let remade: Vec<(usize, KeptPartition, Vec<IndexFile>)> = dirty
+            .par_iter()
+            .enumerate()
+            .filter(|(_, dirty)| **dirty)
+            .map(|(number, _)| -> io::Result<_> {
+                let mut partition = LivePartition {
+                    terms: read_terms(&dir.join(&self.partitions[number].terms))?,
+                    made: None,
+                };
+                for (doc, old, new, _) in &changes {
+                    replace_in(&mut partition, number, *doc, old, new);
+                }
+                let (files, entries) = make(&partition.terms, &lens, avg, sizes)?;
+                let name = terms_file(number, generation);
+                let mut writer = TermsWriter::create(&dir.join(&name))?;
+                let mut sorted: Vec<_> = partition.terms.iter().collect();
+                sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
+                for (term, postings) in sorted {
+                    writer.put(term, postings)?;
+                }
+                writer.finish()?;
+                let kept = KeptPartition {
+                    terms: name,
+                    files: files
+                        .iter()
+                        .map(|f| (f.name.clone(), f.script.len() as u64))
+                        .collect(),
+                    entries,
+                };
+                Ok((number, kept, files))
+            })
+            .collect::<io::Result<_>>()?;
+
+        let out = Emitter::keeping(outputs.emit, outputs.keep);
+        let mut remade_files: FxHashMap<usize, Vec<IndexFile>> = FxHashMap::default();
+        for (number, kept, files) in remade {
+            self.partitions[number] = kept;
+            remade_files.insert(number, files);
+        }
+        let mut entries = Vec::new();
+        for (number, partition) in self.partitions.iter().enumerate() {
+            match remade_files.remove(&number) {
+                Some(files) => {
+                    for file in files {
+                        out.put(file)?;
+                    }
+                }
+                None => {
+                    for (name, size) in &partition.files {
+                        out.keep(name, *size)?;
+                    }
+                }
+            }
+            entries.extend(partition.entries.iter().cloned());
+        }
+        let mut table = DocTable::new();
+        let rows: Vec<SearchDoc> = ids
+            .par_iter()
+            .zip(&lens)
+            .map(|(id, len)| search_doc(site, *id, chinese, *len))
+            .collect();
+        for docs in rows.chunks(DOC_CHUNK) {
+            table.push_chunk(docs, DocTable::chunk_file(docs), &out)?;
+        }
+        table.finish(avg_len(&lens), entries, &out)?;
+
+        for (doc, is) in self.docs.iter_mut().zip(now) {
+            *doc = KeptDoc { len: doc.len, ..is };
+        }
+        for (doc, _, _, len) in &changes {
+            self.docs[*doc as usize].len = *len;
+        }
+        self.indexed_last = changes.len();
+        Ok(Some(out.bytes()))
+    }
+}
+
+/// The name of partition `number`'s terms file kept by build `generation`.
+fn terms_file(number: usize, generation: u64) -> String {
+    format!("{number:03}-{generation:016x}.terms")
+}
+
+/// A report as the cache notes it (its length comes with its terms).
+fn kept_doc(site: &Site, id: ReportId) -> KeptDoc {
+    let r = site.report(id);
+    KeptDoc {
+        path: r.url.encoded().trim_start_matches('/').to_string(),
+        title: r.front.title.clone(),
+        numbers: numbers(&r.front),
+        source: r.doc.source_hash,
+        text_at: r.doc.stored,
+        len: 0,
+    }
+}
+
+/// Whether a report's terms of partition `number` differ between `old`
+/// and `new`.
+fn differs(old: &DocTerms, new: &DocTerms, number: usize) -> bool {
+    let before: FxHashMap<&str, (u32, &[u32])> = old
+        .partition(number)
+        .map(|(term, tf, positions)| (term, (tf, positions)))
+        .collect();
+    let mut count = 0;
+    for (term, tf, positions) in new.partition(number) {
+        count += 1;
+        if before.get(term) != Some(&(tf, positions)) {
+            return true;
+        }
+    }
+    count != before.len()
+}
+
+/// The search folder of the cache folder `cache`.
+pub fn dir_in(cache: &Path) -> PathBuf {
+    cache.join("search")
+}
