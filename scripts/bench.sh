@@ -4,11 +4,15 @@
 #   scripts/bench.sh [N ...]        default: 1000 10000
 #
 # For each N: generates the corpus (once; kept under bench-corpus/, which git
-# ignores), runs a full build from an empty output folder and a rebuild with
-# nothing changed, and prints wall time, CPU time, pages per second, peak
-# memory (from /usr/bin/time -v), the output's size and the time of each
-# stage. It measures; it asserts nothing. The machine is noisy: compare
-# figures of one run with each other, not across runs.
+# ignores) and runs four builds: `full` from an empty output folder and no
+# build cache (it writes the cache), `unchanged` with nothing changed,
+# `edit` after a sentence is appended to one report (the incremental build
+# the cache is for), and `no-cache` from an empty output folder without the
+# cache (what the cache costs a full build). For each it prints wall time,
+# CPU time, pages per second, peak memory (from /usr/bin/time -v), the
+# output's size and the time of each stage. It measures; it asserts
+# nothing. The machine is noisy: compare figures of one run with each
+# other, not across runs.
 #
 # With COMPARE=1 (needs Debian's `hugo` and node/npm), it also builds the
 # same content with Hugo (minimal templates: one page per report and a list
@@ -35,10 +39,18 @@ for n in "${sizes[@]}"; do
   corpus=bench-corpus/$n
   [ -f "$corpus/.complete" ] || { rm -rf "$corpus"; "$gen" "$corpus" "$n" 2>/dev/null; touch "$corpus/.complete"; }
   out=bench-corpus/out-$n
-  rm -rf "$out"
-  for kind in full unchanged; do
+  rm -rf "$out" "$corpus/.gazette-cache"
+  # One report, edited for the `edit` build and put back after.
+  edited=$(find "$corpus/content" -name 'report-*.md' | sort | sed -n "$(( n / 2 ))p")
+  cp "$edited" "$edited.orig~"
+  for kind in full unchanged edit no-cache; do
+    args=()
+    case $kind in
+      edit) printf '\n补充说明：本报告第%s次更正。\n' "$RANDOM" >> "$edited" ;;
+      no-cache) rm -rf "$out"; args=(--no-cache) ;;
+    esac
     log=$(mktemp)
-    /usr/bin/time -v "$gazette" build --root "$corpus" --out "$out" --timings -q 2>"$log"
+    /usr/bin/time -v "$gazette" build --root "$corpus" --out "$out" --timings -q "${args[@]}" 2>"$log"
     wall=$(seconds "$(field 'Elapsed (wall clock) time' "$log")")
     cpu=$(awk -v u="$(field 'User time' "$log")" -v s="$(field 'System time' "$log")" 'BEGIN { print u + s }')
     rss=$(field 'Maximum resident set size' "$log")
@@ -49,6 +61,7 @@ for n in "${sizes[@]}"; do
       'BEGIN { printf "%-8d %-10s %9.2f %9.2f %10.0f %11.1f %10.1f %8d  %s\n", n, k, w, c, n / w, r / 1024, b / 1e6, f, st }'
     rm -f "$log"
   done
+  mv "$edited.orig~" "$edited"
 done
 
 [ "${COMPARE:-}" = 1 ] || exit 0
@@ -85,7 +98,7 @@ for n in "${sizes[@]}"; do
     echo "$(seconds "$(field 'Elapsed (wall clock) time' "$log")") $(( $(field 'Maximum resident set size' "$log") / 1024 ))"
     rm -f "$log"
   }
-  out=bench-corpus/out-$n; rm -rf "$out"
+  out=bench-corpus/out-$n; rm -rf "$out" "$corpus/.gazette-cache"
   read -r g g_rss < <(run "$gazette" build --root "$corpus" --out "$out" -q)
   hugo_out=bench-corpus/hugo-out-$n; rm -rf "$hugo_out"
   read -r h h_rss < <(run hugo --quiet -s "$hugo_site" -d "$(pwd)/$hugo_out")

@@ -759,10 +759,11 @@ pub fn build_with(
                             indexed: None,
                         },
                     };
-                    let state = State {
+                    let mut state = State {
                         key: Some(key),
                         ..state
                     };
+                    state.read.serialize = true;
                     (cache_use, opened.bodies, Some(state))
                 }
                 Err(e) => (

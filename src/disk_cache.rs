@@ -57,8 +57,9 @@ impl CacheKey {
     }
 }
 
-/// What one build leaves for the next.
-#[derive(Default, Serialize, Deserialize)]
+/// What one build leaves for the next: `state.bin` holds the key and
+/// then the read cache.
+#[derive(Default)]
 pub struct State {
     pub key: Option<CacheKey>,
     /// Every Markdown file as read, its body in `bodies.bin`.
@@ -192,14 +193,22 @@ impl DiskCache {
 
     fn read_state(&self) -> io::Result<State> {
         let bytes = fs::read(self.state_path())?;
-        postcard::from_bytes(&bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+        let invalid = |e| io::Error::new(io::ErrorKind::InvalidData, e);
+        let (key, rest) = postcard::take_from_bytes(&bytes).map_err(invalid)?;
+        let read = postcard::from_bytes(rest).map_err(invalid)?;
+        Ok(State { key, read })
     }
 
     /// Writes this build's state beside the last one's; [`DiskCache::commit`]
-    /// puts it in place once the output is written.
+    /// puts it in place once the output is written. The read cache is
+    /// written as a load serialised it ([`ReadCache::serialize`]).
     pub fn stage(&self, state: &State) -> io::Result<()> {
-        let bytes = postcard::to_stdvec(state)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        let invalid = |e| io::Error::new(io::ErrorKind::InvalidData, e);
+        let mut bytes = postcard::to_stdvec(&state.key).map_err(invalid)?;
+        match &state.read.serialized {
+            Some(read) => bytes.extend_from_slice(read),
+            None => bytes.extend(postcard::to_stdvec(&state.read).map_err(invalid)?),
+        }
         fs::write(self.staged_path(), bytes)
     }
 

@@ -2838,6 +2838,28 @@ fn the_demo_portal_builds_the_same_from_the_build_cache() {
         portal_files(&site.path().join("public")) == portal_files(&clean),
         "the demo built from the cache differs from a build without it"
     );
+    // A cache that cannot be read is made afresh; one that another build
+    // holds is left alone.
+    let cache = site.path().join(".gazette-cache");
+    std::fs::write(cache.join("state.bin"), "not a cache").unwrap();
+    let broken = build(&[]);
+    assert!(
+        broken.contains("build cache: made afresh, because it cannot be read"),
+        "{broken}"
+    );
+    let held = std::fs::File::open(cache.join("lock")).unwrap();
+    held.lock().unwrap();
+    let busy = build(&[]);
+    assert!(
+        busy.contains("another gazette build of this site is using it"),
+        "{busy}"
+    );
+    drop(held);
+    assert!(build(&[]).contains("build cache: used"));
+    assert!(
+        portal_files(&site.path().join("public")) == portal_files(&clean),
+        "the demo built after all that differs from a build without the cache"
+    );
 }
 
 #[test]

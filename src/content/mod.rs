@@ -131,6 +131,13 @@ pub struct ReadCache {
     /// Files read from disk in the last build (the rest came from here).
     #[serde(skip)]
     pub read_last: usize,
+    /// For the build cache on disk: once a load has refilled the cache,
+    /// it is serialised here and emptied, so that the loaded files move
+    /// into the site instead of being copied.
+    #[serde(skip)]
+    pub serialize: bool,
+    #[serde(skip)]
+    pub serialized: Option<Vec<u8>>,
 }
 
 impl ReadCache {
@@ -256,6 +263,10 @@ pub fn load_cached(
             .zip(&loaded)
             .filter_map(|(path, (stamp, _, read))| Some((path.clone(), ((*stamp)?, read.clone()))))
             .collect();
+        if cache.serialize {
+            cache.serialized = postcard::to_stdvec(&*cache).ok();
+            cache.files = HashMap::new();
+        }
     }
     // Without a cache each file's result is owned here alone, and moved.
     let loaded = loaded

@@ -178,8 +178,7 @@ impl TermsWriter {
     }
 
     pub fn finish(mut self) -> io::Result<()> {
-        self.out.flush()?;
-        self.out.get_ref().sync_data()
+        self.out.flush()
     }
 }
 

@@ -586,13 +586,10 @@ pub(crate) fn write_files_keeping(
     keep: Option<&(dyn Fn(usize) -> std::path::PathBuf + Sync)>,
 ) -> io::Result<Vec<MadePartition>> {
     let made = builder.finish_partitions(|number, stream| {
-        let files = Mutex::new(Vec::new());
+        let mut files = Vec::new();
         let mut emit = |file: IndexFile| {
             if keep.is_some() {
-                files
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push((file.name.clone(), file.script.len() as u64));
+                files.push((file.name.clone(), file.script.len() as u64));
             }
             out.put(file)
         };
@@ -613,10 +610,7 @@ pub(crate) fn write_files_keeping(
         if let Some(kept) = kept {
             kept.finish()?;
         }
-        Ok((
-            files.into_inner().unwrap_or_else(|e| e.into_inner()),
-            entries,
-        ))
+        Ok((files, entries))
     })?;
     let table = builder.take_table();
     let entries = made.iter().flat_map(|(_, e)| e.iter().cloned()).collect();
