@@ -50,6 +50,8 @@ for n in "${sizes[@]}"; do
       no-cache) rm -rf "$out"; args=(--no-cache) ;;
     esac
     log=$(mktemp)
+    # What the last build left for the disk to write is not this one's time.
+    sync
     /usr/bin/time -v "$gazette" build --root "$corpus" --out "$out" --timings -q "${args[@]}" 2>"$log"
     wall=$(seconds "$(field 'Elapsed (wall clock) time' "$log")")
     cpu=$(awk -v u="$(field 'User time' "$log")" -v s="$(field 'System time' "$log")" 'BEGIN { print u + s }')
@@ -98,11 +100,11 @@ for n in "${sizes[@]}"; do
     echo "$(seconds "$(field 'Elapsed (wall clock) time' "$log")") $(( $(field 'Maximum resident set size' "$log") / 1024 ))"
     rm -f "$log"
   }
-  out=bench-corpus/out-$n; rm -rf "$out" "$corpus/.gazette-cache"
+  out=bench-corpus/out-$n; rm -rf "$out" "$corpus/.gazette-cache"; sync
   read -r g g_rss < <(run "$gazette" build --root "$corpus" --out "$out" -q)
-  hugo_out=bench-corpus/hugo-out-$n; rm -rf "$hugo_out"
+  hugo_out=bench-corpus/hugo-out-$n; rm -rf "$hugo_out"; sync
   read -r h h_rss < <(run hugo --quiet -s "$hugo_site" -d "$(pwd)/$hugo_out")
-  read -r p p_rss < <(run "$tools/node_modules/.bin/pagefind" --site "$hugo_out" --glob "s*/c*/report-*/index.html" --quiet)
+  sync; read -r p p_rss < <(run "$tools/node_modules/.bin/pagefind" --site "$hugo_out" --glob "s*/c*/report-*/index.html" --quiet)
   awk -v n="$n" -v g="$g" -v h="$h" -v p="$p" \
     'BEGIN { printf "%-8d %12.2f %12.2f %14.2f %16.2f %14.2f %20.3f\n", n, g, h, p, h + p, g / h, g / (h + p) }'
   echo "         peak RSS MB: gazette $g_rss, hugo $h_rss, pagefind $p_rss"

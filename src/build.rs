@@ -621,10 +621,12 @@ fn emit(
             io::Error::other(message)
         })
     };
-    let (indexed, scratch) = match index {
-        SearchIndexing::Full(scratch) => {
-            (search::write_index(site, config, scratch, &put), scratch)
-        }
+    // (what was made, the folder a failure of the index's own is in)
+    let (indexed, folder) = match index {
+        SearchIndexing::Full(scratch) => (
+            search::write_index(site, config, scratch, &put),
+            scratch.map(|s| s.0),
+        ),
         SearchIndexing::Live(live) => (live.update(site, config, &put), None),
         SearchIndexing::Kept {
             index,
@@ -649,7 +651,7 @@ fn emit(
                     }),
                 Err(e) => Err(e),
             };
-            (indexed, Some(scratch))
+            (indexed, Some(dir))
         }
     };
     let search_bytes = indexed.map_err(|e| {
@@ -658,7 +660,7 @@ fn emit(
                 .into_inner()
                 .unwrap_or_else(|e| e.into_inner())
                 .unwrap_or_else(|| OutputError {
-                    path: scratch.map_or(Path::new("."), |s| s.0).to_path_buf(),
+                    path: folder.unwrap_or(Path::new(".")).to_path_buf(),
                     action: "build the search index in",
                     source: Some(e),
                     help: None,
@@ -800,11 +802,11 @@ pub fn build_with(
     // whole. Either way a failed build leaves the folder as it was.
     let last = caching.then(|| disk.written(&out)).flatten();
     // The search index kept by the cache is updated only where the output
-    // folder holds the files it made.
+    // folder holds the files it made: the folder the same build wrote.
     let search_dir = search::kept::dir_in(disk.dir());
-    let mut kept_index = last
-        .as_ref()
-        .and_then(|_| search::KeptIndex::load(&search_dir));
+    let mut kept_index = last.as_ref().and_then(|last| {
+        search::KeptIndex::load(&search_dir).filter(|index| index.generation == last.token)
+    });
     let (writer, mut memo) = match last {
         Some(last) => (
             Writer::InPlace(Updater::begin(&out, last.files).map_err(BuildError::Output)?),
@@ -867,7 +869,7 @@ pub fn build_with(
     let mut timings = prepared.timings;
     timings.write = started.elapsed();
     let site = &prepared.site;
-    Ok(BuildSummary {
+    let summary = BuildSummary {
         out,
         reports: site.reports.len(),
         sections: site.sections.len(),
@@ -879,7 +881,13 @@ pub fn build_with(
         warnings: prepared.diagnostics.sorted(),
         timings,
         cache: cache_use,
-    })
+    };
+    // Freeing a large site's metadata takes a noticeable part of a small
+    // rebuild: it is done beside the caller (or not at all, when the
+    // program ends first).
+    let site = prepared.site;
+    std::thread::spawn(move || drop(site));
+    Ok(summary)
 }
 
 /// Where a build writes its files: a whole new folder swapped in, or the

@@ -2859,9 +2859,23 @@ fn the_demo_portal_builds_the_same_from_the_build_cache() {
         portal_files(&site.path().join("public")) == portal_files(&clean),
         "the demo built from the cache differs from a build without it"
     );
+    // A search index kept by an earlier build than the output folder's
+    // (a build killed between its renames) is not used.
+    let cache = site.path().join(".gazette-cache");
+    let index = cache.join("search/index.bin");
+    let earlier = std::fs::read(&index).unwrap();
+    std::fs::write(&report, format!("{text}\n补充第二段说明。\n")).unwrap();
+    build(&[]);
+    std::fs::write(&index, earlier).unwrap();
+    std::fs::write(&report, format!("{text}\n补充第三段说明。\n")).unwrap();
+    build(&[]);
+    build(&["--no-cache", "--out", clean.to_str().unwrap()]);
+    assert!(
+        portal_files(&site.path().join("public")) == portal_files(&clean),
+        "a build with an earlier build's search index differs from a build without the cache"
+    );
     // A cache that cannot be read is made afresh; one that another build
     // holds is left alone.
-    let cache = site.path().join(".gazette-cache");
     std::fs::write(cache.join("state.bin"), "not a cache").unwrap();
     let broken = build(&[]);
     assert!(

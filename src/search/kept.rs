@@ -70,6 +70,9 @@ struct KeptPartition {
 /// The index of the last build, as the cache keeps it.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct KeptIndex {
+    /// The build that made it (its token, and its terms files'
+    /// generation): it describes that build's output folder only.
+    pub generation: u64,
     docs: Vec<KeptDoc>,
     partitions: Vec<KeptPartition>,
     /// Reports indexed again by the build that made this (all of them
@@ -170,6 +173,7 @@ impl KeptIndex {
         Ok((
             out.bytes(),
             KeptIndex {
+                generation,
                 docs,
                 partitions,
                 indexed_last,
@@ -332,6 +336,7 @@ impl KeptIndex {
             self.docs[*doc as usize].len = *len;
         }
         self.indexed_last = changes.len();
+        self.generation = generation;
         Ok(Some(out.bytes()))
     }
 }
