@@ -221,8 +221,9 @@ pub enum CacheUse {
     /// The cache could not be used; the build wrote a new one.
     Fresh(String),
     /// The last build's cache was used: this many Markdown files were read
-    /// again, the rest taken from it; and, when the output folder was
-    /// updated in place, this many reports' pages were made again.
+    /// again, the rest taken from it; when the output folder was updated in
+    /// place, this many reports' pages were made again; and this many
+    /// reports were indexed again.
     Reused {
         read: usize,
         pages: Option<usize>,
@@ -733,49 +734,9 @@ pub fn build_with(
     let out = options.out_dir();
     refuse_overlap(&options.root, &out)?;
     let scratch = Scratch::beside(&out).map_err(BuildError::Output)?;
-    let keep_bodies_in = |dir: &Path| {
-        BodyStore::create(dir).map_err(|e| {
-            BuildError::Output(OutputError {
-                path: dir.to_path_buf(),
-                action: "keep report bodies in",
-                source: Some(e),
-                help: None,
-            })
-        })
-    };
-    // The build cache, when on and the configuration can be read (which
-    // says how files are read, part of the cache's key).
     let mut disk = DiskCache::of(&options.root);
-    let (cache_use, bodies, mut state) = match config.as_ref().filter(|_| options.cache) {
-        None => (CacheUse::Off, keep_bodies_in(scratch.path())?, None),
-        Some(config) => {
-            let key = cache_key(config, options.drafts);
-            match disk.open(&key) {
-                Ok(opened) => {
-                    let state = opened.state.unwrap_or_default();
-                    let cache_use = match opened.fresh_because {
-                        Some(why) => CacheUse::Fresh(why),
-                        None => CacheUse::Reused {
-                            read: 0,
-                            pages: None,
-                            indexed: None,
-                        },
-                    };
-                    let mut state = State {
-                        key: Some(key),
-                        ..state
-                    };
-                    state.read.serialize = true;
-                    (cache_use, opened.bodies, Some(state))
-                }
-                Err(e) => (
-                    CacheUse::Failed(format!("{}: {e}", disk.dir().display())),
-                    keep_bodies_in(scratch.path())?,
-                    None,
-                ),
-            }
-        }
-    };
+    let (cache_use, bodies, mut state) =
+        open_cache(&mut disk, config.as_ref(), options, scratch.path())?;
     let mut prepared = prepare(
         options,
         progress,
@@ -888,6 +849,53 @@ pub fn build_with(
     let site = prepared.site;
     std::thread::spawn(move || drop(site));
     Ok(summary)
+}
+
+/// Opens the build cache, when on and the configuration can be read
+/// (which says how files are read, part of the cache's key): what it gave,
+/// the store for this build's report bodies (the cache's, or a new one in
+/// the `scratch` folder), and the last build's state to take files from.
+fn open_cache(
+    disk: &mut DiskCache,
+    config: Option<&Config>,
+    options: &BuildOptions,
+    scratch: &Path,
+) -> Result<(CacheUse, BodyStore, Option<State>), BuildError> {
+    let in_scratch = || {
+        BodyStore::create(scratch).map_err(|e| {
+            BuildError::Output(OutputError {
+                path: scratch.to_path_buf(),
+                action: "keep report bodies in",
+                source: Some(e),
+                help: None,
+            })
+        })
+    };
+    let Some(config) = config.filter(|_| options.cache) else {
+        return Ok((CacheUse::Off, in_scratch()?, None));
+    };
+    let key = cache_key(config, options.drafts);
+    let opened = match disk.open(&key) {
+        Ok(opened) => opened,
+        Err(e) => {
+            let why = format!("{}: {e}", disk.dir().display());
+            return Ok((CacheUse::Failed(why), in_scratch()?, None));
+        }
+    };
+    let cache_use = match opened.fresh_because {
+        Some(why) => CacheUse::Fresh(why),
+        None => CacheUse::Reused {
+            read: 0,
+            pages: None,
+            indexed: None,
+        },
+    };
+    let mut state = State {
+        key: Some(key),
+        ..opened.state.unwrap_or_default()
+    };
+    state.read.serialize = true;
+    Ok((cache_use, opened.bodies, Some(state)))
 }
 
 /// Where a build writes its files: a whole new folder swapped in, or the
