@@ -594,24 +594,10 @@ fn emit(
     // reaches the user as it was; any other failure is the index's own
     // (its spill files).
     let refused: Mutex<Option<OutputError>> = Mutex::new(None);
-    let put = |file: IndexFile| {
-        sink.put(OutputFile {
-            path: format!("search/{}.js", file.name),
-            contents: Contents::Shared(file.script.into()),
-        })
-        .map_err(|e| {
-            let message = e.to_string();
-            refused
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .get_or_insert(e);
-            io::Error::other(message)
-        })
-    };
-    let keep = |name: &str, size: u64| {
+    let hand_on = |name: &str, contents: Contents| {
         sink.put(OutputFile {
             path: format!("search/{name}.js"),
-            contents: Contents::Kept(size),
+            contents,
         })
         .map_err(|e| {
             let message = e.to_string();
@@ -622,6 +608,8 @@ fn emit(
             io::Error::other(message)
         })
     };
+    let put = |file: IndexFile| hand_on(&file.name, Contents::Shared(file.script.into()));
+    let keep = |name: &str, size: u64| hand_on(name, Contents::Kept(size));
     // (what was made, the folder a failure of the index's own is in)
     let (indexed, folder) = match index {
         SearchIndexing::Full(scratch) => (

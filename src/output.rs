@@ -210,35 +210,12 @@ impl Sink for Stager {
     /// output has it with the same bytes, links that one, keeping its time.
     fn put(&self, file: OutputFile) -> Result<(), OutputError> {
         let dest = self.staging.join(&file.path);
-        if let Some(dir) = dest.parent() {
-            fs::create_dir_all(dir).map_err(io_error("create", dir))?;
-        }
         let previous = self.out.join(&file.path);
-        let (unchanged, size) = match &file.contents {
-            Contents::Bytes(_) | Contents::Shared(_) => {
-                let bytes = file.contents.in_memory().expect("bytes in memory");
-                let same = fs::metadata(&previous).is_ok_and(|m| m.len() == bytes.len() as u64)
-                    && fs::read(&previous).is_ok_and(|old| old == *bytes);
-                if !same {
-                    fs::write(&dest, bytes).map_err(io_error("write", &dest))?;
-                }
-                (same, bytes.len() as u64)
-            }
-            Contents::Kept(size) => (true, *size),
-            Contents::CopyOf(source) => {
-                let size = fs::metadata(source)
-                    .map_err(io_error("read", source))?
-                    .len();
-                let same = fs::metadata(&previous).is_ok_and(|m| m.len() == size)
-                    && fs::read(&previous).ok()
-                        == Some(fs::read(source).map_err(io_error("read", source))?);
-                if !same {
-                    fs::copy(source, &dest).map_err(io_error("copy to", &dest))?;
-                }
-                (same, size)
-            }
-        };
+        let (unchanged, size) = write_unless_same(&file.contents, &previous, &dest)?;
         if unchanged {
+            if let Some(dir) = dest.parent() {
+                fs::create_dir_all(dir).map_err(io_error("create", dir))?;
+            }
             keep_previous(&previous, &dest)?;
         }
         self.taken
@@ -253,6 +230,46 @@ impl Sink for Stager {
         let mut paths: Vec<String> = taken.iter().map(|(path, ..)| path.clone()).collect();
         paths.sort();
         paths
+    }
+}
+
+/// Writes `contents` to `dest` (making its folder) unless the file
+/// `previous` has the same bytes or the contents are [`Contents::Kept`];
+/// returns whether they were the same, and their size.
+fn write_unless_same(
+    contents: &Contents,
+    previous: &Path,
+    dest: &Path,
+) -> Result<(bool, u64), OutputError> {
+    let make_folder = || match dest.parent() {
+        Some(dir) => fs::create_dir_all(dir).map_err(io_error("create", dir)),
+        None => Ok(()),
+    };
+    match contents {
+        Contents::Kept(size) => Ok((true, *size)),
+        Contents::Bytes(_) | Contents::Shared(_) => {
+            let bytes = contents.in_memory().expect("bytes in memory");
+            let same = fs::metadata(previous).is_ok_and(|m| m.len() == bytes.len() as u64)
+                && fs::read(previous).is_ok_and(|old| old == *bytes);
+            if !same {
+                make_folder()?;
+                fs::write(dest, bytes).map_err(io_error("write", dest))?;
+            }
+            Ok((same, bytes.len() as u64))
+        }
+        Contents::CopyOf(source) => {
+            let size = fs::metadata(source)
+                .map_err(io_error("read", source))?
+                .len();
+            let same = fs::metadata(previous).is_ok_and(|m| m.len() == size)
+                && fs::read(previous).ok()
+                    == Some(fs::read(source).map_err(io_error("read", source))?);
+            if !same {
+                make_folder()?;
+                fs::copy(source, dest).map_err(io_error("copy to", dest))?;
+            }
+            Ok((same, size))
+        }
     }
 }
 
@@ -520,38 +537,8 @@ impl Sink for Updater {
     /// staging folder unless the output folder has it with the same bytes.
     fn put(&self, file: OutputFile) -> Result<(), OutputError> {
         let previous = self.out.join(&file.path);
-        let (unchanged, size) = match &file.contents {
-            Contents::Kept(size) => (true, *size),
-            Contents::Bytes(_) | Contents::Shared(_) => {
-                let bytes = file.contents.in_memory().expect("bytes in memory");
-                let same = fs::metadata(&previous).is_ok_and(|m| m.len() == bytes.len() as u64)
-                    && fs::read(&previous).is_ok_and(|old| old == *bytes);
-                if !same {
-                    let dest = self.staging.join(&file.path);
-                    if let Some(dir) = dest.parent() {
-                        fs::create_dir_all(dir).map_err(io_error("create", dir))?;
-                    }
-                    fs::write(&dest, bytes).map_err(io_error("write", &dest))?;
-                }
-                (same, bytes.len() as u64)
-            }
-            Contents::CopyOf(source) => {
-                let size = fs::metadata(source)
-                    .map_err(io_error("read", source))?
-                    .len();
-                let same = fs::metadata(&previous).is_ok_and(|m| m.len() == size)
-                    && fs::read(&previous).ok()
-                        == Some(fs::read(source).map_err(io_error("read", source))?);
-                if !same {
-                    let dest = self.staging.join(&file.path);
-                    if let Some(dir) = dest.parent() {
-                        fs::create_dir_all(dir).map_err(io_error("create", dir))?;
-                    }
-                    fs::copy(source, &dest).map_err(io_error("copy to", &dest))?;
-                }
-                (same, size)
-            }
-        };
+        let dest = self.staging.join(&file.path);
+        let (unchanged, size) = write_unless_same(&file.contents, &previous, &dest)?;
         self.taken
             .lock()
             .unwrap_or_else(|e| e.into_inner())
