@@ -624,6 +624,8 @@ mod tests {
         assert!(!relevant(root, Path::new("/site/content/4913")));
         assert!(!relevant(root, Path::new("/site/content/a.md~")));
         assert!(!relevant(root, Path::new("/site/public/index.html")));
+        // The build cache changes on every build: it must not start another.
+        assert!(!relevant(root, Path::new("/site/.gazette-cache/state.bin")));
     }
 
     #[test]
