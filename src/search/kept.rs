@@ -37,9 +37,11 @@ use serde::{Deserialize, Serialize};
 use super::builder::{
     IndexBuilder, PARTITIONS, TermsWriter, avg_class, avg_len, length_class, read_terms,
 };
-use super::live::{LivePartition, make, replace_in};
+use super::live::{LivePartition, make, replace_in, touches};
 use super::shards::{self, DirEntry, DocTable, Emitter, IndexFile, KeepFile, Sizes};
-use super::{BUILD_BLOCK, DOC_CHUNK, DocTerms, SearchDoc, doc_terms, numbers, search_doc};
+use super::{
+    BUILD_BLOCK, DOC_CHUNK, DocTerms, SearchDoc, doc_terms, numbers, report_terms, search_doc,
+};
 use crate::bodies::BodyRef;
 use crate::config::{Config, Language};
 use crate::site::{ReportId, Site};
@@ -143,11 +145,12 @@ impl KeptIndex {
             let per_doc: Vec<(SearchDoc, DocTerms, KeptDoc)> = block
                 .par_iter()
                 .map(|id| {
-                    let kept = kept_doc(site, *id);
-                    let (terms, len) =
-                        doc_terms(&kept.title, &kept.numbers, &site.text(site.report(*id))?);
-                    let row = search_doc(site, *id, chinese, len);
-                    Ok((row, terms, KeptDoc { len, ..kept }))
+                    let (row, terms) = report_terms(site, *id, chinese)?;
+                    let kept = KeptDoc {
+                        len: row.len,
+                        ..kept_doc(site, *id)
+                    };
+                    Ok((row, terms, kept))
                 })
                 .collect::<io::Result<_>>()?;
             let mut block_docs = Vec::with_capacity(per_doc.len());
@@ -253,7 +256,7 @@ impl KeptIndex {
                 length_class(self.docs[*doc as usize].len as u64) != length_class(*len as u64);
             for (number, dirty) in dirty.iter_mut().enumerate() {
                 *dirty |= if reweigh {
-                    old.partition(number).next().is_some() || new.partition(number).next().is_some()
+                    touches(old, new, number)
                 } else {
                     differs(old, new, number)
                 };

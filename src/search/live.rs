@@ -233,7 +233,7 @@ impl LiveIndex {
 }
 
 /// Whether either term table has a term in partition `number`.
-fn touches(old: &DocTerms, new: &DocTerms, number: usize) -> bool {
+pub(super) fn touches(old: &DocTerms, new: &DocTerms, number: usize) -> bool {
     old.partition(number).next().is_some() || new.partition(number).next().is_some()
 }
 
