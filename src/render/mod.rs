@@ -246,13 +246,24 @@ impl OutputFile {
     }
 }
 
-/// Feeds formatted text to a hasher, for hashing `Debug` output without
-/// building the string.
+/// Feeds formatted text or serialised bytes to a hasher, for hashing
+/// `Debug` output or a serialised value without building the string.
 struct HashWriter<'a, H>(&'a mut H);
 
 impl<H: Hasher> std::fmt::Write for HashWriter<'_, H> {
     fn write_str(&mut self, s: &str) -> std::fmt::Result {
         self.0.write(s.as_bytes());
+        Ok(())
+    }
+}
+
+impl<H: Hasher> std::io::Write for HashWriter<'_, H> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.write(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
 }
@@ -301,20 +312,10 @@ impl ReportSummary<'_> {
 
     /// A hash of the summary, the same from run to run.
     fn hash(&self) -> u64 {
-        struct Hashing(std::collections::hash_map::DefaultHasher);
-        impl std::io::Write for Hashing {
-            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-                self.0.write(bytes);
-                Ok(bytes.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
-        let mut h = Hashing(std::collections::hash_map::DefaultHasher::new());
+        let mut h = std::collections::hash_map::DefaultHasher::new();
         // Writing to a hasher cannot fail, and every part serialises.
-        let _ = postcard::to_io(self, &mut h);
-        h.0.finish()
+        let _ = postcard::to_io(self, HashWriter(&mut h));
+        h.finish()
     }
 }
 
@@ -778,56 +779,46 @@ impl<'a> Renderer<'a> {
             }
         }
         let is_kept = |section: &Section| kept_prints.iter().any(|(id, ..)| *id == section.id);
-        // Without a memo, or with one that keeps no bytes, each page goes
-        // to the sink as it is made: the prints hold every body, too much
-        // to keep on a large site. A memo on disk notes where they went
-        // (and which sections had a page fail).
-        let streamed = site_key.is_none() || on_disk;
-        let printed: Mutex<BTreeMap<SectionId, Pages>> = Mutex::new(BTreeMap::new());
+        // Each print goes to the sink as it is made: the prints hold every
+        // body, too much to hold on a large site. With a memo, what a later
+        // build keeps of each is noted by section (a shared copy, or only
+        // where it went when the memo is on disk); a section is kept only
+        // when all its pages rendered.
+        let noted: Mutex<BTreeMap<SectionId, Pages>> = Mutex::new(BTreeMap::new());
         let print_problems = Mutex::new(Vec::new());
         self.collection_prints(&|section| !is_kept(section), |section, page| {
-            if streamed {
-                let noted = match &page {
-                    Ok(file) => Ok(file.as_kept()),
-                    Err(problem) => Err(problem.clone()),
+            let page = match site_key {
+                Some(_) if !on_disk => page.map(OutputFile::shared),
+                _ => page,
+            };
+            if site_key.is_some() {
+                let note = match &page {
+                    Ok(file) if on_disk => Ok(file.as_kept()),
+                    other => other.clone(),
                 };
-                let problem = keep_in(sink, page);
-                if on_disk {
-                    printed
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .entry(section)
-                        .or_default()
-                        .push(noted);
-                }
-                if let Some(problem) = problem {
-                    print_problems
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .push(problem);
-                }
-                return;
+                noted
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .entry(section)
+                    .or_default()
+                    .push(note);
             }
-            printed
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .entry(section)
-                .or_default()
-                .push(page);
+            if let Some(problem) = keep_in(sink, page) {
+                print_problems
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(problem);
+            }
         });
         problems.extend(
             print_problems
                 .into_inner()
                 .unwrap_or_else(|e| e.into_inner()),
         );
-        for (id, pages) in printed.into_inner().unwrap_or_else(|e| e.into_inner()) {
-            let section = site.section(id);
-            let group = print_group(section);
-            let (pages, kept) = keepable(group, print_keys[id.0 as usize], pages, on_disk);
+        for (id, pages) in noted.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            let group = print_group(site.section(id));
+            let (_, kept) = keepable(group, print_keys[id.0 as usize], pages, on_disk);
             next.groups.extend(kept);
-            if !streamed {
-                problems.extend(pages.into_iter().filter_map(|page| keep_in(sink, page)));
-            }
         }
         for (_, group, key, files) in kept_prints {
             for file in files {
