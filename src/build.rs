@@ -385,17 +385,8 @@ fn prepare(
         &options.root,
         config.as_ref().map_or("default", |c| &c.theme),
     );
-    let load_options = LoadOptions {
-        timezone: config.as_ref().map_or(DEFAULT_TIMEZONE, |c| c.timezone),
-        drafts: options.drafts,
-        dates_from_file_names: config
-            .as_ref()
-            .is_some_and(|c| c.content.dates_from_file_names),
-    };
-    let markdown_options = config.as_ref().map(|c| MarkdownOptions {
-        allow_html: c.markdown.allow_html,
-        iframe_hosts: c.markdown.iframe_hosts.clone(),
-    });
+    let load_options = load_options(config.as_ref(), options.drafts);
+    let markdown_options = config.as_ref().map(markdown_options);
     let store = match (bodies, &markdown_options) {
         (Some(bodies), Some(_)) => Some(Arc::new(bodies)),
         _ => None,
@@ -453,10 +444,7 @@ fn prepare(
     let started = Instant::now();
     let markdown_options = markdown_options.unwrap_or_default();
     progress.stage("rendering Markdown", content.docs.len());
-    let options_key = (
-        markdown_options.allow_html,
-        markdown_options.iframe_hosts.clone(),
-    );
+    let options_key = markdown_options.key();
     if let Some(cache) = cache.as_deref_mut()
         && cache.markdown_options.as_ref() != Some(&options_key)
     {
@@ -723,7 +711,7 @@ pub fn build_with(
     refuse_overlap(&options.root, &out)?;
     let scratch = Scratch::beside(&out).map_err(BuildError::Output)?;
     let mut disk = DiskCache::of(&options.root);
-    let (cache_use, bodies, mut state) =
+    let (mut cache_use, bodies, mut state) =
         open_cache(&mut disk, config.as_ref(), options, scratch.path())?;
     let mut prepared = prepare(
         options,
@@ -734,7 +722,6 @@ pub fn build_with(
     )?;
     // What was read is staged for the next build now, and its memory
     // freed before the pages are made.
-    let mut cache_use = cache_use;
     if let Some(state) = state.take() {
         if let CacheUse::Reused { read, .. } = &mut cache_use {
             *read = state.read.read_last;
@@ -879,8 +866,8 @@ fn open_cache(
         },
     };
     let mut state = State {
-        key: Some(key),
-        ..opened.state.unwrap_or_default()
+        key,
+        read: opened.state.map(|s| s.read).unwrap_or_default(),
     };
     state.read.serialize = true;
     Ok((cache_use, opened.bodies, Some(state)))
@@ -909,19 +896,30 @@ impl Writer {
     }
 }
 
+/// How the site's files are read (with defaults when `site.yaml` is
+/// broken, to find the content's own problems).
+fn load_options(config: Option<&Config>, drafts: bool) -> LoadOptions {
+    LoadOptions {
+        timezone: config.map_or(DEFAULT_TIMEZONE, |c| c.timezone),
+        drafts,
+        dates_from_file_names: config.is_some_and(|c| c.content.dates_from_file_names),
+    }
+}
+
+/// How the site's Markdown is rendered.
+fn markdown_options(config: &Config) -> MarkdownOptions {
+    MarkdownOptions {
+        allow_html: config.markdown.allow_html,
+        iframe_hosts: config.markdown.iframe_hosts.clone(),
+    }
+}
+
 /// The key of the build cache: what decides how files are read and their
 /// Markdown rendered.
 fn cache_key(config: &Config, drafts: bool) -> CacheKey {
     CacheKey::new(
-        (
-            config.timezone.local_minus_utc(),
-            drafts,
-            config.content.dates_from_file_names,
-        ),
-        (
-            config.markdown.allow_html,
-            config.markdown.iframe_hosts.clone(),
-        ),
+        load_options(Some(config), drafts).key(),
+        markdown_options(config).key(),
     )
 }
 

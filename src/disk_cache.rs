@@ -33,7 +33,7 @@ use crate::render::PageMemo;
 pub const CACHE_DIR: &str = ".gazette-cache";
 
 /// Changes whenever what the cache holds changes shape.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 /// What a cache was made with: a cache made with anything else is not used.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,9 +59,8 @@ impl CacheKey {
 
 /// What one build leaves for the next: `state.bin` holds the key and
 /// then the read cache.
-#[derive(Default)]
 pub struct State {
-    pub key: Option<CacheKey>,
+    pub key: CacheKey,
     /// Every Markdown file as read, its body in `bodies.bin`.
     pub read: ReadCache,
 }
@@ -143,7 +142,7 @@ impl DiskCache {
         }
         let bodies_path = self.dir.join("bodies.bin");
         let (state, fresh_because) = match self.read_state() {
-            Ok(state) if state.key.as_ref() == Some(key) => {
+            Ok(state) if state.key == *key => {
                 let used = state.read.body_bytes();
                 let size = fs::metadata(&bodies_path).map(|m| m.len()).unwrap_or(0);
                 if size < used {
@@ -157,7 +156,6 @@ impl DiskCache {
                     (Some(state), None)
                 }
             }
-            Ok(state) if state.key.is_none() => (None, Some("there is none yet".to_string())),
             Ok(_) => (
                 None,
                 Some("it was made by another version of Gazette or with other options".to_string()),

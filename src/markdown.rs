@@ -35,6 +35,13 @@ pub struct MarkdownOptions {
     pub iframe_hosts: Vec<String>,
 }
 
+impl MarkdownOptions {
+    /// The options as a key of caches of rendered texts.
+    pub fn key(&self) -> (bool, Vec<String>) {
+        (self.allow_html, self.iframe_hosts.clone())
+    }
+}
+
 /// A heading of the body, for the table of contents.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Heading {

@@ -102,6 +102,18 @@ pub struct LoadOptions {
     pub dates_from_file_names: bool,
 }
 
+impl LoadOptions {
+    /// What of the options decides what reading a file gives: files read
+    /// with other options are read again ([`ReadCache`], the build cache).
+    pub fn key(&self) -> (i32, bool, bool) {
+        (
+            self.timezone.local_minus_utc(),
+            self.drafts,
+            self.dates_from_file_names,
+        )
+    }
+}
+
 /// Files an editor or the OS leaves behind, never content.
 pub fn is_ignored(name: &str) -> bool {
     name.starts_with('.')
@@ -205,11 +217,7 @@ pub fn load_cached(
     mut cache: Option<&mut ReadCache>,
     hook: Option<BodyHook>,
 ) -> Content {
-    let key = (
-        options.timezone.local_minus_utc(),
-        options.drafts,
-        options.dates_from_file_names,
-    );
+    let key = options.key();
     if let Some(cache) = cache.as_deref_mut()
         && cache.options != Some(key)
     {
