@@ -132,8 +132,7 @@ pub struct Stager {
     out: PathBuf,
     staging: PathBuf,
     backup: PathBuf,
-    /// Per file taken: its path, size, and whether it was unchanged.
-    taken: Mutex<Vec<(String, u64, bool)>>,
+    taken: Taken,
     finished: bool,
 }
 
@@ -168,7 +167,7 @@ impl Stager {
             out,
             staging,
             backup,
-            taken: Mutex::new(Vec::new()),
+            taken: Taken::default(),
             finished: false,
         })
     }
@@ -185,7 +184,7 @@ impl Stager {
     }
 
     fn complete(&self, token: Option<u64>) -> Result<WriteStats, OutputError> {
-        let taken = std::mem::take(&mut *self.taken.lock().unwrap_or_else(|e| e.into_inner()));
+        let taken = self.taken.take();
         let mut stats = stats_of(&taken);
         let (out, staging) = (&self.out, &self.staging);
         write_marker(staging, token)?;
@@ -218,18 +217,12 @@ impl Sink for Stager {
             }
             keep_previous(&previous, &dest)?;
         }
-        self.taken
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push((file.path, size, unchanged));
+        self.taken.push(file.path, size, unchanged);
         Ok(())
     }
 
     fn paths(&self) -> Vec<String> {
-        let taken = self.taken.lock().unwrap_or_else(|e| e.into_inner());
-        let mut paths: Vec<String> = taken.iter().map(|(path, ..)| path.clone()).collect();
-        paths.sort();
-        paths
+        self.taken.paths()
     }
 }
 
@@ -303,6 +296,33 @@ fn move_hidden_entries(out: &Path, staging: &Path) -> Result<(), OutputError> {
     Ok(())
 }
 
+/// The files a writer has taken, as they come: per file its path, size,
+/// and whether it was unchanged.
+#[derive(Default)]
+struct Taken(Mutex<Vec<(String, u64, bool)>>);
+
+impl Taken {
+    fn push(&self, path: String, size: u64, unchanged: bool) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((path, size, unchanged));
+    }
+
+    /// The paths taken so far, sorted.
+    fn paths(&self) -> Vec<String> {
+        let taken = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut paths: Vec<String> = taken.iter().map(|(path, ..)| path.clone()).collect();
+        paths.sort();
+        paths
+    }
+
+    /// Everything taken, emptied from here.
+    fn take(&self) -> Vec<(String, u64, bool)> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
 /// Counts the files taken: (path, size, whether unchanged).
 fn stats_of(taken: &[(String, u64, bool)]) -> WriteStats {
     let mut stats = WriteStats::default();
@@ -362,7 +382,7 @@ pub struct Updater {
     backup: PathBuf,
     /// The files the last build wrote.
     previous: HashSet<String>,
-    taken: Mutex<Vec<(String, u64, bool)>>,
+    taken: Taken,
     finished: bool,
 }
 
@@ -393,7 +413,7 @@ impl Updater {
             staging,
             backup,
             previous: previous.into_iter().collect(),
-            taken: Mutex::new(Vec::new()),
+            taken: Taken::default(),
             finished: false,
         })
     }
@@ -402,7 +422,7 @@ impl Updater {
     /// names the build by `token`.
     pub fn finish(mut self, token: Option<u64>) -> Result<WriteStats, OutputError> {
         self.finished = true;
-        let taken = std::mem::take(&mut *self.taken.lock().unwrap_or_else(|e| e.into_inner()));
+        let taken = self.taken.take();
         let mut stats = stats_of(&taken);
         let produced: HashSet<&str> = taken.iter().map(|(path, ..)| path.as_str()).collect();
         let mut stale: Vec<&str> = self
@@ -539,18 +559,12 @@ impl Sink for Updater {
         let previous = self.out.join(&file.path);
         let dest = self.staging.join(&file.path);
         let (unchanged, size) = write_unless_same(&file.contents, &previous, &dest)?;
-        self.taken
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push((file.path, size, unchanged));
+        self.taken.push(file.path, size, unchanged);
         Ok(())
     }
 
     fn paths(&self) -> Vec<String> {
-        let taken = self.taken.lock().unwrap_or_else(|e| e.into_inner());
-        let mut paths: Vec<String> = taken.iter().map(|(path, ..)| path.clone()).collect();
-        paths.sort();
-        paths
+        self.taken.paths()
     }
 }
 
