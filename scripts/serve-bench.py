@@ -9,14 +9,14 @@ at a time, waiting for each reload and half a second more) and prints
 each latency and the median,
 what serve said about each rebuild (its stage timings) and the server's
 peak memory. It measures; it asserts nothing. Build first: cargo build
---release.
+--release. GAZETTE=path runs another binary (to compare two builds).
 """
 import glob, os, socket, statistics, subprocess, sys, tempfile, time
 
 site = sys.argv[1]
 saves = int(sys.argv[2]) if len(sys.argv) > 2 else 5
 log = tempfile.TemporaryFile(mode="w+")
-server = subprocess.Popen(["target/release/gazette", "serve", "--port", "0", "--timings", "--root", site],
+server = subprocess.Popen([os.environ.get("GAZETTE", "target/release/gazette"), "serve", "--port", "0", "--timings", "--root", site],
                           stdout=subprocess.PIPE, stderr=log, text=True)
 try:
     line = server.stdout.readline()

@@ -154,7 +154,7 @@ pub struct BuildCache {
     read: content::ReadCache,
     /// Rendered texts by a hash of the text, for the Markdown options in
     /// `markdown_options`.
-    rendered: HashMap<u64, RenderedDoc>,
+    rendered: HashMap<u64, Arc<RenderedDoc>>,
     markdown_options: Option<(bool, Vec<String>)>,
     /// How many texts the last build rendered (the rest came from here).
     pub rendered_last: usize,
@@ -452,13 +452,13 @@ fn prepare(
         cache.markdown_options = Some(options_key);
     }
     let known = cache.as_deref().map(|c| &c.rendered);
-    let rendered: Vec<(u64, bool, RenderedDoc)> = content
+    let rendered: Vec<(u64, bool, Arc<RenderedDoc>)> = content
         .docs
         .par_iter_mut()
         .map(|doc| {
             if let Some(rendered) = doc.rendered.take() {
                 progress.advance(1);
-                return (0, true, rendered);
+                return (0, true, Arc::new(rendered));
             }
             let key = if known.is_some() {
                 doc.body_hash
@@ -466,13 +466,17 @@ fn prepare(
             } else {
                 0
             };
-            let (fresh, mut rendered) = match known.and_then(|k| k.get(&key)) {
+            let (fresh, rendered) = match known.and_then(|k| k.get(&key)) {
+                // Rendered from this text, so its `source_hash` is the key.
                 Some(hit) => (false, hit.clone()),
-                None => (true, markdown::render(&doc.body, &markdown_options)),
+                None => {
+                    let mut rendered = markdown::render(&doc.body, &markdown_options);
+                    if known.is_some() {
+                        rendered.source_hash = Some(key);
+                    }
+                    (true, Arc::new(rendered))
+                }
             };
-            if known.is_some() {
-                rendered.source_hash = Some(key);
-            }
             progress.advance(1);
             (key, fresh, rendered)
         })
@@ -484,7 +488,7 @@ fn prepare(
             .map(|(key, _, doc)| (*key, doc.clone()))
             .collect();
     }
-    let rendered: Vec<RenderedDoc> = rendered.into_iter().map(|(_, _, doc)| doc).collect();
+    let rendered: Vec<Arc<RenderedDoc>> = rendered.into_iter().map(|(_, _, doc)| doc).collect();
     progress.stage("checking the site", 0);
     timings.markdown = started.elapsed();
 

@@ -40,9 +40,9 @@ pub struct Section {
     pub title: String,
     /// The `_index.md` that describes it, if there is one.
     pub source: Option<ContentPath>,
-    pub front: Option<FrontMatter>,
+    pub front: Option<Arc<FrontMatter>>,
     /// The `_index.md` body, rendered.
-    pub intro: Option<RenderedDoc>,
+    pub intro: Option<Arc<RenderedDoc>>,
     /// Where the intro's links lead, in placeholder order.
     pub intro_links: Vec<LinkTarget>,
     /// The line of `_index.md` on which the intro starts.
@@ -63,8 +63,8 @@ pub struct Report {
     pub source: ContentPath,
     pub url: UrlPath,
     pub section: SectionId,
-    pub front: FrontMatter,
-    pub doc: RenderedDoc,
+    pub front: Arc<FrontMatter>,
+    pub doc: Arc<RenderedDoc>,
     /// The line of the source file on which the body starts.
     pub body_line: usize,
     /// Where the body's links lead, in placeholder order.
@@ -231,7 +231,7 @@ pub fn url_segment(name: &str) -> String {
 /// rendered body.
 pub fn assemble(
     config: &Config,
-    docs: Vec<(SourceDoc, RenderedDoc)>,
+    docs: Vec<(SourceDoc, Arc<RenderedDoc>)>,
     assets: Vec<Asset>,
     diagnostics: &mut Diagnostics,
 ) -> Site {
@@ -810,12 +810,16 @@ pub(crate) mod tests {
         .0
     }
 
-    fn doc(path: &str, front: &str) -> (SourceDoc, RenderedDoc) {
+    fn doc(path: &str, front: &str) -> (SourceDoc, Arc<RenderedDoc>) {
         doc_with_body(path, front, "body\n")
     }
 
     /// A source file `path` with the given front matter and body, read and rendered.
-    pub(crate) fn doc_with_body(path: &str, front: &str, body: &str) -> (SourceDoc, RenderedDoc) {
+    pub(crate) fn doc_with_body(
+        path: &str,
+        front: &str,
+        body: &str,
+    ) -> (SourceDoc, Arc<RenderedDoc>) {
         let file = ContentPath::from_relative(path);
         let kind = if path.ends_with("_index.md") {
             DocKind::SectionIndex
@@ -844,13 +848,13 @@ pub(crate) mod tests {
                 kind,
                 section,
                 stem,
-                front,
+                front: Arc::new(front),
                 body: body.into(),
                 body_hash: None,
                 body_line,
                 rendered: None,
             },
-            rendered,
+            Arc::new(rendered),
         )
     }
 

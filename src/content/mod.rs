@@ -9,7 +9,7 @@ pub mod annual_report;
 pub mod disclosure;
 pub mod front_matter;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -42,7 +42,7 @@ pub struct SourceDoc {
     /// The file's own name for its URL: the file stem, or the folder of an
     /// `index.md`. Empty for a section's `_index.md`.
     pub stem: String,
-    pub front: FrontMatter,
+    pub front: Arc<FrontMatter>,
     /// Shared, so that `gazette serve`'s cache of read files hands it on
     /// without copying. Empty once the body is rendered and stowed
     /// (`rendered`).
@@ -266,11 +266,27 @@ pub fn load_cached(
         .collect();
     if let Some(cache) = cache {
         cache.read_last = loaded.iter().filter(|(_, fresh, _)| *fresh).count();
-        cache.files = markdown
-            .iter()
-            .zip(&loaded)
-            .filter_map(|(path, (stamp, _, read))| Some((path.clone(), ((*stamp)?, read.clone()))))
-            .collect();
+        // Updated in place: on a large site only a few files were read.
+        let mut listed = 0;
+        for (path, (stamp, fresh, read)) in markdown.iter().zip(&loaded) {
+            match (stamp, fresh) {
+                (Some(_), false) => listed += 1,
+                (Some(stamp), true) => {
+                    cache.files.insert(path.clone(), (*stamp, read.clone()));
+                    listed += 1;
+                }
+                (None, _) => {
+                    cache.files.remove(path);
+                }
+            }
+        }
+        // Files that are gone.
+        if cache.files.len() > listed {
+            let present: HashSet<&Path> = markdown.iter().map(PathBuf::as_path).collect();
+            cache
+                .files
+                .retain(|path, _| present.contains(path.as_path()));
+        }
         if cache.serialize {
             cache.serialized = postcard::to_stdvec(&*cache).ok();
             cache.files = HashMap::new();
@@ -471,7 +487,7 @@ fn read_doc(
                 kind,
                 section: folders,
                 stem,
-                front,
+                front: Arc::new(front),
                 body: body.into(),
                 body_line,
                 body_hash: None,
@@ -710,5 +726,53 @@ mod tests {
         }
         assert!(!is_ignored("LICENSE"));
         assert!(!is_ignored("a.md"));
+    }
+
+    #[test]
+    fn the_read_cache_follows_edits_additions_and_removals() {
+        let dir = tempfile::tempdir().unwrap();
+        let content = dir.path().join(CONTENT_DIR);
+        std::fs::create_dir_all(&content).unwrap();
+        let report = |name: &str, title: &str| {
+            std::fs::write(
+                content.join(name),
+                format!("---\ntitle: {title}\ndate_published: 2022-01-01\n---\n正文\n"),
+            )
+            .unwrap();
+        };
+        for name in ["a.md", "b.md", "c.md"] {
+            report(name, name);
+        }
+        let options = LoadOptions {
+            timezone: FixedOffset::east_opt(8 * 3600).unwrap(),
+            drafts: false,
+            dates_from_file_names: false,
+        };
+        let mut cache = ReadCache::default();
+        let load = |cache: &mut ReadCache| {
+            let mut diagnostics = Diagnostics::new();
+            let content = load_cached(dir.path(), &options, &mut diagnostics, Some(cache), None);
+            let mut titles: Vec<String> =
+                content.docs.iter().map(|d| d.front.title.clone()).collect();
+            titles.sort();
+            (cache.read_last, titles)
+        };
+        assert_eq!(load(&mut cache).0, 3);
+        assert_eq!(
+            load(&mut cache),
+            (0, vec!["a.md".into(), "b.md".into(), "c.md".into()])
+        );
+
+        // An edit (another length, so the stamp differs whatever the
+        // clock's resolution), a new file and a file gone.
+        report("b.md", "b.md, edited");
+        report("d.md", "d.md");
+        std::fs::remove_file(content.join("c.md")).unwrap();
+        let titles = vec!["a.md".into(), "b.md, edited".into(), "d.md".into()];
+        assert_eq!(load(&mut cache), (2, titles.clone()));
+        assert_eq!(cache.files.len(), 3, "the file gone is forgotten");
+        assert!(!cache.files.contains_key(&content.join("c.md")));
+        // What was read is kept: nothing is read again.
+        assert_eq!(load(&mut cache), (0, titles));
     }
 }
