@@ -1,10 +1,12 @@
 //! The search index kept in memory between `gazette serve`'s rebuilds, so
 //! that saving one report re-indexes that report, not the site.
 //!
-//! [`LiveIndex`] keeps every partition's terms with their frequencies, and
-//! the files each partition made last time. On a rebuild it compares each
-//! report's title, numbers and text with what it indexed before (the text
-//! is usually the very string indexed before, shared with serve's caches);
+//! [`LiveIndex`] keeps every partition's terms with their frequencies, the
+//! files each partition made last time, and the document table. On a
+//! rebuild a report whose front matter and rendered text are the very
+//! values indexed before (serve's caches hand them on while its file is
+//! unchanged) is passed over; for the others it compares the title,
+//! numbers and text with what it indexed before and makes the row again;
 //! for a report that changed, it tokenizes the old and the new text and
 //! replaces the report's postings in just the terms whose entry differs. A
 //! partition none of whose terms changed hands on the files it made
@@ -20,6 +22,7 @@
 
 use std::borrow::Cow;
 use std::io;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -28,15 +31,34 @@ use super::builder::{IndexBuilder, avg_class, avg_len, bm25_weights, length_clas
 use super::shards::{DirEntry, DocTable, Emitter, IndexFile, Sizes, write_partition};
 use super::{BUILD_BLOCK, DOC_CHUNK, DocTerms, SearchDoc, TermInputs, TermPostings, search_doc};
 use crate::config::{Config, Language};
-use crate::site::Site;
+use crate::content::FrontMatter;
+use crate::markdown::RenderedDoc;
+use crate::paths::UrlPath;
+use crate::site::{Report, ReportId, Site};
 
 /// One indexed report.
 struct LiveDoc {
-    /// Its page, which identifies it from build to build.
-    path: String,
     /// What its terms were made from.
     inputs: TermInputs,
     len: u32,
+    /// The report's front matter and rendered text (shared with serve's
+    /// caches, which hand on the very same values while its file is
+    /// unchanged) and its page, as last indexed: the same values give the
+    /// same terms and row, so a report whose values are these is not
+    /// looked at again.
+    seen: (Arc<FrontMatter>, Arc<RenderedDoc>, UrlPath),
+}
+
+impl LiveDoc {
+    fn seen(report: &Report) -> (Arc<FrontMatter>, Arc<RenderedDoc>, UrlPath) {
+        (report.front.clone(), report.doc.clone(), report.url.clone())
+    }
+
+    /// Whether `report` is, value for value, the one indexed last.
+    fn is(&self, report: &Report) -> bool {
+        let (front, doc, url) = &self.seen;
+        Arc::ptr_eq(front, &report.front) && Arc::ptr_eq(doc, &report.doc) && *url == report.url
+    }
 }
 
 /// One partition's terms (weights still frequencies) and, unless a term
@@ -52,11 +74,15 @@ pub(super) struct LivePartition {
 #[derive(Default)]
 pub struct LiveIndex {
     docs: Vec<LiveDoc>,
+    /// The document table, a row per report of `docs`.
+    rows: Vec<SearchDoc>,
+    /// The language the rows were made in.
+    chinese: bool,
     partitions: Vec<LivePartition>,
     /// The average length's class the partitions' files were made with.
     avg: f64,
-    /// The document table's chunks of rows, and their files.
-    chunks: Vec<(Vec<SearchDoc>, IndexFile)>,
+    /// The file of each chunk of [`DOC_CHUNK`] rows.
+    chunk_files: Vec<IndexFile>,
     /// Reports indexed again by the last update (all of them when it
     /// started afresh).
     pub indexed_last: usize,
@@ -87,42 +113,84 @@ impl LiveIndex {
     ) -> io::Result<u64> {
         let chinese = config.language == Language::ZhCn;
         let ids = site.reports_by_date();
-        let inputs: Vec<TermInputs> = ids
+        let aligned =
+            !self.partitions.is_empty() && self.docs.len() == ids.len() && self.chinese == chinese;
+        // Each report's terms' inputs and row (its length still to come),
+        // unless it is the very report indexed in its place last time.
+        let made = |id: ReportId| -> io::Result<(TermInputs, SearchDoc)> {
+            Ok((TermInputs::of(site, id)?, search_doc(site, id, chinese, 0)))
+        };
+        let fresh: Vec<Option<(TermInputs, SearchDoc)>> = ids
             .par_iter()
-            .map(|id| TermInputs::of(site, *id))
+            .enumerate()
+            .map(|(i, id)| {
+                if aligned && self.docs[i].is(site.report(*id)) {
+                    Ok(None)
+                } else {
+                    made(*id).map(Some)
+                }
+            })
             .collect::<io::Result<_>>()?;
-        // The rows of the document table; their lengths come below.
-        let mut rows: Vec<SearchDoc> = ids
-            .par_iter()
-            .map(|id| search_doc(site, *id, chinese, 0))
-            .collect();
-        let same_reports = !self.partitions.is_empty()
-            && self.docs.len() == rows.len()
-            && self.docs.iter().zip(&rows).all(|(d, r)| d.path == r.path);
+        let same_reports = aligned
+            && fresh
+                .iter()
+                .zip(&self.rows)
+                .all(|(fresh, row)| fresh.as_ref().is_none_or(|(_, new)| new.path == row.path));
         let changed: Vec<bool> = if same_reports {
-            self.docs
-                .par_iter()
-                .zip(&inputs)
-                .map(|(doc, inputs)| !doc.inputs.same_as(inputs))
+            fresh
+                .iter()
+                .zip(&self.docs)
+                .map(|(fresh, doc)| {
+                    fresh
+                        .as_ref()
+                        .is_some_and(|(inputs, _)| !doc.inputs.same_as(inputs))
+                })
                 .collect()
         } else {
             Vec::new()
         };
         // Replacing a report rewrites the postings of its common terms,
         // which hold most reports: past a few, starting afresh is faster.
-        let few = changed.iter().filter(|c| **c).count() <= (rows.len() / 16).max(32);
+        let few = changed.iter().filter(|c| **c).count() <= (ids.len() / 16).max(32);
+        // The chunks of rows to be made again.
+        let mut dirty = vec![false; ids.len().div_ceil(DOC_CHUNK)];
         if same_reports && few {
             self.indexed_last = 0;
-            for (doc, (inputs, changed)) in inputs.into_iter().zip(changed).enumerate() {
+            for (doc, (fresh, changed)) in fresh.into_iter().zip(changed).enumerate() {
+                let Some((inputs, row)) = fresh else {
+                    continue;
+                };
                 if changed {
                     self.replace(doc as u32, inputs);
                     self.indexed_last += 1;
+                } else {
+                    self.docs[doc].inputs = inputs;
+                }
+                let live = &mut self.docs[doc];
+                live.seen = LiveDoc::seen(site.report(ids[doc]));
+                let row = SearchDoc {
+                    len: live.len,
+                    ..row
+                };
+                if row != self.rows[doc] {
+                    self.rows[doc] = row;
+                    dirty[doc / DOC_CHUNK] = true;
                 }
             }
         } else {
-            let paths = rows.iter().map(|r| r.path.clone()).collect();
-            self.rebuild(paths, inputs);
+            let all: Vec<(TermInputs, SearchDoc)> = ids
+                .par_iter()
+                .zip(fresh)
+                .map(|(id, fresh)| fresh.map_or_else(|| made(*id), Ok))
+                .collect::<io::Result<_>>()?;
+            let seen = ids
+                .iter()
+                .map(|id| LiveDoc::seen(site.report(*id)))
+                .collect();
+            self.rebuild(seen, all);
+            self.chinese = chinese;
             self.indexed_last = self.docs.len();
+            self.chunk_files.clear();
         }
 
         let lens: Vec<u32> = self.docs.iter().map(|d| d.len).collect();
@@ -151,33 +219,41 @@ impl LiveIndex {
             }
             entries.extend(made.iter().cloned());
         }
-        for (row, doc) in rows.iter_mut().zip(&self.docs) {
-            row.len = doc.len;
-        }
-        // A chunk of rows as it was is handed on as it was made.
+        // A chunk of rows none of which changed is handed on as it was made.
         let mut table = DocTable::new();
-        let mut chunks = Vec::with_capacity(rows.len().div_ceil(DOC_CHUNK));
-        for (i, docs) in rows.chunks(DOC_CHUNK).enumerate() {
-            let file = match self.chunks.get(i) {
-                Some((was, file)) if was.as_slice() == docs => file.clone(),
-                _ => DocTable::chunk_file(docs),
-            };
-            table.push_chunk(docs, file.clone(), &out)?;
-            chunks.push((docs.to_vec(), file));
+        self.chunk_files.truncate(dirty.len());
+        for (i, docs) in self.rows.chunks(DOC_CHUNK).enumerate() {
+            if i == self.chunk_files.len() {
+                self.chunk_files.push(DocTable::chunk_file(docs));
+            } else if dirty[i] {
+                self.chunk_files[i] = DocTable::chunk_file(docs);
+            }
+            table.push_chunk(docs, self.chunk_files[i].clone(), &out)?;
         }
-        self.chunks = chunks;
         table.finish(avg_len(&lens), entries, &out)?;
         Ok(out.bytes())
     }
 
-    /// Indexes every report afresh.
-    fn rebuild(&mut self, paths: Vec<String>, inputs: Vec<TermInputs>) {
+    /// Indexes every report afresh: `seen` and `inputs` of each, newest
+    /// first, with its row.
+    fn rebuild(
+        &mut self,
+        seen: Vec<(Arc<FrontMatter>, Arc<RenderedDoc>, UrlPath)>,
+        inputs: Vec<(TermInputs, SearchDoc)>,
+    ) {
         let mut builder = IndexBuilder::in_memory();
-        let mut docs = Vec::with_capacity(paths.len());
-        for (block, block_paths) in inputs.chunks(BUILD_BLOCK).zip(paths.chunks(BUILD_BLOCK)) {
+        let mut docs = Vec::with_capacity(inputs.len());
+        let mut rows = Vec::with_capacity(inputs.len());
+        let mut seen = seen.into_iter();
+        let mut inputs = inputs.into_iter();
+        loop {
+            let block: Vec<(TermInputs, SearchDoc)> = inputs.by_ref().take(BUILD_BLOCK).collect();
+            if block.is_empty() {
+                break;
+            }
             let per_doc: Vec<_> = block
                 .par_iter()
-                .map(|inputs| {
+                .map(|(inputs, _)| {
                     let (terms, len) = inputs.terms();
                     // The rows are made from the site when the files are.
                     (
@@ -189,11 +265,15 @@ impl LiveIndex {
                     )
                 })
                 .collect();
-            for (inputs, ((doc, _), path)) in block.iter().zip(per_doc.iter().zip(block_paths)) {
+            for ((inputs, row), (doc, _)) in block.into_iter().zip(&per_doc) {
                 docs.push(LiveDoc {
-                    path: path.clone(),
-                    inputs: inputs.clone(),
+                    inputs,
                     len: doc.len,
+                    seen: seen.next().expect("one per report"),
+                });
+                rows.push(SearchDoc {
+                    len: doc.len,
+                    ..row
                 });
             }
             builder
@@ -202,6 +282,7 @@ impl LiveIndex {
         }
         let terms = builder.into_terms();
         self.docs = docs;
+        self.rows = rows;
         self.partitions = terms
             .into_iter()
             .map(|terms| LivePartition { terms, made: None })
