@@ -36,7 +36,7 @@ use crate::catalogue::Catalogue;
 use crate::config::Config;
 use crate::content::disclosure::DocType;
 use crate::diagnostics::{Diagnostic, Diagnostics};
-use crate::markdown::is_external;
+use crate::markdown::{RenderedDoc, is_external};
 use crate::output::{OutputError, Sink};
 use crate::paths::{ContentPath, UrlPath};
 use crate::site::{Href, Report, ReportId, Section, SectionId, Site};
@@ -90,6 +90,10 @@ pub struct PageMemo {
     /// Reports whose pages the last build rendered (the rest were kept).
     #[serde(skip)]
     pub rendered_last: usize,
+    /// Each report's [`OwnSummary`] hash, by report (serve's; a build
+    /// from the disk cache hashes them all).
+    #[serde(skip)]
+    own: Vec<OwnHash>,
 }
 
 /// A group's pages and the key they were made under.
@@ -268,16 +272,43 @@ impl<H: Hasher> std::io::Write for HashWriter<'_, H> {
     }
 }
 
-/// What report pages see of one report besides its body (see
-/// [`PageMemo`]), hashed through its serialised form.
+/// What report pages see of one report's own front matter and text
+/// besides its body: hashed apart from [`ReportSummary`], so that `gazette
+/// serve` hashes it only when the report's shared values change.
 #[derive(serde::Serialize)]
-struct ReportSummary<'a> {
-    source: &'a ContentPath,
-    url: &'a UrlPath,
-    section: SectionId,
+struct OwnSummary<'a> {
     front: &'a crate::content::FrontMatter,
     lead: &'a str,
     toc: &'a [crate::markdown::Heading],
+}
+
+impl OwnSummary<'_> {
+    /// A hash of the summary, the same from run to run.
+    fn hash(r: &Report) -> u64 {
+        let own = OwnSummary {
+            front: &r.front,
+            lead: &r.doc.lead,
+            toc: &r.doc.toc,
+        };
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        // Writing to a hasher cannot fail, and every part serialises.
+        let _ = postcard::to_io(&own, HashWriter(&mut h));
+        h.finish()
+    }
+}
+
+/// The hash of a report's [`OwnSummary`], and the values it was made from.
+type OwnHash = (Arc<crate::content::FrontMatter>, Arc<RenderedDoc>, u64);
+
+/// What report pages see of one report besides its body (see
+/// [`PageMemo`]), hashed through its serialised form: its
+/// [`OwnSummary`]'s hash and where it stands in the site.
+#[derive(serde::Serialize)]
+struct ReportSummary<'a> {
+    own: u64,
+    source: &'a ContentPath,
+    url: &'a UrlPath,
+    section: SectionId,
     body_line: usize,
     links: &'a [crate::site::LinkTarget],
     attachments: &'a [crate::site::Attachment],
@@ -290,14 +321,12 @@ struct ReportSummary<'a> {
 }
 
 impl ReportSummary<'_> {
-    fn of(r: &Report) -> ReportSummary<'_> {
+    fn of(r: &Report, own: u64) -> ReportSummary<'_> {
         ReportSummary {
+            own,
             source: &r.source,
             url: &r.url,
             section: r.section,
-            front: &r.front,
-            lead: &r.doc.lead,
-            toc: &r.doc.toc,
             body_line: r.body_line,
             links: &r.links,
             attachments: &r.attachments,
@@ -319,18 +348,37 @@ impl ReportSummary<'_> {
     }
 }
 
+/// The [`OwnSummary`] hash of every report, taken from `known` (the last
+/// build's, by report) where the report's front matter and text are the
+/// very values hashed then.
+fn own_hashes(site: &Site, known: &[OwnHash]) -> Vec<OwnHash> {
+    site.reports
+        .par_iter()
+        .map(|r| match known.get(r.id.0 as usize) {
+            Some((front, doc, hash))
+                if Arc::ptr_eq(front, &r.front) && Arc::ptr_eq(doc, &r.doc) =>
+            {
+                (front.clone(), doc.clone(), *hash)
+            }
+            _ => (r.front.clone(), r.doc.clone(), OwnSummary::hash(r)),
+        })
+        .collect()
+}
+
 /// A key for what every report page sees of the site besides its own
 /// report (see [`PageMemo`]): a hash of the configuration, theme, assets
-/// and sections, and of every report's summary. (Hashed, not compared:
-/// the key is kept on disk by the build cache. Hashing the serialised
-/// summaries takes a few tens of milliseconds at 10,000 reports, where
-/// formatting them with `Debug` took half a second.)
-fn site_key(site: &Site, theme: &Theme, config: &Config) -> u64 {
+/// and sections, and of every report's summary, its own part hashed as
+/// `own` gives. (Hashed, not compared: the key is kept on disk by the
+/// build cache. Hashing the serialised summaries takes a few tens of
+/// milliseconds at 10,000 reports, where formatting them with `Debug`
+/// took half a second.)
+fn site_key(site: &Site, theme: &Theme, config: &Config, own: &[OwnHash]) -> u64 {
     use std::fmt::Write;
     let summaries: Vec<u64> = site
         .reports
         .par_iter()
-        .map(|r| ReportSummary::of(r).hash())
+        .zip(own)
+        .map(|(r, (.., own))| ReportSummary::of(r, *own).hash())
         .collect();
     let mut h = std::collections::hash_map::DefaultHasher::new();
     for summary in summaries {
@@ -703,9 +751,12 @@ impl<'a> Renderer<'a> {
         mut memo: Option<&mut PageMemo>,
     ) -> Result<(), OutputError> {
         let site = self.site;
-        let site_key = memo
+        let own = memo
+            .as_deref_mut()
+            .map(|memo| own_hashes(site, &std::mem::take(&mut memo.own)));
+        let site_key = own
             .as_deref()
-            .map(|_| site_key(site, self.theme, self.config));
+            .map(|own| site_key(site, self.theme, self.config, own));
         // Per report, the key of its pages (with a memo only).
         let page_keys: Vec<Option<u64>> = match site_key {
             Some(key) => site
@@ -720,6 +771,7 @@ impl<'a> Renderer<'a> {
         let on_disk = previous.on_disk;
         let mut next = PageMemo {
             on_disk,
+            own: own.unwrap_or_default(),
             ..PageMemo::default()
         };
         let mut problems: Vec<Result<Diagnostic, OutputError>> = Vec::new();
