@@ -93,7 +93,7 @@ pub struct PageMemo {
     /// Each report's [`OwnSummary`] hash, by report (serve's; a build
     /// from the disk cache hashes them all).
     #[serde(skip)]
-    own: Vec<OwnHash>,
+    own: Vec<Option<OwnHash>>,
 }
 
 /// A group's pages and the key they were made under.
@@ -350,17 +350,20 @@ impl ReportSummary<'_> {
 
 /// The [`OwnSummary`] hash of every report, taken from `known` (the last
 /// build's, by report) where the report's front matter and text are the
-/// very values hashed then.
-fn own_hashes(site: &Site, known: &[OwnHash]) -> Vec<OwnHash> {
+/// very values hashed then. (Moved, not cloned: on a large site every
+/// reference count touched is a cache miss.)
+fn own_hashes(site: &Site, mut known: Vec<Option<OwnHash>>) -> Vec<Option<OwnHash>> {
+    known.resize_with(site.reports.len(), || None);
     site.reports
         .par_iter()
-        .map(|r| match known.get(r.id.0 as usize) {
+        .zip(known)
+        .map(|(r, known)| match known {
             Some((front, doc, hash))
-                if Arc::ptr_eq(front, &r.front) && Arc::ptr_eq(doc, &r.doc) =>
+                if Arc::ptr_eq(&front, &r.front) && Arc::ptr_eq(&doc, &r.doc) =>
             {
-                (front.clone(), doc.clone(), *hash)
+                Some((front, doc, hash))
             }
-            _ => (r.front.clone(), r.doc.clone(), OwnSummary::hash(r)),
+            _ => Some((r.front.clone(), r.doc.clone(), OwnSummary::hash(r))),
         })
         .collect()
 }
@@ -372,13 +375,13 @@ fn own_hashes(site: &Site, known: &[OwnHash]) -> Vec<OwnHash> {
 /// build cache. Hashing the serialised summaries takes a few tens of
 /// milliseconds at 10,000 reports, where formatting them with `Debug`
 /// took half a second.)
-fn site_key(site: &Site, theme: &Theme, config: &Config, own: &[OwnHash]) -> u64 {
+fn site_key(site: &Site, theme: &Theme, config: &Config, own: &[Option<OwnHash>]) -> u64 {
     use std::fmt::Write;
     let summaries: Vec<u64> = site
         .reports
         .par_iter()
         .zip(own)
-        .map(|(r, (.., own))| ReportSummary::of(r, *own).hash())
+        .map(|(r, own)| ReportSummary::of(r, own.as_ref().map_or(0, |(.., own)| *own)).hash())
         .collect();
     let mut h = std::collections::hash_map::DefaultHasher::new();
     for summary in summaries {
@@ -753,7 +756,7 @@ impl<'a> Renderer<'a> {
         let site = self.site;
         let own = memo
             .as_deref_mut()
-            .map(|memo| own_hashes(site, &std::mem::take(&mut memo.own)));
+            .map(|memo| own_hashes(site, std::mem::take(&mut memo.own)));
         let site_key = own
             .as_deref()
             .map(|own| site_key(site, self.theme, self.config, own));
@@ -778,6 +781,7 @@ impl<'a> Renderer<'a> {
 
         // Report pages, kept when their key is unchanged.
         let made = Mutex::new(Vec::new());
+        let still = Mutex::new(Vec::new());
         let rendered = AtomicUsize::new(0);
         let keep = |kept: (Group, KeptPages)| {
             made.lock().unwrap_or_else(|e| e.into_inner()).push(kept);
@@ -790,7 +794,8 @@ impl<'a> Renderer<'a> {
                     let key = page_key_of(report.id);
                     let group = Group::Report(report.source.clone());
                     if let Some(files) = previous.kept(&group, key) {
-                        keep((group, (key.expect("kept"), files.to_vec())));
+                        // Moved from `previous` to `next` below.
+                        still.lock().unwrap_or_else(|e| e.into_inner()).push(group);
                         return files.iter().cloned().map(Ok).collect::<Vec<_>>();
                     }
                     rendered.fetch_add(1, Ordering::Relaxed);
@@ -901,6 +906,12 @@ impl<'a> Renderer<'a> {
         }
         for (group, pages) in made.into_inner().unwrap_or_else(|e| e.into_inner()) {
             next.groups.insert(group, pages);
+        }
+        let mut previous = previous;
+        for group in still.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            if let Some(pages) = previous.groups.remove(&group) {
+                next.groups.insert(group, pages);
+            }
         }
         if let Some(memo) = memo {
             *memo = next;
