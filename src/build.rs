@@ -649,14 +649,12 @@ fn emit(
         )
     })?;
     timings.search = started.elapsed();
-    for pair in sink.paths().windows(2) {
-        if pair[0] == pair[1] {
-            diagnostics.push(Diagnostic {
-                file: None,
-                ..Diagnostic::error(&ContentPath::from_relative(""), None, format!("two files would be written to `{}`", pair[0]))
-                    .with_help("a file in content/ or static/ has the same path as a page or a theme file; rename one of them")
-            });
-        }
+    for path in sink.taken_twice() {
+        diagnostics.push(Diagnostic {
+            file: None,
+            ..Diagnostic::error(&ContentPath::from_relative(""), None, format!("two files would be written to `{path}`"))
+                .with_help("a file in content/ or static/ has the same path as a page or a theme file; rename one of them")
+        });
     }
     if diagnostics.has_errors() {
         return Err(BuildError::Content(std::mem::take(diagnostics).sorted()));

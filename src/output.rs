@@ -89,6 +89,17 @@ pub trait Sink: Sync {
     fn put(&self, file: OutputFile) -> Result<(), OutputError>;
     /// The paths of the files taken so far, sorted (twice if taken twice).
     fn paths(&self) -> Vec<String>;
+    /// The paths taken more than once, sorted.
+    fn taken_twice(&self) -> Vec<String> {
+        let mut twice: Vec<String> = self
+            .paths()
+            .windows(2)
+            .filter(|pair| pair[0] == pair[1])
+            .map(|pair| pair[0].clone())
+            .collect();
+        twice.dedup();
+        twice
+    }
 }
 
 /// Files kept in memory, for `gazette serve` (which serves from memory)
@@ -121,6 +132,21 @@ impl Sink for Collect {
         let mut paths: Vec<String> = files.iter().map(|f| f.path.clone()).collect();
         paths.sort();
         paths
+    }
+
+    /// Sorts the files in place (so that [`Collect::into_set`] finds them
+    /// sorted) instead of copying every path: serve asks after every
+    /// rebuild.
+    fn taken_twice(&self) -> Vec<String> {
+        let mut files = self.files.lock().unwrap_or_else(|e| e.into_inner());
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        let mut twice: Vec<String> = files
+            .windows(2)
+            .filter(|pair| pair[0].path == pair[1].path)
+            .map(|pair| pair[0].path.clone())
+            .collect();
+        twice.dedup();
+        twice
     }
 }
 
@@ -918,5 +944,50 @@ mod tests {
         fs::write(out.join(".git/HEAD"), "ref").unwrap();
         write(&out, &set(&[("index.html", "y")])).unwrap();
         assert_eq!(fs::read_to_string(out.join(".git/HEAD")).unwrap(), "ref");
+    }
+
+    #[test]
+    fn a_path_taken_twice_is_named_once() {
+        let file = |path: &str| OutputFile {
+            path: path.to_string(),
+            contents: Contents::Bytes(path.as_bytes().to_vec()),
+        };
+        let collect = Collect::default();
+        for path in [
+            "b/index.html",
+            "a.css",
+            "b/index.html",
+            "c.js",
+            "b/index.html",
+            "a.css",
+        ] {
+            collect.put(file(path)).unwrap();
+        }
+        let twice = ["a.css".to_string(), "b/index.html".to_string()];
+        assert_eq!(collect.taken_twice(), twice);
+        // The trait's own way, from the sorted paths, agrees.
+        struct Paths(Vec<String>);
+        impl Sink for Paths {
+            fn put(&self, _: OutputFile) -> Result<(), OutputError> {
+                Ok(())
+            }
+            fn paths(&self) -> Vec<String> {
+                self.0.clone()
+            }
+        }
+        assert_eq!(Paths(collect.paths()).taken_twice(), twice);
+        let set = collect.into_set();
+        let paths: Vec<&str> = set.files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "a.css",
+                "a.css",
+                "b/index.html",
+                "b/index.html",
+                "b/index.html",
+                "c.js"
+            ]
+        );
     }
 }
