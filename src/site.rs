@@ -242,9 +242,15 @@ pub fn assemble(
 
     // Section descriptions first, so a section's title is known before its
     // reports are placed.
-    let (indexes, reports): (Vec<_>, Vec<_>) = docs
-        .into_iter()
-        .partition(|(doc, _)| doc.kind == DocKind::SectionIndex);
+    let mut indexes = Vec::new();
+    let mut reports = Vec::with_capacity(docs.len());
+    for doc in docs {
+        if doc.0.kind == DocKind::SectionIndex {
+            indexes.push(doc);
+        } else {
+            reports.push(doc);
+        }
+    }
     for (doc, rendered) in indexes {
         let id = section_for(&mut sections, &mut by_folder, &doc.section, config);
         let section = &mut sections[id.0 as usize];
@@ -495,8 +501,9 @@ struct Targets {
     by_source: HashMap<String, UrlPath>,
     /// Every output file, for checking links written as site paths.
     outputs: HashSet<String>,
-    /// The heading ids of each report's page, for checking `#fragments`.
-    anchors: HashMap<UrlPath, HashSet<String>>,
+    /// Each report's page and text (its headings' ids), for checking
+    /// `#fragments`.
+    anchors: HashMap<UrlPath, Arc<RenderedDoc>>,
 }
 
 impl Targets {
@@ -536,12 +543,7 @@ impl Targets {
             .collect();
         let anchors = reports
             .iter()
-            .map(|r| {
-                (
-                    r.url.clone(),
-                    r.doc.toc.iter().map(|h| h.id.clone()).collect(),
-                )
-            })
+            .map(|r| (r.url.clone(), r.doc.clone()))
             .collect();
         Targets {
             by_source,
@@ -569,11 +571,12 @@ impl Targets {
                         diagnostics.push(problem.into_diagnostic(source, line, &link.target));
                         UrlPath::root()
                     });
-                if let (Some(fragment), Some(ids)) = (&link.fragment, self.anchors.get(&url)) {
+                if let (Some(fragment), Some(doc)) = (&link.fragment, self.anchors.get(&url)) {
                     let id = percent_encoding::percent_decode_str(fragment).decode_utf8_lossy();
-                    if !ids.contains(id.as_ref()) {
-                        let mut known: Vec<&str> = ids.iter().map(String::as_str).collect();
+                    if !doc.toc.iter().any(|h| h.id == id) {
+                        let mut known: Vec<&str> = doc.toc.iter().map(|h| h.id.as_str()).collect();
                         known.sort();
+                        known.dedup();
                         diagnostics.push(
                             Diagnostic::error(
                                 source,
@@ -755,24 +758,25 @@ fn check_unique_urls(
             .map(|(k, _)| ContentPath::from_relative(&format!("content/{}", k.join("/"))))
             .unwrap_or_else(|| ContentPath::from_relative("content"))
     };
-    let mut claimed: BTreeMap<String, ContentPath> = BTreeMap::new();
-    let mut claims: Vec<(String, ContentPath)> = Vec::new();
+    // Owners borrowed where they can be: a large site has one per report.
+    let mut claimed: HashMap<String, Cow<ContentPath>> = HashMap::new();
+    let mut claims: Vec<(String, Cow<ContentPath>)> = Vec::new();
     for section in sections {
-        let owner = section
-            .source
-            .clone()
-            .unwrap_or_else(|| folder_of(section.id));
+        let owner = match &section.source {
+            Some(source) => Cow::Borrowed(source),
+            None => Cow::Owned(folder_of(section.id)),
+        };
         for page in &section.list_pages {
             claims.push((page.output_file(), owner.clone()));
         }
     }
     for report in reports {
-        claims.push((report.url.output_file(), report.source.clone()));
+        claims.push((report.url.output_file(), Cow::Borrowed(&report.source)));
     }
     for asset in assets {
         claims.push((
             asset.url.output_file(),
-            ContentPath::from_relative(&format!("content{}", asset.url)),
+            Cow::Owned(ContentPath::from_relative(&format!("content{}", asset.url))),
         ));
     }
     for (file, owner) in claims {
