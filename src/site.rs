@@ -85,6 +85,31 @@ pub struct Report {
     pub next: Option<ReportId>,
 }
 
+/// A report's front matter and rendered text, by handle. serve's caches
+/// hand on the very same values while a report's file is unchanged, so
+/// what a cache made from them is still right while they are the same
+/// handles ([`SharedValues::are_of`]), without comparing them. (Holding
+/// the handles keeps their addresses from being reused.)
+#[derive(Clone)]
+pub struct SharedValues {
+    front: Arc<FrontMatter>,
+    doc: Arc<RenderedDoc>,
+}
+
+impl SharedValues {
+    pub fn of(report: &Report) -> SharedValues {
+        SharedValues {
+            front: report.front.clone(),
+            doc: report.doc.clone(),
+        }
+    }
+
+    /// Whether these are, handle for handle, `report`'s values.
+    pub fn are_of(&self, report: &Report) -> bool {
+        Arc::ptr_eq(&self.front, &report.front) && Arc::ptr_eq(&self.doc, &report.doc)
+    }
+}
+
 /// Where a link inside the site leads.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct LinkTarget {

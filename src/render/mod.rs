@@ -36,10 +36,10 @@ use crate::catalogue::Catalogue;
 use crate::config::Config;
 use crate::content::disclosure::DocType;
 use crate::diagnostics::{Diagnostic, Diagnostics};
-use crate::markdown::{RenderedDoc, is_external};
+use crate::markdown::is_external;
 use crate::output::{OutputError, Sink};
 use crate::paths::{ContentPath, UrlPath};
-use crate::site::{Href, Report, ReportId, Section, SectionId, Site};
+use crate::site::{Href, Report, ReportId, Section, SectionId, SharedValues, Site};
 use crate::theme::{Strings, Theme};
 use links::{Links, fill_links};
 use views::*;
@@ -93,7 +93,7 @@ pub struct PageMemo {
     /// Each report's [`OwnSummary`] hash, by report (serve's; a build
     /// from the disk cache hashes them all).
     #[serde(skip)]
-    own: Vec<Option<OwnHash>>,
+    own: Vec<OwnHash>,
 }
 
 /// A group's pages and the key they were made under.
@@ -298,7 +298,7 @@ impl OwnSummary<'_> {
 }
 
 /// The hash of a report's [`OwnSummary`], and the values it was made from.
-type OwnHash = (Arc<crate::content::FrontMatter>, Arc<RenderedDoc>, u64);
+type OwnHash = (SharedValues, u64);
 
 /// What report pages see of one report besides its body (see
 /// [`PageMemo`]), hashed through its serialised form: its
@@ -349,21 +349,18 @@ impl ReportSummary<'_> {
 }
 
 /// The [`OwnSummary`] hash of every report, taken from `known` (the last
-/// build's, by report) where the report's front matter and text are the
-/// very values hashed then. (Moved, not cloned: on a large site every
-/// reference count touched is a cache miss.)
-fn own_hashes(site: &Site, mut known: Vec<Option<OwnHash>>) -> Vec<Option<OwnHash>> {
+/// build's, by report) where the report still has the values hashed then.
+/// (Moved, not cloned: on a large site every reference count touched is a
+/// cache miss.)
+fn own_hashes(site: &Site, known: Vec<OwnHash>) -> Vec<OwnHash> {
+    let mut known: Vec<Option<OwnHash>> = known.into_iter().map(Some).collect();
     known.resize_with(site.reports.len(), || None);
     site.reports
         .par_iter()
         .zip(known)
         .map(|(r, known)| match known {
-            Some((front, doc, hash))
-                if Arc::ptr_eq(&front, &r.front) && Arc::ptr_eq(&doc, &r.doc) =>
-            {
-                Some((front, doc, hash))
-            }
-            _ => Some((r.front.clone(), r.doc.clone(), OwnSummary::hash(r))),
+            Some(kept) if kept.0.are_of(r) => kept,
+            _ => (SharedValues::of(r), OwnSummary::hash(r)),
         })
         .collect()
 }
@@ -375,13 +372,13 @@ fn own_hashes(site: &Site, mut known: Vec<Option<OwnHash>>) -> Vec<Option<OwnHas
 /// build cache. Hashing the serialised summaries takes a few tens of
 /// milliseconds at 10,000 reports, where formatting them with `Debug`
 /// took half a second.)
-fn site_key(site: &Site, theme: &Theme, config: &Config, own: &[Option<OwnHash>]) -> u64 {
+fn site_key(site: &Site, theme: &Theme, config: &Config, own: &[OwnHash]) -> u64 {
     use std::fmt::Write;
     let summaries: Vec<u64> = site
         .reports
         .par_iter()
         .zip(own)
-        .map(|(r, own)| ReportSummary::of(r, own.as_ref().map_or(0, |(.., own)| *own)).hash())
+        .map(|(r, (_, own))| ReportSummary::of(r, *own).hash())
         .collect();
     let mut h = std::collections::hash_map::DefaultHasher::new();
     for summary in summaries {

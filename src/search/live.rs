@@ -22,7 +22,6 @@
 
 use std::borrow::Cow;
 use std::io;
-use std::sync::Arc;
 
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -31,33 +30,29 @@ use super::builder::{IndexBuilder, avg_class, avg_len, bm25_weights, length_clas
 use super::shards::{DirEntry, DocTable, Emitter, IndexFile, Sizes, write_partition};
 use super::{BUILD_BLOCK, DOC_CHUNK, DocTerms, SearchDoc, TermInputs, TermPostings, search_doc};
 use crate::config::{Config, Language};
-use crate::content::FrontMatter;
-use crate::markdown::RenderedDoc;
 use crate::paths::UrlPath;
-use crate::site::{Report, ReportId, Site};
+use crate::site::{Report, ReportId, SharedValues, Site};
 
 /// One indexed report.
 struct LiveDoc {
     /// What its terms were made from.
     inputs: TermInputs,
     len: u32,
-    /// The report's front matter and rendered text (shared with serve's
-    /// caches, which hand on the very same values while its file is
-    /// unchanged) and its page, as last indexed: the same values give the
-    /// same terms and row, so a report whose values are these is not
-    /// looked at again.
-    seen: (Arc<FrontMatter>, Arc<RenderedDoc>, UrlPath),
+    /// The report's front matter and rendered text, and its page, as last
+    /// indexed: the same values give the same terms and row, so a report
+    /// that still has them is not looked at again.
+    seen: (SharedValues, UrlPath),
 }
 
 impl LiveDoc {
-    fn seen(report: &Report) -> (Arc<FrontMatter>, Arc<RenderedDoc>, UrlPath) {
-        (report.front.clone(), report.doc.clone(), report.url.clone())
+    fn seen(report: &Report) -> (SharedValues, UrlPath) {
+        (SharedValues::of(report), report.url.clone())
     }
 
     /// Whether `report` is, value for value, the one indexed last.
     fn is(&self, report: &Report) -> bool {
-        let (front, doc, url) = &self.seen;
-        Arc::ptr_eq(front, &report.front) && Arc::ptr_eq(doc, &report.doc) && *url == report.url
+        let (values, url) = &self.seen;
+        values.are_of(report) && *url == report.url
     }
 }
 
@@ -238,7 +233,7 @@ impl LiveIndex {
     /// first, with its row.
     fn rebuild(
         &mut self,
-        seen: Vec<(Arc<FrontMatter>, Arc<RenderedDoc>, UrlPath)>,
+        seen: Vec<(SharedValues, UrlPath)>,
         inputs: Vec<(TermInputs, SearchDoc)>,
     ) {
         let mut builder = IndexBuilder::in_memory();
@@ -255,7 +250,7 @@ impl LiveIndex {
                 .par_iter()
                 .map(|(inputs, _)| {
                     let (terms, len) = inputs.terms();
-                    // The rows are made from the site when the files are.
+                    // The builder needs the length only; the rows are below.
                     (
                         SearchDoc {
                             len,
