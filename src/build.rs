@@ -2,7 +2,7 @@
 //! and either writes the whole portal or, when anything is wrong, reports
 //! every problem and leaves the previous output exactly as it was.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -482,11 +482,18 @@ fn prepare(
         })
         .collect();
     if let Some(cache) = cache {
-        cache.rendered_last = rendered.iter().filter(|(_, fresh, _)| *fresh).count();
-        cache.rendered = rendered
-            .iter()
-            .map(|(key, _, doc)| (*key, doc.clone()))
-            .collect();
+        // Updated in place, as the read cache is: on a large site only a
+        // few texts were rendered, and every handle copied is a cache miss.
+        cache.rendered_last = 0;
+        for (key, fresh, doc) in &rendered {
+            if *fresh {
+                cache.rendered.insert(*key, doc.clone());
+                cache.rendered_last += 1;
+            }
+        }
+        // Texts no file has any more.
+        let present: HashSet<u64> = rendered.iter().map(|(key, ..)| *key).collect();
+        cache.rendered.retain(|key, _| present.contains(key));
     }
     let rendered: Vec<Arc<RenderedDoc>> = rendered.into_iter().map(|(_, _, doc)| doc).collect();
     progress.stage("checking the site", 0);
