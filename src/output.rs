@@ -91,15 +91,21 @@ pub trait Sink: Sync {
     fn paths(&self) -> Vec<String>;
     /// The paths taken more than once, sorted.
     fn taken_twice(&self) -> Vec<String> {
-        let mut twice: Vec<String> = self
-            .paths()
-            .windows(2)
-            .filter(|pair| pair[0] == pair[1])
-            .map(|pair| pair[0].clone())
-            .collect();
-        twice.dedup();
-        twice
+        repeated(self.paths().iter().map(String::as_str))
     }
+}
+
+/// Each path that comes more than once in `sorted`, once.
+fn repeated<'a>(sorted: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut twice: Vec<String> = Vec::new();
+    let mut last = None;
+    for path in sorted {
+        if last == Some(path) && twice.last().map(String::as_str) != Some(path) {
+            twice.push(path.to_string());
+        }
+        last = Some(path);
+    }
+    twice
 }
 
 /// Files kept in memory, for `gazette serve` (which serves from memory)
@@ -140,13 +146,7 @@ impl Sink for Collect {
     fn taken_twice(&self) -> Vec<String> {
         let mut files = self.files.lock().unwrap_or_else(|e| e.into_inner());
         files.sort_by(|a, b| a.path.cmp(&b.path));
-        let mut twice: Vec<String> = files
-            .windows(2)
-            .filter(|pair| pair[0].path == pair[1].path)
-            .map(|pair| pair[0].path.clone())
-            .collect();
-        twice.dedup();
-        twice
+        repeated(files.iter().map(|f| f.path.as_str()))
     }
 }
 
