@@ -213,7 +213,7 @@ impl Site {
     /// Every report, with a page or not, newest first.
     pub fn reports_by_date_all(&self) -> Vec<ReportId> {
         let mut ids: Vec<ReportId> = self.reports.iter().map(|r| r.id).collect();
-        ids.sort_by(|a, b| publication_order(self.report(*a), self.report(*b)));
+        sort_by_publication(&mut ids, &self.reports);
         ids
     }
 
@@ -225,24 +225,29 @@ impl Site {
             .filter(|r| r.has_page)
             .map(|r| r.id)
             .collect();
-        ids.sort_by(|a, b| publication_order(self.report(*a), self.report(*b)));
+        sort_by_publication(&mut ids, &self.reports);
         ids
     }
 }
 
-/// Newest first; ties broken by title then source path, so the order never
-/// depends on the order files were read in.
-fn publication_order(a: &Report, b: &Report) -> std::cmp::Ordering {
-    let instant = |r: &Report| {
-        r.front
+/// Sorts `ids` (of `reports`) newest first; ties broken by title then
+/// source path, so the order never depends on the order files were read
+/// in. Each report's instant is worked out once (a time zone's offset is
+/// not free, and serve sorts every report on every rebuild).
+fn sort_by_publication(ids: &mut [ReportId], reports: &[Report]) {
+    ids.sort_by_cached_key(|id| {
+        let report = &reports[id.0 as usize];
+        let instant = report
+            .front
             .date_published
             .map(|d| d.instant())
-            .unwrap_or(i64::MIN)
-    };
-    instant(b)
-        .cmp(&instant(a))
-        .then_with(|| a.front.title.cmp(&b.front.title))
-        .then_with(|| a.source.cmp(&b.source))
+            .unwrap_or(i64::MIN);
+        (
+            std::cmp::Reverse(instant),
+            report.front.title.as_str(),
+            &report.source,
+        )
+    });
 }
 
 /// The URL segment of a file or folder name: surrounding space removed and
@@ -325,9 +330,7 @@ pub fn assemble(
         sections[report.section.0 as usize].reports.push(report.id);
     }
     for section in &mut sections {
-        section.reports.sort_by(|a, b| {
-            publication_order(&site_reports[a.0 as usize], &site_reports[b.0 as usize])
-        });
+        sort_by_publication(&mut section.reports, &site_reports);
         for (i, id) in section.reports.iter().enumerate() {
             let report = &mut site_reports[id.0 as usize];
             report.next = i.checked_sub(1).map(|j| section.reports[j]);
