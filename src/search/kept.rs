@@ -271,14 +271,12 @@ impl KeptIndex {
             .enumerate()
             .filter(|(_, dirty)| **dirty)
             .map(|(number, _)| -> io::Result<_> {
-                let mut partition = LivePartition {
-                    terms: read_terms(&dir.join(&self.partitions[number].terms))?,
-                    made: None,
-                };
+                let mut partition =
+                    LivePartition::new(read_terms(&dir.join(&self.partitions[number].terms))?);
                 for (doc, old, new, _) in &changes {
                     replace_in(&mut partition, number, *doc, old, new);
                 }
-                let (files, entries) = make(&partition.terms, &lens, avg, sizes)?;
+                let ((files, entries), _) = make(&partition.terms, &lens, avg, sizes, None);
                 let name = terms_file(number, generation);
                 let mut writer = TermsWriter::create(&dir.join(&name))?;
                 let mut sorted: Vec<_> = partition.terms.iter().collect();

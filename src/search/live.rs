@@ -27,7 +27,9 @@ use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::builder::{IndexBuilder, avg_class, avg_len, bm25_weights, length_class};
-use super::shards::{DirEntry, DocTable, Emitter, IndexFile, Sizes, write_partition};
+use super::shards::{
+    DirEntry, DocTable, Emitter, IndexFile, PlannedShard, Sizes, make_shard, plan, plan_entries,
+};
 use super::{BUILD_BLOCK, DOC_CHUNK, DocTerms, SearchDoc, TermInputs, TermPostings, search_doc};
 use crate::config::{Config, Language};
 use crate::paths::UrlPath;
@@ -62,7 +64,34 @@ impl LiveDoc {
 pub(super) struct LivePartition {
     pub terms: FxHashMap<String, TermPostings>,
     pub made: Option<(Vec<IndexFile>, Vec<DirEntry>)>,
+    /// The shards it made last, by [`PlannedShard::signature`]: when the
+    /// partition is made again, a shard with the same terms, none of which
+    /// changed, is handed on (a save touches a few terms of a partition's
+    /// thousands).
+    shards: FxHashMap<u64, MadeShard>,
+    /// Terms whose postings changed since the shards were made.
+    changed: FxHashSet<String>,
 }
+
+impl LivePartition {
+    pub fn new(terms: FxHashMap<String, TermPostings>) -> LivePartition {
+        LivePartition {
+            terms,
+            ..LivePartition::default()
+        }
+    }
+
+    /// Forgets what it made: every shard is made again (the weights of
+    /// all its terms changed).
+    fn forget(&mut self) {
+        self.made = None;
+        self.shards.clear();
+        self.changed.clear();
+    }
+}
+
+/// The files of one shard and the names of its term and position shard.
+type MadeShard = (Vec<IndexFile>, [String; 2]);
 
 /// The search index of the last build, kept up to date by
 /// [`LiveIndex::update`].
@@ -192,7 +221,7 @@ impl LiveIndex {
         let avg = avg_class(&lens);
         if avg != self.avg {
             for partition in &mut self.partitions {
-                partition.made = None;
+                partition.forget();
             }
             self.avg = avg;
         }
@@ -200,10 +229,13 @@ impl LiveIndex {
         self.partitions
             .par_iter_mut()
             .filter(|p| p.made.is_none())
-            .try_for_each(|p| -> io::Result<()> {
-                p.made = Some(make(&p.terms, &lens, avg, sizes)?);
-                Ok(())
-            })?;
+            .for_each(|p| {
+                let (made, shards) =
+                    make(&p.terms, &lens, avg, sizes, Some((&p.shards, &p.changed)));
+                p.made = Some(made);
+                p.shards = shards;
+                p.changed.clear();
+            });
 
         let out = Emitter::new(emit);
         let mut entries = Vec::new();
@@ -278,10 +310,7 @@ impl LiveIndex {
         let terms = builder.into_terms();
         self.docs = docs;
         self.rows = rows;
-        self.partitions = terms
-            .into_iter()
-            .map(|terms| LivePartition { terms, made: None })
-            .collect();
+        self.partitions = terms.into_iter().map(LivePartition::new).collect();
     }
 
     /// Re-indexes document `doc` from its new `inputs`: its postings are
@@ -299,6 +328,15 @@ impl LiveIndex {
             .par_iter_mut()
             .enumerate()
             .for_each(|(number, partition)| {
+                if reweigh {
+                    // Every weight of the report changed.
+                    let terms = old.partition(number).chain(new.partition(number));
+                    for (term, ..) in terms {
+                        if !partition.changed.contains(term) {
+                            partition.changed.insert(term.to_string());
+                        }
+                    }
+                }
                 if replace_in(partition, number, doc, &old, &new)
                     || reweigh && touches(&old, &new, number)
                 {
@@ -337,6 +375,9 @@ pub(super) fn replace_in(
             }
         }
         changed = true;
+        if !partition.changed.contains(term) {
+            partition.changed.insert(term.to_string());
+        }
         let postings = partition.terms.entry(term.to_string()).or_default();
         *postings = postings.with_doc(doc, Some((tf, positions)));
     }
@@ -346,6 +387,9 @@ pub(super) fn replace_in(
         for (term, ..) in old.partition(number) {
             if after.contains(term) {
                 continue;
+            }
+            if !partition.changed.contains(term) {
+                partition.changed.insert(term.to_string());
             }
             if let Some(postings) = partition.terms.get_mut(term) {
                 let rest = postings.with_doc(doc, None);
@@ -361,27 +405,57 @@ pub(super) fn replace_in(
 }
 
 /// The files of one partition and its directory entries, as
-/// [`super::shards::write_files`] makes them.
+/// [`super::shards::write_files`] makes them, and the files of each shard
+/// by its signature. With `last`, the shards made last time and the terms
+/// changed since, a shard none of whose terms changed is handed on.
 pub(super) fn make(
     terms: &FxHashMap<String, TermPostings>,
     lens: &[u32],
     avg: f64,
     sizes: Sizes,
-) -> io::Result<(Vec<IndexFile>, Vec<DirEntry>)> {
+    last: Option<(&FxHashMap<u64, MadeShard>, &FxHashSet<String>)>,
+) -> ((Vec<IndexFile>, Vec<DirEntry>), FxHashMap<u64, MadeShard>) {
     let mut sorted: Vec<(&str, &TermPostings)> =
         terms.iter().map(|(t, p)| (t.as_str(), p)).collect();
     sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    let mut files = Vec::new();
-    let mut emit = |file: IndexFile| {
-        files.push(file);
-        Ok(())
-    };
+    let shards = plan(&sorted, sizes);
+    // The places in `sorted` of the terms that changed.
+    let changed: FxHashSet<u32> = last
+        .map(|(_, changed)| {
+            changed
+                .iter()
+                .filter_map(|term| {
+                    sorted
+                        .binary_search_by(|(t, _)| (*t).cmp(term.as_str()))
+                        .ok()
+                        .map(|i| i as u32)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     let weigh = |postings: &TermPostings| {
         Cow::Owned(TermPostings {
             weights: bm25_weights(postings, lens, avg),
             ..postings.clone()
         })
     };
-    let entries = write_partition(&sorted, sizes, weigh, &mut emit)?;
-    Ok((files, entries))
+    let made: Vec<(u64, MadeShard)> = shards
+        .iter()
+        .map(|shard: &PlannedShard| {
+            let signature = shard.signature(&sorted);
+            let unchanged = || !shard.terms.iter().any(|i| changed.contains(i));
+            let kept = last.and_then(|(made, _)| made.get(&signature));
+            let made = match kept {
+                Some(kept) if unchanged() => kept.clone(),
+                _ => make_shard(shard, &sorted, sizes, weigh),
+            };
+            (signature, made)
+        })
+        .collect();
+    let entries = plan_entries(&shards, made.iter().map(|(_, (_, names))| names));
+    let files = made
+        .iter()
+        .flat_map(|(_, (files, _))| files.iter().cloned())
+        .collect();
+    ((files, entries), made.into_iter().collect())
 }

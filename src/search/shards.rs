@@ -223,17 +223,85 @@ impl Shard {
     }
 }
 
+/// The layout of one partition's shards, decided term by term from the
+/// terms in sorted order (so a shard key's terms come one after another):
+/// consecutive keys share a shard of about `shard_postings` postings, so
+/// that a query loads a few files of tens of kilobytes whatever the size
+/// of the site; a key with more postings than that (a common character:
+/// 法, 政) is split into parts by a hash of the term, a shard each. The
+/// directory entry of a key names the term and position shard of each of
+/// its parts; a term is in part `term_part(term, parts)`.
+///
+/// [`PartitionWriter`] follows it as it encodes; [`plan`] follows it
+/// without encoding, for the live index to make again only the shards
+/// whose terms changed.
+struct Layout {
+    shard_postings: usize,
+    /// Postings of the shared shard being filled.
+    shared: usize,
+    key: String,
+    /// Parts of the key whose terms are coming; 1 when it is not split.
+    parts: usize,
+}
+
+/// Where the next term goes.
+struct Step {
+    /// It starts a shard key: the last key's parts, if it was split, are
+    /// complete.
+    new_key: bool,
+    /// Its key does not fit in the shared shard, which is complete; the
+    /// key starts the next one.
+    flush_shared: bool,
+    /// The part of its split key it goes to; `None` for the shared shard.
+    part: Option<usize>,
+}
+
+impl Layout {
+    fn new(sizes: Sizes) -> Layout {
+        Layout {
+            shard_postings: sizes.shard_postings,
+            shared: 0,
+            key: String::new(),
+            parts: 1,
+        }
+    }
+
+    /// Places the next term, with `postings` postings; `key_postings` is
+    /// the number of postings of its shard key (of every term with that
+    /// key).
+    fn step(&mut self, term: &str, postings: usize, key_postings: usize) -> Step {
+        let key = shard_key(term);
+        let mut step = Step {
+            new_key: false,
+            flush_shared: false,
+            part: None,
+        };
+        if key != self.key {
+            step.new_key = true;
+            self.key = key.to_string();
+            self.parts = key_postings.div_ceil(self.shard_postings).max(1);
+            if self.parts == 1
+                && self.shared > 0
+                && self.shared + key_postings > self.shard_postings
+            {
+                step.flush_shared = true;
+                self.shared = 0;
+            }
+        }
+        if self.parts > 1 {
+            step.part = Some(term_part(term, self.parts));
+        } else {
+            self.shared += postings;
+        }
+        step
+    }
+}
+
 /// Makes the shards of one partition from its terms, given in sorted
-/// order (so a shard key's terms come one after another), keeping only
-/// the shards being filled: consecutive keys share a shard of about
-/// `shard_postings` postings, so that a query loads a few files of tens
-/// of kilobytes whatever the size of the site; a key with more postings
-/// than that (a common character: 法, 政) is split into parts by a hash of
-/// the term, a shard each. The directory entry of a key names the term
-/// and position shard of each of its parts; a term is in part
-/// `term_part(term, parts)`.
+/// order, as [`Layout`] places them, keeping only the shards being filled.
 struct PartitionWriter<'e> {
     sizes: Sizes,
+    layout: Layout,
     emit: &'e mut dyn FnMut(IndexFile) -> io::Result<()>,
     /// The shard filled by keys that are not split.
     shared: Shard,
@@ -247,6 +315,7 @@ impl<'e> PartitionWriter<'e> {
     fn new(sizes: Sizes, emit: &'e mut dyn FnMut(IndexFile) -> io::Result<()>) -> Self {
         PartitionWriter {
             sizes,
+            layout: Layout::new(sizes),
             emit,
             shared: Shard::new(),
             key: String::new(),
@@ -258,28 +327,23 @@ impl<'e> PartitionWriter<'e> {
     /// Adds the next term; `key_postings` is the number of postings of
     /// its shard key (of every term with that key).
     fn add(&mut self, term: &str, postings: &TermPostings, key_postings: usize) -> io::Result<()> {
-        let key = shard_key(term);
-        if key != self.key {
+        let step = self.layout.step(term, postings.len(), key_postings);
+        if step.new_key {
             self.end_key()?;
-            self.key = key.to_string();
-            let parts = key_postings.div_ceil(self.sizes.shard_postings).max(1);
-            if parts > 1 {
-                self.split = (0..parts).map(|_| Shard::new()).collect();
+            self.key = shard_key(term).to_string();
+            if self.layout.parts > 1 {
+                self.split = (0..self.layout.parts).map(|_| Shard::new()).collect();
             } else {
-                if self.shared.postings > 0
-                    && self.shared.postings + key_postings > self.sizes.shard_postings
-                {
+                if step.flush_shared {
                     self.flush_shared()?;
                 }
                 self.shared.keys.push(self.key.clone());
             }
         }
         let own = self.sizes.own_position_file;
-        if self.split.is_empty() {
-            self.shared.add(term, postings, own, self.emit)
-        } else {
-            let part = term_part(term, self.split.len());
-            self.split[part].add(term, postings, own, self.emit)
+        match step.part {
+            None => self.shared.add(term, postings, own, self.emit),
+            Some(part) => self.split[part].add(term, postings, own, self.emit),
         }
     }
 
@@ -313,6 +377,123 @@ impl<'e> PartitionWriter<'e> {
         }
         Ok(self.entries.into_iter().collect())
     }
+}
+
+/// One shard of a partition as [`Layout`] places the terms: the shard
+/// keys it holds (one, for a part of a split key) and its terms, as
+/// indices into the partition's sorted terms.
+#[derive(Debug, Default)]
+pub(super) struct PlannedShard {
+    pub keys: Vec<String>,
+    /// For a part of a split key: the part, of how many.
+    pub part: Option<(usize, usize)>,
+    pub terms: Vec<u32>,
+}
+
+impl PlannedShard {
+    /// What the shard is, by name: equal for two shards holding the same
+    /// terms in the same place of the layout.
+    pub fn signature(&self, terms: &[(&str, &TermPostings)]) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = rustc_hash::FxHasher::default();
+        self.keys.hash(&mut h);
+        self.part.hash(&mut h);
+        for i in &self.terms {
+            terms[*i as usize].0.hash(&mut h);
+        }
+        h.finish()
+    }
+}
+
+/// The shards [`PartitionWriter`] would make of `terms` (sorted), in the
+/// order it completes them, without encoding any.
+pub(super) fn plan(terms: &[(&str, &TermPostings)], sizes: Sizes) -> Vec<PlannedShard> {
+    let key_postings = postings_by_key(terms);
+    let mut layout = Layout::new(sizes);
+    let mut shards = Vec::new();
+    let mut shared = PlannedShard::default();
+    let mut split: Vec<PlannedShard> = Vec::new();
+    for (i, (term, postings)) in terms.iter().enumerate() {
+        let key = shard_key(term);
+        let step = layout.step(term, postings.len(), key_postings[key]);
+        if step.new_key {
+            shards.append(&mut split);
+            if layout.parts > 1 {
+                split = (0..layout.parts)
+                    .map(|part| PlannedShard {
+                        keys: vec![key.to_string()],
+                        part: Some((part, layout.parts)),
+                        terms: Vec::new(),
+                    })
+                    .collect();
+            } else {
+                if step.flush_shared {
+                    shards.push(std::mem::take(&mut shared));
+                }
+                shared.keys.push(key.to_string());
+            }
+        }
+        match step.part {
+            None => shared.terms.push(i as u32),
+            Some(part) => split[part].terms.push(i as u32),
+        }
+    }
+    shards.append(&mut split);
+    if !shared.keys.is_empty() {
+        shards.push(shared);
+    }
+    shards
+}
+
+/// Makes the files of one planned shard from `terms` (the partition's,
+/// sorted), each term's postings as `weigh` makes them; returns the files
+/// and the names of its term and position shard.
+pub(super) fn make_shard<'t>(
+    shard: &PlannedShard,
+    terms: &[(&str, &'t TermPostings)],
+    sizes: Sizes,
+    weigh: impl Fn(&'t TermPostings) -> Cow<'t, TermPostings>,
+) -> (Vec<IndexFile>, [String; 2]) {
+    let mut files = Vec::new();
+    let mut emit = |file: IndexFile| {
+        files.push(file);
+        Ok(())
+    };
+    let mut made = Shard::new();
+    for i in &shard.terms {
+        let (term, postings) = terms[*i as usize];
+        made.add(term, &weigh(postings), sizes.own_position_file, &mut emit)
+            .expect("files in memory");
+    }
+    let (_, names) = made.finish(&mut emit).expect("files in memory");
+    (files, names)
+}
+
+/// The directory entries of the shards of `plan`, given the names each
+/// was made with (in the same order).
+pub(super) fn plan_entries<'a>(
+    plan: &[PlannedShard],
+    names: impl IntoIterator<Item = &'a [String; 2]>,
+) -> Vec<DirEntry> {
+    let mut entries: BTreeMap<&str, Vec<[String; 2]>> = BTreeMap::new();
+    for (shard, names) in plan.iter().zip(names) {
+        for key in &shard.keys {
+            entries.entry(key).or_default().push(names.clone());
+        }
+    }
+    entries
+        .into_iter()
+        .map(|(key, parts)| (key.to_string(), parts))
+        .collect()
+}
+
+/// The number of postings of each shard key of `terms`.
+fn postings_by_key<'t>(terms: &[(&'t str, &TermPostings)]) -> FxHashMap<&'t str, usize> {
+    let mut key_postings: FxHashMap<&str, usize> = FxHashMap::default();
+    for (term, postings) in terms {
+        *key_postings.entry(shard_key(term)).or_default() += postings.len();
+    }
+    key_postings
 }
 
 /// The sizes that shape the index files.
@@ -627,10 +808,7 @@ pub(super) fn write_partition<'t>(
     weigh: impl Fn(&'t TermPostings) -> Cow<'t, TermPostings>,
     emit: &mut dyn FnMut(IndexFile) -> io::Result<()>,
 ) -> io::Result<Vec<DirEntry>> {
-    let mut key_postings: FxHashMap<&str, usize> = FxHashMap::default();
-    for (term, postings) in terms {
-        *key_postings.entry(shard_key(term)).or_default() += postings.len();
-    }
+    let key_postings = postings_by_key(terms);
     let mut writer = PartitionWriter::new(sizes, emit);
     for (term, postings) in terms {
         writer.add(term, &weigh(postings), key_postings[shard_key(term)])?;

@@ -309,12 +309,9 @@ fn a_spilled_index_gives_exactly_the_files_of_one_in_memory() {
     assert_eq!(std::fs::read_dir(scratch.path()).unwrap().count(), 0);
 }
 
-/// BM25 sees lengths by their class ([`builder::length_class`]), so
-/// appending a sentence to one report changes the shards of the terms it
-/// adds, not every shard that holds one of the report's terms.
-#[test]
-fn a_small_edit_changes_few_term_shards() {
-    let mut texts: Vec<String> = (0..200)
+/// `n` reports of a few thousand characters, of one vocabulary.
+fn long_reports(n: usize) -> Vec<String> {
+    (0..n)
         .map(|i| {
             format!(
                 "第{i}号 法治政府建设年度报告。扫黑除恶专项斗争{}，依法行政{}。",
@@ -322,7 +319,15 @@ fn a_small_edit_changes_few_term_shards() {
                 "重大行政决策程序".repeat(i % 5 + 20),
             )
         })
-        .collect();
+        .collect()
+}
+
+/// BM25 sees lengths by their class ([`builder::length_class`]), so
+/// appending a sentence to one report changes the shards of the terms it
+/// adds, not every shard that holds one of the report's terms.
+#[test]
+fn a_small_edit_changes_few_term_shards() {
+    let mut texts = long_reports(200);
     let term_shards = |texts: &[String]| -> BTreeSet<String> {
         shards::shards_with(&index_of(texts), 64, 40)
             .into_iter()
@@ -347,6 +352,70 @@ fn a_small_edit_changes_few_term_shards() {
         changed <= 6,
         "{changed} of {} term shards changed",
         before.len()
+    );
+}
+
+/// The live index makes a changed partition again shard by shard: a
+/// shard none of whose terms changed is handed on as it was made, and
+/// the partition's files are exactly those made from nothing.
+#[test]
+fn a_partition_made_again_hands_on_the_shards_whose_terms_are_unchanged() {
+    let mut texts = long_reports(120);
+    let sizes = shards::Sizes {
+        own_position_file: 64,
+        shard_postings: 40,
+    };
+    let terms_of = |texts: &[String]| {
+        let index = index_of(texts);
+        let lens: Vec<u32> = index.docs.iter().map(|d| d.len).collect();
+        let terms: rustc_hash::FxHashMap<String, TermPostings> = index.terms.into_iter().collect();
+        (terms, lens)
+    };
+    let (before, lens) = terms_of(&texts);
+    let avg = builder::avg_class(&lens);
+    let (_, memo) = live::make(&before, &lens, avg, sizes, None);
+
+    // Terms new to the site, and terms whose postings change.
+    texts[60].push_str("依法行政。基准测试。");
+    let (after, lens) = terms_of(&texts);
+    assert_eq!(avg, builder::avg_class(&lens));
+    let changed: rustc_hash::FxHashSet<String> = after
+        .iter()
+        .filter(|(term, postings)| before.get(*term) != Some(postings))
+        .map(|(term, _)| term.clone())
+        .collect();
+    assert!(!changed.is_empty());
+    let (made, remade) = live::make(&after, &lens, avg, sizes, Some((&memo, &changed)));
+    let (fresh, _) = live::make(&after, &lens, avg, sizes, None);
+    let sorted = |(files, entries): (Vec<shards::IndexFile>, _)| {
+        let mut files: Vec<_> = files.into_iter().map(|f| (f.name, f.script)).collect();
+        files.sort();
+        (files, entries)
+    };
+    assert!(
+        sorted(made) == sorted(fresh),
+        "the files differ from those made from nothing"
+    );
+
+    // Shards handed on share their files with the last make.
+    let handed_on = remade
+        .iter()
+        .filter(|(signature, (files, _))| {
+            memo.get(*signature).is_some_and(|(old, _)| {
+                old.len() == files.len()
+                    && old
+                        .iter()
+                        .zip(files)
+                        .all(|(a, b)| std::sync::Arc::ptr_eq(&a.script, &b.script))
+            })
+        })
+        .count();
+    assert!(remade.len() > 50, "{} shards", remade.len());
+    assert!(
+        remade.len() - handed_on <= 16,
+        "{} of {} shards made again",
+        remade.len() - handed_on,
+        remade.len()
     );
 }
 
