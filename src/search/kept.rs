@@ -303,7 +303,6 @@ impl KeptIndex {
             self.partitions[number] = kept;
             remade_files.insert(number, files);
         }
-        let mut entries = Vec::new();
         for (number, partition) in self.partitions.iter().enumerate() {
             match remade_files.remove(&number) {
                 Some(files) => {
@@ -317,8 +316,8 @@ impl KeptIndex {
                     }
                 }
             }
-            entries.extend(partition.entries.iter().cloned());
         }
+        let entries = self.partitions.iter().flat_map(|p| &p.entries);
         let mut table = DocTable::new();
         let rows: Vec<SearchDoc> = ids
             .par_iter()

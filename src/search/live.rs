@@ -238,14 +238,16 @@ impl LiveIndex {
             });
 
         let out = Emitter::new(emit);
-        let mut entries = Vec::new();
         for partition in &self.partitions {
-            let (files, made) = partition.made.as_ref().expect("every partition is made");
+            let (files, _) = partition.made.as_ref().expect("every partition is made");
             for file in files {
                 out.put(file.clone())?;
             }
-            entries.extend(made.iter().cloned());
         }
+        let entries = self.partitions.iter().flat_map(|partition| {
+            let (_, entries) = partition.made.as_ref().expect("every partition is made");
+            entries
+        });
         // A chunk of rows none of which changed is handed on as it was made.
         let mut table = DocTable::new();
         self.chunk_files.truncate(dirty.len());

@@ -81,12 +81,10 @@ fn script(name: &str, data: &impl Serialize) -> String {
 
 /// A file named by the hash of its data.
 fn hashed(prefix: &str, data: &impl Serialize) -> IndexFile {
-    let body = serde_json::to_string(data).expect("index data serializes");
-    let name = content_name(prefix, &body);
-    IndexFile {
-        script: script(&name, data).into(),
-        name,
-    }
+    raw_hashed(
+        prefix,
+        serde_json::to_string(data).expect("index data serializes"),
+    )
 }
 
 /// A file named by the hash of `json`, which is already JSON.
@@ -680,17 +678,17 @@ impl DocTable {
     /// Makes the files beside the term shards: the last rows, the chunk
     /// directories, the directory buckets (from every key's entry), the
     /// filter files, and `meta` last (with the documents' average length).
-    pub(super) fn finish(
+    pub(super) fn finish<'e>(
         mut self,
         avg_len: f64,
-        entries: Vec<DirEntry>,
+        entries: impl IntoIterator<Item = &'e DirEntry>,
         out: &Emitter,
     ) -> io::Result<()> {
         self.flush(out)?;
-        let mut buckets: Vec<BTreeMap<String, Vec<[String; 2]>>> =
+        let mut buckets: Vec<BTreeMap<&str, &Vec<[String; 2]>>> =
             vec![BTreeMap::new(); DIR_BUCKETS as usize];
         for (key, parts) in entries {
-            buckets[bucket(&key) as usize].insert(key, parts);
+            buckets[bucket(key) as usize].insert(key, parts);
         }
         let mut dir_names = Vec::with_capacity(buckets.len());
         for bucket in &buckets {
@@ -794,7 +792,7 @@ pub(crate) fn write_files_keeping(
         Ok((files, entries))
     })?;
     let table = builder.take_table();
-    let entries = made.iter().flat_map(|(_, e)| e.iter().cloned()).collect();
+    let entries = made.iter().flat_map(|(_, e)| e);
     table.finish(builder.avg_len(), entries, out)?;
     Ok(if keep.is_some() { made } else { Vec::new() })
 }
@@ -856,7 +854,7 @@ pub fn shards_with(
         );
     }
     table
-        .finish(index.avg_len, entries, &out)
+        .finish(index.avg_len, &entries, &out)
         .expect("files in memory");
     drop(out);
     files.into_inner().unwrap_or_else(|e| e.into_inner())
