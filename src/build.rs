@@ -170,6 +170,15 @@ impl BuildCache {
         self.read.read_last
     }
 
+    /// Tells the next build that, since the last one, only the files at
+    /// `paths` (relative to the site's root) changed, as a watcher of the
+    /// site's folders saw: it then looks at just those instead of walking
+    /// the folders and stamping every file (a file added, removed or
+    /// renamed still makes it walk them).
+    pub fn trust_changes(&mut self, paths: Vec<PathBuf>) {
+        self.read.changed = Some(paths);
+    }
+
     /// Reports whose pages the last build rendered (the rest were kept).
     pub fn pages_last(&self) -> usize {
         self.pages.rendered_last

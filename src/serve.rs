@@ -208,8 +208,8 @@ pub fn serve(options: ServeOptions) -> Result<(), String> {
     }
 
     let (send, receive) = mpsc::channel();
-    let _watcher = watch(&options.root, options.poll, send)?;
-    let changes = Changes::new(&options.root, receive);
+    let (_watcher, native) = watch(&options.root, options.poll, send)?;
+    let changes = Changes::new(&options.root, receive, native);
     let builder_shared = shared.clone();
     let timings = options.timings;
     std::thread::spawn(move || {
@@ -272,18 +272,20 @@ fn relevant(root: &Path, path: &Path) -> bool {
         .any(|c| crate::content::is_ignored(&c.as_os_str().to_string_lossy()))
 }
 
+/// Watches `root`; returns the watcher (which stops when dropped) and
+/// whether it is the OS's (not polling).
 fn watch(
     root: &Path,
     poll: bool,
     changes: mpsc::Sender<notify_debouncer_full::DebounceEventResult>,
-) -> Result<Box<dyn std::any::Any + Send>, String> {
+) -> Result<(Box<dyn std::any::Any + Send>, bool), String> {
     // The watcher's own debounce: long enough to see an editor's
     // write-then-rename as one change, short next to a rebuild.
     let delay = Duration::from_millis(20);
     if !poll {
         match notify_debouncer_full::new_debouncer(delay, None, changes.clone()) {
             Ok(mut debouncer) => match debouncer.watch(root, RecursiveMode::Recursive) {
-                Ok(()) => return Ok(Box::new(debouncer)),
+                Ok(()) => return Ok((Box::new(debouncer), true)),
                 Err(e) => eprintln!(
                     "the file system does not report changes ({e}); checking for changes every half second instead (use --poll to choose this)"
                 ),
@@ -305,7 +307,7 @@ fn watch(
     debouncer
         .watch(root, RecursiveMode::Recursive)
         .map_err(|e| format!("cannot watch {}: {e}", root.display()))?;
-    Ok(Box::new(debouncer))
+    Ok((Box::new(debouncer), false))
 }
 
 /// A fingerprint of a file's content, or `None` when it is gone.
@@ -327,12 +329,28 @@ struct Changes {
     /// The fingerprint of every file seen changing, to tell a real change
     /// from a save that left the bytes as they were.
     known: HashMap<PathBuf, Option<u64>>,
+    /// Whether the OS reports changes (not polling): then the paths it
+    /// reports are every file that changed, unless it says it lost some.
+    native: bool,
+    /// The site's files (relative to its root) reported since the last
+    /// build, and whether that is all of them.
+    seen: Vec<PathBuf>,
+    complete: bool,
+}
+
+/// What changed since the last build.
+struct Changed {
+    /// Files of the site, relative to its root.
+    paths: Vec<PathBuf>,
+    /// Whether `paths` are all the files that changed.
+    complete: bool,
 }
 
 impl Changes {
     fn new(
         root: &Path,
         events: mpsc::Receiver<notify_debouncer_full::DebounceEventResult>,
+        native: bool,
     ) -> Changes {
         // The watcher reports absolute paths.
         let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
@@ -340,12 +358,15 @@ impl Changes {
             root,
             events,
             known: HashMap::new(),
+            native,
+            seen: Vec::new(),
+            complete: true,
         }
     }
 
     /// Waits for the next change to the bytes of a file of the site; `None`
     /// when the watcher is gone. Called when the last build is done.
-    fn next(&mut self) -> Option<()> {
+    fn next(&mut self) -> Option<Changed> {
         let built = Instant::now();
         loop {
             let first = self.events.recv().ok()?;
@@ -368,7 +389,21 @@ impl Changes {
                 batch.extend(self.events.try_iter());
             }
             let mut changed = false;
-            for events in batch.into_iter().flatten() {
+            for events in batch {
+                let events = match events {
+                    Ok(events) => events,
+                    Err(_) => {
+                        // The watcher failed to report something.
+                        self.complete = false;
+                        changed = true;
+                        continue;
+                    }
+                };
+                if events.iter().any(|e| e.need_rescan()) {
+                    // The OS dropped events (its queue overflowed).
+                    self.complete = false;
+                    changed = true;
+                }
                 // Opening or reading a file (an editor opening a report)
                 // changes nothing.
                 let changes = events
@@ -377,6 +412,9 @@ impl Changes {
                 for path in changes.flat_map(|e| e.paths.iter()) {
                     if !relevant(&self.root, path) {
                         continue;
+                    }
+                    if let Ok(relative) = path.strip_prefix(&self.root) {
+                        self.seen.push(relative.to_path_buf());
                     }
                     let now = fingerprint(path);
                     let before = self.known.insert(path.clone(), now);
@@ -388,7 +426,12 @@ impl Changes {
                 }
             }
             if changed {
-                return Some(());
+                let changed = Changed {
+                    paths: std::mem::take(&mut self.seen),
+                    complete: self.native && self.complete,
+                };
+                self.complete = true;
+                return Some(changed);
             }
         }
     }
@@ -419,8 +462,11 @@ fn rebuild_loop(
     mut cache: build::BuildCache,
     timings: bool,
 ) {
-    while changes.next().is_some() {
+    while let Some(changed) = changes.next() {
         let started = Instant::now();
+        if changed.complete {
+            cache.trust_changes(changed.paths);
+        }
         let built = std::time::SystemTime::now();
         match build::generate_cached(options, &build::Quiet, Some(&mut cache)) {
             Ok(generated) => {
@@ -601,8 +647,8 @@ pub fn watch_and_build(
     report: impl Fn(Result<build::BuildSummary, BuildError>),
 ) -> Result<(), String> {
     let (send, receive) = mpsc::channel();
-    let _watcher = watch(&options.root, poll, send)?;
-    let mut changes = Changes::new(&options.root, receive);
+    let (_watcher, native) = watch(&options.root, poll, send)?;
+    let mut changes = Changes::new(&options.root, receive, native);
     eprintln!("watching {} for changes", options.root.display());
     while changes.next().is_some() {
         report(build::build(options));

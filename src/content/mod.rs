@@ -150,6 +150,54 @@ pub struct ReadCache {
     pub serialize: bool,
     #[serde(skip)]
     pub serialized: Option<Vec<u8>>,
+    /// What the last walk of the folders found.
+    #[serde(skip)]
+    listing: Option<Arc<Listing>>,
+    /// The files (relative to the site's root) that changed since the last
+    /// load, when something watching the folders knows exactly: the next
+    /// load then looks at just these instead of walking the folders and
+    /// stamping every file. Taken by that load.
+    #[serde(skip)]
+    pub changed: Option<Vec<PathBuf>>,
+}
+
+/// What one walk of `content/` and `static/` found.
+#[derive(Default)]
+struct Listing {
+    markdown: Vec<PathBuf>,
+    assets: Vec<Asset>,
+    static_files: Vec<Asset>,
+    skipped: Vec<Skipped>,
+    /// Whether the walk may be taken again on the word of a watcher: it
+    /// met no problem and went through no symbolic link (whose target a
+    /// watcher of the site's folders does not see change).
+    reusable: bool,
+}
+
+impl Listing {
+    /// The listing, if it still holds after `changed` (relative to
+    /// `root`): every change is to a Markdown file it lists, which is
+    /// still there. Any other change (a file added, removed or renamed, an
+    /// attachment) needs a walk. Files outside `content/` and `static/`
+    /// are not its business.
+    fn still_holds(
+        &self,
+        root: &Path,
+        changed: &[PathBuf],
+        known: &HashMap<PathBuf, (FileStamp, Arc<ReadDoc>)>,
+    ) -> bool {
+        self.reusable
+            && changed.iter().all(|relative| {
+                let top = relative.components().next().map(|c| c.as_os_str());
+                if top != Some(CONTENT_DIR.as_ref()) && top != Some(STATIC_DIR.as_ref()) {
+                    return true;
+                }
+                let path = root.join(relative);
+                is_markdown(&path)
+                    && known.contains_key(&path)
+                    && std::fs::metadata(&path).is_ok_and(|m| m.is_file())
+            })
+    }
 }
 
 impl ReadCache {
@@ -225,14 +273,24 @@ pub fn load_cached(
         cache.options = Some(key);
     }
     let content_dir = root.join(CONTENT_DIR);
-    let mut skipped = Vec::new();
-    let (markdown, assets) = walk(root, &content_dir, true, &mut skipped, diagnostics);
-    let static_dir = root.join(STATIC_DIR);
-    let static_files = if static_dir.is_dir() {
-        walk(root, &static_dir, false, &mut skipped, diagnostics).1
-    } else {
-        Vec::new()
+    let changed = cache.as_deref_mut().and_then(|c| c.changed.take());
+    let listed = cache.as_deref().and_then(|c| {
+        let (listing, changed) = (c.listing.as_ref()?, changed.as_ref()?);
+        listing
+            .still_holds(root, changed, &c.files)
+            .then(|| listing.clone())
+    });
+    let listing = match listed {
+        Some(listing) => listing,
+        None => Arc::new(list(root, &content_dir, diagnostics)),
     };
+    let mut skipped = listing.skipped.clone();
+    let markdown = &listing.markdown;
+    // On the watcher's word, only these files need stamping (not when a
+    // file is reached through a link, whose target it does not watch).
+    let to_stamp: Option<HashSet<PathBuf>> = changed
+        .filter(|_| listing.reusable)
+        .map(|changed| changed.iter().map(|relative| root.join(relative)).collect());
 
     let empty = HashMap::new();
     let known = cache.as_deref().map_or(&empty, |c| &c.files);
@@ -242,6 +300,11 @@ pub fn load_cached(
     let loaded: Vec<(Option<FileStamp>, bool, Arc<ReadDoc>)> = markdown
         .par_iter()
         .map(|path| {
+            if let (Some(to_stamp), Some((stamp, read))) = (&to_stamp, known.get(path))
+                && !to_stamp.contains(path)
+            {
+                return (Some(*stamp), false, read.clone());
+            }
             let stamp = if caching { FileStamp::of(path) } else { None };
             match (stamp, known.get(path)) {
                 (Some(stamp), Some((was, read))) if stamp == *was => {
@@ -264,7 +327,7 @@ pub fn load_cached(
             }
         })
         .collect();
-    if let Some(cache) = cache {
+    if let Some(cache) = cache.as_deref_mut() {
         cache.read_last = loaded.iter().filter(|(_, fresh, _)| *fresh).count();
         // Updated in place: on a large site only a few files were read.
         let mut listed = 0;
@@ -316,11 +379,52 @@ pub fn load_cached(
         }
     }
     skipped.sort_by(|a, b| a.path.cmp(&b.path));
-    Content {
+    let content = Content {
         docs,
         skipped,
+        assets: listing.assets.clone(),
+        static_files: listing.static_files.clone(),
+    };
+    if let Some(cache) = cache {
+        cache.listing = Some(listing);
+    }
+    content
+}
+
+/// Walks `content/` and `static/`.
+fn list(root: &Path, content_dir: &Path, diagnostics: &mut Diagnostics) -> Listing {
+    let mut skipped = Vec::new();
+    let count = |d: &Diagnostics| d.error_count() + d.warning_count();
+    let problems = count(diagnostics);
+    let mut links = false;
+    let (markdown, assets) = walk(
+        root,
+        content_dir,
+        true,
+        &mut skipped,
+        &mut links,
+        diagnostics,
+    );
+    let static_dir = root.join(STATIC_DIR);
+    let static_files = if static_dir.is_dir() {
+        walk(
+            root,
+            &static_dir,
+            false,
+            &mut skipped,
+            &mut links,
+            diagnostics,
+        )
+        .1
+    } else {
+        Vec::new()
+    };
+    Listing {
+        markdown,
         assets,
         static_files,
+        skipped,
+        reusable: !links && count(diagnostics) == problems,
     }
 }
 
@@ -331,6 +435,7 @@ fn walk(
     dir: &Path,
     markdown: bool,
     skipped: &mut Vec<Skipped>,
+    links: &mut bool,
     diagnostics: &mut Diagnostics,
 ) -> (Vec<PathBuf>, Vec<Asset>) {
     let mut docs = Vec::new();
@@ -387,6 +492,7 @@ fn walk(
                 continue;
             }
         };
+        *links |= entry.path_is_symlink();
         if !entry.file_type().is_file() {
             continue;
         }
@@ -774,5 +880,102 @@ mod tests {
         assert!(!cache.files.contains_key(&content.join("c.md")));
         // What was read is kept: nothing is read again.
         assert_eq!(load(&mut cache), (0, titles));
+    }
+
+    /// Told by a watcher which files changed, a load looks at just those:
+    /// an edit it names is read, one it does not name is not looked at;
+    /// a file added or removed makes it walk the folders again.
+    #[test]
+    fn a_load_told_what_changed_looks_at_just_that() {
+        let dir = tempfile::tempdir().unwrap();
+        let content = dir.path().join(CONTENT_DIR);
+        std::fs::create_dir_all(&content).unwrap();
+        let report = |name: &str, title: &str| {
+            std::fs::write(
+                content.join(name),
+                format!("---\ntitle: {title}\ndate_published: 2022-01-01\n---\n正文\n"),
+            )
+            .unwrap();
+        };
+        for name in ["a.md", "b.md"] {
+            report(name, name);
+        }
+        let options = LoadOptions {
+            timezone: FixedOffset::east_opt(8 * 3600).unwrap(),
+            drafts: false,
+            dates_from_file_names: false,
+        };
+        let mut cache = ReadCache::default();
+        let load = |cache: &mut ReadCache, changed: &[&str]| {
+            cache.changed = Some(
+                changed
+                    .iter()
+                    .map(|name| Path::new(CONTENT_DIR).join(name))
+                    .collect(),
+            );
+            let mut diagnostics = Diagnostics::new();
+            let content = load_cached(dir.path(), &options, &mut diagnostics, Some(cache), None);
+            let mut titles: Vec<String> =
+                content.docs.iter().map(|d| d.front.title.clone()).collect();
+            titles.sort();
+            (cache.read_last, titles.join(" "))
+        };
+        assert_eq!(load(&mut cache, &[]), (2, "a.md b.md".to_string()));
+
+        report("a.md", "a.md, edited");
+        report("b.md", "b.md, edited");
+        // Only a.md is named: b.md is taken from the cache unlooked-at.
+        assert_eq!(
+            load(&mut cache, &["a.md"]),
+            (1, "a.md, edited b.md".to_string())
+        );
+        // A file named that is not a report's changes nothing.
+        assert_eq!(
+            load(&mut cache, &["notes.txt"]),
+            (0, "a.md, edited b.md".to_string())
+        );
+        // Without a watcher's word every file is stamped.
+        cache.changed = None;
+        let mut diagnostics = Diagnostics::new();
+        load_cached(
+            dir.path(),
+            &options,
+            &mut diagnostics,
+            Some(&mut cache),
+            None,
+        );
+        assert_eq!(cache.read_last, 1, "b.md's edit is found by its stamp");
+
+        // A new file and a file gone: the folders are walked again.
+        report("c.md", "c.md");
+        std::fs::remove_file(content.join("a.md")).unwrap();
+        assert_eq!(
+            load(&mut cache, &["c.md", "a.md"]),
+            (1, "b.md, edited c.md".to_string())
+        );
+        assert!(!cache.files.contains_key(&content.join("a.md")));
+
+        // A folder reached through a link: its files change where the
+        // watcher does not look, so every file is stamped.
+        #[cfg(unix)]
+        {
+            let elsewhere = tempfile::tempdir().unwrap();
+            let linked = elsewhere.path().join("d.md");
+            let write = |title: &str| {
+                std::fs::write(
+                    &linked,
+                    format!("---\ntitle: {title}\ndate_published: 2022-01-01\n---\n正文\n"),
+                )
+                .unwrap()
+            };
+            write("d.md");
+            std::os::unix::fs::symlink(elsewhere.path(), content.join("linked")).unwrap();
+            assert_eq!(load(&mut cache, &["linked"]).0, 1);
+            write("d.md, edited");
+            assert_eq!(
+                load(&mut cache, &[]),
+                (1, "b.md, edited c.md d.md, edited".to_string())
+            );
+        }
     }
 }
