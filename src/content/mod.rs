@@ -834,26 +834,32 @@ mod tests {
         assert!(!is_ignored("a.md"));
     }
 
+    fn write_report(path: &Path, title: &str) {
+        std::fs::write(
+            path,
+            format!("---\ntitle: {title}\ndate_published: 2022-01-01\n---\n正文\n"),
+        )
+        .unwrap();
+    }
+
+    fn china_options() -> LoadOptions {
+        LoadOptions {
+            timezone: FixedOffset::east_opt(8 * 3600).unwrap(),
+            drafts: false,
+            dates_from_file_names: false,
+        }
+    }
+
     #[test]
     fn the_read_cache_follows_edits_additions_and_removals() {
         let dir = tempfile::tempdir().unwrap();
         let content = dir.path().join(CONTENT_DIR);
         std::fs::create_dir_all(&content).unwrap();
-        let report = |name: &str, title: &str| {
-            std::fs::write(
-                content.join(name),
-                format!("---\ntitle: {title}\ndate_published: 2022-01-01\n---\n正文\n"),
-            )
-            .unwrap();
-        };
+        let report = |name: &str, title: &str| write_report(&content.join(name), title);
         for name in ["a.md", "b.md", "c.md"] {
             report(name, name);
         }
-        let options = LoadOptions {
-            timezone: FixedOffset::east_opt(8 * 3600).unwrap(),
-            drafts: false,
-            dates_from_file_names: false,
-        };
+        let options = china_options();
         let mut cache = ReadCache::default();
         let load = |cache: &mut ReadCache| {
             let mut diagnostics = Diagnostics::new();
@@ -890,21 +896,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let content = dir.path().join(CONTENT_DIR);
         std::fs::create_dir_all(&content).unwrap();
-        let report = |name: &str, title: &str| {
-            std::fs::write(
-                content.join(name),
-                format!("---\ntitle: {title}\ndate_published: 2022-01-01\n---\n正文\n"),
-            )
-            .unwrap();
-        };
+        let report = |name: &str, title: &str| write_report(&content.join(name), title);
         for name in ["a.md", "b.md"] {
             report(name, name);
         }
-        let options = LoadOptions {
-            timezone: FixedOffset::east_opt(8 * 3600).unwrap(),
-            drafts: false,
-            dates_from_file_names: false,
-        };
+        let options = china_options();
         let mut cache = ReadCache::default();
         let load = |cache: &mut ReadCache, changed: &[&str]| {
             cache.changed = Some(
@@ -961,13 +957,7 @@ mod tests {
         {
             let elsewhere = tempfile::tempdir().unwrap();
             let linked = elsewhere.path().join("d.md");
-            let write = |title: &str| {
-                std::fs::write(
-                    &linked,
-                    format!("---\ntitle: {title}\ndate_published: 2022-01-01\n---\n正文\n"),
-                )
-                .unwrap()
-            };
+            let write = |title: &str| write_report(&linked, title);
             write("d.md");
             std::os::unix::fs::symlink(elsewhere.path(), content.join("linked")).unwrap();
             assert_eq!(load(&mut cache, &["linked"]).0, 1);
