@@ -22,7 +22,7 @@
 //!   same origin, added to HTML responses by the server: `gazette build`
 //!   output never contains it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -142,6 +142,10 @@ const LIVE_SCRIPT: &str = include_str!("serve_live.js");
 const QUIET: Duration = Duration::from_millis(150);
 /// The longest a rebuild waits for a burst of changes to end.
 const MAX_WAIT: Duration = Duration::from_secs(2);
+/// The longest a rebuild waits for the writer of a file to close it (a
+/// file written and still open may be half written). Watchers that do
+/// not report closing (polling, some systems) always wait this long.
+const SETTLE: Duration = Duration::from_millis(20);
 
 /// Runs the server until the process is stopped.
 pub fn serve(options: ServeOptions) -> Result<(), String> {
@@ -279,9 +283,9 @@ fn watch(
     poll: bool,
     changes: mpsc::Sender<notify_debouncer_full::DebounceEventResult>,
 ) -> Result<(Box<dyn std::any::Any + Send>, bool), String> {
-    // The watcher's own debounce: long enough to see an editor's
-    // write-then-rename as one change, short next to a rebuild.
-    let delay = Duration::from_millis(20);
+    // The watcher's own delay: enough to pair the two halves of a rename.
+    // A file written but not yet closed is waited for in `Changes::next`.
+    let delay = Duration::from_millis(5);
     if !poll {
         match notify_debouncer_full::new_debouncer(delay, None, changes.clone()) {
             Ok(mut debouncer) => match debouncer.watch(root, RecursiveMode::Recursive) {
@@ -385,8 +389,17 @@ impl Changes {
                 }
             } else {
                 // The first change after a quiet spell (a save) is built
-                // at once, with whatever the watcher has already sent.
+                // at once, with whatever the watcher has already sent,
+                // once every file written has been closed.
                 batch.extend(self.events.try_iter());
+                let settling = Instant::now();
+                while self.still_open(&batch) {
+                    let left = SETTLE.saturating_sub(settling.elapsed());
+                    match self.events.recv_timeout(left) {
+                        Ok(more) => batch.push(more),
+                        Err(_) => break,
+                    }
+                }
             }
             let mut changed = false;
             for events in batch {
@@ -434,6 +447,33 @@ impl Changes {
                 return Some(changed);
             }
         }
+    }
+}
+
+impl Changes {
+    /// Whether a file of the site in `batch` was written and not closed
+    /// after (nor removed or renamed): its writer may not be done.
+    fn still_open(&self, batch: &[notify_debouncer_full::DebounceEventResult]) -> bool {
+        use notify::EventKind;
+        use notify::event::{AccessKind, AccessMode, ModifyKind};
+        let mut open: HashSet<&Path> = HashSet::new();
+        for event in batch.iter().flatten().flatten() {
+            let paths = event.paths.iter().map(PathBuf::as_path);
+            match event.kind {
+                EventKind::Modify(ModifyKind::Data(_) | ModifyKind::Any) => {
+                    open.extend(paths.filter(|p| relevant(&self.root, p)))
+                }
+                EventKind::Access(AccessKind::Close(AccessMode::Write))
+                | EventKind::Modify(ModifyKind::Name(_))
+                | EventKind::Remove(_) => {
+                    for path in paths {
+                        open.remove(path);
+                    }
+                }
+                _ => {}
+            }
+        }
+        !open.is_empty()
     }
 }
 
@@ -659,6 +699,36 @@ pub fn watch_and_build(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A save is built at once only when its writer has closed the file:
+    /// a file written and still open may be half written.
+    #[test]
+    fn a_file_written_and_not_yet_closed_is_waited_for() {
+        use notify::event::{AccessKind, AccessMode, DataChange, ModifyKind, RenameMode};
+        use notify::{Event, EventKind};
+        let (_send, receive) = mpsc::channel();
+        let changes = Changes::new(Path::new("/site"), receive, true);
+        let event = |kind: EventKind, path: &str| -> notify_debouncer_full::DebounceEventResult {
+            let event = Event::new(kind).add_path(PathBuf::from(path));
+            Ok(vec![notify_debouncer_full::DebouncedEvent::new(
+                event,
+                Instant::now(),
+            )])
+        };
+        let written = EventKind::Modify(ModifyKind::Data(DataChange::Content));
+        let closed = EventKind::Access(AccessKind::Close(AccessMode::Write));
+        let renamed = EventKind::Modify(ModifyKind::Name(RenameMode::To));
+        let (a, b) = ("/site/content/a.md", "/site/content/b.md");
+        assert!(changes.still_open(&[event(written, a)]));
+        assert!(!changes.still_open(&[event(written, a), event(closed, a)]));
+        assert!(!changes.still_open(&[event(written, a), event(renamed, a)]));
+        // Another file closed does not end this one's writing.
+        assert!(changes.still_open(&[event(written, a), event(closed, b)]));
+        // Written again after it was closed.
+        assert!(changes.still_open(&[event(written, a), event(closed, a), event(written, a)]));
+        // An editor's own files are not waited for.
+        assert!(!changes.still_open(&[event(written, "/site/content/.a.md.swp")]));
+    }
 
     #[test]
     fn editor_leftovers_and_output_are_not_changes() {
