@@ -616,7 +616,7 @@ fn emit(
             io::Error::other(message)
         })
     };
-    let put = |file: IndexFile| hand_on(&file.name, Contents::Shared(file.script.into()));
+    let put = |file: IndexFile| hand_on(&file.name, Contents::SharedText(file.script));
     let keep = |name: &str, size: u64| hand_on(name, Contents::Kept(size));
     // (what was made, the folder a failure of the index's own is in)
     let (indexed, folder) = match index {

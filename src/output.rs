@@ -266,7 +266,7 @@ fn write_unless_same(
     };
     match contents {
         Contents::Kept(size) => Ok((true, *size)),
-        Contents::Bytes(_) | Contents::Shared(_) => {
+        Contents::Bytes(_) | Contents::Shared(_) | Contents::SharedText(_) => {
             let bytes = contents.in_memory().expect("bytes in memory");
             let same = fs::metadata(previous).is_ok_and(|m| m.len() == bytes.len() as u64)
                 && fs::read(previous).is_ok_and(|old| old == *bytes);

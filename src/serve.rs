@@ -77,7 +77,10 @@ impl Snapshot {
         let differs = |a: &Contents, b: Option<&Contents>| match (a, b) {
             // Kept from the last build: the same bytes.
             (Contents::Shared(a), Some(Contents::Shared(b))) if Arc::ptr_eq(a, b) => false,
-            (Contents::Bytes(_) | Contents::Shared(_), Some(b)) if b.in_memory().is_some() => {
+            (Contents::SharedText(a), Some(Contents::SharedText(b))) if Arc::ptr_eq(a, b) => false,
+            (Contents::Bytes(_) | Contents::Shared(_) | Contents::SharedText(_), Some(b))
+                if b.in_memory().is_some() =>
+            {
                 a.in_memory() != b.in_memory()
             }
             (Contents::CopyOf(a), Some(Contents::CopyOf(b))) if a == b => std::fs::metadata(a)
@@ -649,6 +652,7 @@ async fn file(State(shared): State<Shared>, uri: Uri) -> Response {
     let bytes = match site.files.get(&key) {
         Some(Contents::Bytes(bytes)) => bytes.clone(),
         Some(Contents::Shared(bytes)) => bytes.to_vec(),
+        Some(Contents::SharedText(text)) => text.as_bytes().to_vec(),
         Some(Contents::CopyOf(source)) => std::fs::read(source).unwrap_or_default(),
         // Serve's pages are in memory; only the build cache keeps files on disk.
         Some(Contents::Kept(_)) | None => b"Not found".to_vec(),

@@ -451,6 +451,7 @@ fn generated_files(generated: gazette::build::Generated) -> BTreeMap<String, Vec
             let bytes = match f.contents {
                 gazette::render::Contents::Bytes(b) => b,
                 gazette::render::Contents::Shared(b) => b.to_vec(),
+                gazette::render::Contents::SharedText(t) => t.as_bytes().to_vec(),
                 gazette::render::Contents::CopyOf(p) => std::fs::read(p).unwrap(),
                 gazette::render::Contents::Kept(_) => panic!("{}: kept on disk in memory", f.path),
             };

@@ -49,7 +49,12 @@ use views::*;
 pub enum Contents {
     Bytes(Vec<u8>),
     /// Bytes kept from an earlier build ([`PageMemo`]), shared with it.
-    Shared(Arc<[u8]>),
+    /// (An `Arc` of a `Vec`, not of a slice: the count sits in a small
+    /// allocation of its own, and handing on tens of thousands of kept
+    /// files touches only those, not the first page of every file.)
+    Shared(Arc<Vec<u8>>),
+    /// A search index file shared with serve's live index, likewise.
+    SharedText(Arc<String>),
     /// A file copied as it is, from this source path.
     CopyOf(PathBuf),
     /// The file as the output folder already holds it, of this many bytes:
@@ -64,6 +69,7 @@ impl Contents {
         match self {
             Contents::Bytes(bytes) => Some(bytes),
             Contents::Shared(bytes) => Some(bytes),
+            Contents::SharedText(text) => Some(text.as_bytes()),
             Contents::CopyOf(_) | Contents::Kept(_) => None,
         }
     }
@@ -229,6 +235,7 @@ impl OutputFile {
         let len = match &self.contents {
             Contents::Bytes(bytes) => bytes.len() as u64,
             Contents::Shared(bytes) => bytes.len() as u64,
+            Contents::SharedText(text) => text.len() as u64,
             Contents::CopyOf(source) => std::fs::metadata(source).map_or(0, |m| m.len()),
             Contents::Kept(len) => *len,
         };
@@ -243,7 +250,7 @@ impl OutputFile {
         match self.contents {
             Contents::Bytes(bytes) => OutputFile {
                 path: self.path,
-                contents: Contents::Shared(bytes.into()),
+                contents: Contents::Shared(Arc::new(bytes)),
             },
             _ => self,
         }

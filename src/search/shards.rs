@@ -67,7 +67,7 @@ pub struct IndexFile {
     pub name: String,
     /// Shared, so that `gazette serve` hands on an unchanged file without
     /// copying it ([`super::LiveIndex`]).
-    pub script: Arc<str>,
+    pub script: Arc<String>,
 }
 
 fn script(name: &str, data: &impl Serialize) -> String {
