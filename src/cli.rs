@@ -210,6 +210,16 @@ struct BuildArgs {
     no_cache: bool,
 }
 
+/// Whether the command line in `args` (the program name first) runs until
+/// it is stopped, building again and again: `serve` and `build --watch`.
+pub fn keeps_running(args: &[OsString]) -> bool {
+    match Cli::try_parse_from(args).map(|cli| cli.command) {
+        Ok(Command::Serve(_)) => true,
+        Ok(Command::Build(build)) => build.watch,
+        _ => false,
+    }
+}
+
 /// Runs the command line given in `args` (the program name first).
 pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitCode {
     let cli = match Cli::try_parse_from(args) {
@@ -601,5 +611,25 @@ fn run_new(args: NewArgs) -> ExitCode {
             eprintln!("error: cannot write {}: {e}", path.display());
             ExitCode::from(1)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serving_and_watching_keep_running() {
+        let args = |line: &str| -> Vec<OsString> {
+            std::iter::once("gazette")
+                .chain(line.split_whitespace())
+                .map(OsString::from)
+                .collect()
+        };
+        assert!(keeps_running(&args("serve --port 8080")));
+        assert!(keeps_running(&args("build --watch --root site")));
+        assert!(!keeps_running(&args("build --root site")));
+        assert!(!keeps_running(&args("check")));
+        assert!(!keeps_running(&args("serve --no-such-flag")));
     }
 }
