@@ -244,9 +244,9 @@ struct Layout {
 
 /// Where the next term goes.
 struct Step {
-    /// It starts a shard key: the last key's parts, if it was split, are
-    /// complete.
-    new_key: bool,
+    /// When it starts a shard key, the key that ended (empty before the
+    /// first): that key's parts, if it was split, are complete.
+    ended: Option<String>,
     /// Its key does not fit in the shared shard, which is complete; the
     /// key starts the next one.
     flush_shared: bool,
@@ -270,13 +270,12 @@ impl Layout {
     fn step(&mut self, term: &str, postings: usize, key_postings: usize) -> Step {
         let key = shard_key(term);
         let mut step = Step {
-            new_key: false,
+            ended: None,
             flush_shared: false,
             part: None,
         };
         if key != self.key {
-            step.new_key = true;
-            self.key = key.to_string();
+            step.ended = Some(std::mem::replace(&mut self.key, key.to_string()));
             self.parts = key_postings.div_ceil(self.shard_postings).max(1);
             if self.parts == 1
                 && self.shared > 0
@@ -303,8 +302,7 @@ struct PartitionWriter<'e> {
     emit: &'e mut dyn FnMut(IndexFile) -> io::Result<()>,
     /// The shard filled by keys that are not split.
     shared: Shard,
-    /// The key whose terms are coming, and its parts' shards when split.
-    key: String,
+    /// The parts' shards of the key whose terms are coming, when split.
     split: Vec<Shard>,
     entries: BTreeMap<String, Vec<[String; 2]>>,
 }
@@ -316,7 +314,6 @@ impl<'e> PartitionWriter<'e> {
             layout: Layout::new(sizes),
             emit,
             shared: Shard::new(),
-            key: String::new(),
             split: Vec::new(),
             entries: BTreeMap::new(),
         }
@@ -326,16 +323,15 @@ impl<'e> PartitionWriter<'e> {
     /// its shard key (of every term with that key).
     fn add(&mut self, term: &str, postings: &TermPostings, key_postings: usize) -> io::Result<()> {
         let step = self.layout.step(term, postings.len(), key_postings);
-        if step.new_key {
-            self.end_key()?;
-            self.key = shard_key(term).to_string();
+        if let Some(ended) = step.ended {
+            self.end_key(ended)?;
             if self.layout.parts > 1 {
                 self.split = (0..self.layout.parts).map(|_| Shard::new()).collect();
             } else {
                 if step.flush_shared {
                     self.flush_shared()?;
                 }
-                self.shared.keys.push(self.key.clone());
+                self.shared.keys.push(self.layout.key.clone());
             }
         }
         let own = self.sizes.own_position_file;
@@ -345,8 +341,8 @@ impl<'e> PartitionWriter<'e> {
         }
     }
 
-    /// Ends the key whose terms came last: a split key's shards are made.
-    fn end_key(&mut self) -> io::Result<()> {
+    /// Ends `key`, whose terms came last: a split key's shards are made.
+    fn end_key(&mut self, key: String) -> io::Result<()> {
         if self.split.is_empty() {
             return Ok(());
         }
@@ -354,7 +350,7 @@ impl<'e> PartitionWriter<'e> {
         for shard in std::mem::take(&mut self.split) {
             parts.push(shard.finish(self.emit)?.1);
         }
-        self.entries.insert(self.key.clone(), parts);
+        self.entries.insert(key, parts);
         Ok(())
     }
 
@@ -369,7 +365,8 @@ impl<'e> PartitionWriter<'e> {
 
     /// Makes the last shards; returns every key's directory entry.
     fn finish(mut self) -> io::Result<Vec<DirEntry>> {
-        self.end_key()?;
+        let last = std::mem::take(&mut self.layout.key);
+        self.end_key(last)?;
         if !self.shared.keys.is_empty() {
             self.flush_shared()?;
         }
@@ -414,7 +411,7 @@ pub(super) fn plan(terms: &[(&str, &TermPostings)], sizes: Sizes) -> Vec<Planned
     for (i, (term, postings)) in terms.iter().enumerate() {
         let key = shard_key(term);
         let step = layout.step(term, postings.len(), key_postings[key]);
-        if step.new_key {
+        if step.ended.is_some() {
             shards.append(&mut split);
             if layout.parts > 1 {
                 split = (0..layout.parts)
