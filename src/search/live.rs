@@ -81,6 +81,13 @@ impl LivePartition {
         }
     }
 
+    /// Notes that `term`'s postings changed since the shards were made.
+    fn mark_changed(&mut self, term: &str) {
+        if !self.changed.contains(term) {
+            self.changed.insert(term.to_string());
+        }
+    }
+
     /// Forgets what it made: every shard is made again (the weights of
     /// all its terms changed).
     fn forget(&mut self) {
@@ -334,9 +341,7 @@ impl LiveIndex {
                     // Every weight of the report changed.
                     let terms = old.partition(number).chain(new.partition(number));
                     for (term, ..) in terms {
-                        if !partition.changed.contains(term) {
-                            partition.changed.insert(term.to_string());
-                        }
+                        partition.mark_changed(term);
                     }
                 }
                 if replace_in(partition, number, doc, &old, &new)
@@ -377,9 +382,7 @@ pub(super) fn replace_in(
             }
         }
         changed = true;
-        if !partition.changed.contains(term) {
-            partition.changed.insert(term.to_string());
-        }
+        partition.mark_changed(term);
         let postings = partition.terms.entry(term.to_string()).or_default();
         *postings = postings.with_doc(doc, Some((tf, positions)));
     }
@@ -390,9 +393,7 @@ pub(super) fn replace_in(
             if after.contains(term) {
                 continue;
             }
-            if !partition.changed.contains(term) {
-                partition.changed.insert(term.to_string());
-            }
+            partition.mark_changed(term);
             if let Some(postings) = partition.terms.get_mut(term) {
                 let rest = postings.with_doc(doc, None);
                 if rest.is_empty() {
