@@ -76,8 +76,7 @@ impl Snapshot {
         let mut styles = Vec::new();
         let differs = |a: &Contents, b: Option<&Contents>| match (a, b) {
             // Kept from the last build: the same bytes.
-            (Contents::Shared(a), Some(Contents::Shared(b))) if Arc::ptr_eq(a, b) => false,
-            (Contents::SharedText(a), Some(Contents::SharedText(b))) if Arc::ptr_eq(a, b) => false,
+            (a, Some(b)) if a.is_same_shared(b) => false,
             (Contents::Bytes(_) | Contents::Shared(_) | Contents::SharedText(_), Some(b))
                 if b.in_memory().is_some() =>
             {
@@ -451,9 +450,7 @@ impl Changes {
             }
         }
     }
-}
 
-impl Changes {
     /// Whether a file of the site in `batch` was written and not closed
     /// after (nor removed or renamed): its writer may not be done.
     fn still_open(&self, batch: &[notify_debouncer_full::DebounceEventResult]) -> bool {

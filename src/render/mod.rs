@@ -73,6 +73,16 @@ impl Contents {
             Contents::CopyOf(_) | Contents::Kept(_) => None,
         }
     }
+
+    /// Whether both hold the very same shared bytes (kept from one build
+    /// to the next), without looking at the bytes.
+    pub fn is_same_shared(&self, other: &Contents) -> bool {
+        match (self, other) {
+            (Contents::Shared(a), Contents::Shared(b)) => Arc::ptr_eq(a, b),
+            (Contents::SharedText(a), Contents::SharedText(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
 }
 
 /// The pages of the last build, kept by `gazette serve` (their bytes) and
