@@ -344,10 +344,11 @@ impl PartitionStream<'_> {
 /// length and the [`avg_class`].
 pub(crate) fn bm25_weights(postings: &TermPostings, lens: &[u32], avg: f64) -> Vec<u16> {
     postings
-        .iter()
-        .map(|p| {
-            let tf = p.weight as f64;
-            let len = length_class(lens[p.doc as usize] as u64);
+        .doc_numbers()
+        .zip(postings.weights())
+        .map(|(doc, frequency)| {
+            let tf = frequency as f64;
+            let len = length_class(lens[doc as usize] as u64);
             // At most 1000 × (k1 + 1) = 2200.
             (1000.0 * tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * len / avg))).round() as u16
         })

@@ -246,6 +246,20 @@ impl TermPostings {
         !self.positions.is_empty()
     }
 
+    /// The documents, in order, without walking the positions.
+    pub fn doc_numbers(&self) -> impl Iterator<Item = u32> + '_ {
+        let (mut at, mut doc) = (0, 0u32);
+        (0..self.count).map(move |_| {
+            doc += read_varint(&self.docs, &mut at);
+            doc
+        })
+    }
+
+    /// The documents' weights, in document order.
+    pub fn weights(&self) -> impl Iterator<Item = u32> + '_ {
+        self.weights.iter().map(|&w| u32::from(w))
+    }
+
     /// The documents, in order, with weights and positions.
     pub fn iter(&self) -> impl Iterator<Item = Posting<'_>> {
         let (mut doc_at, mut pos_at, mut doc) = (0, 0, 0u32);
@@ -391,7 +405,7 @@ fn doc_terms(title: &str, numbers: &str, body: &str) -> (DocTerms, u32) {
     // to four CJK characters (nearly all of them) is looked up by its
     // characters packed into one number, which hashes and compares faster
     // than its text.
-    let mut packed: FxHashMap<u128, u32> = FxHashMap::default();
+    let mut packed: FxHashMap<u64, u32> = FxHashMap::default();
     packed.reserve(occurrences.len() / 2);
     let mut index: FxHashMap<&str, u32> = FxHashMap::default();
     let mut terms: Vec<TermEntry> = Vec::new();
@@ -462,15 +476,17 @@ fn doc_terms(title: &str, numbers: &str, body: &str) -> (DocTerms, u32) {
     )
 }
 
-/// The characters of a term of one to four CJK characters, packed into one
-/// number (21 bits each; no character is 0, so lengths cannot collide).
-fn cjk_key(term: &str) -> Option<u128> {
-    let mut key: u128 = 0;
+/// The characters of a term of one to four CJK characters of the Basic
+/// Multilingual Plane, packed into one number (16 bits each; no character
+/// is 0, so lengths cannot collide). A smaller key keeps a report's table
+/// of terms in the processor's cache.
+fn cjk_key(term: &str) -> Option<u64> {
+    let mut key: u64 = 0;
     for (i, c) in term.chars().enumerate() {
-        if i == 4 || !tokenize::is_cjk(c) {
+        if i == 4 || !tokenize::is_cjk(c) || c as u32 > 0xFFFF {
             return None;
         }
-        key = key << 21 | c as u128;
+        key = key << 16 | c as u64;
     }
     Some(key)
 }

@@ -177,9 +177,9 @@ impl Shard {
         // phrase loads only its own terms' positions.
         term_data.push_str(&key);
         term_data.push_str(":\"");
-        push_numbers(term_data, deltas(postings.iter().map(|p| p.doc)));
+        push_numbers(term_data, deltas(postings.doc_numbers()));
         term_data.push('|');
-        push_numbers(term_data, postings.iter().map(|p| p.weight));
+        push_numbers(term_data, postings.weights());
         if positions.len() > own_position_file {
             let own = raw_hashed("q", format!("{{{key}:\"{positions}\"}}"));
             term_data.push('|');

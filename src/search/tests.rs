@@ -200,6 +200,18 @@ fn three_and_four_characters_are_one_phrase_term() {
 }
 
 #[test]
+fn terms_outside_the_basic_plane_are_kept_apart_by_their_text() {
+    // A character of extension B does not fit 16 bits of a packed key.
+    assert_eq!(cjk_key("𠀀扫"), None);
+    assert_ne!(cjk_key("扫黑"), cjk_key("黑"));
+    let (terms, _) = doc_terms("", "", "𠀀𠀁𠀀扫𠀁𠀀");
+    assert_eq!(terms.get("𠀀").unwrap().0, 3);
+    assert_eq!(terms.get("𠀀𠀁").unwrap().0, 1);
+    assert_eq!(terms.get("𠀁𠀀").unwrap().0, 2);
+    assert_eq!(terms.get("𠀀扫").unwrap().0, 1);
+}
+
+#[test]
 fn a_long_phrase_is_verified_by_the_bigrams_that_cover_it() {
     let terms = |query: &str| -> Vec<String> {
         let tokens = tokenize_query(query);

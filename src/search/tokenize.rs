@@ -48,11 +48,47 @@ fn is_word(c: char) -> bool {
 
 /// NFKC without invisible characters, then lower case: the form both the
 /// index and queries are in.
+///
+/// A CJK unified ideograph has no decomposition, composes with nothing,
+/// is never reordered and has no case, so neither normalisation nor lower
+/// casing looks across it (not even the final-sigma rule). The text is
+/// therefore normalised piece by piece between ideographs: the ideographs
+/// and any piece of plain ASCII are copied as they are, and only the rest
+/// (mostly a punctuation mark such as ，) goes through the Unicode tables.
+/// The result is that of [`normalize_whole`], which a property test checks.
 pub fn normalize(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while !rest.is_empty() {
+        let piece_end = rest.find(is_inert_ideograph).unwrap_or(rest.len());
+        let (piece, after) = rest.split_at(piece_end);
+        if piece.is_ascii() {
+            let from = out.len();
+            out.push_str(piece);
+            out[from..].make_ascii_lowercase();
+        } else {
+            out.push_str(&normalize_whole(piece));
+        }
+        let run_end = after
+            .find(|c| !is_inert_ideograph(c))
+            .unwrap_or(after.len());
+        out.push_str(&after[..run_end]);
+        rest = &after[run_end..];
+    }
+    out
+}
+
+/// [`normalize`] done on the whole text at once.
+fn normalize_whole(text: &str) -> String {
     text.nfkc()
         .filter(|c| !INVISIBLE.contains(c))
         .collect::<String>()
         .to_lowercase()
+}
+
+/// The CJK unified ideographs (and extension A) that [`normalize`] copies.
+fn is_inert_ideograph(c: char) -> bool {
+    matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF)
 }
 
 /// Characters that show as nothing and must not split a word or a phrase:
@@ -228,6 +264,7 @@ pub fn shard_key(term: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::Strategy;
 
     fn terms(tokens: &[Token]) -> Vec<String> {
         tokens
@@ -304,5 +341,31 @@ mod tests {
         assert_eq!(shard_key("扫黑"), "扫");
         assert_eq!(shard_key("transparency"), "tr");
         assert_eq!(shard_key("t"), "t");
+    }
+
+    /// Characters where normalisation or case looks at neighbours: full
+    /// width forms, combining marks after Latin letters and kana, Hangul
+    /// jamo, the Greek final sigma, invisible characters, compatibility
+    /// ideographs, and the ideographs the pieces are cut at.
+    const TRICKY: &[&str] = &[
+        "扫", "黑", "㐀", "\u{9fff}", "Σ", "ΑΣ", "σ", ".", "'", "e", "\u{301}", "Ａ", "，", "。",
+        "\u{3000}", "ﬁ", "\u{200b}", "\u{feff}", "ｶ", "か", "\u{3099}", "가", "\u{11a8}", "İ", "ẞ",
+        "㍿", "①", "\u{fa10}", "𠀀", "GB/T ", "9704", " ",
+    ];
+
+    proptest::proptest! {
+        #[test]
+        fn normalizing_between_ideographs_equals_normalizing_the_whole(
+            text in proptest::collection::vec(
+                proptest::prop_oneof![
+                    3 => proptest::sample::select(TRICKY).prop_map(str::to_string),
+                    1 => proptest::prelude::any::<char>().prop_map(String::from),
+                ],
+                0..40,
+            )
+            .prop_map(|pieces| pieces.concat())
+        ) {
+            proptest::prop_assert_eq!(normalize(&text), normalize_whole(&text));
+        }
     }
 }
