@@ -18,7 +18,8 @@
 # same content with Hugo (minimal templates: one page per report and a list
 # per section, no search), runs Pagefind (npm `pagefind`) over Hugo's
 # report pages, and prints Gazette's full build time as a ratio of Hugo's
-# and of Hugo + Pagefind, all measured in the same run.
+# and of Hugo + Pagefind, all measured in the same run (Gazette and Hugo
+# ROUNDS times each, alternating, and their medians compared).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x /usr/bin/time ] || { echo "needs /usr/bin/time: apt-get install -y time" >&2; exit 2; }
@@ -28,6 +29,29 @@ sizes=("$@")
 cargo build --release --quiet --bin gazette --example gen_corpus
 gazette=target/release/gazette
 gen=target/release/examples/gen_corpus
+
+# Old outputs are moved aside and removed when the script ends, while the
+# disk has room. On ext4 without a journal (as on the machine this was
+# written on) the kernel will not reuse an inode deleted in the last
+# minutes, so a build started right after tens of thousands of files were
+# deleted spends seconds of system time searching for free inodes: the cost
+# of the deletion, not of the build. Where the disk is short, old outputs
+# are deleted as before.
+trash=bench-corpus/.trash
+trap 'rm -rf "$trash"' EXIT
+discard() {
+  local dir need avail
+  for dir in "$@"; do
+    [ -e "$dir" ] || continue
+    need=$(du -sk "$dir" | cut -f1)
+    avail=$(df -Pk bench-corpus | awk 'NR == 2 { print $4 }')
+    if [ "$avail" -gt $(( need * 3 )) ]; then
+      mkdir -p "$trash" && mv "$dir" "$trash/${dir##*/}.$RANDOM$RANDOM"
+    else
+      rm -rf "$dir"
+    fi
+  done
+}
 
 field() { grep -F "$1" "$2" | head -1 | awk -F': ' '{print $2}'; }
 seconds() { # h:mm:ss or m:ss.ss → seconds
@@ -39,7 +63,7 @@ for n in "${sizes[@]}"; do
   corpus=bench-corpus/$n
   [ -f "$corpus/.complete" ] || { rm -rf "$corpus"; "$gen" "$corpus" "$n" 2>/dev/null; touch "$corpus/.complete"; }
   out=bench-corpus/out-$n
-  rm -rf "$out" "$corpus/.gazette-cache"
+  discard "$out"; rm -rf "$corpus/.gazette-cache"
   # One report, edited for the `edit` build and put back after.
   edited=$(find "$corpus/content" -name 'report-*.md' | sort | sed -n "$(( n / 2 ))p")
   cp "$edited" "$edited.orig~"
@@ -47,7 +71,7 @@ for n in "${sizes[@]}"; do
     args=()
     case $kind in
       edit) printf '\n补充说明：本报告第%s次更正。\n' "$RANDOM" >> "$edited" ;;
-      no-cache) rm -rf "$out"; args=(--no-cache) ;;
+      no-cache) discard "$out"; args=(--no-cache) ;;
     esac
     log=$(mktemp)
     # What the last build left for the disk to write is not this one's time.
@@ -88,24 +112,39 @@ cat > "$hugo_site/layouts/_default/list.html" <<'HTML'
 <!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><title>{{ .Title }} - {{ .Site.Title }}</title></head>
 <body><main><h1>{{ .Title }}</h1>{{ .Content }}<ul>{{ range .Pages }}<li><a href="{{ .RelPermalink }}">{{ .Title }}</a></li>{{ end }}</ul></main></body></html>
 HTML
+# Gazette and Hugo build in turn ROUNDS times (default 3) and each one's
+# median is compared: on a noisy machine one build of each is a coin toss.
+# Pagefind, which takes minutes, indexes the last Hugo output once.
+rounds=${ROUNDS:-3}
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 echo
-printf '%-8s %12s %12s %14s %16s %14s %20s
-' reports gazette_s hugo_s pagefind_s hugo+pagefind_s gazette/hugo "gazette/(hugo+pf)"
+echo "Gazette and Hugo each built $rounds times, alternating; medians:"
+printf '%-8s %12s %12s %14s %16s %14s %20s\n' \
+  reports gazette_s hugo_s pagefind_s hugo+pagefind_s gazette/hugo "gazette/(hugo+pf)"
 for n in "${sizes[@]}"; do
   corpus=bench-corpus/$n
   ln -sfn "$(pwd)/$corpus/content" "$hugo_site/content"
-  run() { # label, command...: prints wall seconds and peak RSS MB
+  run() { # command...: prints wall seconds and peak RSS MB
     local log; log=$(mktemp)
     /usr/bin/time -v "$@" >/dev/null 2>"$log"
     echo "$(seconds "$(field 'Elapsed (wall clock) time' "$log")") $(( $(field 'Maximum resident set size' "$log") / 1024 ))"
     rm -f "$log"
   }
-  out=bench-corpus/out-$n; rm -rf "$out" "$corpus/.gazette-cache"; sync
-  read -r g g_rss < <(run "$gazette" build --root "$corpus" --out "$out" -q)
-  hugo_out=bench-corpus/hugo-out-$n; rm -rf "$hugo_out"; sync
-  read -r h h_rss < <(run hugo --quiet -s "$hugo_site" -d "$(pwd)/$hugo_out")
+  out=bench-corpus/out-$n
+  hugo_out=bench-corpus/hugo-out-$n
+  gs=(); hs=(); g_rss=0; h_rss=0
+  for _ in $(seq "$rounds"); do
+    discard "$out"; rm -rf "$corpus/.gazette-cache"; sync
+    read -r g rss < <(run "$gazette" build --root "$corpus" --out "$out" -q)
+    gs+=("$g"); g_rss=$(( rss > g_rss ? rss : g_rss ))
+    discard "$hugo_out"; sync
+    read -r h rss < <(run hugo --quiet -s "$hugo_site" -d "$(pwd)/$hugo_out")
+    hs+=("$h"); h_rss=$(( rss > h_rss ? rss : h_rss ))
+  done
   sync; read -r p p_rss < <(run "$tools/node_modules/.bin/pagefind" --site "$hugo_out" --glob "s*/c*/report-*/index.html" --quiet)
+  g=$(median "${gs[@]}"); h=$(median "${hs[@]}")
   awk -v n="$n" -v g="$g" -v h="$h" -v p="$p" \
     'BEGIN { printf "%-8d %12.2f %12.2f %14.2f %16.2f %14.2f %20.3f\n", n, g, h, p, h + p, g / h, g / (h + p) }'
+  echo "         each build, seconds: gazette ${gs[*]}; hugo ${hs[*]}"
   echo "         peak RSS MB: gazette $g_rss, hugo $h_rss, pagefind $p_rss"
 done
