@@ -319,12 +319,7 @@ fn watch(
 /// A fingerprint of a file's content, or `None` when it is gone.
 fn fingerprint(path: &Path) -> Option<u64> {
     let bytes = std::fs::read(path).ok()?;
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x100_0000_01b3);
-    }
-    Some(h)
+    Some(xxhash_rust::xxh3::xxh3_64(&bytes))
 }
 
 /// The site's changes, as the watcher reports them, gathered into one

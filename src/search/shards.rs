@@ -51,13 +51,12 @@ const OWN_POSITION_FILE: usize = 2048;
 /// shard is then some tens of kilobytes.
 const SHARD_POSTINGS: usize = 6_000;
 
-/// A name for a file from its content (FNV-1a, 64 bits, 12 hex digits).
+/// A name for a file from its content (XXH3, 48 of its 64 bits as 12 hex
+/// digits). XXH3 reads eight bytes and more at a time; the index is
+/// hundreds of megabytes on a large site, which FNV-1a, a byte at a time,
+/// took most of a second to hash.
 fn content_name(prefix: &str, body: &str) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in body.as_bytes() {
-        h ^= *b as u64;
-        h = h.wrapping_mul(0x100_0000_01b3);
-    }
+    let h = xxhash_rust::xxh3::xxh3_64(body.as_bytes());
     format!("{prefix}-{:012x}", h & 0xffff_ffff_ffff)
 }
 
