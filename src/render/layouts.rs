@@ -142,7 +142,8 @@ impl<'a> Renderer<'a> {
                                 let report = self.site.report(*id);
                                 // A printed collection shows no QR codes.
                                 let share = ShareView { url: self.config.base_url.absolute(&report.url), qr: None, links: Vec::new() };
-                                let mut view = self.report_view(report, url, true, share)?;
+                                let body = self.site.html(report).map_err(|e| super::body_unreadable(report, e))?;
+                                let mut view = self.report_view(report, url, Some(&body), share)?;
                                 // Many documents on one page: keep their ids apart.
                                 let prefix = format!("doc-{}-", i + 1);
                                 view.html = prefix_ids(&view.html, &prefix).into();

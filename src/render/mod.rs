@@ -815,9 +815,15 @@ impl<'a> Renderer<'a> {
                     rendered.fetch_add(1, Ordering::Relaxed);
                     // The QR code is drawn once per report, for all its layouts.
                     let share = self.share_view(report);
-                    let pages = Layout::ALL
-                        .map(|layout| self.report_layout(report, layout, share.clone()))
-                        .to_vec();
+                    // The body is read back once, for the page and the print page.
+                    let pages = match self.site.html(report) {
+                        Ok(body) => Layout::ALL
+                            .map(|layout| {
+                                self.report_layout(report, layout, share.clone(), Some(&body))
+                            })
+                            .to_vec(),
+                        Err(e) => vec![Err(body_unreadable(report, e))],
+                    };
                     let (pages, kept) = keepable(group, key, pages, on_disk);
                     kept.map(keep);
                     pages
@@ -1117,10 +1123,13 @@ impl<'a> Renderer<'a> {
         report: &'a Report,
         layout: Layout,
         share: ShareView,
+        body: Option<&Cow<'a, str>>,
     ) -> Result<OutputFile, Diagnostic> {
         let f = &report.front;
         let page_url = layout.url(report);
-        let view = self.report_view(report, &page_url, layout != Layout::Share, share)?;
+        // A share page shows no body.
+        let body = body.filter(|_| layout != Layout::Share);
+        let view = self.report_view(report, &page_url, body, share)?;
         let section = self.site.section(report.section);
         let description = f
             .summary
@@ -1144,40 +1153,40 @@ impl<'a> Renderer<'a> {
     }
 
     /// The view model of a report for a page at `page_url` (links in the
-    /// body are made for that page); without the body when `with_body` is off.
+    /// body are made for that page); without the body when `body` is `None`
+    /// (else the report's HTML, from [`Site::html`](crate::site::Site::html)).
     pub(super) fn report_view(
         &self,
         report: &'a Report,
         page_url: &UrlPath,
-        with_body: bool,
+        body: Option<&Cow<'a, str>>,
         share: ShareView,
     ) -> Result<ReportView<'a>, Diagnostic> {
         let f = &report.front;
         let page_url = page_url.clone();
-        let (html, gip_appendix) = if !with_body {
-            (Cow::Borrowed(""), String::new())
-        } else {
-            let link = |t: &crate::site::LinkTarget| {
-                self.links
-                    .link(&page_url, false, &t.url, t.fragment.as_deref())
-            };
-            let mut html = match self
-                .site
-                .html(report)
-                .map_err(|e| body_unreadable(report, e))?
-            {
-                Cow::Borrowed(body) => fill_links(body, &report.links, link),
-                Cow::Owned(body) => Cow::Owned(fill_links(&body, &report.links, link).into_owned()),
-            };
-            let appendix = match f
-                .gip_stats
-                .as_ref()
-                .filter(|_| f.doc_type == Some(DocType::GipAnnualReport))
-            {
-                Some(stats) => self.place_annual_tables(report, stats, html.to_mut())?,
-                None => String::new(),
-            };
-            (html, appendix)
+        let (html, gip_appendix) = match body {
+            None => (Cow::Borrowed(""), String::new()),
+            Some(body) => {
+                let link = |t: &crate::site::LinkTarget| {
+                    self.links
+                        .link(&page_url, false, &t.url, t.fragment.as_deref())
+                };
+                let mut html = match body {
+                    Cow::Borrowed(body) => fill_links(body, &report.links, link),
+                    Cow::Owned(body) => {
+                        Cow::Owned(fill_links(body, &report.links, link).into_owned())
+                    }
+                };
+                let appendix = match f
+                    .gip_stats
+                    .as_ref()
+                    .filter(|_| f.doc_type == Some(DocType::GipAnnualReport))
+                {
+                    Some(stats) => self.place_annual_tables(report, stats, html.to_mut())?,
+                    None => String::new(),
+                };
+                (html, appendix)
+            }
         };
         let section = self.site.section(report.section);
         let signature = f.signature.as_ref().map(|s| SignatureView {
