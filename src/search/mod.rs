@@ -165,6 +165,26 @@ impl Posting<'_> {
     }
 }
 
+/// One document's position differences, read from a term's postings
+/// ([`TermPostings::for_each_position_list`]).
+pub struct PositionDeltas<'a> {
+    encoded: &'a [u8],
+    at: &'a mut usize,
+    left: u32,
+}
+
+impl Iterator for PositionDeltas<'_> {
+    type Item = u32;
+
+    fn next(&mut self) -> Option<u32> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        Some(read_varint(self.encoded, self.at))
+    }
+}
+
 impl TermPostings {
     /// Adds a document (after every one before); returns the bytes added.
     fn push(&mut self, doc: u32, frequency: u32, positions: &[u32]) -> usize {
@@ -258,6 +278,24 @@ impl TermPostings {
     /// The documents' weights, in document order.
     pub fn weights(&self) -> impl Iterator<Item = u32> + '_ {
         self.weights.iter().map(|&w| u32::from(w))
+    }
+
+    /// Calls `each` with every document's position differences (the
+    /// first from 0), in document order: the positions read once, where
+    /// [`TermPostings::iter`] walks them to find where each document's end.
+    pub fn for_each_position_list(&self, mut each: impl FnMut(&mut PositionDeltas<'_>)) {
+        let mut at = 0;
+        for _ in 0..self.count {
+            let left = read_varint(&self.positions, &mut at);
+            let mut deltas = PositionDeltas {
+                encoded: &self.positions,
+                at: &mut at,
+                left,
+            };
+            each(&mut deltas);
+            // Whatever `each` left unread.
+            deltas.for_each(drop);
+        }
     }
 
     /// The documents, in order, with weights and positions.
@@ -371,54 +409,64 @@ fn doc_terms(title: &str, numbers: &str, body: &str) -> (DocTerms, u32) {
         (body, BODY_OFFSET, 1),
     ];
     let mut texts: [String; 3] = Default::default();
-    // Every occurrence: (field, start, end, weight, position or u32::MAX).
-    let mut occurrences: Vec<(u8, u32, u32, u32, u32)> = Vec::with_capacity(body.len());
+    // Every occurrence: (field, start, end, weight, position or u32::MAX,
+    // packed key or 0). A term of one to four CJK characters of the Basic
+    // Multilingual Plane (nearly every term) is known by its characters
+    // packed into one number, 16 bits each, which hashes and compares
+    // faster than its text and keeps a report's table of terms small; no
+    // character is 0, so lengths cannot collide. Any other term (a word, a
+    // character beyond the BMP) is known by its text, with key 0.
+    let mut occurrences: Vec<(u8, u32, u32, u32, u32, u64)> = Vec::with_capacity(body.len());
     let mut len = 0;
     for (field, (text, offset, weight)) in fields.into_iter().enumerate() {
         let (normalized, spans) = tokenize::index_spans(text);
         let field = field as u8;
-        // The CJK bigrams just before this one (start, end, position), for
+        // The CJK bigrams just before this one (start, position, key), for
         // the phrase terms: consecutive positions are one run (runs are
         // kept apart by a word or a gap), so a run is one range of text.
-        let mut recent: Vec<(usize, usize, u32)> = Vec::with_capacity(4);
+        let mut recent: Vec<(usize, u32, u64)> = Vec::with_capacity(4);
         for (start, end, pos) in spans {
             len += 1;
-            occurrences.push((field, start as u32, end as u32, weight, pos + offset));
-            if tokenize::cjk_bigram(&normalized[start..end]).is_none() {
+            let (key, bigram) = packed_key(&normalized[start..end]);
+            occurrences.push((field, start as u32, end as u32, weight, pos + offset, key));
+            if !bigram {
                 continue;
             }
-            if recent.last().is_some_and(|(.., p)| p + 1 != pos) {
+            if recent.last().is_some_and(|&(_, p, _)| p + 1 != pos) {
                 recent.clear();
             }
-            recent.push((start, end, pos));
+            recent.push((start, pos, key));
             if recent.len() > PHRASE_TERM_CHARS.end() - 1 {
                 recent.remove(0);
             }
             for bigrams in 2..=recent.len() {
-                let from = recent[recent.len() - bigrams].0;
-                occurrences.push((field, from as u32, end as u32, weight, u32::MAX));
+                let run = &recent[recent.len() - bigrams..];
+                // Each later bigram adds its second character.
+                let key = run[1..].iter().try_fold(run[0].2, |key, &(.., k)| {
+                    (key != 0 && k != 0).then_some(key << 16 | (k & 0xFFFF))
+                });
+                let from = run[0].0 as u32;
+                occurrences.push((field, from, end as u32, weight, u32::MAX, key.unwrap_or(0)));
             }
         }
         texts[field as usize] = normalized;
     }
-    // Distinct terms, numbered in order of first occurrence. A term of one
-    // to four CJK characters (nearly all of them) is looked up by its
-    // characters packed into one number, which hashes and compares faster
-    // than its text.
+    // Distinct terms, numbered in order of first occurrence.
     let mut packed: FxHashMap<u64, u32> = FxHashMap::default();
     packed.reserve(occurrences.len() / 2);
     let mut index: FxHashMap<&str, u32> = FxHashMap::default();
     let mut terms: Vec<TermEntry> = Vec::new();
     let mut term_of: Vec<u32> = Vec::with_capacity(occurrences.len());
-    for &(field, start, end, weight, pos) in &occurrences {
-        let text = &texts[field as usize][start as usize..end as usize];
+    for &(field, start, end, weight, pos, key) in &occurrences {
         let new_term = || {
             terms.push((field, start, end, 0, 0, 0));
             terms.len() as u32 - 1
         };
-        let id = match cjk_key(text) {
-            Some(key) => *packed.entry(key).or_insert_with(new_term),
-            None => *index.entry(text).or_insert_with(new_term),
+        let id = if key != 0 {
+            *packed.entry(key).or_insert_with(new_term)
+        } else {
+            let text = &texts[field as usize][start as usize..end as usize];
+            *index.entry(text).or_insert_with(new_term)
         };
         let term = &mut terms[id as usize];
         term.3 += weight;
@@ -436,7 +484,7 @@ fn doc_terms(title: &str, numbers: &str, body: &str) -> (DocTerms, u32) {
         term.5 = term.4;
     }
     let mut positions = vec![0; next as usize];
-    for (&(_, _, _, _, pos), &id) in occurrences.iter().zip(&term_of) {
+    for (&(_, _, _, _, pos, _), &id) in occurrences.iter().zip(&term_of) {
         if pos != u32::MAX {
             let term = &mut terms[id as usize];
             positions[term.5 as usize] = pos;
@@ -476,19 +524,24 @@ fn doc_terms(title: &str, numbers: &str, body: &str) -> (DocTerms, u32) {
     )
 }
 
-/// The characters of a term of one to four CJK characters of the Basic
-/// Multilingual Plane, packed into one number (16 bits each; no character
-/// is 0, so lengths cannot collide). A smaller key keeps a report's table
-/// of terms in the processor's cache.
-fn cjk_key(term: &str) -> Option<u64> {
-    let mut key: u64 = 0;
-    for (i, c) in term.chars().enumerate() {
-        if i == 4 || !tokenize::is_cjk(c) || c as u32 > 0xFFFF {
-            return None;
+/// A token's packed key (its characters, 16 bits each; 0 unless it is one
+/// or two CJK characters of the Basic Multilingual Plane) and whether it
+/// is a CJK bigram.
+fn packed_key(token: &str) -> (u64, bool) {
+    let mut chars = token.chars();
+    let bmp = |c: char| tokenize::is_cjk(c) && (c as u32) <= 0xFFFF;
+    match (chars.next(), chars.next(), chars.next()) {
+        (Some(a), None, _) if bmp(a) => (a as u64, false),
+        (Some(a), Some(b), None) if tokenize::is_cjk(a) && tokenize::is_cjk(b) => {
+            let key = if bmp(a) && bmp(b) {
+                (a as u64) << 16 | b as u64
+            } else {
+                0
+            };
+            (key, true)
         }
-        key = key << 16 | c as u64;
+        _ => (0, false),
     }
-    Some(key)
 }
 
 /// The lengths, in CJK characters, of the phrase terms: every such run of

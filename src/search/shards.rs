@@ -159,12 +159,14 @@ impl Shard {
         // separated by `;`; phrase terms have none.
         let mut positions = String::new();
         if postings.has_positions() {
-            for (i, posting) in postings.iter().enumerate() {
-                if i > 0 {
+            let mut first = true;
+            postings.for_each_position_list(|deltas| {
+                if !first {
                     positions.push(';');
                 }
-                push_numbers(&mut positions, posting.position_deltas());
-            }
+                first = false;
+                push_numbers(&mut positions, deltas);
+            });
         }
         let term_data = &mut self.term_data;
         if term_data.len() > 1 {

@@ -201,9 +201,17 @@ fn three_and_four_characters_are_one_phrase_term() {
 
 #[test]
 fn terms_outside_the_basic_plane_are_kept_apart_by_their_text() {
-    // A character of extension B does not fit 16 bits of a packed key.
-    assert_eq!(cjk_key("𠀀扫"), None);
-    assert_ne!(cjk_key("扫黑"), cjk_key("黑"));
+    // A character of extension B does not fit 16 bits of a packed key:
+    // packed, 𠀀𠀀 and 𠀂𠀀 (U+20000, U+20002) would be one number.
+    assert_eq!(packed_key("𠀀扫"), (0, true));
+    assert_eq!(packed_key("扫黑"), (0x626B_9ED1, true));
+    assert_eq!(packed_key("黑"), (0x9ED1, false));
+    let (terms, _) = doc_terms("", "", "𠀀𠀀。𠀂𠀀。𠀂𠀀。𠀂𠀀扫黑");
+    assert_eq!(terms.get("𠀀𠀀").unwrap().0, 1);
+    assert_eq!(terms.get("𠀂𠀀").unwrap().0, 3);
+    assert_eq!(terms.get("𠀂𠀀扫").unwrap().0, 1);
+    assert_eq!(terms.get("𠀀扫黑").unwrap().0, 1);
+    assert_eq!(terms.get("扫黑").unwrap().0, 1);
     let (terms, _) = doc_terms("", "", "𠀀𠀁𠀀扫𠀁𠀀");
     assert_eq!(terms.get("𠀀").unwrap().0, 3);
     assert_eq!(terms.get("𠀀𠀁").unwrap().0, 1);
@@ -439,4 +447,24 @@ fn length_classes_keep_four_leading_bits() {
     assert_eq!(length_class(17), 16.0);
     assert_eq!(length_class(1000), 960.0);
     assert_eq!(length_class(10_356), length_class(10_370));
+}
+
+#[test]
+fn position_lists_read_in_one_pass_equal_those_of_iter() {
+    let mut postings = TermPostings::default();
+    postings.push(3, 2, &[5, 9]);
+    postings.push(7, 1, &[200]);
+    postings.push(300, 4, &[1, 2, 3, 1000]);
+    let mut lists = vec![];
+    postings.for_each_position_list(|deltas| lists.push(deltas.collect::<Vec<_>>()));
+    let expected: Vec<Vec<u32>> = postings
+        .iter()
+        .map(|p| p.position_deltas().collect())
+        .collect();
+    assert_eq!(lists, expected);
+    assert_eq!(lists, [vec![5, 4], vec![200], vec![1, 1, 1, 997]]);
+    // A list read in part leaves the next one whole.
+    let mut firsts = vec![];
+    postings.for_each_position_list(|deltas| firsts.push(deltas.next()));
+    assert_eq!(firsts, [Some(5), Some(200), Some(1)]);
 }
