@@ -264,9 +264,12 @@ impl KeptIndex {
         }
 
         // The dirty partitions: their terms read, the changes made, their
-        // files made and their terms kept under this build's names.
+        // files made (and handed on at once, so that no more than a
+        // partition per thread is in memory) and their terms kept under
+        // this build's names.
         let sizes = Sizes::default();
-        let remade: Vec<(usize, KeptPartition, Vec<IndexFile>)> = dirty
+        let out = Emitter::keeping(outputs.emit, outputs.keep);
+        let remade: Vec<(usize, KeptPartition)> = dirty
             .par_iter()
             .enumerate()
             .filter(|(_, dirty)| **dirty)
@@ -293,28 +296,26 @@ impl KeptIndex {
                         .collect(),
                     entries,
                 };
-                Ok((number, kept, files))
+                for file in files {
+                    out.put(file)?;
+                }
+                Ok((number, kept))
             })
             .collect::<io::Result<_>>()?;
 
-        let out = Emitter::keeping(outputs.emit, outputs.keep);
-        let mut remade_files: FxHashMap<usize, Vec<IndexFile>> = FxHashMap::default();
-        for (number, kept, files) in remade {
+        let mut was_remade = vec![false; self.partitions.len()];
+        for (number, kept) in remade {
             self.partitions[number] = kept;
-            remade_files.insert(number, files);
+            was_remade[number] = true;
         }
-        for (number, partition) in self.partitions.iter().enumerate() {
-            match remade_files.remove(&number) {
-                Some(files) => {
-                    for file in files {
-                        out.put(file)?;
-                    }
-                }
-                None => {
-                    for (name, size) in &partition.files {
-                        out.keep(name, *size)?;
-                    }
-                }
+        for (partition, _) in self
+            .partitions
+            .iter()
+            .zip(&was_remade)
+            .filter(|(_, r)| !**r)
+        {
+            for (name, size) in &partition.files {
+                out.keep(name, *size)?;
             }
         }
         let entries = self.partitions.iter().flat_map(|p| &p.entries);
