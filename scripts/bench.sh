@@ -38,7 +38,9 @@ gen=target/release/examples/gen_corpus
 # of the deletion, not of the build. Where the disk is short, old outputs
 # are deleted as before.
 trash=bench-corpus/.trash
-trap 'rm -rf "$trash"' EXIT
+edited=
+# The report edited for the `edit` build is put back however the script ends.
+trap 'rm -rf "$trash"; [ -z "$edited" ] || [ ! -e "$edited.orig~" ] || mv "$edited.orig~" "$edited"' EXIT
 discard() {
   local dir need avail
   for dir in "$@"; do
@@ -71,12 +73,17 @@ for n in "${sizes[@]}"; do
     args=()
     case $kind in
       edit) printf '\n补充说明：本报告第%s次更正。\n' "$RANDOM" >> "$edited" ;;
-      no-cache) discard "$out"; args=(--no-cache) ;;
+      # The cache is not read by this build; its room goes to the output.
+      no-cache) discard "$out"; rm -rf "$corpus/.gazette-cache"; args=(--no-cache) ;;
     esac
     log=$(mktemp)
     # What the last build left for the disk to write is not this one's time.
     sync
-    /usr/bin/time -v "$gazette" build --root "$corpus" --out "$out" --timings -q "${args[@]}" 2>"$log"
+    if ! /usr/bin/time -v "$gazette" build --root "$corpus" --out "$out" --timings -q "${args[@]}" 2>"$log"; then
+      echo "the $kind build of $n reports failed:" >&2
+      grep -v -e "$(printf '^\t')" -e '^Command exited' "$log" >&2
+      exit 1
+    fi
     wall=$(seconds "$(field 'Elapsed (wall clock) time' "$log")")
     cpu=$(awk -v u="$(field 'User time' "$log")" -v s="$(field 'System time' "$log")" 'BEGIN { print u + s }')
     rss=$(field 'Maximum resident set size' "$log")
@@ -87,7 +94,7 @@ for n in "${sizes[@]}"; do
       'BEGIN { printf "%-8d %-10s %9.2f %9.2f %10.0f %11.1f %10.1f %8d  %s\n", n, k, w, c, n / w, r / 1024, b / 1e6, f, st }'
     rm -f "$log"
   done
-  mv "$edited.orig~" "$edited"
+  mv "$edited.orig~" "$edited"; edited=
 done
 
 [ "${COMPARE:-}" = 1 ] || exit 0
