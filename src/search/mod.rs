@@ -416,7 +416,10 @@ fn doc_terms(title: &str, numbers: &str, body: &str) -> (DocTerms, u32) {
     // faster than its text and keeps a report's table of terms small; no
     // character is 0, so lengths cannot collide. Any other term (a word, a
     // character beyond the BMP) is known by its text, with key 0.
-    let mut occurrences: Vec<(u8, u32, u32, u32, u32, u64)> = Vec::with_capacity(body.len());
+    // Up to four per CJK character (three bytes): room for them all at
+    // once, since growing would copy a report's worth.
+    let bytes = title.len() + numbers.len() + body.len();
+    let mut occurrences: Vec<(u8, u32, u32, u32, u32, u64)> = Vec::with_capacity(bytes * 4 / 3 + 4);
     let mut len = 0;
     for (field, (text, offset, weight)) in fields.into_iter().enumerate() {
         let (normalized, spans) = tokenize::index_spans(text);

@@ -113,7 +113,9 @@ struct Span {
 /// The tokens of `text` (already normalised), in order of position, as
 /// ranges of it: no token allocates.
 fn spans(text: &str, mode: Mode) -> Vec<Span> {
-    let mut spans = Vec::new();
+    // Enough for CJK text (a unigram and a bigram per three bytes) without
+    // growing, and more than enough for Latin.
+    let mut spans = Vec::with_capacity(text.len() * 2 / 3 + 1);
     let mut pos: u32 = 0;
     let mut word: Option<usize> = None;
     // The run's characters: (byte start, byte end).
