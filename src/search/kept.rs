@@ -303,17 +303,11 @@ impl KeptIndex {
             })
             .collect::<io::Result<_>>()?;
 
-        let mut was_remade = vec![false; self.partitions.len()];
         for (number, kept) in remade {
             self.partitions[number] = kept;
-            was_remade[number] = true;
         }
-        for (partition, _) in self
-            .partitions
-            .iter()
-            .zip(&was_remade)
-            .filter(|(_, r)| !**r)
-        {
+        // The rest keep their files.
+        for (partition, _) in self.partitions.iter().zip(&dirty).filter(|(_, d)| !**d) {
             for (name, size) in &partition.files {
                 out.keep(name, *size)?;
             }
