@@ -416,6 +416,7 @@ fn doc_terms(title: &str, numbers: &str, body: &str) -> (DocTerms, u32) {
     // faster than its text and keeps a report's table of terms small; no
     // character is 0, so lengths cannot collide. Any other term (a word, a
     // character beyond the BMP) is known by its text, with key 0.
+    //
     // Up to four per CJK character (three bytes): room for them all at
     // once, since growing would copy a report's worth.
     let bytes = title.len() + numbers.len() + body.len();
@@ -531,18 +532,18 @@ fn doc_terms(title: &str, numbers: &str, body: &str) -> (DocTerms, u32) {
 /// or two CJK characters of the Basic Multilingual Plane) and whether it
 /// is a CJK bigram.
 fn packed_key(token: &str) -> (u64, bool) {
+    let bmp = |c: char| (c as u32) <= 0xFFFF;
+    if let Some((a, b)) = tokenize::cjk_bigram(token) {
+        let key = if bmp(a) && bmp(b) {
+            (a as u64) << 16 | b as u64
+        } else {
+            0
+        };
+        return (key, true);
+    }
     let mut chars = token.chars();
-    let bmp = |c: char| tokenize::is_cjk(c) && (c as u32) <= 0xFFFF;
-    match (chars.next(), chars.next(), chars.next()) {
-        (Some(a), None, _) if bmp(a) => (a as u64, false),
-        (Some(a), Some(b), None) if tokenize::is_cjk(a) && tokenize::is_cjk(b) => {
-            let key = if bmp(a) && bmp(b) {
-                (a as u64) << 16 | b as u64
-            } else {
-                0
-            };
-            (key, true)
-        }
+    match (chars.next(), chars.next()) {
+        (Some(a), None) if tokenize::is_cjk(a) && bmp(a) => (a as u64, false),
         _ => (0, false),
     }
 }
