@@ -89,14 +89,18 @@ impl Contents {
 /// by the build cache on disk (where they are in the output folder), so
 /// that a rebuild renders again only the pages that can have changed.
 ///
-/// A report's pages are a function of the report and of the rest of the
-/// site as report pages see it: the configuration, the theme, the
-/// sections, every report's front matter, address, lead, headings, links
-/// and attachments (titles of the previous and next reports, related
-/// links, banners), but not the other reports' bodies. So its pages are
-/// kept under a key made of a hash of all that (`site_key`) and a hash
-/// of its own body: an edit to one report's body renders three pages,
-/// an edit to anyone's front matter renders them all.
+/// A report's pages are a function of the report (its front matter,
+/// address, lead, headings, links, attachments and body) and of what
+/// report pages see of the rest of the site: the configuration, the
+/// theme, the sections (their titles, addresses and feeds, not their
+/// lists of reports) and the titles and addresses of the reports before
+/// and after it. So its pages are kept under a key made of a hash of all
+/// that ([`PageKeys`]): an edit to one report renders its three pages
+/// (and its neighbours' when its title, address or date changed), and a
+/// report added or removed renders its own and its neighbours'. The
+/// other pages (lists, catalogue, feeds, sitemap) are kept only while
+/// every report's front matter, lead, headings and place in the site are
+/// as they were.
 #[derive(Default, serde::Serialize, serde::Deserialize)]
 pub struct PageMemo {
     groups: HashMap<Group, KeptPages>,
@@ -319,7 +323,10 @@ type OwnHash = (SharedValues, u64);
 
 /// What report pages see of one report besides its body (see
 /// [`PageMemo`]), hashed through its serialised form: its
-/// [`OwnSummary`]'s hash and where it stands in the site.
+/// [`OwnSummary`]'s hash, where it stands in the site and the title and
+/// address of the reports before and after it. (Those, not their
+/// [`ReportId`]s: a report added or removed renumbers every report after
+/// it, but changes the pages of its neighbours only.)
 #[derive(serde::Serialize)]
 struct ReportSummary<'a> {
     own: u64,
@@ -333,12 +340,16 @@ struct ReportSummary<'a> {
     related: &'a [(String, Href)],
     has_page: bool,
     lang: crate::config::Language,
-    previous: Option<ReportId>,
-    next: Option<ReportId>,
+    previous: Option<(&'a str, &'a UrlPath)>,
+    next: Option<(&'a str, &'a UrlPath)>,
 }
 
 impl ReportSummary<'_> {
-    fn of(r: &Report, own: u64) -> ReportSummary<'_> {
+    fn of<'a>(site: &'a Site, r: &'a Report, own: u64) -> ReportSummary<'a> {
+        let neighbour = |id: ReportId| {
+            let n = site.report(id);
+            (n.front.title.as_str(), &n.url)
+        };
         ReportSummary {
             own,
             source: &r.source,
@@ -351,8 +362,8 @@ impl ReportSummary<'_> {
             related: &r.related,
             has_page: r.has_page,
             lang: r.lang,
-            previous: r.previous,
-            next: r.next,
+            previous: r.previous.map(neighbour),
+            next: r.next.map(neighbour),
         }
     }
 
@@ -382,40 +393,82 @@ fn own_hashes(site: &Site, known: Vec<OwnHash>) -> Vec<OwnHash> {
         .collect()
 }
 
-/// A key for what every report page sees of the site besides its own
-/// report (see [`PageMemo`]): a hash of the configuration, theme, assets
-/// and sections, and of every report's summary, its own part hashed as
-/// `own` gives. (Hashed, not compared: the key is kept on disk by the
-/// build cache. Hashing the serialised summaries takes a few tens of
-/// milliseconds at 10,000 reports, where formatting them with `Debug`
-/// took half a second.)
-fn site_key(site: &Site, theme: &Theme, config: &Config, own: &[OwnHash]) -> u64 {
-    use std::fmt::Write;
-    let summaries: Vec<u64> = site
-        .reports
-        .par_iter()
-        .zip(own)
-        .map(|(r, (_, own))| ReportSummary::of(r, *own).hash())
-        .collect();
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    for summary in summaries {
-        h.write_u64(summary);
-    }
-    let mut w = HashWriter(&mut h);
-    let _ = write!(w, "{config:?}{theme:?}{:?}", site.assets);
-    for section in &site.sections {
-        let _ = write!(w, "{section:?}");
-    }
-    h.finish()
+/// The keys pages are kept under (see [`PageMemo`]).
+struct PageKeys {
+    /// What the site's lists, catalogue, feeds and sitemap show: a hash
+    /// of the configuration, theme, assets and sections, and of every
+    /// report's [`ReportSummary`].
+    site: u64,
+    /// Per report, the key of its pages: a hash of what every report page
+    /// sees of the site (the configuration, the theme, the sections
+    /// without their lists of reports), of its [`ReportSummary`] and of
+    /// its Markdown (none when the build keeps no cache).
+    pages: Vec<Option<u64>>,
 }
 
-/// The key of a report's pages: the [`site_key`] and the hash of its
-/// Markdown (none when the build keeps no cache).
-fn page_key(site_key: u64, report: &Report) -> Option<u64> {
-    let mut h = FxHasher::default();
-    h.write_u64(site_key);
-    h.write_u64(report.doc.source_hash?);
-    Some(h.finish())
+impl PageKeys {
+    /// The keys of `site`'s pages. (Hashed, not compared: the keys are
+    /// kept on disk by the build cache. Hashing the serialised summaries
+    /// takes a few tens of milliseconds at 10,000 reports, where
+    /// formatting them with `Debug` took half a second.)
+    fn of(renderer: &Renderer, own: &[OwnHash]) -> PageKeys {
+        use std::fmt::Write;
+        let (site, theme, config) = (renderer.site, renderer.theme, renderer.config);
+        let summaries: Vec<u64> = site
+            .reports
+            .par_iter()
+            .zip(own)
+            .map(|(r, (_, own))| ReportSummary::of(site, r, *own).hash())
+            .collect();
+        // What a report page sees of the site: no list of reports, but
+        // whether a section has a feed.
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        let mut w = HashWriter(&mut h);
+        let _ = write!(w, "{config:?}{theme:?}");
+        for s in &site.sections {
+            let _ = write!(
+                w,
+                "{:?}{:?}{:?}{:?}{:?}{:?}{:?}{:?}{:?}{:?}{:?}",
+                renderer.feed_of(s),
+                s.id,
+                s.url,
+                s.title,
+                s.source,
+                s.front,
+                s.intro,
+                s.intro_links,
+                s.intro_body_line,
+                s.parent,
+                s.children
+            );
+        }
+        let frame = h.finish();
+        let pages = site
+            .reports
+            .par_iter()
+            .zip(&summaries)
+            .map(|(report, summary)| {
+                let mut h = FxHasher::default();
+                h.write_u64(frame);
+                h.write_u64(*summary);
+                h.write_u64(report.doc.source_hash?);
+                Some(h.finish())
+            })
+            .collect();
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        for summary in summaries {
+            h.write_u64(summary);
+        }
+        let mut w = HashWriter(&mut h);
+        let _ = write!(w, "{config:?}{theme:?}{:?}", site.assets);
+        for section in &site.sections {
+            let _ = write!(w, "{section:?}");
+        }
+        PageKeys {
+            site: h.finish(),
+            pages,
+        }
+    }
 }
 
 /// One file of the portal, by its path relative to the output folder.
@@ -771,18 +824,10 @@ impl<'a> Renderer<'a> {
         let own = memo
             .as_deref_mut()
             .map(|memo| own_hashes(site, std::mem::take(&mut memo.own)));
-        let site_key = own
-            .as_deref()
-            .map(|own| site_key(site, self.theme, self.config, own));
+        let keys = own.as_deref().map(|own| PageKeys::of(self, own));
+        let site_key = keys.as_ref().map(|k| k.site);
         // Per report, the key of its pages (with a memo only).
-        let page_keys: Vec<Option<u64>> = match site_key {
-            Some(key) => site
-                .reports
-                .par_iter()
-                .map(|report| page_key(key, report))
-                .collect(),
-            None => Vec::new(),
-        };
+        let page_keys = keys.map(|k| k.pages).unwrap_or_default();
         let page_key_of = |id: ReportId| page_keys.get(id.0 as usize).copied().flatten();
         let previous = memo.as_deref_mut().map(std::mem::take).unwrap_or_default();
         let on_disk = previous.on_disk;
