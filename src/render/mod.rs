@@ -420,24 +420,20 @@ impl PageKeys {
             .zip(own)
             .map(|(r, (_, own))| ReportSummary::of(site, r, *own).hash())
             .collect();
-        // What a report page sees of the site: no list of reports, but
-        // whether a section has a feed.
+        // What a report page sees of the sections: not their intros or
+        // lists of reports, but whether each has a feed.
         let mut h = std::collections::hash_map::DefaultHasher::new();
         let mut w = HashWriter(&mut h);
         let _ = write!(w, "{config:?}{theme:?}");
         for s in &site.sections {
             let _ = write!(
                 w,
-                "{:?}{:?}{:?}{:?}{:?}{:?}{:?}{:?}{:?}{:?}{:?}",
+                "{:?}{:?}{:?}{:?}{:?}{:?}{:?}",
                 renderer.feed_of(s),
                 s.id,
                 s.url,
                 s.title,
-                s.source,
                 s.front,
-                s.intro,
-                s.intro_links,
-                s.intro_body_line,
                 s.parent,
                 s.children
             );
