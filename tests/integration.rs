@@ -2636,13 +2636,21 @@ fn an_incremental_build_gives_exactly_a_full_build() {
         "the incremental build differs from a full build"
     );
     assert!(!after.contains_key("news/r07/index.html"));
+    // A report published after all the others: it alone is indexed, and
+    // only its pages and the next newest one's are rendered.
+    site.write(
+        "content/news/latest.md",
+        &report("最新", "2022-12-25", &format!("{long}最新的一句。")),
+    );
+    assert_eq!(incremental(&mut cache), full());
+    assert_eq!((cache.indexed_last(), cache.pages_last()), (1, 2));
     // site.yaml decides how texts are rendered: all are rendered again.
     site.write(
         "site.yaml",
         &format!("{SITE_YAML}markdown:\n  allow_html: true\n"),
     );
     let after = incremental(&mut cache);
-    assert_eq!(cache.rendered_last, 22);
+    assert_eq!(cache.rendered_last, 23);
     assert_eq!(after, full());
 }
 
@@ -2978,6 +2986,73 @@ fn random_edits_keep_cached_builds_exact() {
         "{kept_pages} steps kept pages, {indexed_one} indexed one report"
     );
 }
+/// Publishing a report dated after all the others is the commonest change
+/// to a portal: with the build cache on disk, only it is indexed (it takes
+/// the next document number) and only its pages and its neighbour's are
+/// rendered. A report dated before others moves their numbers: all are
+/// indexed again. Either way the output is a clean build's.
+#[test]
+fn a_report_published_last_is_indexed_alone() {
+    use gazette::build::{BuildOptions, CacheUse, build};
+    let site = TestSite::new();
+    // Bodies of one length, so that the average length stays put.
+    let body = |i: usize| format!("第{i:02}篇。{}", "街道办事处依法行政，扫黑除恶。".repeat(6));
+    for i in 0..12 {
+        site.write(
+            &format!("content/news/r{i:02}.md"),
+            &report(
+                &format!("第{i}号"),
+                &format!("2023-03-{:02}", i + 1),
+                &body(i),
+            ),
+        );
+    }
+    let clean_dir = tempfile::tempdir().unwrap();
+    let cached = BuildOptions {
+        root: site.root().to_path_buf(),
+        out: Some(site.root().join("public")),
+        cache: true,
+        ..Default::default()
+    };
+    let clean = BuildOptions {
+        out: Some(clean_dir.path().join("public")),
+        cache: false,
+        ..cached.clone()
+    };
+    let same = |what: &str| {
+        build(&clean).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            portal_files(&site.root().join("public"))
+                == portal_files(&clean_dir.path().join("public")),
+            "{what}: the cached build differs from a build without the cache"
+        );
+    };
+    build(&cached).unwrap_or_else(|e| panic!("{e}"));
+    let reused = |read, pages, indexed| CacheUse::Reused {
+        read,
+        pages: Some(pages),
+        indexed: Some(indexed),
+    };
+    for (i, date) in [(12, "2023-04-01"), (13, "2023-04-02")] {
+        site.write(
+            &format!("content/news/r{i:02}.md"),
+            &report(&format!("第{i}号"), date, &body(i)),
+        );
+        let incremental = build(&cached).unwrap_or_else(|e| panic!("{e}"));
+        same("a report published last");
+        assert_eq!(incremental.cache, reused(1, 2, 1));
+    }
+    // Dated before the others: every later document's number moves, and
+    // it has a neighbour on each side (the test site's first report is
+    // older still).
+    site.write(
+        "content/news/early.md",
+        &report("早前", "2023-01-01", &body(99)),
+    );
+    let incremental = build(&cached).unwrap_or_else(|e| panic!("{e}"));
+    same("a report dated before others");
+    assert_eq!(incremental.cache, reused(1, 3, 16));
+}
 
 #[test]
 fn serve_keeps_the_last_good_site_and_shows_errors() {
@@ -3192,6 +3267,7 @@ fn the_browser_search_matches_the_reference_engine() {
             )
             .unwrap();
         }
+        let mut dated_apart = false;
         let cases: Vec<serde_json::Value> = search_cases()
             .into_iter()
             .map(|(query, filters, by_date)| {
@@ -3200,6 +3276,11 @@ fn the_browser_search_matches_the_reference_engine() {
                     f.entry(facet.to_string()).or_default().insert(value.to_string());
                 }
                 let found = index.search(query, &f, by_date);
+                if by_date {
+                    let dates: Vec<&str> = found.iter().map(|r| index.docs[r.0 as usize].date.as_str()).collect();
+                    assert!(dates.is_sorted_by(|a, b| a >= b), "{root}: {query} by date, newest first: {dates:?}");
+                    dated_apart |= dates.first() > dates.last();
+                }
                 let filters: BTreeMap<&str, Vec<&str>> = filters.iter().map(|(k, v)| (*k, vec![*v])).collect();
                 serde_json::json!({
                     "query": query,
@@ -3216,6 +3297,10 @@ fn the_browser_search_matches_the_reference_engine() {
                 .iter()
                 .any(|c| c["docs"].as_array().unwrap().len() > 1),
             "{root}: some query finds several reports"
+        );
+        assert!(
+            dated_apart,
+            "{root}: a query by date finds reports of different dates"
         );
         let expect = dir.path().join("expect.json");
         std::fs::write(&expect, serde_json::to_string(&cases).unwrap()).unwrap();

@@ -139,7 +139,7 @@ impl KeptIndex {
         let budget = budget.unwrap_or(super::builder::SPILL_BUDGET);
         let mut builder = IndexBuilder::writing(&out, Some(scratch), budget);
         let chinese = config.language == Language::ZhCn;
-        let ids = site.reports_by_date();
+        let ids = super::doc_order(site);
         let mut docs = Vec::with_capacity(ids.len());
         for block in ids.chunks(BUILD_BLOCK) {
             let per_doc: Vec<(SearchDoc, DocTerms, KeptDoc)> = block
@@ -197,9 +197,12 @@ impl KeptIndex {
         outputs: &Outputs,
     ) -> io::Result<Option<u64>> {
         let chinese = config.language == Language::ZhCn;
-        let ids = site.reports_by_date();
+        let ids = super::doc_order(site);
         let now: Vec<KeptDoc> = ids.par_iter().map(|id| kept_doc(site, *id)).collect();
-        let same_reports = self.docs.len() == now.len()
+        // The reports indexed last keep their numbers; reports published
+        // after all of them take the next ones.
+        let kept = self.docs.len();
+        let same_reports = now.len() >= kept
             && self
                 .docs
                 .iter()
@@ -210,7 +213,10 @@ impl KeptIndex {
         }
         let changed: Vec<usize> = (0..now.len())
             .filter(|&i| {
-                let (was, is) = (&self.docs[i], &now[i]);
+                let Some(was) = self.docs.get(i) else {
+                    return true;
+                };
+                let is = &now[i];
                 was.title != is.title
                     || was.numbers != is.numbers
                     || was.source.is_none()
@@ -231,12 +237,20 @@ impl KeptIndex {
         let changes: Vec<Change> = changed
             .par_iter()
             .map(|&i| -> io::Result<Change> {
-                let (was, is) = (&self.docs[i], &now[i]);
-                let old_text = match was.text_at {
-                    Some(at) => store.text(at)?,
-                    None => return Err(io::Error::other("a kept report without its text")),
+                let is = &now[i];
+                // An added report had no terms.
+                let (old, _) = match self.docs.get(i) {
+                    Some(was) => {
+                        let old_text = match was.text_at {
+                            Some(at) => store.text(at)?,
+                            None => {
+                                return Err(io::Error::other("a kept report without its text"));
+                            }
+                        };
+                        doc_terms(&was.title, &was.numbers, &old_text)
+                    }
+                    None => doc_terms("", "", ""),
                 };
-                let (old, _) = doc_terms(&was.title, &was.numbers, &old_text);
                 let (new, len) =
                     doc_terms(&is.title, &is.numbers, &site.text(site.report(ids[i]))?);
                 Ok((i as u32, old, new, len))
@@ -244,6 +258,7 @@ impl KeptIndex {
             .collect::<io::Result<_>>()?;
         let mut lens: Vec<u32> = self.docs.iter().map(|d| d.len).collect();
         let avg = avg_class(&lens);
+        lens.resize(now.len(), 0);
         for (doc, _, _, len) in &changes {
             lens[*doc as usize] = *len;
         }
@@ -252,8 +267,10 @@ impl KeptIndex {
         }
         let mut dirty = vec![false; PARTITIONS];
         for (doc, old, new, len) in &changes {
-            let reweigh =
-                length_class(self.docs[*doc as usize].len as u64) != length_class(*len as u64);
+            let reweigh = self
+                .docs
+                .get(*doc as usize)
+                .is_some_and(|was| length_class(was.len as u64) != length_class(*len as u64));
             for (number, dirty) in dirty.iter_mut().enumerate() {
                 *dirty |= if reweigh {
                     touches(old, new, number)
@@ -324,9 +341,12 @@ impl KeptIndex {
         }
         table.finish(avg_len(&lens), entries, &out)?;
 
-        for (doc, is) in self.docs.iter_mut().zip(now) {
+        let mut now = now.into_iter();
+        for (doc, is) in self.docs.iter_mut().zip(now.by_ref()) {
             *doc = KeptDoc { len: doc.len, ..is };
         }
+        // The added reports (their lengths come with their terms).
+        self.docs.extend(now);
         for (doc, _, _, len) in &changes {
             self.docs[*doc as usize].len = *len;
         }

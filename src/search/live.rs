@@ -14,8 +14,11 @@
 //! makes them (BM25 sees lengths by class, [`super::builder::length_class`],
 //! so a small edit rarely changes the weights of the report's other
 //! terms). The directories and `meta.js` are made anew every time; they
-//! are small. When reports were added, removed or reordered (document
-//! numbers move), or many changed at once, the whole index is built again.
+//! are small. A report published after all the others takes the next
+//! document number ([`super::doc_order`]) and is indexed the same way, as
+//! a report that had no terms. When reports were removed or reordered, or
+//! added before others (document numbers move), or many changed at once,
+//! the whole index is built again.
 //!
 //! The files are byte-identical to those of a full build; tests check it
 //! after every kind of edit.
@@ -143,9 +146,11 @@ impl LiveIndex {
         emit: &(dyn Fn(IndexFile) -> io::Result<()> + Sync),
     ) -> io::Result<u64> {
         let chinese = config.language == Language::ZhCn;
-        let ids = site.reports_by_date();
-        let aligned =
-            !self.partitions.is_empty() && self.docs.len() == ids.len() && self.chinese == chinese;
+        let ids = super::doc_order(site);
+        // The reports indexed last keep their numbers; reports published
+        // after all of them take the next ones.
+        let known = self.docs.len();
+        let aligned = !self.partitions.is_empty() && known <= ids.len() && self.chinese == chinese;
         // Each report's terms' inputs and row (its length still to come),
         // unless it is the very report indexed in its place last time.
         let made = |id: ReportId| -> io::Result<(TermInputs, SearchDoc)> {
@@ -155,7 +160,7 @@ impl LiveIndex {
             .par_iter()
             .enumerate()
             .map(|(i, id)| {
-                if aligned && self.docs[i].is(site.report(*id)) {
+                if aligned && self.docs.get(i).is_some_and(|d| d.is(site.report(*id))) {
                     Ok(None)
                 } else {
                     made(*id).map(Some)
@@ -170,11 +175,12 @@ impl LiveIndex {
         let changed: Vec<bool> = if same_reports {
             fresh
                 .iter()
-                .zip(&self.docs)
-                .map(|(fresh, doc)| {
-                    fresh
+                .enumerate()
+                .map(|(i, fresh)| match self.docs.get(i) {
+                    Some(doc) => fresh
                         .as_ref()
-                        .is_some_and(|(inputs, _)| !doc.inputs.same_as(inputs))
+                        .is_some_and(|(inputs, _)| !doc.inputs.same_as(inputs)),
+                    None => true,
                 })
                 .collect()
         } else {
@@ -187,6 +193,15 @@ impl LiveIndex {
         let mut dirty = vec![false; ids.len().div_ceil(DOC_CHUNK)];
         if same_reports && few {
             self.indexed_last = 0;
+            // The added reports, as documents without terms yet.
+            for id in &ids[known..] {
+                self.docs.push(LiveDoc {
+                    inputs: TermInputs::none(),
+                    len: 0,
+                    seen: LiveDoc::seen(site.report(*id)),
+                });
+                self.rows.push(SearchDoc::default());
+            }
             for (doc, (fresh, changed)) in fresh.into_iter().zip(changed).enumerate() {
                 let Some((inputs, row)) = fresh else {
                     continue;
@@ -270,8 +285,8 @@ impl LiveIndex {
         Ok(out.bytes())
     }
 
-    /// Indexes every report afresh: `seen` and `inputs` of each, newest
-    /// first, with its row.
+    /// Indexes every report afresh: `seen` and `inputs` of each, in
+    /// document order, with its row.
     fn rebuild(
         &mut self,
         seen: Vec<(SharedValues, UrlPath)>,
@@ -384,7 +399,12 @@ pub(super) fn replace_in(
         changed = true;
         partition.mark_changed(term);
         let postings = partition.terms.entry(term.to_string()).or_default();
-        *postings = postings.with_doc(doc, Some((tf, positions)));
+        if postings.is_empty() || doc > postings.last_doc {
+            // A report added after all the others: its entry goes last.
+            postings.push(doc, tf, positions);
+        } else {
+            *postings = postings.with_doc(doc, Some((tf, positions)));
+        }
     }
     if kept < before.len() {
         changed = true;

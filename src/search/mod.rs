@@ -333,7 +333,7 @@ pub const FACETS: [&str; 5] = ["topic", "issuer", "year", "type", "validity"];
 /// The whole index, in memory.
 #[derive(Clone, Debug, Default)]
 pub struct SearchIndex {
-    /// Newest first: document `i` is the `i`-th newest.
+    /// Oldest first ([`doc_order`]).
     pub docs: Vec<SearchDoc>,
     pub terms: BTreeMap<String, TermPostings>,
     pub avg_len: f64,
@@ -718,6 +718,16 @@ impl TermInputs {
         })
     }
 
+    /// The inputs of no text: a report added since the last build had
+    /// none.
+    fn none() -> TermInputs {
+        TermInputs {
+            title: String::new(),
+            numbers: String::new(),
+            text: std::sync::Arc::from(""),
+        }
+    }
+
     /// Whether the terms of `self` are those of `other`: the same text
     /// is usually the very same string, kept from the last build.
     fn same_as(&self, other: &TermInputs) -> bool {
@@ -768,11 +778,23 @@ fn report_terms(site: &Site, id: ReportId, chinese: bool) -> io::Result<(SearchD
     Ok((search_doc(site, id, chinese, len), terms))
 }
 
-/// Adds every report with a page to `builder`, newest first, a block at a
-/// time, so that only one block's term tables exist beside the index.
+/// The reports the index holds, in the order of their document numbers:
+/// every report with a page, oldest first. A report published after all
+/// the others (the usual way a site grows) takes the next number, so every
+/// other report keeps its number, and the build cache re-indexes only the
+/// new report ([`KeptIndex::update`]). Sorting by date, newest first, is
+/// sorting by document number, highest first.
+pub fn doc_order(site: &Site) -> Vec<ReportId> {
+    let mut ids = site.reports_by_date();
+    ids.reverse();
+    ids
+}
+
+/// Adds every report with a page to `builder` in [`doc_order`], a block at
+/// a time, so that only one block's term tables exist beside the index.
 fn fill(builder: &mut IndexBuilder, site: &Site, config: &Config) -> io::Result<()> {
     let chinese = config.language == Language::ZhCn;
-    for block in site.reports_by_date().chunks(BUILD_BLOCK) {
+    for block in doc_order(site).chunks(BUILD_BLOCK) {
         let per_doc: Vec<(SearchDoc, DocTerms)> = block
             .par_iter()
             .map(|id| report_terms(site, *id, chinese))
@@ -879,10 +901,11 @@ impl SearchIndex {
                 accepted.is_empty() || doc.facet_values(facet).iter().any(|v| accepted.contains(v))
             })
         });
+        // Newest first: the highest document number ([`doc_order`]).
         if by_date {
-            results.sort_by_key(|r| r.0);
+            results.sort_by_key(|r| std::cmp::Reverse(r.0));
         } else {
-            results.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            results.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));
         }
         results
     }

@@ -589,7 +589,7 @@ impl<'a> Emitter<'a> {
     }
 }
 
-/// The document table as documents come, newest first: rows go out in
+/// The document table as documents come, in document order: rows go out in
 /// chunk files of [`DOC_CHUNK`] as soon as a chunk is full, and of each
 /// document only its filter values stay, so the table never holds the
 /// excerpts of the whole site. (The lengths, for BM25, are the index

@@ -151,8 +151,8 @@ fn english_phrases_need_quotes() {
 fn a_title_match_ranks_first() {
     let index = index_of_titled(
         [
-            ("通知", "正文里提到法治政府。"),
             ("法治政府建设情况的报告", "年度报告"),
+            ("通知", "正文里提到法治政府。"),
         ]
         .into_iter(),
     );
@@ -161,13 +161,14 @@ fn a_title_match_ranks_first() {
         .into_iter()
         .map(|(d, _)| d)
         .collect();
-    assert_eq!(ranked, [1, 0]);
+    assert_eq!(ranked, [0, 1]);
+    // Documents are numbered oldest first: the newest is the highest.
     let by_date: Vec<u32> = index
         .search("法治政府", &Filters::new(), true)
         .into_iter()
         .map(|(d, _)| d)
         .collect();
-    assert_eq!(by_date, [0, 1]);
+    assert_eq!(by_date, [1, 0]);
 }
 
 #[test]

@@ -250,7 +250,8 @@
         docs = docs === null ? set : new Set([...docs].filter(function (d) { return set.has(d); }));
       });
       return self.applyFilters(meta, [...docs], filters || {}).then(function (kept) {
-        if (byDate) return kept.sort(function (a, b) { return a - b; }).map(function (d) { return { doc: d, score: 0 }; });
+        // Documents are numbered oldest first: newest first is highest first.
+        if (byDate) return kept.sort(function (a, b) { return b - a; }).map(function (d) { return { doc: d, score: 0 }; });
         var scored = kept.map(function (doc) {
             var score = 0;
             matches.forEach(function (m) {
@@ -266,7 +267,7 @@
             });
             return { doc: doc, score: score };
           });
-        return scored.sort(function (a, b) { return b.score - a.score || a.doc - b.doc; });
+        return scored.sort(function (a, b) { return b.score - a.score || b.doc - a.doc; });
       });
     });
   };
