@@ -398,10 +398,15 @@ pub fn output_token(out: &Path) -> Option<u64> {
 /// a build killed among the moves (they take milliseconds) leaves some of
 /// this build's files beside the last one's. The marker file names no
 /// build while the moves run, so the next build then writes the folder
-/// whole. When more than [`IN_PLACE_MOST`] files change, or more than a
-/// tenth of them (and more than 16), the unchanged ones are linked into the staging folder
-/// instead and the folders swapped as [`Stager`] does, so a large change
-/// (a new theme, a changed title in every list) is never seen half made.
+/// whole. Files at new paths go in before the ones replaced, and stale
+/// ones out after them, so only replaced files can show a half-made site:
+/// when more than [`IN_PLACE_MOST`] files are replaced, or more than a
+/// tenth of them (and more than 16), the unchanged ones are linked into
+/// the staging folder instead and the folders swapped as [`Stager`] does,
+/// so a large change (a new theme, a changed title in every list) is never
+/// seen half made. (A report published on a large site adds thousands of
+/// search index files and retires as many, but replaces a few hundred
+/// lists: linking the whole site again took seconds.)
 pub struct Updater {
     out: PathBuf,
     staging: PathBuf,
@@ -459,17 +464,22 @@ impl Updater {
             .collect();
         stale.sort_unstable();
         stats.removed = stale.len();
-        let changed: Vec<&str> = taken
+        // A file at a new path (a new report's pages, the search index's
+        // new content-named files) is linked from nothing until a file it
+        // replaces is in, and a stale one from nothing once they all are:
+        // they go in first and out last. Only files replaced in place can
+        // show a half-made site while the moves run.
+        let (added, replaced): (Vec<&str>, Vec<&str>) = taken
             .iter()
             .filter(|(_, _, unchanged)| !unchanged)
             .map(|(path, ..)| path.as_str())
-            .collect();
-        let moves = changed.len() + stale.len();
-        if moves > IN_PLACE_MOST || moves > (taken.len() / 10).max(16) {
+            .partition(|path| !self.previous.contains(*path));
+        if replaced.len() > IN_PLACE_MOST || replaced.len() > (taken.len() / 10).max(16) {
             let result = self.swap_whole(&taken, token);
             let _ = fs::remove_dir_all(&self.staging);
             return result.map(|()| stats);
         }
+        let changed: Vec<&str> = added.into_iter().chain(replaced).collect();
         let result = write_marker(&self.out, None).and_then(|()| {
             let mut done = Vec::new();
             let moved = self.apply(&changed, &stale, &mut done);
@@ -903,6 +913,45 @@ mod tests {
         assert_eq!(fs::read_to_string(out.join("p/9.html")).unwrap(), "new");
         assert_eq!(fs::read_to_string(out.join(".htaccess")).unwrap(), "user's");
         assert_eq!(output_token(&out), Some(7));
+    }
+
+    #[test]
+    fn many_new_and_stale_files_are_moved_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("public");
+        let names = |from: usize| -> Vec<String> {
+            (from..from + IN_PLACE_MOST + 5)
+                .map(|i| format!("search/t-{i}.js"))
+                .collect()
+        };
+        let (old, new) = (names(0), names(IN_PLACE_MOST + 5));
+        let mut first: Vec<(&str, &str)> = old.iter().map(|n| (n.as_str(), "old")).collect();
+        first.push(("search/meta.js", "old meta"));
+        write(&out, &set(&first)).unwrap();
+        let previous: Vec<&str> = first.iter().map(|(n, _)| *n).collect();
+        let mut files: Vec<(&str, Option<&str>)> =
+            new.iter().map(|n| (n.as_str(), Some("new"))).collect();
+        files.push(("search/meta.js", Some("new meta")));
+        #[cfg(unix)]
+        let folder = || std::os::unix::fs::MetadataExt::ino(&fs::metadata(&out).unwrap());
+        #[cfg(unix)]
+        let before = folder();
+        let stats = update(&out, &previous, &files).unwrap();
+        #[cfg(unix)]
+        assert_eq!(folder(), before, "the folder was updated, not replaced");
+        assert_eq!(
+            (stats.written, stats.removed),
+            (IN_PLACE_MOST + 6, IN_PLACE_MOST + 5)
+        );
+        assert_eq!(
+            fs::read_to_string(out.join("search/meta.js")).unwrap(),
+            "new meta"
+        );
+        assert!(out.join(&new[0]).is_file() && !out.join(&old[0]).exists());
+        assert_eq!(
+            fs::read_dir(out.join("search")).unwrap().count(),
+            new.len() + 1
+        );
     }
 
     #[test]
