@@ -40,7 +40,8 @@ use super::builder::{
 use super::live::{LivePartition, make, replace_in, touches};
 use super::shards::{self, DirEntry, DocTable, Emitter, IndexFile, KeepFile, Sizes};
 use super::{
-    BUILD_BLOCK, DOC_CHUNK, DocTerms, SearchDoc, doc_terms, numbers, report_terms, search_doc,
+    BUILD_BLOCK, DOC_CHUNK, DocTerms, SearchDoc, TermPostings, doc_terms, numbers, report_terms,
+    search_doc,
 };
 use crate::bodies::BodyRef;
 use crate::config::{Config, Language};
@@ -59,11 +60,14 @@ struct KeptDoc {
     len: u32,
 }
 
-/// What one partition made, and the file of its terms.
+/// What one partition made, and the files of its terms.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 struct KeptPartition {
     /// The file of its terms in the cache's search folder.
     terms: String,
+    /// Files of the terms of reports published since, each later
+    /// documents' than the one before ([`read_partition`]).
+    appended: Vec<String>,
     /// The index files it made: name, bytes.
     files: Vec<(String, u64)>,
     entries: Vec<DirEntry>,
@@ -110,8 +114,12 @@ impl KeptIndex {
     /// no longer used.
     pub fn commit(&self, dir: &Path) -> io::Result<()> {
         fs::rename(dir.join("index.tmp"), dir.join("index.bin"))?;
-        let used: std::collections::HashSet<&str> =
-            self.partitions.iter().map(|p| p.terms.as_str()).collect();
+        let used: std::collections::HashSet<&str> = self
+            .partitions
+            .iter()
+            .flat_map(|p| std::iter::once(&p.terms).chain(&p.appended))
+            .map(String::as_str)
+            .collect();
         for entry in fs::read_dir(dir)?.flatten() {
             let name = entry.file_name();
             let name = name.to_string_lossy();
@@ -168,6 +176,7 @@ impl KeptIndex {
             .enumerate()
             .map(|(number, (files, entries))| KeptPartition {
                 terms: name(number),
+                appended: Vec::new(),
                 files,
                 entries,
             })
@@ -291,22 +300,39 @@ impl KeptIndex {
             .enumerate()
             .filter(|(_, dirty)| **dirty)
             .map(|(number, _)| -> io::Result<_> {
-                let mut partition =
-                    LivePartition::new(read_terms(&dir.join(&self.partitions[number].terms))?);
+                let was = &self.partitions[number];
+                let mut partition = LivePartition::new(read_partition(dir, was)?);
                 for (doc, old, new, _) in &changes {
                     replace_in(&mut partition, number, *doc, old, new);
                 }
                 let ((files, entries), _) = make(&partition.terms, &lens, avg, sizes, None);
                 let name = terms_file(number, generation);
-                let mut writer = TermsWriter::create(&dir.join(&name))?;
-                let mut sorted: Vec<_> = partition.terms.iter().collect();
-                sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
-                for (term, postings) in sorted {
-                    writer.put(term, postings)?;
-                }
-                writer.finish()?;
+                // When only reports published since changed the partition,
+                // their terms are written on their own (a report's few
+                // terms here, not the partition's); now and then the
+                // partition is written whole again.
+                let only_added = changes
+                    .iter()
+                    .all(|(doc, old, new, _)| *doc as usize >= kept || !differs(old, new, number));
+                let (terms, appended) = if only_added && was.appended.len() < MOST_APPENDED {
+                    let mut added: FxHashMap<&str, TermPostings> = FxHashMap::default();
+                    for (doc, _, new, _) in changes.iter().filter(|c| c.0 as usize >= kept) {
+                        for (term, tf, positions) in new.partition(number) {
+                            added.entry(term).or_default().push(*doc, tf, positions);
+                        }
+                    }
+                    write_terms(&dir.join(&name), added.iter().map(|(t, p)| (*t, p)))?;
+                    let mut appended = was.appended.clone();
+                    appended.push(name);
+                    (was.terms.clone(), appended)
+                } else {
+                    let terms = partition.terms.iter().map(|(t, p)| (t.as_str(), p));
+                    write_terms(&dir.join(&name), terms)?;
+                    (name, Vec::new())
+                };
                 let kept = KeptPartition {
-                    terms: name,
+                    terms,
+                    appended,
                     files: files
                         .iter()
                         .map(|f| (f.name.clone(), f.script.len() as u64))
@@ -354,6 +380,39 @@ impl KeptIndex {
         self.generation = generation;
         Ok(Some(out.bytes()))
     }
+}
+
+/// How many files of appended terms a partition keeps before its terms
+/// are written whole again.
+const MOST_APPENDED: usize = 16;
+
+/// A partition's terms: its terms file's, with the postings of each file
+/// of appended terms after them (their documents come after all others).
+fn read_partition(
+    dir: &Path,
+    partition: &KeptPartition,
+) -> io::Result<FxHashMap<String, TermPostings>> {
+    let mut terms = read_terms(&dir.join(&partition.terms))?;
+    for file in &partition.appended {
+        for (term, later) in read_terms(&dir.join(file))? {
+            terms.entry(term).or_default().append(later);
+        }
+    }
+    Ok(terms)
+}
+
+/// Writes `terms` to a terms file at `path`, in the order of the terms.
+fn write_terms<'t>(
+    path: &Path,
+    terms: impl Iterator<Item = (&'t str, &'t TermPostings)>,
+) -> io::Result<()> {
+    let mut sorted: Vec<_> = terms.collect();
+    sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    let mut writer = TermsWriter::create(path)?;
+    for (term, postings) in sorted {
+        writer.put(term, postings)?;
+    }
+    writer.finish()
 }
 
 /// The name of partition `number`'s terms file kept by build `generation`.
