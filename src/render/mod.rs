@@ -95,7 +95,7 @@ impl Contents {
 /// theme, the sections (their titles, addresses and feeds, not their
 /// lists of reports) and the titles and addresses of the reports before
 /// and after it. So its pages are kept under a key made of a hash of all
-/// that ([`PageKeys`]): an edit to one report renders its three pages
+/// that (`PageKeys`): an edit to one report renders its three pages
 /// (and its neighbours' when its title, address or date changed), and a
 /// report added or removed renders its own and its neighbours'. The
 /// other pages (lists, catalogue, feeds, sitemap) are kept only while

@@ -3,7 +3,7 @@
 //! edit re-indexes the reports that changed, not the site.
 //!
 //! A full build with the cache writes, besides the index files, each
-//! partition's terms with their frequencies ([`builder::TermsWriter`], the
+//! partition's terms with their frequencies (`TermsWriter`, the
 //! spill format) and notes what each partition made: its files and
 //! directory entries. It also notes every report's title, numbers, the
 //! hash of its Markdown and where its text is in the cache's body store.
@@ -16,9 +16,16 @@
 //! [`super::LiveIndex`] does, and makes those partitions' files again; every
 //! other partition's files are kept as the output folder holds them. The
 //! document table, directories and `meta.js` are made anew (small, and
-//! written only where their bytes changed). When reports were added,
-//! removed or reordered, many changed, or the average length's class
-//! moved, the whole index is built again (and kept again).
+//! written only where their bytes changed).
+//!
+//! A report published after all the others takes the next document number
+//! ([`super::doc_order`]) and is indexed the same way, as a report that had
+//! no terms. One report touches nearly every partition, so a partition
+//! changed only by such reports keeps its terms file and gets a small file
+//! of theirs beside it, read after it (`read_partition`). When reports
+//! were removed or reordered, or added before others, many changed, or the
+//! average length's class moved, the whole index is built again (and kept
+//! again).
 //!
 //! What a build keeps is written under names of its own (its partitions'
 //! files carry the build's generation) and made the cache's by one rename

@@ -55,7 +55,7 @@ fn is_word(c: char) -> bool {
 /// therefore normalised piece by piece between ideographs: the ideographs
 /// and any piece of plain ASCII are copied as they are, and only the rest
 /// (mostly a punctuation mark such as ，) goes through the Unicode tables.
-/// The result is that of [`normalize_whole`], which a property test checks.
+/// The result is that of `normalize_whole`, which a property test checks.
 pub fn normalize(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
