@@ -636,7 +636,7 @@ fn emit(
                 keep: &keep,
             };
             let updated = match index.as_mut() {
-                Some(kept) => kept.update(site, config, dir, generation, &outputs),
+                Some(kept) => kept.update(site, config, (dir, scratch.1), generation, &outputs),
                 None => Ok(None),
             };
             let indexed = match updated {

@@ -3013,15 +3013,19 @@ fn a_report_published_last_is_indexed_alone() {
         );
     }
     let clean_dir = tempfile::tempdir().unwrap();
+    // A spill budget so small that every partition is remade alone, as a
+    // large site's largest are.
     let cached = BuildOptions {
         root: site.root().to_path_buf(),
         out: Some(site.root().join("public")),
         cache: true,
+        search_spill_budget: Some(1),
         ..Default::default()
     };
     let clean = BuildOptions {
         out: Some(clean_dir.path().join("public")),
         cache: false,
+        search_spill_budget: None,
         ..cached.clone()
     };
     let same = |what: &str| {
@@ -3053,6 +3057,19 @@ fn a_report_published_last_is_indexed_alone() {
         same("a report published last");
         assert_eq!(incremental.cache, reused(1, 2, 1), "report {i}");
     }
+    // An edit after them: the partitions it changes (kept apart by the
+    // reports published since) are written whole again, one at a time.
+    site.write(
+        "content/news/r30.md",
+        &report(
+            "第30号",
+            "2023-04-19",
+            &body(30).replace("扫黑除恶", "法治政府"),
+        ),
+    );
+    let incremental = build(&cached).unwrap_or_else(|e| panic!("{e}"));
+    same("a report edited");
+    assert_eq!(incremental.cache, reused(1, 1, 1));
     // Dated before the others: every later document's number moves, and
     // it has a neighbour on each side (the test site's first report is
     // older still).

@@ -231,6 +231,53 @@ impl Source {
     }
 }
 
+/// The postings of each shard key of the terms files at `paths` and of
+/// `later`: what [`PartitionStream::key_postings`] gives. The files are
+/// read through once, their postings skipped.
+pub(crate) fn key_postings_of(
+    paths: &[PathBuf],
+    later: &[(String, TermPostings)],
+) -> io::Result<FxHashMap<String, usize>> {
+    let mut counts: FxHashMap<String, usize> = FxHashMap::default();
+    let mut add = |term: &str, postings: usize| {
+        let key = shard_key(term);
+        match counts.get_mut(key) {
+            Some(n) => *n += postings,
+            None => {
+                counts.insert(key.to_string(), postings);
+            }
+        }
+    };
+    for path in paths {
+        let mut input = BufReader::with_capacity(1 << 16, File::open(path)?);
+        while let Some(term) = read_string(&mut input)? {
+            let count = read_u32(&mut input)?;
+            let _last_doc = read_u32(&mut input)?;
+            let docs = read_u32(&mut input)? as u64;
+            skip(&mut input, docs + u64::from(count) * 2)?;
+            let positions = read_u32(&mut input)? as u64;
+            skip(&mut input, positions)?;
+            add(&term, count as usize);
+        }
+    }
+    for (term, postings) in later {
+        add(term, postings.len());
+    }
+    Ok(counts)
+}
+
+/// Reads past `n` bytes of `input`.
+fn skip(input: &mut impl Read, n: u64) -> io::Result<()> {
+    let skipped = io::copy(&mut input.take(n), &mut io::sink())?;
+    if skipped < n {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "a terms file ends inside a term",
+        ));
+    }
+    Ok(())
+}
+
 /// The terms of several sorted sources merged into one sorted stream, the
 /// postings of a term in several sources appended in source order (which
 /// is document order).
@@ -245,6 +292,26 @@ pub(crate) struct SortedTerms {
 }
 
 impl SortedTerms {
+    /// The terms of the terms files at `paths` (each of later documents
+    /// than the one before, as [`TermsWriter`] wrote them) and then of
+    /// `later` (sorted), merged.
+    pub fn of_files(
+        paths: &[PathBuf],
+        later: Vec<(String, TermPostings)>,
+    ) -> io::Result<SortedTerms> {
+        let mut sources = Vec::with_capacity(paths.len() + 1);
+        for path in paths {
+            let file = File::open(path)?;
+            let len = file.metadata()?.len();
+            sources.push(Source::Run(BufReader::with_capacity(
+                1 << 16,
+                file.take(len),
+            )));
+        }
+        sources.push(Source::Memory(later.into_iter()));
+        SortedTerms::new(sources, None)
+    }
+
     fn new(mut sources: Vec<Source>, spill: Option<PathBuf>) -> io::Result<SortedTerms> {
         let mut heads = Vec::with_capacity(sources.len());
         let mut queue = BinaryHeap::with_capacity(sources.len());
@@ -309,7 +376,23 @@ pub(crate) struct PartitionStream<'a> {
     avg: f64,
 }
 
-impl PartitionStream<'_> {
+impl<'a> PartitionStream<'a> {
+    /// The stream of `terms`, whose postings per shard key are
+    /// `key_postings`, weighed for documents of lengths `lens`.
+    pub fn new(
+        terms: SortedTerms,
+        key_postings: FxHashMap<String, usize>,
+        lens: &'a [u32],
+        avg: f64,
+    ) -> PartitionStream<'a> {
+        PartitionStream {
+            terms,
+            key_postings,
+            lens,
+            avg,
+        }
+    }
+
     /// The next term, its frequencies turned into BM25 weights.
     pub fn next_term(&mut self) -> io::Result<Option<(String, TermPostings)>> {
         let Some((term, mut postings)) = self.terms.next_term()? else {

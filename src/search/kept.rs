@@ -42,9 +42,10 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use super::builder::{
-    IndexBuilder, PARTITIONS, TermsWriter, avg_class, avg_len, length_class, read_terms,
+    IndexBuilder, PARTITIONS, PartitionStream, SortedTerms, TermsWriter, avg_class, avg_len,
+    key_postings_of, length_class, read_terms,
 };
-use super::live::{LivePartition, make, replace_in, touches};
+use super::live::{LivePartition, make_into, replace_in, touches};
 use super::shards::{self, DirEntry, DocTable, Emitter, IndexFile, KeepFile, Sizes};
 use super::{
     BUILD_BLOCK, DOC_CHUNK, DocTerms, SearchDoc, TermPostings, doc_terms, numbers, report_terms,
@@ -203,12 +204,14 @@ impl KeptIndex {
     /// Brings the index up to date with `site` by re-indexing only the
     /// reports that changed, when it can (see the module's doc): hands
     /// every file of the index to `outputs` and returns their bytes.
-    /// `None` when the whole index must be built again.
+    /// `None` when the whole index must be built again. A partition whose
+    /// terms files are larger than half of `budget` (the spill budget,
+    /// unless given) is remade alone.
     pub fn update(
         &mut self,
         site: &Site,
         config: &Config,
-        dir: &Path,
+        (dir, budget): (&Path, Option<usize>),
         generation: u64,
         outputs: &Outputs,
     ) -> io::Result<Option<u64>> {
@@ -297,61 +300,91 @@ impl KeptIndex {
         }
 
         // The dirty partitions: their terms read, the changes made, their
-        // files made (and handed on at once, so that no more than a
-        // partition per thread is in memory) and their terms kept under
-        // this build's names.
+        // terms kept under this build's names and their files made (each
+        // shard's handed on at once).
         let sizes = Sizes::default();
         let out = Emitter::keeping(outputs.emit, outputs.keep);
-        let remade: Vec<(usize, KeptPartition)> = dirty
-            .par_iter()
-            .enumerate()
-            .filter(|(_, dirty)| **dirty)
-            .map(|(number, _)| -> io::Result<_> {
-                let was = &self.partitions[number];
-                let mut partition = LivePartition::new(read_partition(dir, was)?);
-                for (doc, old, new, _) in &changes {
-                    replace_in(&mut partition, number, *doc, old, new);
-                }
-                let ((files, entries), _) = make(&partition.terms, &lens, avg, sizes, None);
-                let name = terms_file(number, generation);
-                // When only reports published since changed the partition,
-                // their terms are written on their own (a report's few
-                // terms here, not the partition's); now and then the
-                // partition is written whole again.
-                let only_added = changes
+        let put = |file: IndexFile| out.put(file);
+        // When only reports published since changed a partition, their
+        // terms are written on their own (a report's few terms there, not
+        // the partition's), and the partition's files are made as its
+        // terms files are read, merged with theirs, never all in memory;
+        // now and then the partition is written whole again.
+        let appending = |number: usize| {
+            self.partitions[number].appended.len() < MOST_APPENDED
+                && changes
                     .iter()
-                    .all(|(doc, old, new, _)| *doc as usize >= kept || !differs(old, new, number));
-                let (terms, appended) = if only_added && was.appended.len() < MOST_APPENDED {
-                    let mut added: FxHashMap<&str, TermPostings> = FxHashMap::default();
-                    for (doc, _, new, _) in changes.iter().filter(|c| c.0 as usize >= kept) {
-                        for (term, tf, positions) in new.partition(number) {
-                            added.entry(term).or_default().push(*doc, tf, positions);
-                        }
+                    .all(|(doc, old, new, _)| *doc as usize >= kept || !differs(old, new, number))
+        };
+        let remake = |number: usize| -> io::Result<(usize, KeptPartition)> {
+            let was = &self.partitions[number];
+            let name = terms_file(number, generation);
+            if appending(number) {
+                let mut added: FxHashMap<&str, TermPostings> = FxHashMap::default();
+                for (doc, _, new, _) in changes.iter().filter(|c| c.0 as usize >= kept) {
+                    for (term, tf, positions) in new.partition(number) {
+                        added.entry(term).or_default().push(*doc, tf, positions);
                     }
-                    write_terms(&dir.join(&name), added.iter().map(|(t, p)| (*t, p)))?;
-                    let mut appended = was.appended.clone();
-                    appended.push(name);
-                    (was.terms.clone(), appended)
-                } else {
-                    let terms = partition.terms.iter().map(|(t, p)| (t.as_str(), p));
-                    write_terms(&dir.join(&name), terms)?;
-                    (name, Vec::new())
-                };
-                let kept = KeptPartition {
-                    terms,
-                    appended,
-                    files: files
-                        .iter()
-                        .map(|f| (f.name.clone(), f.script.len() as u64))
-                        .collect(),
-                    entries,
-                };
-                for file in files {
-                    out.put(file)?;
                 }
-                Ok((number, kept))
-            })
+                write_terms(&dir.join(&name), added.iter().map(|(t, p)| (*t, p)))?;
+                let mut later: Vec<(String, TermPostings)> =
+                    added.into_iter().map(|(t, p)| (t.to_string(), p)).collect();
+                later.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+                let paths: Vec<PathBuf> = std::iter::once(&was.terms)
+                    .chain(&was.appended)
+                    .map(|file| dir.join(file))
+                    .collect();
+                let key_postings = key_postings_of(&paths, &later)?;
+                let terms = SortedTerms::of_files(&paths, later)?;
+                let mut stream = PartitionStream::new(terms, key_postings, &lens, avg);
+                let (files, entries) = shards::write_stream(&mut stream, sizes, &out, None, true)?;
+                let mut appended = was.appended.clone();
+                appended.push(name);
+                return Ok((
+                    number,
+                    KeptPartition {
+                        terms: was.terms.clone(),
+                        appended,
+                        files,
+                        entries,
+                    },
+                ));
+            }
+            let mut partition = LivePartition::new(read_partition(dir, was)?);
+            for (doc, old, new, _) in &changes {
+                replace_in(&mut partition, number, *doc, old, new);
+            }
+            let terms = partition.terms.iter().map(|(t, p)| (t.as_str(), p));
+            write_terms(&dir.join(&name), terms)?;
+            let (files, entries) = make_into(&mut partition.terms, &lens, avg, sizes, &put)?;
+            Ok((
+                number,
+                KeptPartition {
+                    terms: name,
+                    appended: Vec::new(),
+                    files,
+                    entries,
+                },
+            ))
+        };
+        // Otherwise a partition in memory takes a few times its terms
+        // files' bytes, and some hold the commonest terms of a large site
+        // (up to 130 MB of terms at 100,000 reports): those larger than
+        // half the budget are remade one at a time, so that no two are in
+        // memory at once.
+        let budget = budget.unwrap_or(super::builder::SPILL_BUDGET) as u64 / 2;
+        let (large, small): (Vec<usize>, Vec<usize>) = (0..PARTITIONS)
+            .filter(|number| dirty[*number])
+            .partition(|number| {
+                !appending(*number) && self.partitions[*number].bytes(dir) > budget
+            });
+        let mut remade: Vec<(usize, KeptPartition)> = small
+            .into_par_iter()
+            .map(remake)
             .collect::<io::Result<_>>()?;
+        for number in large {
+            remade.push(remake(number)?);
+        }
 
         for (number, kept) in remade {
             self.partitions[number] = kept;
@@ -392,6 +425,17 @@ impl KeptIndex {
 /// How many files of appended terms a partition keeps before its terms
 /// are written whole again.
 const MOST_APPENDED: usize = 16;
+
+impl KeptPartition {
+    /// The bytes of its terms files.
+    fn bytes(&self, dir: &Path) -> u64 {
+        std::iter::once(&self.terms)
+            .chain(&self.appended)
+            .filter_map(|name| fs::metadata(dir.join(name)).ok())
+            .map(|m| m.len())
+            .sum()
+    }
+}
 
 /// A partition's terms: its terms file's, with the postings of each file
 /// of appended terms after them (their documents come after all others).

@@ -31,7 +31,8 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::builder::{IndexBuilder, avg_class, avg_len, bm25_weights, length_class};
 use super::shards::{
-    DirEntry, DocTable, Emitter, IndexFile, PlannedShard, Sizes, make_shard, plan, plan_entries,
+    DirEntry, DocTable, Emitter, IndexFile, MadePartition, PlannedShard, Sizes, make_shard, plan,
+    plan_entries,
 };
 use super::{BUILD_BLOCK, DOC_CHUNK, DocTerms, SearchDoc, TermInputs, TermPostings, search_doc};
 use crate::config::{Config, Language};
@@ -427,6 +428,54 @@ pub(super) fn replace_in(
     changed
 }
 
+/// A partition's terms, sorted.
+fn sorted_terms(terms: &FxHashMap<String, TermPostings>) -> Vec<(&str, &TermPostings)> {
+    let mut sorted: Vec<(&str, &TermPostings)> =
+        terms.iter().map(|(t, p)| (t.as_str(), p)).collect();
+    sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    sorted
+}
+
+/// A term's postings with their BM25 weights, from their frequencies.
+fn weigher(lens: &[u32], avg: f64) -> impl Fn(&TermPostings) -> Cow<'_, TermPostings> + '_ {
+    move |postings: &TermPostings| {
+        Cow::Owned(TermPostings {
+            weights: bm25_weights(postings, lens, avg),
+            ..postings.clone()
+        })
+    }
+}
+
+/// Makes the files of one partition as [`make`] does, handing each
+/// shard's to `put` as soon as it is made (a large partition's files are
+/// tens of megabytes); returns their names and bytes, and the directory
+/// entries. The terms' frequencies become their weights in place (a copy
+/// of a common term's postings is megabytes).
+pub(super) fn make_into(
+    terms: &mut FxHashMap<String, TermPostings>,
+    lens: &[u32],
+    avg: f64,
+    sizes: Sizes,
+    put: &dyn Fn(IndexFile) -> io::Result<()>,
+) -> io::Result<MadePartition> {
+    for postings in terms.values_mut() {
+        postings.weights = bm25_weights(postings, lens, avg);
+    }
+    let sorted = sorted_terms(terms);
+    let shards = plan(&sorted, sizes);
+    let mut made = Vec::new();
+    let mut names = Vec::with_capacity(shards.len());
+    for shard in &shards {
+        let (files, shard_names) = make_shard(shard, &sorted, sizes, Cow::Borrowed);
+        for file in files {
+            made.push((file.name.clone(), file.script.len() as u64));
+            put(file)?;
+        }
+        names.push(shard_names);
+    }
+    Ok((made, plan_entries(&shards, &names)))
+}
+
 /// The files of one partition and its directory entries, as
 /// [`super::shards::write_files`] makes them, and the files of each shard
 /// by its signature. With `last`, the shards made last time and the terms
@@ -438,9 +487,7 @@ pub(super) fn make(
     sizes: Sizes,
     last: Option<(&FxHashMap<u64, MadeShard>, &FxHashSet<String>)>,
 ) -> ((Vec<IndexFile>, Vec<DirEntry>), FxHashMap<u64, MadeShard>) {
-    let mut sorted: Vec<(&str, &TermPostings)> =
-        terms.iter().map(|(t, p)| (t.as_str(), p)).collect();
-    sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    let sorted = sorted_terms(terms);
     let shards = plan(&sorted, sizes);
     // The places in `sorted` of the terms that changed.
     let changed: FxHashSet<u32> = last
@@ -456,12 +503,7 @@ pub(super) fn make(
                 .collect()
         })
         .unwrap_or_default();
-    let weigh = |postings: &TermPostings| {
-        Cow::Owned(TermPostings {
-            weights: bm25_weights(postings, lens, avg),
-            ..postings.clone()
-        })
-    };
+    let weigh = weigher(lens, avg);
     let made: Vec<(u64, MadeShard)> = shards
         .iter()
         .map(|shard: &PlannedShard| {
@@ -470,7 +512,7 @@ pub(super) fn make(
             let kept = last.and_then(|(made, _)| made.get(&signature));
             let made = match kept {
                 Some(kept) if unchanged() => kept.clone(),
-                _ => make_shard(shard, &sorted, sizes, weigh),
+                _ => make_shard(shard, &sorted, sizes, &weigh),
             };
             (signature, made)
         })

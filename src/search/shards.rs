@@ -15,7 +15,7 @@ use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::builder::{IndexBuilder, PARTITIONS, partition_of};
+use super::builder::{IndexBuilder, PARTITIONS, PartitionStream, partition_of};
 use super::tokenize::shard_key;
 use super::{DIR_BUCKETS, DOC_CHUNK, FACETS, SearchDoc, SearchIndex, TermPostings};
 
@@ -763,36 +763,56 @@ pub(crate) fn write_files_keeping(
     keep: Option<&(dyn Fn(usize) -> std::path::PathBuf + Sync)>,
 ) -> io::Result<Vec<MadePartition>> {
     let made = builder.finish_partitions(|number, stream| {
-        let mut files = Vec::new();
-        let mut emit = |file: IndexFile| {
-            if keep.is_some() {
-                files.push((file.name.clone(), file.script.len() as u64));
-            }
-            out.put(file)
-        };
-        let mut writer = PartitionWriter::new(*sizes, &mut emit);
-        let mut kept = keep
-            .map(|path| super::builder::TermsWriter::create(&path(number)))
-            .transpose()?;
-        loop {
-            let next = match &mut kept {
-                Some(kept) => stream.next_term_kept(kept)?,
-                None => stream.next_term()?,
-            };
-            let Some((term, postings)) = next else { break };
-            let key_postings = stream.key_postings(shard_key(&term));
-            writer.add(&term, &postings, key_postings)?;
-        }
-        let entries = writer.finish()?;
-        if let Some(kept) = kept {
-            kept.finish()?;
-        }
-        Ok((files, entries))
+        write_stream(
+            stream,
+            *sizes,
+            out,
+            keep.map(|path| path(number)),
+            keep.is_some(),
+        )
     })?;
     let table = builder.take_table();
     let entries = made.iter().flat_map(|(_, e)| e);
     table.finish(builder.avg_len(), entries, out)?;
     Ok(if keep.is_some() { made } else { Vec::new() })
+}
+
+/// Makes the shards of one partition from its terms as `stream` gives
+/// them, handing each file to `out` as it is made; with `keep`, the terms
+/// (frequencies, not weights) are also written to that file. Returns the
+/// files made (when `record`) and the directory entries.
+pub(crate) fn write_stream(
+    stream: &mut PartitionStream,
+    sizes: Sizes,
+    out: &Emitter,
+    keep: Option<std::path::PathBuf>,
+    record: bool,
+) -> io::Result<MadePartition> {
+    let mut files = Vec::new();
+    let mut emit = |file: IndexFile| {
+        if record {
+            files.push((file.name.clone(), file.script.len() as u64));
+        }
+        out.put(file)
+    };
+    let mut writer = PartitionWriter::new(sizes, &mut emit);
+    let mut kept = keep
+        .map(|path| super::builder::TermsWriter::create(&path))
+        .transpose()?;
+    loop {
+        let next = match &mut kept {
+            Some(kept) => stream.next_term_kept(kept)?,
+            None => stream.next_term()?,
+        };
+        let Some((term, postings)) = next else { break };
+        let key_postings = stream.key_postings(shard_key(&term));
+        writer.add(&term, &postings, key_postings)?;
+    }
+    let entries = writer.finish()?;
+    if let Some(kept) = kept {
+        kept.finish()?;
+    }
+    Ok((files, entries))
 }
 
 /// Makes the shards of one partition held in memory, from its terms in
