@@ -451,12 +451,15 @@ impl PageKeys {
                 Some(h.finish())
             })
             .collect();
+        // The rest of the site: the frame (configuration and theme among
+        // it), every summary, the assets and the sections whole.
         let mut h = std::collections::hash_map::DefaultHasher::new();
+        h.write_u64(frame);
         for summary in summaries {
             h.write_u64(summary);
         }
         let mut w = HashWriter(&mut h);
-        let _ = write!(w, "{config:?}{theme:?}{:?}", site.assets);
+        let _ = write!(w, "{:?}", site.assets);
         for section in &site.sections {
             let _ = write!(w, "{section:?}");
         }
