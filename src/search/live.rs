@@ -32,7 +32,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use super::builder::{IndexBuilder, avg_class, avg_len, bm25_weights, length_class};
 use super::shards::{
     DirEntry, DocTable, Emitter, IndexFile, MadePartition, PlannedShard, Sizes, make_shard, plan,
-    plan_entries,
+    plan_entries, write_partition,
 };
 use super::{BUILD_BLOCK, DOC_CHUNK, DocTerms, SearchDoc, TermInputs, TermPostings, search_doc};
 use crate::config::{Config, Language};
@@ -436,16 +436,6 @@ fn sorted_terms(terms: &FxHashMap<String, TermPostings>) -> Vec<(&str, &TermPost
     sorted
 }
 
-/// A term's postings with their BM25 weights, from their frequencies.
-fn weigher(lens: &[u32], avg: f64) -> impl Fn(&TermPostings) -> Cow<'_, TermPostings> + '_ {
-    move |postings: &TermPostings| {
-        Cow::Owned(TermPostings {
-            weights: bm25_weights(postings, lens, avg),
-            ..postings.clone()
-        })
-    }
-}
-
 /// Makes the files of one partition as [`make`] does, handing each
 /// shard's to `put` as soon as it is made (a large partition's files are
 /// tens of megabytes); returns their names and bytes, and the directory
@@ -461,19 +451,12 @@ pub(super) fn make_into(
     for postings in terms.values_mut() {
         postings.weights = bm25_weights(postings, lens, avg);
     }
-    let sorted = sorted_terms(terms);
-    let shards = plan(&sorted, sizes);
     let mut made = Vec::new();
-    let mut names = Vec::with_capacity(shards.len());
-    for shard in &shards {
-        let (files, shard_names) = make_shard(shard, &sorted, sizes, Cow::Borrowed);
-        for file in files {
-            made.push((file.name.clone(), file.script.len() as u64));
-            put(file)?;
-        }
-        names.push(shard_names);
-    }
-    Ok((made, plan_entries(&shards, &names)))
+    let entries = write_partition(&sorted_terms(terms), sizes, Cow::Borrowed, &mut |file| {
+        made.push((file.name.clone(), file.script.len() as u64));
+        put(file)
+    })?;
+    Ok((made, entries))
 }
 
 /// The files of one partition and its directory entries, as
@@ -503,7 +486,12 @@ pub(super) fn make(
                 .collect()
         })
         .unwrap_or_default();
-    let weigh = weigher(lens, avg);
+    let weigh = |postings: &TermPostings| {
+        Cow::Owned(TermPostings {
+            weights: bm25_weights(postings, lens, avg),
+            ..postings.clone()
+        })
+    };
     let made: Vec<(u64, MadeShard)> = shards
         .iter()
         .map(|shard: &PlannedShard| {
@@ -512,7 +500,7 @@ pub(super) fn make(
             let kept = last.and_then(|(made, _)| made.get(&signature));
             let made = match kept {
                 Some(kept) if unchanged() => kept.clone(),
-                _ => make_shard(shard, &sorted, sizes, &weigh),
+                _ => make_shard(shard, &sorted, sizes, weigh),
             };
             (signature, made)
         })
