@@ -182,18 +182,6 @@ impl TermsWriter {
     }
 }
 
-/// The terms [`TermsWriter`] wrote to `path`.
-pub(crate) fn read_terms(path: &Path) -> io::Result<FxHashMap<String, TermPostings>> {
-    let file = File::open(path)?;
-    let len = file.metadata()?.len();
-    let mut source = Source::Run(BufReader::with_capacity(1 << 16, file.take(len)));
-    let mut terms = FxHashMap::default();
-    while let Some((term, postings)) = source.next()? {
-        terms.insert(term, postings);
-    }
-    Ok(terms)
-}
-
 /// Where sorted terms come from: a run of a spill file, or memory.
 enum Source {
     Run(BufReader<io::Take<File>>),
@@ -206,29 +194,47 @@ impl Source {
             Source::Memory(terms) => return Ok(terms.next()),
             Source::Run(input) => input,
         };
-        let Some(term) = read_string(input)? else {
+        let Some((term, _, Some(postings))) = read_term(input, true)? else {
             return Ok(None);
         };
-        let count = read_u32(input)?;
-        let last_doc = read_u32(input)?;
-        let docs = read_bytes(input)?;
-        let mut weights = vec![0u8; count as usize * 2];
-        input.read_exact(&mut weights)?;
-        let positions = read_bytes(input)?;
-        Ok(Some((
-            term,
-            TermPostings {
-                count,
-                docs,
-                last_doc,
-                weights: weights
-                    .chunks_exact(2)
-                    .map(|w| u16::from_le_bytes([w[0], w[1]]))
-                    .collect(),
-                positions,
-            },
-        )))
+        Ok(Some((term, postings)))
     }
+}
+
+/// The next term of a spill or terms file ([`encode_term`]) and how many
+/// documents it has, with its postings when `postings` is on (else they
+/// are read past); `None` at the end of the file.
+fn read_term(
+    input: &mut impl Read,
+    postings: bool,
+) -> io::Result<Option<(String, u32, Option<TermPostings>)>> {
+    let Some(term) = read_string(input)? else {
+        return Ok(None);
+    };
+    let count = read_u32(input)?;
+    let last_doc = read_u32(input)?;
+    if !postings {
+        let docs = read_u32(input)? as u64;
+        skip(input, docs + u64::from(count) * 2)?;
+        let positions = read_u32(input)? as u64;
+        skip(input, positions)?;
+        return Ok(Some((term, count, None)));
+    }
+    let docs = read_bytes(input)?;
+    let mut weights = vec![0u8; count as usize * 2];
+    input.read_exact(&mut weights)?;
+    let positions = read_bytes(input)?;
+    let postings = TermPostings {
+        count,
+        docs,
+        last_doc,
+        weights: weights
+            .chunks_exact(2)
+            .map(|w| u16::from_le_bytes([w[0], w[1]]))
+            .collect(),
+        positions,
+    };
+    Ok(Some((term, count, Some(postings))))
 }
 
 /// The postings of each shard key of the terms files at `paths` and of
@@ -250,13 +256,7 @@ pub(crate) fn key_postings_of(
     };
     for path in paths {
         let mut input = BufReader::with_capacity(1 << 16, File::open(path)?);
-        while let Some(term) = read_string(&mut input)? {
-            let count = read_u32(&mut input)?;
-            let _last_doc = read_u32(&mut input)?;
-            let docs = read_u32(&mut input)? as u64;
-            skip(&mut input, docs + u64::from(count) * 2)?;
-            let positions = read_u32(&mut input)? as u64;
-            skip(&mut input, positions)?;
+        while let Some((term, count, _)) = read_term(&mut input, false)? {
             add(&term, count as usize);
         }
     }

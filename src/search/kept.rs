@@ -43,7 +43,7 @@ use serde::{Deserialize, Serialize};
 
 use super::builder::{
     IndexBuilder, PARTITIONS, PartitionStream, SortedTerms, TermsWriter, avg_class, avg_len,
-    key_postings_of, length_class, read_terms,
+    key_postings_of, length_class,
 };
 use super::live::{LivePartition, make_into, replace_in, touches};
 use super::shards::{self, DirEntry, DocTable, Emitter, IndexFile, KeepFile, Sizes};
@@ -310,30 +310,30 @@ impl KeptIndex {
         // the partition's), and the partition's files are made as its
         // terms files are read, merged with theirs, never all in memory;
         // now and then the partition is written whole again.
-        let appending = |number: usize| {
-            self.partitions[number].appended.len() < MOST_APPENDED
-                && changes
-                    .iter()
-                    .all(|(doc, old, new, _)| *doc as usize >= kept || !differs(old, new, number))
-        };
+        let appending: Vec<bool> = (0..PARTITIONS)
+            .map(|number| {
+                dirty[number]
+                    && self.partitions[number].appended.len() < MOST_APPENDED
+                    && changes.iter().all(|(doc, old, new, _)| {
+                        *doc as usize >= kept || !differs(old, new, number)
+                    })
+            })
+            .collect();
         let remake = |number: usize| -> io::Result<(usize, KeptPartition)> {
             let was = &self.partitions[number];
             let name = terms_file(number, generation);
-            if appending(number) {
+            if appending[number] {
                 let mut added: FxHashMap<&str, TermPostings> = FxHashMap::default();
                 for (doc, _, new, _) in changes.iter().filter(|c| c.0 as usize >= kept) {
                     for (term, tf, positions) in new.partition(number) {
                         added.entry(term).or_default().push(*doc, tf, positions);
                     }
                 }
-                write_terms(&dir.join(&name), added.iter().map(|(t, p)| (*t, p)))?;
                 let mut later: Vec<(String, TermPostings)> =
                     added.into_iter().map(|(t, p)| (t.to_string(), p)).collect();
                 later.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-                let paths: Vec<PathBuf> = std::iter::once(&was.terms)
-                    .chain(&was.appended)
-                    .map(|file| dir.join(file))
-                    .collect();
+                write_terms(&dir.join(&name), later.iter().map(|(t, p)| (t.as_str(), p)))?;
+                let paths = was.terms_files(dir);
                 let key_postings = key_postings_of(&paths, &later)?;
                 let terms = SortedTerms::of_files(&paths, later)?;
                 let mut stream = PartitionStream::new(terms, key_postings, &lens, avg);
@@ -376,7 +376,7 @@ impl KeptIndex {
         let (large, small): (Vec<usize>, Vec<usize>) = (0..PARTITIONS)
             .filter(|number| dirty[*number])
             .partition(|number| {
-                !appending(*number) && self.partitions[*number].bytes(dir) > budget
+                !appending[*number] && self.partitions[*number].bytes(dir) > budget
             });
         let mut remade: Vec<(usize, KeptPartition)> = small
             .into_par_iter()
@@ -427,27 +427,36 @@ impl KeptIndex {
 const MOST_APPENDED: usize = 16;
 
 impl KeptPartition {
-    /// The bytes of its terms files.
-    fn bytes(&self, dir: &Path) -> u64 {
+    /// Its terms files in the search folder `dir`: its terms file, then
+    /// each file of appended terms (of later documents than the one
+    /// before).
+    fn terms_files(&self, dir: &Path) -> Vec<PathBuf> {
         std::iter::once(&self.terms)
             .chain(&self.appended)
-            .filter_map(|name| fs::metadata(dir.join(name)).ok())
+            .map(|name| dir.join(name))
+            .collect()
+    }
+
+    /// The bytes of its terms files.
+    fn bytes(&self, dir: &Path) -> u64 {
+        self.terms_files(dir)
+            .iter()
+            .filter_map(|path| fs::metadata(path).ok())
             .map(|m| m.len())
             .sum()
     }
 }
 
-/// A partition's terms: its terms file's, with the postings of each file
-/// of appended terms after them (their documents come after all others).
+/// A partition's terms: its terms files' merged, each term's postings in
+/// document order.
 fn read_partition(
     dir: &Path,
     partition: &KeptPartition,
 ) -> io::Result<FxHashMap<String, TermPostings>> {
-    let mut terms = read_terms(&dir.join(&partition.terms))?;
-    for file in &partition.appended {
-        for (term, later) in read_terms(&dir.join(file))? {
-            terms.entry(term).or_default().append(later);
-        }
+    let mut merged = SortedTerms::of_files(&partition.terms_files(dir), Vec::new())?;
+    let mut terms = FxHashMap::default();
+    while let Some((term, postings)) = merged.next_term()? {
+        terms.insert(term, postings);
     }
     Ok(terms)
 }
