@@ -819,6 +819,12 @@ mod tests {
         assert!(!dir.path().join(".public.previous").exists());
     }
 
+    /// The inode of `path`: another after a folder was swapped in.
+    #[cfg(unix)]
+    fn inode(path: &Path) -> u64 {
+        std::os::unix::fs::MetadataExt::ino(&fs::metadata(path).unwrap())
+    }
+
     /// Updates `out` in place from `files` ((path, bytes), or kept when
     /// `None`), the last build having written `previous`.
     fn update(
@@ -855,9 +861,7 @@ mod tests {
         std::thread::sleep(std::time::Duration::from_millis(20));
         let previous = ["index.html", "a/index.html", "a/b/old.html", "same.html"];
         #[cfg(unix)]
-        let folder = || std::os::unix::fs::MetadataExt::ino(&fs::metadata(&out).unwrap());
-        #[cfg(unix)]
-        let before = folder();
+        let before = inode(&out);
         let stats = update(
             &out,
             &previous,
@@ -881,7 +885,7 @@ mod tests {
         assert_eq!((time("a/index.html"), time("same.html")), (a, same));
         assert!(!out.join("a/b").exists(), "a folder left empty goes");
         #[cfg(unix)]
-        assert_eq!(folder(), before, "the folder was updated, not replaced");
+        assert_eq!(inode(&out), before, "the folder was updated, not replaced");
         assert_eq!(output_token(&out), Some(7));
         assert!(!dir.path().join(".public.staging").exists());
         assert!(!dir.path().join(".public.previous").exists());
@@ -902,12 +906,10 @@ mod tests {
             names.iter().map(|n| (n.as_str(), Some("new"))).collect();
         files[0].1 = None;
         #[cfg(unix)]
-        let folder = || std::os::unix::fs::MetadataExt::ino(&fs::metadata(&out).unwrap());
-        #[cfg(unix)]
-        let before = folder();
+        let before = inode(&out);
         let stats = update(&out, &previous, &files).unwrap();
         #[cfg(unix)]
-        assert_ne!(folder(), before, "a new folder took the old one's place");
+        assert_ne!(inode(&out), before, "a new folder took the old one's place");
         assert_eq!((stats.written, stats.unchanged), (IN_PLACE_MOST + 4, 1));
         assert_eq!(fs::read_to_string(out.join("p/0.html")).unwrap(), "old");
         assert_eq!(fs::read_to_string(out.join("p/9.html")).unwrap(), "new");
@@ -933,12 +935,10 @@ mod tests {
             new.iter().map(|n| (n.as_str(), Some("new"))).collect();
         files.push(("search/meta.js", Some("new meta")));
         #[cfg(unix)]
-        let folder = || std::os::unix::fs::MetadataExt::ino(&fs::metadata(&out).unwrap());
-        #[cfg(unix)]
-        let before = folder();
+        let before = inode(&out);
         let stats = update(&out, &previous, &files).unwrap();
         #[cfg(unix)]
-        assert_eq!(folder(), before, "the folder was updated, not replaced");
+        assert_eq!(inode(&out), before, "the folder was updated, not replaced");
         assert_eq!(
             (stats.written, stats.removed),
             (IN_PLACE_MOST + 6, IN_PLACE_MOST + 5)
