@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
+use std::collections::hash_map::Entry;
 
 use super::shards::{DocTable, Emitter};
 use super::tokenize::shard_key;
@@ -52,7 +53,12 @@ pub fn partition_of(term: &str) -> usize {
 /// The terms of one partition.
 #[derive(Default)]
 struct Partition {
+    /// The terms known by their text: words, and characters beyond the
+    /// Basic Multilingual Plane.
     terms: FxHashMap<String, TermPostings>,
+    /// The rest (nearly all), known by their packed key
+    /// ([`super::unpack_key`]), which hashes faster than text.
+    packed: FxHashMap<u64, TermPostings>,
     /// Bytes of `terms`, about.
     bytes: usize,
     /// The spill file, and where each run (one spill, sorted by term) is
@@ -69,22 +75,41 @@ struct Partition {
 const TERM_OVERHEAD: usize = 96;
 
 impl Partition {
-    fn add(&mut self, doc: u32, term: &str, frequency: u32, positions: &[u32]) {
-        let postings = match self.terms.get_mut(term) {
-            Some(postings) => postings,
-            None => {
-                self.bytes += term.len() + TERM_OVERHEAD;
-                self.terms.entry(term.to_string()).or_default()
+    /// Adds a document's term: `key` is its packed key, or 0 when it is
+    /// known by its text.
+    fn add(&mut self, doc: u32, term: &str, key: u64, frequency: u32, positions: &[u32]) {
+        let postings = if key != 0 {
+            match self.packed.entry(key) {
+                Entry::Occupied(entry) => entry.into_mut(),
+                Entry::Vacant(entry) => {
+                    self.bytes += term.len() + TERM_OVERHEAD;
+                    entry.insert(TermPostings::default())
+                }
+            }
+        } else {
+            match self.terms.get_mut(term) {
+                Some(postings) => postings,
+                None => {
+                    self.bytes += term.len() + TERM_OVERHEAD;
+                    self.terms.entry(term.to_string()).or_default()
+                }
             }
         };
         self.bytes += postings.push(doc, frequency, positions);
     }
 
-    /// The terms in memory, sorted, emptied from the map; their postings
+    /// Every term in memory, by its text, emptied from the maps.
+    fn take_terms(&mut self) -> impl Iterator<Item = (String, TermPostings)> + use<> {
+        let packed = std::mem::take(&mut self.packed)
+            .into_iter()
+            .map(|(key, postings)| (super::unpack_key(key), postings));
+        std::mem::take(&mut self.terms).into_iter().chain(packed)
+    }
+
+    /// The terms in memory, sorted, emptied from the maps; their postings
     /// counted by shard key.
     fn take_sorted(&mut self) -> Vec<(String, TermPostings)> {
-        let mut terms: Vec<(String, TermPostings)> =
-            std::mem::take(&mut self.terms).into_iter().collect();
+        let mut terms: Vec<(String, TermPostings)> = self.take_terms().collect();
         terms.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         for (term, postings) in &terms {
             let key = shard_key(term);
@@ -548,8 +573,8 @@ impl<'e> IndexBuilder<'e> {
                 for (i, (_, terms)) in per_doc.iter().enumerate() {
                     // The raw frequency stands in for the weight until
                     // every document's length is known.
-                    for (term, frequency, positions) in terms.partition(number) {
-                        partition.add(first + i as u32, term, frequency, positions);
+                    for (term, key, frequency, positions) in terms.partition_keyed(number) {
+                        partition.add(first + i as u32, term, key, frequency, positions);
                     }
                 }
             });
@@ -581,7 +606,10 @@ impl<'e> IndexBuilder<'e> {
     /// of a builder in memory.
     pub fn into_terms(self) -> Vec<FxHashMap<String, TermPostings>> {
         debug_assert!(self.spill.is_none() && self.table.is_none());
-        self.partitions.into_iter().map(|p| p.terms).collect()
+        self.partitions
+            .into_iter()
+            .map(|mut p| p.take_terms().collect())
+            .collect()
     }
 
     /// The document table being written (an empty one for an index in

@@ -340,8 +340,8 @@ pub struct SearchIndex {
 }
 
 /// One distinct term of a document: (field, start, end, frequency,
-/// positions from, to).
-type TermEntry = (u8, u32, u32, u32, u32, u32);
+/// positions from, to, packed key or 0 — see [`doc_terms`]).
+type TermEntry = (u8, u32, u32, u32, u32, u32, u64);
 
 /// The terms of one document: their text (ranges of the normalised fields,
 /// so that no term allocates), weighted frequency and positions. Hundreds
@@ -350,7 +350,8 @@ type TermEntry = (u8, u32, u32, u32, u32, u32);
 pub(crate) struct DocTerms {
     /// The normalised title, numbers and body.
     texts: [String; 3],
-    /// Per distinct term: (field, start, end, frequency, positions from, to).
+    /// Per distinct term: (field, start, end, frequency, positions from,
+    /// to, packed key).
     terms: Vec<TermEntry>,
     /// Every term's positions, each term's ascending, one after another.
     positions: Vec<u32>,
@@ -361,13 +362,21 @@ pub(crate) struct DocTerms {
 impl DocTerms {
     /// The terms of one partition ([`builder::partition_of`]).
     fn partition(&self, number: usize) -> impl Iterator<Item = (&str, u32, &[u32])> {
+        self.partition_keyed(number)
+            .map(|(term, _, tf, positions)| (term, tf, positions))
+    }
+
+    /// [`DocTerms::partition`] with each term's packed key (0 for a term
+    /// known by its text alone).
+    fn partition_keyed(&self, number: usize) -> impl Iterator<Item = (&str, u64, u32, &[u32])> {
         let range =
             self.partition_starts[number] as usize..self.partition_starts[number + 1] as usize;
         self.terms[range]
             .iter()
-            .map(|&(field, start, end, tf, from, to)| {
+            .map(|&(field, start, end, tf, from, to, key)| {
                 (
                     &self.texts[field as usize][start as usize..end as usize],
+                    key,
                     tf,
                     &self.positions[from as usize..to as usize],
                 )
@@ -376,13 +385,15 @@ impl DocTerms {
 
     #[cfg(test)]
     fn iter(&self) -> impl Iterator<Item = (&str, u32, &[u32])> {
-        self.terms.iter().map(|&(field, start, end, tf, from, to)| {
-            (
-                &self.texts[field as usize][start as usize..end as usize],
-                tf,
-                &self.positions[from as usize..to as usize],
-            )
-        })
+        self.terms
+            .iter()
+            .map(|&(field, start, end, tf, from, to, _)| {
+                (
+                    &self.texts[field as usize][start as usize..end as usize],
+                    tf,
+                    &self.positions[from as usize..to as usize],
+                )
+            })
     }
 
     /// One term's frequency and positions (for tests).
@@ -463,7 +474,7 @@ fn doc_terms(title: &str, numbers: &str, body: &str) -> (DocTerms, u32) {
     let mut term_of: Vec<u32> = Vec::with_capacity(occurrences.len());
     for &(field, start, end, weight, pos, key) in &occurrences {
         let new_term = || {
-            terms.push((field, start, end, 0, 0, 0));
+            terms.push((field, start, end, 0, 0, 0, key));
             terms.len() as u32 - 1
         };
         let id = if key != 0 {
@@ -511,7 +522,7 @@ fn doc_terms(title: &str, numbers: &str, body: &str) -> (DocTerms, u32) {
         partition_starts[i] += partition_starts[i - 1];
     }
     let mut next = partition_starts.clone();
-    let mut sorted = vec![(0u8, 0, 0, 0, 0, 0); terms.len()];
+    let mut sorted = vec![(0u8, 0, 0, 0, 0, 0, 0); terms.len()];
     for (term, &p) in terms.iter().zip(&partitions) {
         sorted[next[p as usize] as usize] = *term;
         next[p as usize] += 1;
@@ -546,6 +557,20 @@ fn packed_key(token: &str) -> (u64, bool) {
         (Some(a), None) if tokenize::is_cjk(a) && bmp(a) => (a as u64, false),
         _ => (0, false),
     }
+}
+
+/// The text of a term known by its packed key ([`packed_key`]): its
+/// characters, 16 bits each, the first in the highest non-zero bits.
+pub(crate) fn unpack_key(key: u64) -> String {
+    let mut text = String::with_capacity(12);
+    for shift in [48, 32, 16, 0] {
+        let c = ((key >> shift) & 0xFFFF) as u32;
+        // Never a surrogate: every key was made of characters.
+        if let Some(c) = char::from_u32(c).filter(|_| c != 0) {
+            text.push(c);
+        }
+    }
+    text
 }
 
 /// The lengths, in CJK characters, of the phrase terms: every such run of

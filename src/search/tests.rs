@@ -221,6 +221,34 @@ fn terms_outside_the_basic_plane_are_kept_apart_by_their_text() {
 }
 
 #[test]
+fn a_packed_key_unpacks_to_its_term() {
+    // The builder keys most terms by their packed characters and gives
+    // them back by unpacking: every key must give its own text, and only
+    // terms of the Basic Multilingual Plane may have one.
+    let (terms, _) = doc_terms(
+        "法治政府建设年度报告",
+        "穗城府〔2023〕1号",
+        "推进扫黑除恶。𠀀𠀁扫黑，2022年度report",
+    );
+    let mut packed = 0;
+    for number in 0..builder::PARTITIONS {
+        for (term, key, ..) in terms.partition_keyed(number) {
+            if key == 0 {
+                assert!(
+                    term.chars()
+                        .any(|c| !tokenize::is_cjk(c) || c as u32 > 0xFFFF),
+                    "{term} should have a packed key"
+                );
+            } else {
+                assert_eq!(unpack_key(key), term);
+                packed += 1;
+            }
+        }
+    }
+    assert!(packed > 40, "{packed} packed terms");
+}
+
+#[test]
 fn a_long_phrase_is_verified_by_the_bigrams_that_cover_it() {
     let terms = |query: &str| -> Vec<String> {
         let tokens = tokenize_query(query);
