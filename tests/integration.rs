@@ -2922,9 +2922,56 @@ fn the_demo_portal_builds_the_same_from_the_build_cache() {
     );
 }
 
+/// Options to build `site` with the build cache into its `public/`, and
+/// without it into `clean_dir/public`, to compare the two.
+fn cached_and_clean(
+    site: &TestSite,
+    clean_dir: &Path,
+) -> (gazette::build::BuildOptions, gazette::build::BuildOptions) {
+    let cached = gazette::build::BuildOptions {
+        root: site.root().to_path_buf(),
+        out: Some(site.root().join("public")),
+        cache: true,
+        ..Default::default()
+    };
+    let clean = gazette::build::BuildOptions {
+        out: Some(clean_dir.join("public")),
+        cache: false,
+        ..cached.clone()
+    };
+    (cached, clean)
+}
+
+/// A body of the same length for every `i` below 100 (the test site's
+/// first report's too), so that the average length stays put.
+fn even_body(i: usize) -> String {
+    format!("第{i:02}篇。{}", "街道办事处依法行政，扫黑除恶。".repeat(6))
+}
+
+/// The test site with 13 reports of [`even_body`], one a day from
+/// 2023-03-01 after the first.
+fn dated_site() -> TestSite {
+    let site = TestSite::new();
+    site.write(
+        "content/news/first.md",
+        &report("第一篇", "2022-12-01", &even_body(0)),
+    );
+    for i in 0..12 {
+        site.write(
+            &format!("content/news/r{i:02}.md"),
+            &report(
+                &format!("第{i}号"),
+                &format!("2023-03-{:02}", i + 1),
+                &even_body(i),
+            ),
+        );
+    }
+    site
+}
+
 #[test]
 fn random_edits_keep_cached_builds_exact() {
-    use gazette::build::{BuildOptions, CacheUse, build};
+    use gazette::build::{CacheUse, build};
     let site = TestSite::new();
     // A report whose text has a warning, kept in the cache with it.
     site.write(
@@ -2932,17 +2979,7 @@ fn random_edits_keep_cached_builds_exact() {
         &report("提纲", "2023-02-01", "## 一、总体\n\n#### 细节\n\n正文。"),
     );
     let clean_dir = tempfile::tempdir().unwrap();
-    let cached = BuildOptions {
-        root: site.root().to_path_buf(),
-        out: Some(site.root().join("public")),
-        cache: true,
-        ..Default::default()
-    };
-    let clean = BuildOptions {
-        out: Some(clean_dir.path().join("public")),
-        cache: false,
-        ..cached.clone()
-    };
+    let (cached, clean) = cached_and_clean(&site, clean_dir.path());
     // Steps that kept some report's pages, and that indexed one report.
     let (mut kept_pages, mut indexed_one) = (0, 0);
     random_edits(&site, |step, edit, reports| {
@@ -2993,41 +3030,13 @@ fn random_edits_keep_cached_builds_exact() {
 /// indexed again. Either way the output is a clean build's.
 #[test]
 fn a_report_published_last_is_indexed_alone() {
-    use gazette::build::{BuildOptions, CacheUse, build};
-    let site = TestSite::new();
-    // Bodies of one length (the test site's first report's too), so that
-    // the average length stays put.
-    let body = |i: usize| format!("第{i:02}篇。{}", "街道办事处依法行政，扫黑除恶。".repeat(6));
-    site.write(
-        "content/news/first.md",
-        &report("第一篇", "2022-12-01", &body(0)),
-    );
-    for i in 0..12 {
-        site.write(
-            &format!("content/news/r{i:02}.md"),
-            &report(
-                &format!("第{i}号"),
-                &format!("2023-03-{:02}", i + 1),
-                &body(i),
-            ),
-        );
-    }
+    use gazette::build::{CacheUse, build};
+    let site = dated_site();
     let clean_dir = tempfile::tempdir().unwrap();
+    let (mut cached, clean) = cached_and_clean(&site, clean_dir.path());
     // A spill budget so small that every partition is remade alone, as a
     // large site's largest are.
-    let cached = BuildOptions {
-        root: site.root().to_path_buf(),
-        out: Some(site.root().join("public")),
-        cache: true,
-        search_spill_budget: Some(1),
-        ..Default::default()
-    };
-    let clean = BuildOptions {
-        out: Some(clean_dir.path().join("public")),
-        cache: false,
-        search_spill_budget: None,
-        ..cached.clone()
-    };
+    cached.search_spill_budget = Some(1);
     let same = |what: &str| {
         build(&clean).unwrap_or_else(|e| panic!("{e}"));
         assert!(
@@ -3050,7 +3059,7 @@ fn a_report_published_last_is_indexed_alone() {
             &report(
                 &format!("第{i}号"),
                 &format!("2023-04-{:02}", i - 11),
-                &body(i),
+                &even_body(i),
             ),
         );
         let incremental = build(&cached).unwrap_or_else(|e| panic!("{e}"));
@@ -3064,7 +3073,7 @@ fn a_report_published_last_is_indexed_alone() {
         &report(
             "第30号",
             "2023-04-19",
-            &body(30).replace("扫黑除恶", "法治政府"),
+            &even_body(30).replace("扫黑除恶", "法治政府"),
         ),
     );
     let incremental = build(&cached).unwrap_or_else(|e| panic!("{e}"));
@@ -3075,11 +3084,104 @@ fn a_report_published_last_is_indexed_alone() {
     // older still).
     site.write(
         "content/news/early.md",
-        &report("早前", "2023-01-01", &body(99)),
+        &report("早前", "2023-01-01", &even_body(99)),
     );
     let incremental = build(&cached).unwrap_or_else(|e| panic!("{e}"));
     same("a report dated before others");
     assert_eq!(incremental.cache, reused(1, 3, 34));
+}
+
+#[test]
+fn reports_published_the_same_day_move_only_the_numbers_after_them() {
+    use gazette::build::{
+        BuildCache, BuildOptions, CacheUse, Quiet, build, generate, generate_cached,
+    };
+    let site = dated_site();
+    let clean_dir = tempfile::tempdir().unwrap();
+    let (cached, clean) = cached_and_clean(&site, clean_dir.path());
+    // Serve's cache in memory goes through the same steps.
+    let mut served = BuildCache::default();
+    let in_memory = BuildOptions {
+        out: None,
+        cache: false,
+        ..cached.clone()
+    };
+    generate_cached(&in_memory, &Quiet, Some(&mut served)).unwrap_or_else(|e| panic!("{e}"));
+    let mut indexed_again = |what: &str| {
+        let incremental = build(&cached).unwrap_or_else(|e| panic!("{e}"));
+        build(&clean).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            portal_files(&site.root().join("public"))
+                == portal_files(&clean_dir.path().join("public")),
+            "{what}: the cached build differs from a build without the cache"
+        );
+        let live = generate_cached(&in_memory, &Quiet, Some(&mut served))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            generated_files(live)
+                == generated_files(generate(&in_memory).unwrap_or_else(|e| panic!("{e}"))),
+            "{what}: serve's rebuild differs from a full build"
+        );
+        let indexed = match incremental.cache {
+            CacheUse::Reused { indexed, .. } => indexed,
+            other => panic!("{what}: {other:?}"),
+        };
+        // (reports the build cache indexed again, and serve's)
+        (indexed.unwrap_or(0), served.indexed_last())
+    };
+    build(&cached).unwrap_or_else(|e| panic!("{e}"));
+    // Two reports of one day are numbered by title (the later title
+    // first), so the second published here takes the first one's number.
+    site.write(
+        "content/news/b.md",
+        &report("乙通知", "2023-04-01", &even_body(20)),
+    );
+    assert_eq!(indexed_again("a report published last"), (1, 1));
+    site.write(
+        "content/news/a.md",
+        &report("甲通知", "2023-04-01", &even_body(21)),
+    );
+    assert_eq!(
+        indexed_again("a report published the same day, numbered before"),
+        (2, 2)
+    );
+    // Withdrawn the same day: the number after it moves back.
+    std::fs::remove_file(site.root().join("content/news/a.md")).unwrap();
+    assert_eq!(indexed_again("the report withdrawn"), (2, 2));
+    // Published again, dated before the last report.
+    site.write(
+        "content/news/a.md",
+        &report("甲通知", "2023-03-20", &even_body(21)),
+    );
+    assert_eq!(indexed_again("a report dated before the last"), (2, 2));
+    std::fs::remove_file(site.root().join("content/news/b.md")).unwrap();
+    assert_eq!(indexed_again("the last report withdrawn"), (1, 1));
+    // An edit after a publish writes the partitions it changes whole
+    // again; a report then numbered before the edited one moves numbers
+    // that those partitions hold, so the build cache makes the whole
+    // index again (serve, which holds every partition in memory, does not).
+    site.write(
+        "content/news/c.md",
+        &report("丙通知", "2023-04-02", &even_body(22)),
+    );
+    assert_eq!(indexed_again("a report published last"), (1, 1));
+    site.write(
+        "content/news/c.md",
+        &report(
+            "丙通知",
+            "2023-04-02",
+            &even_body(22).replace("扫黑除恶", "法治政府"),
+        ),
+    );
+    assert_eq!(indexed_again("a report edited"), (1, 1));
+    site.write(
+        "content/news/d.md",
+        &report("戊通知", "2023-04-02", &even_body(23)),
+    );
+    assert_eq!(
+        indexed_again("a report numbered before the edited one"),
+        (16, 2)
+    );
 }
 
 #[test]

@@ -22,10 +22,18 @@
 //! ([`super::doc_order`]) and is indexed the same way, as a report that had
 //! no terms. One report touches nearly every partition, so a partition
 //! changed only by such reports keeps its terms file and gets a small file
-//! of theirs beside it, read after it (`read_partition`). When reports
-//! were removed or reordered, or added before others, many changed, or the
-//! average length's class moved, the whole index is built again (and kept
-//! again).
+//! of theirs beside it, read after it (`read_partition`); its `base` is
+//! the first number not in its terms file.
+//!
+//! A report published before others (the second of a day, numbered by
+//! title), withdrawn or re-dated moves the numbers after it: from the
+//! first number that holds another report on, every number is indexed
+//! again, its old report's terms out and its new one's in. Where those
+//! numbers are all in the small files (reports published since the terms
+//! file was written), the small files are cut at that number and written
+//! as one with the new terms. When a moved number is in a changed
+//! partition's terms file, many reports changed, or the average length's
+//! class moved, the whole index is built again (and kept again).
 //!
 //! What a build keeps is written under names of its own (its partitions'
 //! files carry the build's generation) and made the cache's by one rename
@@ -71,10 +79,13 @@ struct KeptDoc {
 /// What one partition made, and the files of its terms.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 struct KeptPartition {
-    /// The file of its terms in the cache's search folder.
+    /// The file of its terms in the cache's search folder: the terms of
+    /// the documents numbered below `base`.
     terms: String,
-    /// Files of the terms of reports published since, each later
-    /// documents' than the one before ([`read_partition`]).
+    base: u32,
+    /// Files of the terms of reports published since (numbered `base` and
+    /// above), each later documents' than the one before
+    /// ([`read_partition`]).
     appended: Vec<String>,
     /// The index files it made: name, bytes.
     files: Vec<(String, u64)>,
@@ -184,6 +195,7 @@ impl KeptIndex {
             .enumerate()
             .map(|(number, (files, entries))| KeptPartition {
                 terms: name(number),
+                base: docs.len() as u32,
                 appended: Vec::new(),
                 files,
                 entries,
@@ -218,24 +230,28 @@ impl KeptIndex {
         let chinese = config.language == Language::ZhCn;
         let ids = super::doc_order(site);
         let now: Vec<KeptDoc> = ids.par_iter().map(|id| kept_doc(site, *id)).collect();
-        // The reports indexed last keep their numbers; reports published
-        // after all of them take the next ones.
+        // The reports indexed last keep their numbers up to the first one
+        // whose number now holds another report (or none): reports
+        // published after all of them take the next numbers, and one
+        // published on the same day or removed moves only the numbers
+        // after it. From there on, every number is indexed again (its old
+        // report's terms out, its new one's in).
         let kept = self.docs.len();
-        let same_reports = now.len() >= kept
-            && self
-                .docs
-                .iter()
-                .zip(&now)
-                .all(|(was, is)| was.path == is.path);
-        if !same_reports || self.partitions.len() != PARTITIONS {
+        if self.partitions.len() != PARTITIONS {
             return Ok(None);
         }
-        let changed: Vec<usize> = (0..now.len())
+        let moved_from = self
+            .docs
+            .iter()
+            .zip(&now)
+            .position(|(was, is)| was.path != is.path)
+            .unwrap_or(kept.min(now.len()));
+        let changed: Vec<usize> = (0..kept.max(now.len()))
             .filter(|&i| {
-                let Some(was) = self.docs.get(i) else {
+                if i >= moved_from {
                     return true;
-                };
-                let is = &now[i];
+                }
+                let (was, is) = (&self.docs[i], &now[i]);
                 was.title != is.title
                     || was.numbers != is.numbers
                     || was.source.is_none()
@@ -256,8 +272,7 @@ impl KeptIndex {
         let changes: Vec<Change> = changed
             .par_iter()
             .map(|&i| -> io::Result<Change> {
-                let is = &now[i];
-                // An added report had no terms.
+                // A number added had no terms, and a number removed has none.
                 let (old, _) = match self.docs.get(i) {
                     Some(was) => {
                         let old_text = match was.text_at {
@@ -270,8 +285,10 @@ impl KeptIndex {
                     }
                     None => doc_terms("", "", ""),
                 };
-                let (new, len) =
-                    doc_terms(&is.title, &is.numbers, &site.text(site.report(ids[i]))?);
+                let (new, len) = match now.get(i) {
+                    Some(is) => doc_terms(&is.title, &is.numbers, &site.text(site.report(ids[i]))?),
+                    None => doc_terms("", "", ""),
+                };
                 Ok((i as u32, old, new, len))
             })
             .collect::<io::Result<_>>()?;
@@ -279,7 +296,9 @@ impl KeptIndex {
         let avg = avg_class(&lens);
         lens.resize(now.len(), 0);
         for (doc, _, _, len) in &changes {
-            lens[*doc as usize] = *len;
+            if let Some(slot) = lens.get_mut(*doc as usize) {
+                *slot = *len;
+            }
         }
         if avg_class(&lens) != avg {
             return Ok(None);
@@ -305,17 +324,31 @@ impl KeptIndex {
         let sizes = Sizes::default();
         let out = Emitter::keeping(outputs.emit, outputs.keep);
         let put = |file: IndexFile| out.put(file);
-        // When only reports published since changed a partition, their
-        // terms are written on their own (a report's few terms there, not
-        // the partition's), and the partition's files are made as its
-        // terms files are read, merged with theirs, never all in memory;
-        // now and then the partition is written whole again.
+        // Numbers that moved are indexed again only where the terms file
+        // was written before them, so that the files of reports published
+        // since hold all their postings; elsewhere the whole index is
+        // built again.
+        let renumbered = moved_from < kept;
+        if renumbered
+            && (0..PARTITIONS)
+                .any(|number| dirty[number] && self.partitions[number].base as usize > moved_from)
+        {
+            return Ok(None);
+        }
+        // When only reports published since (and the numbers that moved)
+        // changed a partition, their terms are written on their own (a
+        // report's few terms there, not the partition's), and the
+        // partition's files are made as its terms files are read, merged
+        // with theirs, never all in memory; now and then the partition is
+        // written whole again.
         let appending: Vec<bool> = (0..PARTITIONS)
             .map(|number| {
+                // (Its terms file holds no number from `moved_from` on.)
+                let was = &self.partitions[number];
                 dirty[number]
-                    && self.partitions[number].appended.len() < MOST_APPENDED
+                    && (renumbered || was.appended.len() < MOST_APPENDED)
                     && changes.iter().all(|(doc, old, new, _)| {
-                        *doc as usize >= kept || !differs(old, new, number)
+                        *doc as usize >= moved_from || !differs(old, new, number)
                     })
             })
             .collect();
@@ -324,7 +357,7 @@ impl KeptIndex {
             let name = terms_file(number, generation);
             if appending[number] {
                 let mut added: FxHashMap<&str, TermPostings> = FxHashMap::default();
-                for (doc, _, new, _) in changes.iter().filter(|c| c.0 as usize >= kept) {
+                for (doc, _, new, _) in changes.iter().filter(|c| c.0 as usize >= moved_from) {
                     for (term, tf, positions) in new.partition(number) {
                         added.entry(term).or_default().push(*doc, tf, positions);
                     }
@@ -332,18 +365,26 @@ impl KeptIndex {
                 let mut later: Vec<(String, TermPostings)> =
                     added.into_iter().map(|(t, p)| (t.to_string(), p)).collect();
                 later.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+                // Numbers that moved leave the files of reports published
+                // since, which become one with the new terms.
+                let (mut appended, paths) = if renumbered {
+                    let published = was.terms_files(dir);
+                    later = cut_and_add(&published[1..], moved_from as u32, later)?;
+                    (Vec::new(), published[..1].to_vec())
+                } else {
+                    (was.appended.clone(), was.terms_files(dir))
+                };
                 write_terms(&dir.join(&name), later.iter().map(|(t, p)| (t.as_str(), p)))?;
-                let paths = was.terms_files(dir);
                 let key_postings = key_postings_of(&paths, &later)?;
                 let terms = SortedTerms::of_files(&paths, later)?;
                 let mut stream = PartitionStream::new(terms, key_postings, &lens, avg);
                 let (files, entries) = shards::write_stream(&mut stream, sizes, &out, None, true)?;
-                let mut appended = was.appended.clone();
                 appended.push(name);
                 return Ok((
                     number,
                     KeptPartition {
                         terms: was.terms.clone(),
+                        base: was.base,
                         appended,
                         files,
                         entries,
@@ -361,6 +402,7 @@ impl KeptIndex {
                 number,
                 KeptPartition {
                     terms: name,
+                    base: lens.len() as u32,
                     appended: Vec::new(),
                     files,
                     entries,
@@ -407,15 +449,12 @@ impl KeptIndex {
         }
         table.finish(avg_len(&lens), entries, &out)?;
 
-        let mut now = now.into_iter();
-        for (doc, is) in self.docs.iter_mut().zip(now.by_ref()) {
-            *doc = KeptDoc { len: doc.len, ..is };
-        }
-        // The added reports (their lengths come with their terms).
-        self.docs.extend(now);
-        for (doc, _, _, len) in &changes {
-            self.docs[*doc as usize].len = *len;
-        }
+        // The lengths of the reports indexed again come with their terms.
+        self.docs = now
+            .into_iter()
+            .zip(&lens)
+            .map(|(is, len)| KeptDoc { len: *len, ..is })
+            .collect();
         self.indexed_last = changes.len();
         self.generation = generation;
         Ok(Some(out.bytes()))
@@ -459,6 +498,29 @@ fn read_partition(
         terms.insert(term, postings);
     }
     Ok(terms)
+}
+
+/// The terms of the terms `files` (of reports published since, each of
+/// later documents than the one before) without their postings of the
+/// documents numbered `end` and above, then `later`'s postings (of those
+/// documents): one sorted list.
+fn cut_and_add(
+    files: &[PathBuf],
+    end: u32,
+    later: Vec<(String, TermPostings)>,
+) -> io::Result<Vec<(String, TermPostings)>> {
+    let mut published = SortedTerms::of_files(files, Vec::new())?;
+    let mut terms: std::collections::BTreeMap<String, TermPostings> = Default::default();
+    while let Some((term, postings)) = published.next_term()? {
+        let kept = postings.before(end);
+        if !kept.is_empty() {
+            terms.insert(term, kept);
+        }
+    }
+    for (term, postings) in later {
+        terms.entry(term).or_default().append(postings);
+    }
+    Ok(terms.into_iter().collect())
 }
 
 /// Writes `terms` to a terms file at `path`, in the order of the terms.

@@ -16,9 +16,11 @@
 //! terms). The directories and `meta.js` are made anew every time; they
 //! are small. A report published after all the others takes the next
 //! document number ([`super::doc_order`]) and is indexed the same way, as
-//! a report that had no terms. When reports were removed or reordered, or
-//! added before others (document numbers move), or many changed at once,
-//! the whole index is built again.
+//! a report that had no terms. A report published before others, removed
+//! or re-dated moves the numbers after it; each of those numbers is
+//! indexed again the same way, its old report's terms replaced by its new
+//! one's (a number removed gets none). When many numbers moved or many
+//! reports changed at once, the whole index is built again.
 //!
 //! The files are byte-identical to those of a full build; tests check it
 //! after every kind of edit.
@@ -148,10 +150,13 @@ impl LiveIndex {
     ) -> io::Result<u64> {
         let chinese = config.language == Language::ZhCn;
         let ids = super::doc_order(site);
-        // The reports indexed last keep their numbers; reports published
-        // after all of them take the next ones.
+        // The reports indexed last keep their numbers up to the first one
+        // whose number now holds another report (or none): reports
+        // published after all of them take the next numbers, and one
+        // published on the same day or removed moves only the numbers
+        // after it, which are indexed again as changed reports.
         let known = self.docs.len();
-        let aligned = !self.partitions.is_empty() && known <= ids.len() && self.chinese == chinese;
+        let aligned = !self.partitions.is_empty() && self.chinese == chinese;
         // Each report's terms' inputs and row (its length still to come),
         // unless it is the very report indexed in its place last time.
         let made = |id: ReportId| -> io::Result<(TermInputs, SearchDoc)> {
@@ -168,12 +173,7 @@ impl LiveIndex {
                 }
             })
             .collect::<io::Result<_>>()?;
-        let same_reports = aligned
-            && fresh
-                .iter()
-                .zip(&self.rows)
-                .all(|(fresh, row)| fresh.as_ref().is_none_or(|(_, new)| new.path == row.path));
-        let changed: Vec<bool> = if same_reports {
+        let changed: Vec<bool> = if aligned {
             fresh
                 .iter()
                 .enumerate()
@@ -189,13 +189,26 @@ impl LiveIndex {
         };
         // Replacing a report rewrites the postings of its common terms,
         // which hold most reports: past a few, starting afresh is faster.
-        let few = changed.iter().filter(|c| **c).count() <= (ids.len() / 16).max(32);
+        let removed = known.saturating_sub(ids.len());
+        let few = changed.iter().filter(|c| **c).count() + removed <= (ids.len() / 16).max(32);
         // The chunks of rows to be made again.
         let mut dirty = vec![false; ids.len().div_ceil(DOC_CHUNK)];
-        if same_reports && few {
+        if aligned && few {
             self.indexed_last = 0;
+            // The numbers removed lose their terms.
+            for doc in ids.len()..known {
+                self.replace(doc as u32, TermInputs::none());
+                self.indexed_last += 1;
+            }
+            self.docs.truncate(ids.len());
+            self.rows.truncate(ids.len());
+            if removed > 0
+                && let Some(last) = dirty.last_mut()
+            {
+                *last = true;
+            }
             // The added reports, as documents without terms yet.
-            for id in &ids[known..] {
+            for id in ids.iter().skip(known) {
                 self.docs.push(LiveDoc {
                     inputs: TermInputs::none(),
                     len: 0,

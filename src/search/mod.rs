@@ -233,6 +233,15 @@ impl TermPostings {
         self.positions.extend_from_slice(&later.positions);
     }
 
+    /// These postings without the documents numbered `end` and above.
+    fn before(&self, end: u32) -> TermPostings {
+        let mut out = TermPostings::default();
+        for p in self.iter().take_while(|p| p.doc < end) {
+            out.push(p.doc, p.weight, &p.positions());
+        }
+        out
+    }
+
     /// These postings with document `doc`'s replaced by `entry` (its
     /// frequency and positions), or taken out when `None`.
     fn with_doc(&self, doc: u32, mut entry: Option<(u32, &[u32])>) -> TermPostings {
