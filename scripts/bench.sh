@@ -4,12 +4,14 @@
 #   scripts/bench.sh [N ...]        default: 1000 10000
 #
 # For each N: generates the corpus (once; kept under bench-corpus/, which git
-# ignores) and runs five builds: `full` from an empty output folder and no
+# ignores) and runs seven builds: `full` from an empty output folder and no
 # build cache (it writes the cache), `unchanged` with nothing changed,
-# `edit` after a sentence is appended to one report and `publish` after a
-# report dated today is added (the incremental builds the cache is for),
-# and `no-cache` from an empty output folder without the cache (what the
-# cache costs a full build). For each it prints wall time,
+# `edit` after a sentence is appended to one report, `publish` after a
+# report dated today is added, `same-day` after a second one of the same
+# day and time is added (numbered before the first: ties go by title) and
+# `withdraw` after that one is removed again (the incremental builds the
+# cache is for), and `no-cache` from an empty output folder without the
+# cache (what the cache costs a full build). For each it prints wall time,
 # CPU time, pages per second, peak memory (from /usr/bin/time -v), the
 # output's size and the time of each stage. It measures; it asserts
 # nothing. The machine is noisy: compare figures of one run with each
@@ -39,10 +41,10 @@ gen=target/release/examples/gen_corpus
 # of the deletion, not of the build. Where the disk is short, old outputs
 # are deleted as before.
 trash=bench-corpus/.trash
-edited= published=
-# The report edited for the `edit` build is put back, and the one added for
-# the `publish` build removed, however the script ends.
-trap 'rm -rf "$trash"; [ -z "$published" ] || rm -f "$published"; [ -z "$edited" ] || [ ! -e "$edited.orig~" ] || mv "$edited.orig~" "$edited"' EXIT
+edited= published= second=
+# The report edited for the `edit` build is put back, and the ones added for
+# the `publish` and `same-day` builds removed, however the script ends.
+trap 'rm -rf "$trash"; [ -z "$published" ] || rm -f "$published" "$second"; [ -z "$edited" ] || [ ! -e "$edited.orig~" ] || mv "$edited.orig~" "$edited"' EXIT
 discard() {
   local dir need avail
   for dir in "$@"; do
@@ -73,13 +75,19 @@ for n in "${sizes[@]}"; do
   cp "$edited" "$edited.orig~"
   # A copy of it, dated today (after every generated report), for `publish`.
   published=${edited%/*}/report-published-today.md
-  for kind in full unchanged edit publish no-cache; do
+  # Another, for `same-day`: its title sorts after the first's.
+  second=${edited%/*}/report-published-second.md
+  today() { # title: the edited report's text, dated today
+    sed -e "s/^date_published: .*/date_published: $(date +%F) 09:00/" \
+      -e "s/^date_written: .*/date_written: $(date +%F)/" -e "s/^title: .*/title: $1/" "$edited.orig~"
+  }
+  for kind in full unchanged edit publish same-day withdraw no-cache; do
     args=()
     case $kind in
       edit) printf '\n补充说明：本报告第%s次更正。\n' "$RANDOM" >> "$edited" ;;
-      publish) sed -e "s/^date_published: .*/date_published: $(date +%F) 09:00/" \
-          -e "s/^date_written: .*/date_written: $(date +%F)/" -e 's/^title: .*/title: 今日发布的报告/' \
-          "$edited.orig~" > "$published" ;;
+      publish) today 今日发布的报告 > "$published" ;;
+      same-day) today 通知：今日第二份报告 > "$second" ;;
+      withdraw) rm -f "$second" ;;
       # The cache is not read by this build; its room goes to the output.
       no-cache) rm -f "$published"; discard "$out"; rm -rf "$corpus/.gazette-cache"; args=(--no-cache) ;;
     esac
@@ -101,7 +109,7 @@ for n in "${sizes[@]}"; do
       'BEGIN { printf "%-8d %-10s %9.2f %9.2f %10.0f %11.1f %10.1f %8d  %s\n", n, k, w, c, n / w, r / 1024, b / 1e6, f, st }'
     rm -f "$log"
   done
-  mv "$edited.orig~" "$edited"; edited= published=
+  mv "$edited.orig~" "$edited"; edited= published= second=
 done
 
 [ "${COMPARE:-}" = 1 ] || exit 0
