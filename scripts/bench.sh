@@ -8,9 +8,10 @@
 # build cache (it writes the cache), `unchanged` with nothing changed,
 # `edit` after a sentence is appended to one report, `publish` after a
 # report dated today is added, `same-day` after a second one of the same
-# day and time is added (numbered before the first: ties go by title) and
-# `withdraw` after that one is removed again (the incremental builds the
-# cache is for), and `no-cache` from an empty output folder without the
+# day and time is added (numbered before the first: ties go by title),
+# `withdraw` after that one is removed again, `back-dated` after a report
+# dated among the last five generated ones is added (the incremental builds
+# the cache is for), and `no-cache` from an empty output folder without the
 # cache (what the cache costs a full build). For each it prints wall time,
 # CPU time, pages per second, peak memory (from /usr/bin/time -v), the
 # output's size and the time of each stage. It measures; it asserts
@@ -41,10 +42,11 @@ gen=target/release/examples/gen_corpus
 # of the deletion, not of the build. Where the disk is short, old outputs
 # are deleted as before.
 trash=bench-corpus/.trash
-edited= published= second=
+edited= published= second= backdated=
 # The report edited for the `edit` build is put back, and the ones added for
-# the `publish` and `same-day` builds removed, however the script ends.
-trap 'rm -rf "$trash"; [ -z "$published" ] || rm -f "$published" "$second"; [ -z "$edited" ] || [ ! -e "$edited.orig~" ] || mv "$edited.orig~" "$edited"' EXIT
+# the `publish`, `same-day` and `back-dated` builds removed, however the
+# script ends.
+trap 'rm -rf "$trash"; [ -z "$published" ] || rm -f "$published" "$second" "$backdated"; [ -z "$edited" ] || [ ! -e "$edited.orig~" ] || mv "$edited.orig~" "$edited"' EXIT
 discard() {
   local dir need avail
   for dir in "$@"; do
@@ -77,19 +79,23 @@ for n in "${sizes[@]}"; do
   published=${edited%/*}/report-published-today.md
   # Another, for `same-day`: its title sorts after the first's.
   second=${edited%/*}/report-published-second.md
-  today() { # title: the edited report's text, dated today
-    sed -e "s/^date_published: .*/date_published: $(date +%F) 09:00/" \
-      -e "s/^date_written: .*/date_written: $(date +%F)/" -e "s/^title: .*/title: $1/" "$edited.orig~"
+  # And one for `back-dated`, dated as the fifth newest generated report.
+  backdated=${edited%/*}/report-back-dated.md
+  fifth=$(grep -rh '^date_published: ' "$corpus/content" | sort | tail -5 | head -1 | cut -d' ' -f2-)
+  dated() { # date title: the edited report's text, so dated and titled
+    sed -e "s/^date_published: .*/date_published: $1/" -e "s/^date_written: .*/date_written: ${1%% *}/" \
+      -e "s/^title: .*/title: $2/" "$edited.orig~"
   }
-  for kind in full unchanged edit publish same-day withdraw no-cache; do
+  for kind in full unchanged edit publish same-day withdraw back-dated no-cache; do
     args=()
     case $kind in
       edit) printf '\n补充说明：本报告第%s次更正。\n' "$RANDOM" >> "$edited" ;;
-      publish) today 今日发布的报告 > "$published" ;;
-      same-day) today 通知：今日第二份报告 > "$second" ;;
+      publish) dated "$(date +%F) 09:00" 今日发布的报告 > "$published" ;;
+      same-day) dated "$(date +%F) 09:00" 通知：今日第二份报告 > "$second" ;;
       withdraw) rm -f "$second" ;;
+      back-dated) dated "$fifth" 补发的报告 > "$backdated" ;;
       # The cache is not read by this build; its room goes to the output.
-      no-cache) rm -f "$published"; discard "$out"; rm -rf "$corpus/.gazette-cache"; args=(--no-cache) ;;
+      no-cache) rm -f "$published" "$backdated"; discard "$out"; rm -rf "$corpus/.gazette-cache"; args=(--no-cache) ;;
     esac
     log=$(mktemp)
     # What the last build left for the disk to write is not this one's time.
@@ -109,7 +115,7 @@ for n in "${sizes[@]}"; do
       'BEGIN { printf "%-8d %-10s %9.2f %9.2f %10.0f %11.1f %10.1f %8d  %s\n", n, k, w, c, n / w, r / 1024, b / 1e6, f, st }'
     rm -f "$log"
   done
-  mv "$edited.orig~" "$edited"; edited= published= second=
+  mv "$edited.orig~" "$edited"; edited= published= second= backdated=
 done
 
 [ "${COMPARE:-}" = 1 ] || exit 0

@@ -161,7 +161,7 @@ impl Partition {
         }
         // The latest documents, so the last source.
         sources.push(Source::Memory(self.take_sorted().into_iter()));
-        SortedTerms::new(sources, self.spill.take())
+        SortedTerms::new(sources, self.spill.take(), None)
     }
 }
 
@@ -262,11 +262,13 @@ fn read_term(
     Ok(Some((term, count, Some(postings))))
 }
 
-/// The postings of each shard key of the terms files at `paths` and of
-/// `later`: what [`PartitionStream::key_postings`] gives. The files are
-/// read through once, their postings skipped.
+/// The postings of each shard key of the terms files at `paths` (only
+/// those of documents below `cut`, when given) and of `later`: what
+/// [`PartitionStream::key_postings`] gives. The files are read through
+/// once, their postings skipped unless they are cut.
 pub(crate) fn key_postings_of(
     paths: &[PathBuf],
+    cut: Option<u32>,
     later: &[(String, TermPostings)],
 ) -> io::Result<FxHashMap<String, usize>> {
     let mut counts: FxHashMap<String, usize> = FxHashMap::default();
@@ -281,8 +283,14 @@ pub(crate) fn key_postings_of(
     };
     for path in paths {
         let mut input = BufReader::with_capacity(1 << 16, File::open(path)?);
-        while let Some((term, count, _)) = read_term(&mut input, false)? {
-            add(&term, count as usize);
+        while let Some((term, count, postings)) = read_term(&mut input, cut.is_some())? {
+            let count = match (cut, postings) {
+                (Some(end), Some(postings)) => {
+                    postings.doc_numbers().take_while(|d| *d < end).count()
+                }
+                _ => count as usize,
+            };
+            add(&term, count);
         }
     }
     for (term, postings) in later {
@@ -310,6 +318,8 @@ pub(crate) struct SortedTerms {
     sources: Vec<Source>,
     /// Each source's next term's postings.
     heads: Vec<Option<TermPostings>>,
+    /// The first document whose postings the files' terms leave out.
+    cut: Option<u32>,
     /// The next term of each source, smallest first (ties: earlier source).
     queue: BinaryHeap<Reverse<(String, usize)>>,
     /// The spill file, removed when the stream is dropped.
@@ -324,6 +334,17 @@ impl SortedTerms {
         paths: &[PathBuf],
         later: Vec<(String, TermPostings)>,
     ) -> io::Result<SortedTerms> {
+        SortedTerms::of_files_cut(paths, None, later)
+    }
+
+    /// [`SortedTerms::of_files`] with the files' postings of documents
+    /// `cut` and above left out (documents numbered again, whose postings
+    /// `later` has); a term left with none is passed over.
+    pub fn of_files_cut(
+        paths: &[PathBuf],
+        cut: Option<u32>,
+        later: Vec<(String, TermPostings)>,
+    ) -> io::Result<SortedTerms> {
         let mut sources = Vec::with_capacity(paths.len() + 1);
         for path in paths {
             let file = File::open(path)?;
@@ -334,53 +355,75 @@ impl SortedTerms {
             )));
         }
         sources.push(Source::Memory(later.into_iter()));
-        SortedTerms::new(sources, None)
+        SortedTerms::new(sources, None, cut)
     }
 
-    fn new(mut sources: Vec<Source>, spill: Option<PathBuf>) -> io::Result<SortedTerms> {
-        let mut heads = Vec::with_capacity(sources.len());
-        let mut queue = BinaryHeap::with_capacity(sources.len());
-        for (i, source) in sources.iter_mut().enumerate() {
-            match source.next()? {
-                Some((term, postings)) => {
-                    queue.push(Reverse((term, i)));
-                    heads.push(Some(postings));
-                }
-                None => heads.push(None),
-            }
-        }
-        Ok(SortedTerms {
+    fn new(
+        sources: Vec<Source>,
+        spill: Option<PathBuf>,
+        cut: Option<u32>,
+    ) -> io::Result<SortedTerms> {
+        let mut terms = SortedTerms {
+            heads: (0..sources.len()).map(|_| None).collect(),
+            queue: BinaryHeap::with_capacity(sources.len()),
             sources,
-            heads,
-            queue,
+            cut,
             spill,
-        })
+        };
+        for i in 0..terms.sources.len() {
+            terms.read(i)?;
+        }
+        Ok(terms)
+    }
+
+    /// Reads source `i`'s next term into its head and the queue.
+    fn read(&mut self, i: usize) -> io::Result<()> {
+        let source = &mut self.sources[i];
+        if let Some((term, mut next)) = source.next()? {
+            if let (Some(end), Source::Run(_)) = (self.cut, source) {
+                next = next.before(end);
+            }
+            self.queue.push(Reverse((term, i)));
+            self.heads[i] = Some(next);
+        }
+        Ok(())
     }
 
     /// Takes source `i`'s head and reads its next term.
     fn advance(&mut self, i: usize) -> io::Result<TermPostings> {
         let postings = self.heads[i].take().unwrap_or_default();
-        if let Some((term, next)) = self.sources[i].next()? {
-            self.queue.push(Reverse((term, i)));
-            self.heads[i] = Some(next);
-        }
+        self.read(i)?;
         Ok(postings)
+    }
+
+    /// Every term left, in order.
+    pub fn all(mut self) -> io::Result<Vec<(String, TermPostings)>> {
+        let mut terms = Vec::new();
+        while let Some(term) = self.next_term()? {
+            terms.push(term);
+        }
+        Ok(terms)
     }
 
     /// The next term with all its postings.
     pub fn next_term(&mut self) -> io::Result<Option<(String, TermPostings)>> {
-        let Some(Reverse((term, i))) = self.queue.pop() else {
-            return Ok(None);
-        };
-        let mut postings = self.advance(i)?;
-        while self.queue.peek().is_some_and(|Reverse((t, _))| *t == term) {
-            let Some(Reverse((_, j))) = self.queue.pop() else {
-                break;
+        loop {
+            let Some(Reverse((term, i))) = self.queue.pop() else {
+                return Ok(None);
             };
-            let later = self.advance(j)?;
-            postings.append(later);
+            let mut postings = self.advance(i)?;
+            while self.queue.peek().is_some_and(|Reverse((t, _))| *t == term) {
+                let Some(Reverse((_, j))) = self.queue.pop() else {
+                    break;
+                };
+                let later = self.advance(j)?;
+                postings.append(later);
+            }
+            // (Only a cut leaves a term without postings.)
+            if !postings.is_empty() {
+                return Ok(Some((term, postings)));
+            }
         }
-        Ok(Some((term, postings)))
     }
 }
 

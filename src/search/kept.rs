@@ -31,9 +31,11 @@
 //! again, its old report's terms out and its new one's in. Where those
 //! numbers are all in the small files (reports published since the terms
 //! file was written), the small files are cut at that number and written
-//! as one with the new terms. When a moved number is in a changed
-//! partition's terms file, many reports changed, or the average length's
-//! class moved, the whole index is built again (and kept again).
+//! as one with the new terms; where the terms file holds some, it is
+//! written whole again as it is read, each term's postings cut at that
+//! number and the new ones appended (`SortedTerms::of_files_cut`), never
+//! all in memory. When many reports changed or the average length's class
+//! moved, the whole index is built again (and kept again).
 //!
 //! What a build keeps is written under names of its own (its partitions'
 //! files carry the build's generation) and made the cache's by one rename
@@ -54,7 +56,7 @@ use super::builder::{
     key_postings_of, length_class,
 };
 use super::live::{LivePartition, make_into, replace_in, touches};
-use super::shards::{self, DirEntry, DocTable, Emitter, IndexFile, KeepFile, Sizes};
+use super::shards::{self, DirEntry, DocTable, Emitter, IndexFile, KeepFile, MadePartition, Sizes};
 use super::{
     BUILD_BLOCK, DOC_CHUNK, DocTerms, SearchDoc, TermPostings, doc_terms, numbers, report_terms,
     search_doc,
@@ -324,38 +326,36 @@ impl KeptIndex {
         let sizes = Sizes::default();
         let out = Emitter::keeping(outputs.emit, outputs.keep);
         let put = |file: IndexFile| out.put(file);
-        // Numbers that moved are indexed again only where the terms file
-        // was written before them, so that the files of reports published
-        // since hold all their postings; elsewhere the whole index is
-        // built again.
-        let renumbered = moved_from < kept;
-        if renumbered
-            && (0..PARTITIONS)
-                .any(|number| dirty[number] && self.partitions[number].base as usize > moved_from)
-        {
-            return Ok(None);
-        }
         // When only reports published since (and the numbers that moved)
         // changed a partition, their terms are written on their own (a
         // report's few terms there, not the partition's), and the
         // partition's files are made as its terms files are read, merged
         // with theirs, never all in memory; now and then the partition is
-        // written whole again.
-        let appending: Vec<bool> = (0..PARTITIONS)
-            .map(|number| {
-                // (Its terms file holds no number from `moved_from` on.)
-                let was = &self.partitions[number];
-                dirty[number]
-                    && (renumbered || was.appended.len() < MOST_APPENDED)
-                    && changes.iter().all(|(doc, old, new, _)| {
-                        *doc as usize >= moved_from || !differs(old, new, number)
-                    })
-            })
-            .collect();
+        // written whole again. Numbers that moved leave the files that
+        // hold them: the small files of reports published since are
+        // written again as one with the new terms; a terms file holding
+        // them is written whole again, its terms cut as they are read.
+        let renumbered = moved_from < kept;
+        let (mut appending, mut rewriting) = (vec![false; PARTITIONS], vec![false; PARTITIONS]);
+        for number in (0..PARTITIONS).filter(|number| dirty[*number]) {
+            let was = &self.partitions[number];
+            let only_moved = changes.iter().all(|(doc, old, new, _)| {
+                *doc as usize >= moved_from || !differs(old, new, number)
+            });
+            if !only_moved {
+                continue;
+            }
+            if was.base as usize > moved_from {
+                rewriting[number] = true;
+            } else if renumbered || was.appended.len() < MOST_APPENDED {
+                appending[number] = true;
+            }
+        }
         let remake = |number: usize| -> io::Result<(usize, KeptPartition)> {
             let was = &self.partitions[number];
             let name = terms_file(number, generation);
-            if appending[number] {
+            // The terms of the numbers from `moved_from` on, sorted.
+            let later = || {
                 let mut added: FxHashMap<&str, TermPostings> = FxHashMap::default();
                 for (doc, _, new, _) in changes.iter().filter(|c| c.0 as usize >= moved_from) {
                     for (term, tf, positions) in new.partition(number) {
@@ -365,17 +365,39 @@ impl KeptIndex {
                 let mut later: Vec<(String, TermPostings)> =
                     added.into_iter().map(|(t, p)| (t.to_string(), p)).collect();
                 later.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+                later
+            };
+            // A partition whose terms file is written whole again.
+            let whole = |(files, entries): MadePartition| KeptPartition {
+                terms: name.clone(),
+                base: lens.len() as u32,
+                appended: Vec::new(),
+                files,
+                entries,
+            };
+            let cut = Some(moved_from as u32);
+            if rewriting[number] {
+                let (paths, later) = (was.terms_files(dir), later());
+                let key_postings = key_postings_of(&paths, cut, &later)?;
+                let terms = SortedTerms::of_files_cut(&paths, cut, later)?;
+                let mut stream = PartitionStream::new(terms, key_postings, &lens, avg);
+                let keep = Some(dir.join(&name));
+                let made = shards::write_stream(&mut stream, sizes, &out, keep, true)?;
+                return Ok((number, whole(made)));
+            }
+            if appending[number] {
+                let mut later = later();
                 // Numbers that moved leave the files of reports published
                 // since, which become one with the new terms.
                 let (mut appended, paths) = if renumbered {
                     let published = was.terms_files(dir);
-                    later = cut_and_add(&published[1..], moved_from as u32, later)?;
+                    later = SortedTerms::of_files_cut(&published[1..], cut, later)?.all()?;
                     (Vec::new(), published[..1].to_vec())
                 } else {
                     (was.appended.clone(), was.terms_files(dir))
                 };
                 write_terms(&dir.join(&name), later.iter().map(|(t, p)| (t.as_str(), p)))?;
-                let key_postings = key_postings_of(&paths, &later)?;
+                let key_postings = key_postings_of(&paths, None, &later)?;
                 let terms = SortedTerms::of_files(&paths, later)?;
                 let mut stream = PartitionStream::new(terms, key_postings, &lens, avg);
                 let (files, entries) = shards::write_stream(&mut stream, sizes, &out, None, true)?;
@@ -397,17 +419,8 @@ impl KeptIndex {
             }
             let terms = partition.terms.iter().map(|(t, p)| (t.as_str(), p));
             write_terms(&dir.join(&name), terms)?;
-            let (files, entries) = make_into(&mut partition.terms, &lens, avg, sizes, &put)?;
-            Ok((
-                number,
-                KeptPartition {
-                    terms: name,
-                    base: lens.len() as u32,
-                    appended: Vec::new(),
-                    files,
-                    entries,
-                },
-            ))
+            let made = make_into(&mut partition.terms, &lens, avg, sizes, &put)?;
+            Ok((number, whole(made)))
         };
         // Otherwise a partition in memory takes a few times its terms
         // files' bytes, and some hold the commonest terms of a large site
@@ -418,7 +431,9 @@ impl KeptIndex {
         let (large, small): (Vec<usize>, Vec<usize>) = (0..PARTITIONS)
             .filter(|number| dirty[*number])
             .partition(|number| {
-                !appending[*number] && self.partitions[*number].bytes(dir) > budget
+                !appending[*number]
+                    && !rewriting[*number]
+                    && self.partitions[*number].bytes(dir) > budget
             });
         let mut remade: Vec<(usize, KeptPartition)> = small
             .into_par_iter()
@@ -449,6 +464,10 @@ impl KeptIndex {
         }
         table.finish(avg_len(&lens), entries, &out)?;
 
+        // No file holds a number beyond the last.
+        for partition in &mut self.partitions {
+            partition.base = partition.base.min(lens.len() as u32);
+        }
         // The lengths of the reports indexed again come with their terms.
         self.docs = now
             .into_iter()
@@ -492,35 +511,8 @@ fn read_partition(
     dir: &Path,
     partition: &KeptPartition,
 ) -> io::Result<FxHashMap<String, TermPostings>> {
-    let mut merged = SortedTerms::of_files(&partition.terms_files(dir), Vec::new())?;
-    let mut terms = FxHashMap::default();
-    while let Some((term, postings)) = merged.next_term()? {
-        terms.insert(term, postings);
-    }
-    Ok(terms)
-}
-
-/// The terms of the terms `files` (of reports published since, each of
-/// later documents than the one before) without their postings of the
-/// documents numbered `end` and above, then `later`'s postings (of those
-/// documents): one sorted list.
-fn cut_and_add(
-    files: &[PathBuf],
-    end: u32,
-    later: Vec<(String, TermPostings)>,
-) -> io::Result<Vec<(String, TermPostings)>> {
-    let mut published = SortedTerms::of_files(files, Vec::new())?;
-    let mut terms: std::collections::BTreeMap<String, TermPostings> = Default::default();
-    while let Some((term, postings)) = published.next_term()? {
-        let kept = postings.before(end);
-        if !kept.is_empty() {
-            terms.insert(term, kept);
-        }
-    }
-    for (term, postings) in later {
-        terms.entry(term).or_default().append(postings);
-    }
-    Ok(terms.into_iter().collect())
+    let merged = SortedTerms::of_files(&partition.terms_files(dir), Vec::new())?;
+    Ok(merged.all()?.into_iter().collect())
 }
 
 /// Writes `terms` to a terms file at `path`, in the order of the terms.

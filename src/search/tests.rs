@@ -249,6 +249,52 @@ fn a_packed_key_unpacks_to_its_term() {
 }
 
 #[test]
+fn a_cut_leaves_out_the_files_postings_of_renumbered_documents() {
+    use builder::{SortedTerms, TermsWriter, key_postings_of};
+    let postings = |entries: &[(u32, &[u32])]| {
+        let mut p = TermPostings::default();
+        for (doc, positions) in entries {
+            p.push(*doc, 1, positions);
+        }
+        p
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("000.terms");
+    let mut file = TermsWriter::create(&path).unwrap();
+    file.put("法治", &postings(&[(1, &[5]), (4, &[1, 9]), (7, &[3])]))
+        .unwrap();
+    file.put("法治政府", &postings(&[(6, &[])])).unwrap();
+    file.put("治理", &postings(&[(2, &[])])).unwrap();
+    file.finish().unwrap();
+    // Documents 5 and on are numbered again: their postings come after.
+    let later = vec![("法治".to_string(), postings(&[(5, &[2])]))];
+    let files = [path];
+    let counts = key_postings_of(&files, Some(5), &later).unwrap();
+    assert_eq!((counts["法"], counts["治"]), (3, 1));
+    let mut terms = SortedTerms::of_files_cut(&files, Some(5), later).unwrap();
+    let mut read = Vec::new();
+    while let Some((term, p)) = terms.next_term().unwrap() {
+        let docs: Vec<u32> = p.doc_numbers().collect();
+        read.push((
+            term,
+            docs,
+            p.iter().map(|p| p.positions()).collect::<Vec<_>>(),
+        ));
+    }
+    assert_eq!(
+        read,
+        [
+            (
+                "法治".to_string(),
+                vec![1, 4, 5],
+                vec![vec![5], vec![1, 9], vec![2]]
+            ),
+            ("治理".to_string(), vec![2], vec![vec![]]),
+        ]
+    );
+}
+
+#[test]
 fn a_long_phrase_is_verified_by_the_bigrams_that_cover_it() {
     let terms = |query: &str| -> Vec<String> {
         let tokens = tokenize_query(query);
