@@ -260,7 +260,7 @@ impl KeptIndex {
                     || was.source != is.source
             })
             .collect();
-        if changed.len() > (now.len() / 16).max(32) {
+        if changed.len() > (now.len() / 16).clamp(32, MOST_CHANGED) {
             return Ok(None);
         }
 
@@ -479,6 +479,12 @@ impl KeptIndex {
         Ok(Some(out.bytes()))
     }
 }
+
+/// How many reports a build re-indexes at most before it indexes the
+/// whole site again (a sixteenth of a smaller site; at least 32). Each
+/// one's old and new terms are held at once, up to half a megabyte a
+/// report: 256 keep a 100,000-report build under 1 GB.
+const MOST_CHANGED: usize = 256;
 
 /// How many files of appended terms a partition keeps before its terms
 /// are written whole again.
