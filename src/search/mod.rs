@@ -233,13 +233,34 @@ impl TermPostings {
         self.positions.extend_from_slice(&later.positions);
     }
 
-    /// These postings without the documents numbered `end` and above.
-    fn before(&self, end: u32) -> TermPostings {
-        let mut out = TermPostings::default();
-        for p in self.iter().take_while(|p| p.doc < end) {
-            out.push(p.doc, p.weight, &p.positions());
+    /// These postings without the documents numbered `end` and above: the
+    /// lists cut where the first of those starts, nothing encoded again.
+    fn before(mut self, end: u32) -> TermPostings {
+        if self.count == 0 || self.last_doc < end {
+            return self;
         }
-        out
+        let positional = self.has_positions();
+        let (mut doc_at, mut pos_at, mut doc, mut kept) = (0, 0, 0u32, 0u32);
+        while kept < self.count {
+            let mut at = doc_at;
+            let next = doc + read_varint(&self.docs, &mut at);
+            if next >= end {
+                break;
+            }
+            (doc, doc_at) = (next, at);
+            if positional {
+                for _ in 0..read_varint(&self.positions, &mut pos_at) {
+                    read_varint(&self.positions, &mut pos_at);
+                }
+            }
+            kept += 1;
+        }
+        self.docs.truncate(doc_at);
+        self.weights.truncate(kept as usize);
+        self.positions.truncate(pos_at);
+        self.count = kept;
+        self.last_doc = doc;
+        self
     }
 
     /// These postings with document `doc`'s replaced by `entry` (its
