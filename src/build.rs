@@ -619,6 +619,7 @@ fn emit(
     let put = |file: IndexFile| hand_on(&file.name, Contents::SharedText(file.script));
     let keep = |name: &str, size: u64| hand_on(name, Contents::Kept(size));
     // (what was made, the folder a failure of the index's own is in)
+    let mut unreadable = false;
     let (indexed, folder) = match index {
         SearchIndexing::Full(scratch) => (
             search::write_index(site, config, scratch, &put),
@@ -646,7 +647,10 @@ fn emit(
                         *index = Some(fresh);
                         bytes
                     }),
-                Err(e) => Err(e),
+                Err(e) => {
+                    unreadable = true;
+                    Err(e)
+                }
             };
             (indexed, Some(dir))
         }
@@ -658,7 +662,11 @@ fn emit(
                 .unwrap_or_else(|e| e.into_inner())
                 .unwrap_or_else(|| OutputError {
                     path: folder.unwrap_or(Path::new(".")).to_path_buf(),
-                    action: "build the search index in",
+                    action: if unreadable {
+                        UNREADABLE_KEPT_INDEX
+                    } else {
+                        "build the search index in"
+                    },
                     source: Some(e),
                     help: None,
                 }),
@@ -714,11 +722,49 @@ pub fn build(options: &BuildOptions) -> Result<BuildSummary, BuildError> {
     build_with(options, &Quiet)
 }
 
+/// What a build that could not read the search index the build cache kept
+/// cannot do (the action of its [`OutputError`]).
+const UNREADABLE_KEPT_INDEX: &str = "read the search index kept in";
+
 /// [`build`], telling `progress` what it does.
+///
+/// When the search index the build cache kept cannot be read (a file of
+/// it damaged or removed by hand), the build is made again with the index
+/// set aside, and says so in a warning: the cache is safe to lose, so it
+/// never fails a build. (The failed attempt changed nothing: the output
+/// and the cache are written only when a build succeeds.)
 pub fn build_with(
     options: &BuildOptions,
     progress: &dyn Progress,
 ) -> Result<BuildSummary, BuildError> {
+    match build_once(options, progress) {
+        Err(BuildError::Output(e)) if e.action == UNREADABLE_KEPT_INDEX => {
+            let kept = search::kept::dir_in(DiskCache::of(&options.root).dir()).join("index.bin");
+            std::fs::remove_file(&kept).map_err(|source| {
+                BuildError::Output(OutputError {
+                    path: kept,
+                    action: "set aside the unreadable search index",
+                    source: Some(source),
+                    help: Some("delete the folder .gazette-cache under the site root".into()),
+                })
+            })?;
+            let mut summary = build_once(options, progress)?;
+            let message = format!(
+                "the search index kept by the build cache could not be read ({}), so it was made again",
+                e.source.map_or_else(String::new, |s| s.to_string())
+            );
+            summary.warnings.push(Diagnostic {
+                file: None,
+                ..Diagnostic::warning(&ContentPath::from_relative(""), None, message)
+            });
+            Ok(summary)
+        }
+        other => other,
+    }
+}
+
+/// [`build_with`], once.
+fn build_once(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildSummary, BuildError> {
     // A mistyped --root is reported before anything is made beside the
     // output folder.
     let config = match load_config(options) {

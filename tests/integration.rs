@@ -3184,6 +3184,76 @@ fn reports_published_the_same_day_move_only_the_numbers_after_them() {
     );
 }
 
+/// The build cache is safe to lose: a damaged file of the search index it
+/// kept costs a full re-index and a warning, never a failed build.
+#[test]
+fn a_damaged_search_cache_is_set_aside() {
+    use gazette::build::{CacheUse, build};
+    let site = dated_site();
+    let clean_dir = tempfile::tempdir().unwrap();
+    let (cached, clean) = cached_and_clean(&site, clean_dir.path());
+    build(&cached).unwrap_or_else(|e| panic!("{e}"));
+    let search = site.root().join(".gazette-cache/search");
+    let mut damaged = 0;
+    for entry in std::fs::read_dir(&search).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "terms") {
+            let bytes = std::fs::read(&path).unwrap();
+            std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+            damaged += 1;
+        }
+    }
+    assert!(damaged > 10, "{damaged} terms files");
+    site.write(
+        "content/news/new.md",
+        &report("新发布", "2023-04-01", &even_body(30)),
+    );
+    let rebuilt =
+        build(&cached).unwrap_or_else(|e| panic!("a damaged cache failed the build: {e}"));
+    assert!(
+        rebuilt
+            .warnings
+            .iter()
+            .any(|w| w.message.contains("could not be read")),
+        "{:?}",
+        rebuilt.warnings
+    );
+    assert!(
+        matches!(
+            rebuilt.cache,
+            CacheUse::Reused {
+                indexed: Some(14),
+                ..
+            }
+        ),
+        "{}",
+        rebuilt.cache
+    );
+    build(&clean).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        portal_files(&site.root().join("public")) == portal_files(&clean_dir.path().join("public")),
+        "the rebuilt site differs from a build without the cache"
+    );
+    // The index was kept again: the next publish indexes one report.
+    site.write(
+        "content/news/newer.md",
+        &report("更新发布", "2023-04-02", &even_body(31)),
+    );
+    let next = build(&cached).unwrap_or_else(|e| panic!("{e}"));
+    assert!(next.warnings.is_empty(), "{:?}", next.warnings);
+    assert!(
+        matches!(
+            next.cache,
+            CacheUse::Reused {
+                indexed: Some(1),
+                ..
+            }
+        ),
+        "{}",
+        next.cache
+    );
+}
+
 #[test]
 fn serve_keeps_the_last_good_site_and_shows_errors() {
     let site = TestSite::new();
