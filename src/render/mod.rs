@@ -878,13 +878,20 @@ impl<'a> Renderer<'a> {
         next.rendered_last = rendered.into_inner();
 
         // Printed collections, a section's kept while its reports' pages
-        // are.
+        // are. A collection shows its section's title and address, and its
+        // reports' print pages, in order, whose keys cover what they see of
+        // the site (the configuration, the theme and the sections without
+        // their lists): a report published elsewhere leaves it as it was.
         let print_keys: Vec<Option<u64>> = site
             .sections
             .iter()
             .map(|section| {
+                site_key?;
                 let mut h = FxHasher::default();
-                h.write_u64(site_key?);
+                h.write(section.title.as_bytes());
+                h.write_u8(0xff);
+                h.write(section.url.as_str().as_bytes());
+                h.write_usize(section.reports.len());
                 for id in &section.reports {
                     h.write_u64(page_key_of(*id)?);
                 }
