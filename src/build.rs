@@ -184,6 +184,11 @@ impl BuildCache {
         self.pages.rendered_last
     }
 
+    /// Pages of printed collections the last build rendered.
+    pub fn prints_last(&self) -> usize {
+        self.pages.prints_last
+    }
+
     /// Reports the last build indexed for search (the rest were kept).
     pub fn indexed_last(&self) -> usize {
         self.search.indexed_last

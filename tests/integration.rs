@@ -3254,6 +3254,53 @@ fn a_damaged_search_cache_is_set_aside() {
     );
 }
 
+/// A section's printed collection holds every report of it: a report
+/// published in another section, or a section's intro changed, leaves it
+/// as it was, unmade.
+#[test]
+fn a_printed_collection_is_made_again_only_when_its_reports_change() {
+    use gazette::build::{BuildCache, BuildOptions, Quiet, generate, generate_cached};
+    let site = TestSite::new();
+    site.write("content/notices/_index.md", "---\ntitle: 通知公告\n---\n");
+    site.write(
+        "content/notices/n1.md",
+        &report("通知一", "2023-01-02", "通知正文。"),
+    );
+    let options = BuildOptions {
+        root: site.root().to_path_buf(),
+        ..Default::default()
+    };
+    let mut cache = BuildCache::default();
+    let mut exact = |what: &str| {
+        let incremental = generated_files(
+            generate_cached(&options, &Quiet, Some(&mut cache)).unwrap_or_else(|e| panic!("{e}")),
+        );
+        let full = generated_files(generate(&options).unwrap_or_else(|e| panic!("{e}")));
+        assert!(incremental == full, "{what}: differs from a full build");
+        cache.prints_last()
+    };
+    assert_eq!(exact("the first build"), 2, "news and notices");
+    site.write(
+        "content/news/second.md",
+        &report("第二篇", "2023-01-03", "正文二。"),
+    );
+    assert_eq!(exact("a report published in news"), 1);
+    site.write(
+        "content/notices/_index.md",
+        "---\ntitle: 通知公告\n---\n\n本栏目发布通知。\n",
+    );
+    assert_eq!(exact("the notices intro written"), 0);
+    site.write(
+        "content/notices/_index.md",
+        "---\ntitle: 通知与公告\n---\n\n本栏目发布通知。\n",
+    );
+    assert_eq!(
+        exact("the notices retitled"),
+        2,
+        "the title is in every page's menu"
+    );
+}
+
 #[test]
 fn serve_keeps_the_last_good_site_and_shows_errors() {
     let site = TestSite::new();

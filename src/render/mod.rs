@@ -110,6 +110,9 @@ pub struct PageMemo {
     /// Reports whose pages the last build rendered (the rest were kept).
     #[serde(skip)]
     pub rendered_last: usize,
+    /// Pages of printed collections the last build rendered.
+    #[serde(skip)]
+    pub prints_last: usize,
     /// Each report's [`OwnSummary`] hash, by report (serve's; a build
     /// from the disk cache hashes them all).
     #[serde(skip)]
@@ -914,7 +917,9 @@ impl<'a> Renderer<'a> {
         // when all its pages rendered.
         let noted: Mutex<BTreeMap<SectionId, Pages>> = Mutex::new(BTreeMap::new());
         let print_problems = Mutex::new(Vec::new());
+        let prints = AtomicUsize::new(0);
         self.collection_prints(&|section| !is_kept(section), |section, page| {
+            prints.fetch_add(1, Ordering::Relaxed);
             let page = match site_key {
                 Some(_) if !on_disk => page.map(OutputFile::shared),
                 _ => page,
@@ -943,6 +948,7 @@ impl<'a> Renderer<'a> {
                 .into_inner()
                 .unwrap_or_else(|e| e.into_inner()),
         );
+        next.prints_last = prints.into_inner();
         for (id, pages) in noted.into_inner().unwrap_or_else(|e| e.into_inner()) {
             let group = print_group(site.section(id));
             let (_, kept) = keepable(group, print_keys[id.0 as usize], pages, on_disk);
