@@ -33,7 +33,7 @@ use crate::render::PageMemo;
 pub const CACHE_DIR: &str = ".gazette-cache";
 
 /// Changes whenever what the cache holds changes shape.
-const FORMAT: u32 = 4;
+const FORMAT: u32 = 5;
 
 /// What a cache was made with: a cache made with anything else is not used.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -213,10 +213,7 @@ impl ReadCache {
 
 /// A hash of a text, to know it again.
 pub fn text_hash(text: &str) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    text.hash(&mut h);
-    h.finish()
+    xxhash_rust::xxh3::xxh3_64(text.as_bytes())
 }
 
 /// What reading one Markdown file gave.
