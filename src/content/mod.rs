@@ -134,7 +134,9 @@ fn is_markdown(path: &Path) -> bool {
 }
 
 /// What earlier builds read, so that `gazette serve` reads again only the
-/// files that changed: by path, the file's stamp and what reading it gave.
+/// files that changed: by path (relative to the site's root, so that the
+/// build cache holds however `--root` is spelled: `.`, `site`, or
+/// `/srv/site`), the file's stamp and what reading it gave.
 #[derive(Default, serde::Serialize, serde::Deserialize)]
 pub struct ReadCache {
     /// The options the entries were read with; other options clear them.
@@ -194,7 +196,7 @@ impl Listing {
                 }
                 let path = root.join(relative);
                 is_markdown(&path)
-                    && known.contains_key(&path)
+                    && known.contains_key(relative)
                     && std::fs::metadata(&path).is_ok_and(|m| m.is_file())
             })
     }
@@ -247,6 +249,12 @@ impl FileStamp {
     }
 }
 
+/// `path` (a file found under `root`) relative to `root`: what the
+/// [`ReadCache`] knows it by.
+fn relative_to<'p>(root: &Path, path: &'p Path) -> &'p Path {
+    path.strip_prefix(root).unwrap_or(path)
+}
+
 /// Walks `root/content` (and `root/static`) and reads it. Problems are added
 /// to `diagnostics`; files with errors are left out of the result.
 pub fn load(root: &Path, options: &LoadOptions, diagnostics: &mut Diagnostics) -> Content {
@@ -297,13 +305,14 @@ pub fn load_cached(
     let loaded: Vec<(Option<FileStamp>, bool, Arc<ReadDoc>)> = markdown
         .par_iter()
         .map(|path| {
-            if let (Some(to_stamp), Some((stamp, read))) = (&to_stamp, known.get(path))
+            let known = known.get(relative_to(root, path));
+            if let (Some(to_stamp), Some((stamp, read))) = (&to_stamp, known)
                 && !to_stamp.contains(path)
             {
                 return (Some(*stamp), false, read.clone());
             }
             let stamp = if caching { FileStamp::of(path) } else { None };
-            match (stamp, known.get(path)) {
+            match (stamp, known) {
                 (Some(stamp), Some((was, read))) if stamp == *was => {
                     (Some(stamp), false, read.clone())
                 }
@@ -332,17 +341,18 @@ pub fn load_cached(
             match (stamp, fresh) {
                 (Some(_), false) => listed += 1,
                 (Some(stamp), true) => {
-                    cache.files.insert(path.clone(), (*stamp, read.clone()));
+                    let relative = relative_to(root, path).to_path_buf();
+                    cache.files.insert(relative, (*stamp, read.clone()));
                     listed += 1;
                 }
                 (None, _) => {
-                    cache.files.remove(path);
+                    cache.files.remove(relative_to(root, path));
                 }
             }
         }
         // Files that are gone.
         if cache.files.len() > listed {
-            let present: HashSet<&Path> = markdown.iter().map(PathBuf::as_path).collect();
+            let present: HashSet<&Path> = markdown.iter().map(|p| relative_to(root, p)).collect();
             cache
                 .files
                 .retain(|path, _| present.contains(path.as_path()));
@@ -880,9 +890,51 @@ mod tests {
         let titles = vec!["a.md".into(), "b.md, edited".into(), "d.md".into()];
         assert_eq!(load(&mut cache), (2, titles.clone()));
         assert_eq!(cache.files.len(), 3, "the file gone is forgotten");
-        assert!(!cache.files.contains_key(&content.join("c.md")));
+        assert!(
+            !cache
+                .files
+                .contains_key(&Path::new(CONTENT_DIR).join("c.md"))
+        );
+        assert!(
+            cache
+                .files
+                .contains_key(&Path::new(CONTENT_DIR).join("d.md"))
+        );
         // What was read is kept: nothing is read again.
         assert_eq!(load(&mut cache), (0, titles));
+    }
+
+    /// The build cache knows a file however the site's root is spelled
+    /// (`gazette build` in the site's folder one day, `--root /srv/site`
+    /// from a script the next): nothing is read again, and the cache's
+    /// body store does not take a second copy of every report.
+    #[test]
+    fn the_read_cache_holds_whatever_the_root_is_called() {
+        let dir = tempfile::tempdir().unwrap();
+        let site = dir.path().join("site");
+        let content = site.join(CONTENT_DIR);
+        std::fs::create_dir_all(&content).unwrap();
+        for name in ["a.md", "b.md"] {
+            write_report(&content.join(name), name);
+        }
+        let options = china_options();
+        let mut cache = ReadCache::default();
+        let load = |cache: &mut ReadCache, root: &Path| {
+            let mut diagnostics = Diagnostics::new();
+            let content = load_cached(root, &options, &mut diagnostics, Some(cache), None);
+            assert_eq!(content.docs.len(), 2);
+            cache.read_last
+        };
+        assert_eq!(load(&mut cache, &site), 2);
+        assert_eq!(load(&mut cache, &site.join(".")), 0);
+        assert_eq!(load(&mut cache, &dir.path().join("site/../site")), 0);
+        #[cfg(unix)]
+        {
+            let link = dir.path().join("link");
+            std::os::unix::fs::symlink(&site, &link).unwrap();
+            assert_eq!(load(&mut cache, &link), 0);
+        }
+        assert_eq!(cache.files.len(), 2);
     }
 
     /// Told by a watcher which files changed, a load looks at just those:
@@ -946,7 +998,16 @@ mod tests {
             load(&mut cache, &["c.md", "a.md"]),
             (1, "b.md, edited c.md".to_string())
         );
-        assert!(!cache.files.contains_key(&content.join("a.md")));
+        assert!(
+            !cache
+                .files
+                .contains_key(&Path::new(CONTENT_DIR).join("a.md"))
+        );
+        assert!(
+            cache
+                .files
+                .contains_key(&Path::new(CONTENT_DIR).join("c.md"))
+        );
 
         // A folder reached through a link: its files change where the
         // watcher does not look, so every file is stamped.
