@@ -480,20 +480,24 @@ impl Updater {
             return result.map(|()| stats);
         }
         let changed: Vec<&str> = added.into_iter().chain(replaced).collect();
-        let result = write_marker(&self.out, None).and_then(|()| {
-            let mut done = Vec::new();
-            let moved = self.apply(&changed, &stale, &mut done);
-            if moved.is_err() {
-                self.undo(done);
-            }
-            moved
-        });
+        let mut done = Vec::new();
+        let result =
+            write_marker(&self.out, None).and_then(|()| self.apply(&changed, &stale, &mut done));
+        if result.is_err() {
+            self.undo(std::mem::take(&mut done));
+        }
         let _ = fs::remove_dir_all(&self.staging);
+        // The old files, two at a time: on a disk that discards freed
+        // blocks as files are deleted, removing the thousands of search
+        // files a publish retires took most of a second one by one.
+        done.par_iter()
+            .filter(|(_, had_old, _)| *had_old)
+            .for_each(|(path, ..)| {
+                let _ = fs::remove_file(self.backup.join(path));
+            });
         let _ = fs::remove_dir_all(&self.backup);
         result?;
-        for path in stale {
-            remove_empty_parents(&self.out, path);
-        }
+        remove_empty_folders(&self.out, &stale);
         write_marker(&self.out, token)?;
         Ok(stats)
     }
@@ -535,24 +539,38 @@ impl Updater {
         stale: &[&'a str],
         done: &mut Vec<(&'a str, bool, bool)>,
     ) -> Result<(), OutputError> {
-        let aside = |path: &str| -> Result<bool, OutputError> {
+        // The folders known to exist: thousands of files go to a few.
+        let mut folders: HashSet<PathBuf> = HashSet::new();
+        let mut folder_of = |file: &Path| -> Result<(), OutputError> {
+            match file.parent() {
+                Some(dir) if !folders.contains(dir) => {
+                    fs::create_dir_all(dir).map_err(io_error("create", dir))?;
+                    folders.insert(dir.to_path_buf());
+                    Ok(())
+                }
+                _ => Ok(()),
+            }
+        };
+        let mut aside = |path: &str| -> Result<bool, OutputError> {
             let target = self.out.join(path);
             if fs::symlink_metadata(&target).is_err() {
                 return Ok(false);
             }
             let kept = self.backup.join(path);
-            if let Some(dir) = kept.parent() {
-                fs::create_dir_all(dir).map_err(io_error("create", dir))?;
-            }
+            folder_of(&kept)?;
             fs::rename(&target, &kept).map_err(io_error("move aside", &target))?;
             Ok(true)
         };
+        let mut targets: HashSet<PathBuf> = HashSet::new();
         for path in changed {
             let had_old = aside(path)?;
             done.push((path, had_old, false));
             let target = self.out.join(path);
-            if let Some(dir) = target.parent() {
+            if let Some(dir) = target.parent()
+                && !targets.contains(dir)
+            {
                 fs::create_dir_all(dir).map_err(io_error("create", dir))?;
+                targets.insert(dir.to_path_buf());
             }
             fs::rename(self.staging.join(path), &target)
                 .map_err(io_error("move the new file to", &target))?;
@@ -604,14 +622,21 @@ impl Sink for Updater {
     }
 }
 
-/// Removes the folders of `path` below `out` that its removal left empty.
-fn remove_empty_parents(out: &Path, path: &str) {
-    let mut dir = Path::new(path).parent();
-    while let Some(d) = dir.filter(|d| !d.as_os_str().is_empty()) {
-        if fs::remove_dir(out.join(d)).is_err() {
-            break;
-        }
-        dir = d.parent();
+/// Removes the folders below `out` that the removal of the files `stale`
+/// left empty: each folder that held one, deepest first, tried once.
+fn remove_empty_folders(out: &Path, stale: &[&str]) {
+    let mut folders: Vec<&Path> = stale
+        .iter()
+        .flat_map(|path| Path::new(path).ancestors().skip(1))
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .collect();
+    folders.sort_unstable_by(|a, b| {
+        let depth = |p: &Path| p.components().count();
+        depth(b).cmp(&depth(a)).then(a.cmp(b))
+    });
+    folders.dedup();
+    for dir in folders {
+        let _ = fs::remove_dir(out.join(dir));
     }
 }
 
@@ -888,6 +913,44 @@ mod tests {
         assert_eq!(inode(&out), before, "the folder was updated, not replaced");
         assert_eq!(output_token(&out), Some(7));
         assert!(!dir.path().join(".public.staging").exists());
+        assert!(!dir.path().join(".public.previous").exists());
+    }
+
+    /// Folders that an update's removals leave empty go, however deep
+    /// and whichever file left them last; a folder that still holds a
+    /// file, or holds a new one, stays.
+    #[test]
+    fn an_update_removes_the_folders_it_empties() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("public");
+        let old = [
+            "index.html",
+            "x/w.html",
+            "x/y/z.html",
+            "x/y/v/u.html",
+            "k/keep.html",
+            "k/gone/g.html",
+            "n/old.html",
+        ];
+        let files: Vec<(&str, &str)> = old.iter().map(|p| (*p, "old")).collect();
+        write(&out, &set(&files)).unwrap();
+        let stats = update(
+            &out,
+            &old,
+            &[
+                ("index.html", Some("new")),
+                ("k/keep.html", None),
+                ("n/new.html", Some("new")),
+            ],
+        )
+        .unwrap();
+        assert_eq!(stats.removed, 5);
+        for gone in ["x", "k/gone", "n/old.html"] {
+            assert!(!out.join(gone).exists(), "{gone} is gone");
+        }
+        for kept in ["k/keep.html", "n/new.html", "index.html"] {
+            assert!(out.join(kept).is_file(), "{kept} is kept");
+        }
         assert!(!dir.path().join(".public.previous").exists());
     }
 
