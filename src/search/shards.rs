@@ -93,6 +93,46 @@ fn raw_hashed(prefix: &str, json: String) -> IndexFile {
     IndexFile { name, script }
 }
 
+/// A script being written in place, JSON data after a call whose file
+/// name is filled in at the end: what [`raw_hashed`] makes, without
+/// copying the data (most of the index's bytes) into the script.
+struct ScriptBuffer {
+    prefix: &'static str,
+    bytes: Vec<u8>,
+}
+
+const SCRIPT_HEAD: &str = "GazetteSearch.add(\"";
+
+impl ScriptBuffer {
+    fn new(prefix: &'static str) -> ScriptBuffer {
+        let mut bytes = Vec::with_capacity(256);
+        bytes.extend_from_slice(SCRIPT_HEAD.as_bytes());
+        // The name's place: the prefix, `-` and 12 hex digits.
+        bytes.extend_from_slice(prefix.as_bytes());
+        bytes.extend_from_slice(b"-000000000000\",");
+        ScriptBuffer { prefix, bytes }
+    }
+
+    fn data_start(&self) -> usize {
+        SCRIPT_HEAD.len() + self.prefix.len() + 15
+    }
+
+    /// The file, named by the hash of its data.
+    fn finish(mut self) -> IndexFile {
+        let start = self.data_start();
+        let json = std::str::from_utf8(&self.bytes[start..]).expect("index data is UTF-8");
+        let name = content_name(self.prefix, json);
+        self.bytes[SCRIPT_HEAD.len()..SCRIPT_HEAD.len() + name.len()]
+            .copy_from_slice(name.as_bytes());
+        self.bytes.extend_from_slice(b");\n");
+        let script = String::from_utf8(self.bytes).expect("index scripts are UTF-8");
+        IndexFile {
+            name,
+            script: Arc::new(script),
+        }
+    }
+}
+
 /// The 64 digits of the number lists: safe inside a JSON string and apart
 /// from the separators `|` and `;`.
 pub const DIGITS: &[u8; 64] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_";
@@ -102,13 +142,13 @@ pub const DIGITS: &[u8; 64] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijkl
 /// with more to come, below 32 for the last. Most differences between
 /// documents or positions take one or two characters (base 36 with commas
 /// took two or three).
-fn push_numbers(out: &mut String, numbers: impl IntoIterator<Item = u32>) {
+fn push_numbers(out: &mut Vec<u8>, numbers: impl IntoIterator<Item = u32>) {
     for mut n in numbers {
         while n >= 32 {
-            out.push(DIGITS[(32 | (n & 31)) as usize] as char);
+            out.push(DIGITS[(32 | (n & 31)) as usize]);
             n >>= 5;
         }
-        out.push(DIGITS[n as usize] as char);
+        out.push(DIGITS[n as usize]);
     }
 }
 
@@ -130,17 +170,28 @@ struct Shard {
     /// The shard keys whose terms are here (none for a part of a split key).
     keys: Vec<String>,
     postings: usize,
-    term_data: String,
-    position_data: String,
+    /// The terms' data, and how many terms it holds.
+    term_data: ScriptBuffer,
+    terms: usize,
+    /// Their positions (of the terms that keep them here), and whether
+    /// any term does.
+    position_data: ScriptBuffer,
+    position_data_used: bool,
 }
 
 impl Shard {
     fn new() -> Shard {
+        let mut term_data = ScriptBuffer::new("t");
+        let mut position_data = ScriptBuffer::new("p");
+        term_data.bytes.push(b'{');
+        position_data.bytes.push(b'{');
         Shard {
             keys: Vec::new(),
             postings: 0,
-            term_data: String::from("{"),
-            position_data: String::from("{"),
+            term_data,
+            terms: 0,
+            position_data,
+            position_data_used: false,
         }
     }
 
@@ -156,47 +207,72 @@ impl Shard {
         self.postings += postings.len();
         let key = serde_json::to_string(term).expect("a term is a string");
         // The positions of each document, as differences, documents
-        // separated by `;`; phrase terms have none.
-        let mut positions = String::new();
+        // separated by `;`; phrase terms have none. They are written as a
+        // file of their own would hold them (`{key:"positions"}`), which
+        // most of their bytes end up in, and copied into the position
+        // shard when they are few.
+        let mut own = None;
         if postings.has_positions() {
+            let mut file = ScriptBuffer::new("q");
+            let bytes = &mut file.bytes;
+            bytes.reserve(postings.positions.len() * 2 + key.len() + 8);
+            bytes.push(b'{');
+            bytes.extend_from_slice(key.as_bytes());
+            bytes.extend_from_slice(b":\"");
+            let start = bytes.len();
             let mut first = true;
             postings.for_each_position_list(|deltas| {
                 if !first {
-                    positions.push(';');
+                    bytes.push(b';');
                 }
                 first = false;
-                push_numbers(&mut positions, deltas);
+                push_numbers(bytes, deltas);
             });
+            if bytes.len() - start > own_position_file {
+                bytes.extend_from_slice(b"\"}");
+                own = Some(file);
+            } else {
+                let positions = &file.bytes[start..];
+                let position_data = &mut self.position_data.bytes;
+                if self.position_data_used {
+                    position_data.push(b',');
+                }
+                self.position_data_used = true;
+                position_data.extend_from_slice(key.as_bytes());
+                position_data.extend_from_slice(b":\"");
+                position_data.extend_from_slice(positions);
+                position_data.push(b'"');
+            }
         }
-        let term_data = &mut self.term_data;
-        if term_data.len() > 1 {
-            term_data.push(',');
+        let term_data = &mut self.term_data.bytes;
+        if self.terms > 0 {
+            term_data.push(b',');
         }
+        self.terms += 1;
         // "docs|weights[|file]", lists of numbers (push_numbers), documents as
         // differences to the one before; a term with many positions has
         // them in a file of its own, named third, so that verifying a
         // phrase loads only its own terms' positions.
-        term_data.push_str(&key);
-        term_data.push_str(":\"");
-        push_numbers(term_data, deltas(postings.doc_numbers()));
-        term_data.push('|');
+        term_data.extend_from_slice(key.as_bytes());
+        term_data.extend_from_slice(b":\"");
+        let mut previous = 0;
+        push_numbers(
+            term_data,
+            postings.doc_numbers().map(|doc| {
+                let delta = doc - previous;
+                previous = doc;
+                delta
+            }),
+        );
+        term_data.push(b'|');
         push_numbers(term_data, postings.weights());
-        if positions.len() > own_position_file {
-            let own = raw_hashed("q", format!("{{{key}:\"{positions}\"}}"));
-            term_data.push('|');
-            term_data.push_str(&own.name);
+        if let Some(file) = own {
+            let own = file.finish();
+            term_data.push(b'|');
+            term_data.extend_from_slice(own.name.as_bytes());
             emit(own)?;
-        } else if postings.has_positions() {
-            let position_data = &mut self.position_data;
-            if position_data.len() > 1 {
-                position_data.push(',');
-            }
-            position_data.push_str(&key);
-            position_data.push_str(":\"");
-            position_data.push_str(&positions);
-            position_data.push('"');
         }
-        term_data.push('"');
+        term_data.push(b'"');
         Ok(())
     }
 
@@ -206,10 +282,10 @@ impl Shard {
         mut self,
         emit: &mut dyn FnMut(IndexFile) -> io::Result<()>,
     ) -> io::Result<(Vec<String>, [String; 2])> {
-        self.term_data.push('}');
-        self.position_data.push('}');
-        let t = raw_hashed("t", self.term_data);
-        let p = (self.position_data.len() > 2).then(|| raw_hashed("p", self.position_data));
+        self.term_data.bytes.push(b'}');
+        self.position_data.bytes.push(b'}');
+        let t = self.term_data.finish();
+        let p = self.position_data_used.then(|| self.position_data.finish());
         let names = [
             t.name.clone(),
             p.as_ref().map_or(String::new(), |p| p.name.clone()),
