@@ -668,11 +668,15 @@ fn emit(
                 .unwrap_or_else(|| OutputError {
                     path: folder.unwrap_or(Path::new(".")).to_path_buf(),
                     action: if unreadable {
-                        UNREADABLE_KEPT_INDEX
+                        "read the search index kept in"
                     } else {
                         "build the search index in"
                     },
-                    source: Some(e),
+                    source: Some(if unreadable {
+                        io::Error::new(e.kind(), UnreadableKeptIndex(e))
+                    } else {
+                        e
+                    }),
                     help: None,
                 }),
         )
@@ -727,9 +731,33 @@ pub fn build(options: &BuildOptions) -> Result<BuildSummary, BuildError> {
     build_with(options, &Quiet)
 }
 
-/// What a build that could not read the search index the build cache kept
-/// cannot do (the action of its [`OutputError`]).
-const UNREADABLE_KEPT_INDEX: &str = "read the search index kept in";
+/// Why the search index the build cache kept could not be read: the
+/// source of the [`OutputError`] of a build that [`build_with`] makes
+/// again without that index.
+#[derive(Debug)]
+struct UnreadableKeptIndex(io::Error);
+
+impl fmt::Display for UnreadableKeptIndex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for UnreadableKeptIndex {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+impl OutputError {
+    /// Whether the build failed on reading the build cache's search index.
+    fn is_unreadable_kept_index(&self) -> bool {
+        self.source
+            .as_ref()
+            .and_then(|e| e.get_ref())
+            .is_some_and(|inner| inner.is::<UnreadableKeptIndex>())
+    }
+}
 
 /// [`build`], telling `progress` what it does.
 ///
@@ -743,7 +771,7 @@ pub fn build_with(
     progress: &dyn Progress,
 ) -> Result<BuildSummary, BuildError> {
     match build_once(options, progress) {
-        Err(BuildError::Output(e)) if e.action == UNREADABLE_KEPT_INDEX => {
+        Err(BuildError::Output(e)) if e.is_unreadable_kept_index() => {
             let kept = search::kept::dir_in(DiskCache::of(&options.root).dir()).join("index.bin");
             std::fs::remove_file(&kept).map_err(|source| {
                 BuildError::Output(OutputError {
