@@ -517,13 +517,15 @@ fn rebuild_loop(
                     .unwrap_or_else(|e| e.into_inner())
                     .take()
                     .is_some();
+                let counted =
+                    |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
                 eprintln!(
-                    "rebuilt in {} ms (read {} changed files, rendered {} texts and the pages of {} reports, indexed {} reports)",
+                    "rebuilt in {} ms (read {}, rendered {} and the pages of {}, indexed {})",
                     started.elapsed().as_millis(),
-                    cache.read_last(),
-                    cache.rendered_last,
-                    cache.pages_last(),
-                    cache.indexed_last()
+                    counted(cache.read_last(), "changed file"),
+                    counted(cache.rendered_last, "text"),
+                    counted(cache.pages_last(), "report"),
+                    counted(cache.indexed_last(), "report")
                 );
                 if timings {
                     eprintln!("timings: {}", generated.timings);
