@@ -487,9 +487,10 @@ impl Updater {
             self.undo(std::mem::take(&mut done));
         }
         let _ = fs::remove_dir_all(&self.staging);
-        // The old files, two at a time: on a disk that discards freed
-        // blocks as files are deleted, removing the thousands of search
-        // files a publish retires took most of a second one by one.
+        // The old files, in parallel (one per build thread): on a disk
+        // that discards freed blocks as files are deleted, removing the
+        // thousands of search files a publish retires one by one took
+        // most of a second.
         done.par_iter()
             .filter(|(_, had_old, _)| *had_old)
             .for_each(|(path, ..)| {
