@@ -104,17 +104,32 @@ struct ScriptBuffer {
 const SCRIPT_HEAD: &str = "GazetteSearch.add(\"";
 
 impl ScriptBuffer {
-    fn new(prefix: &'static str) -> ScriptBuffer {
+    /// A script whose data is an object, its `{` written.
+    fn object(prefix: &'static str) -> ScriptBuffer {
         let mut bytes = Vec::with_capacity(256);
         bytes.extend_from_slice(SCRIPT_HEAD.as_bytes());
         // The name's place: the prefix, `-` and 12 hex digits.
         bytes.extend_from_slice(prefix.as_bytes());
-        bytes.extend_from_slice(b"-000000000000\",");
+        bytes.extend_from_slice(b"-000000000000\",{");
         ScriptBuffer { prefix, bytes }
     }
 
     fn data_start(&self) -> usize {
         SCRIPT_HEAD.len() + self.prefix.len() + 15
+    }
+
+    /// Whether the object has an entry yet.
+    fn has_entries(&self) -> bool {
+        self.bytes.len() > self.data_start() + 1
+    }
+
+    /// The bytes, for the object's next entry: after a `,` when an entry
+    /// came before.
+    fn next_entry(&mut self) -> &mut Vec<u8> {
+        if self.has_entries() {
+            self.bytes.push(b',');
+        }
+        &mut self.bytes
     }
 
     /// The file, named by the hash of its data.
@@ -152,16 +167,14 @@ fn push_numbers(out: &mut Vec<u8>, numbers: impl IntoIterator<Item = u32>) {
     }
 }
 
-fn deltas(values: impl IntoIterator<Item = u32>) -> Vec<u32> {
+/// Each of `values` (ascending) as the difference to the one before.
+fn deltas(values: impl IntoIterator<Item = u32>) -> impl Iterator<Item = u32> {
     let mut previous = 0;
-    values
-        .into_iter()
-        .map(|v| {
-            let d = v - previous;
-            previous = v;
-            d
-        })
-        .collect()
+    values.into_iter().map(move |v| {
+        let d = v - previous;
+        previous = v;
+        d
+    })
 }
 
 /// One term shard being filled (and its position shard): the terms of
@@ -170,28 +183,19 @@ struct Shard {
     /// The shard keys whose terms are here (none for a part of a split key).
     keys: Vec<String>,
     postings: usize,
-    /// The terms' data, and how many terms it holds.
+    /// The terms' data.
     term_data: ScriptBuffer,
-    terms: usize,
-    /// Their positions (of the terms that keep them here), and whether
-    /// any term does.
+    /// The positions of the terms that keep them in the shard.
     position_data: ScriptBuffer,
-    position_data_used: bool,
 }
 
 impl Shard {
     fn new() -> Shard {
-        let mut term_data = ScriptBuffer::new("t");
-        let mut position_data = ScriptBuffer::new("p");
-        term_data.bytes.push(b'{');
-        position_data.bytes.push(b'{');
         Shard {
             keys: Vec::new(),
             postings: 0,
-            term_data,
-            terms: 0,
-            position_data,
-            position_data_used: false,
+            term_data: ScriptBuffer::object("t"),
+            position_data: ScriptBuffer::object("p"),
         }
     }
 
@@ -213,10 +217,9 @@ impl Shard {
         // shard when they are few.
         let mut own = None;
         if postings.has_positions() {
-            let mut file = ScriptBuffer::new("q");
+            let mut file = ScriptBuffer::object("q");
             let bytes = &mut file.bytes;
             bytes.reserve(postings.positions.len() * 2 + key.len() + 8);
-            bytes.push(b'{');
             bytes.extend_from_slice(key.as_bytes());
             bytes.extend_from_slice(b":\"");
             let start = bytes.len();
@@ -233,37 +236,21 @@ impl Shard {
                 own = Some(file);
             } else {
                 let positions = &file.bytes[start..];
-                let position_data = &mut self.position_data.bytes;
-                if self.position_data_used {
-                    position_data.push(b',');
-                }
-                self.position_data_used = true;
+                let position_data = self.position_data.next_entry();
                 position_data.extend_from_slice(key.as_bytes());
                 position_data.extend_from_slice(b":\"");
                 position_data.extend_from_slice(positions);
                 position_data.push(b'"');
             }
         }
-        let term_data = &mut self.term_data.bytes;
-        if self.terms > 0 {
-            term_data.push(b',');
-        }
-        self.terms += 1;
+        let term_data = self.term_data.next_entry();
         // "docs|weights[|file]", lists of numbers (push_numbers), documents as
         // differences to the one before; a term with many positions has
         // them in a file of its own, named third, so that verifying a
         // phrase loads only its own terms' positions.
         term_data.extend_from_slice(key.as_bytes());
         term_data.extend_from_slice(b":\"");
-        let mut previous = 0;
-        push_numbers(
-            term_data,
-            postings.doc_numbers().map(|doc| {
-                let delta = doc - previous;
-                previous = doc;
-                delta
-            }),
-        );
+        push_numbers(term_data, deltas(postings.doc_numbers()));
         term_data.push(b'|');
         push_numbers(term_data, postings.weights());
         if let Some(file) = own {
@@ -282,10 +269,11 @@ impl Shard {
         mut self,
         emit: &mut dyn FnMut(IndexFile) -> io::Result<()>,
     ) -> io::Result<(Vec<String>, [String; 2])> {
+        let has_positions = self.position_data.has_entries();
         self.term_data.bytes.push(b'}');
         self.position_data.bytes.push(b'}');
         let t = self.term_data.finish();
-        let p = self.position_data_used.then(|| self.position_data.finish());
+        let p = has_positions.then(|| self.position_data.finish());
         let names = [
             t.name.clone(),
             p.as_ref().map_or(String::new(), |p| p.name.clone()),
@@ -792,7 +780,7 @@ impl DocTable {
             };
             let mut names: BTreeMap<&String, String> = BTreeMap::new();
             for (value, docs) in values {
-                let file = hashed("f", &deltas(docs.iter().copied()));
+                let file = hashed("f", &deltas(docs.iter().copied()).collect::<Vec<_>>());
                 names.insert(value, file.name.clone());
                 out.put(file)?;
             }
