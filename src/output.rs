@@ -542,43 +542,27 @@ impl Updater {
     ) -> Result<(), OutputError> {
         // The folders known to exist: thousands of files go to a few.
         let mut folders: HashSet<PathBuf> = HashSet::new();
-        let mut folder_of = |file: &Path| -> Result<(), OutputError> {
-            match file.parent() {
-                Some(dir) if !folders.contains(dir) => {
-                    fs::create_dir_all(dir).map_err(io_error("create", dir))?;
-                    folders.insert(dir.to_path_buf());
-                    Ok(())
-                }
-                _ => Ok(()),
-            }
-        };
-        let mut aside = |path: &str| -> Result<bool, OutputError> {
+        let aside = |path: &str, folders: &mut HashSet<PathBuf>| -> Result<bool, OutputError> {
             let target = self.out.join(path);
             if fs::symlink_metadata(&target).is_err() {
                 return Ok(false);
             }
             let kept = self.backup.join(path);
-            folder_of(&kept)?;
+            make_folder_of(&kept, folders)?;
             fs::rename(&target, &kept).map_err(io_error("move aside", &target))?;
             Ok(true)
         };
-        let mut targets: HashSet<PathBuf> = HashSet::new();
         for path in changed {
-            let had_old = aside(path)?;
+            let had_old = aside(path, &mut folders)?;
             done.push((path, had_old, false));
             let target = self.out.join(path);
-            if let Some(dir) = target.parent()
-                && !targets.contains(dir)
-            {
-                fs::create_dir_all(dir).map_err(io_error("create", dir))?;
-                targets.insert(dir.to_path_buf());
-            }
+            make_folder_of(&target, &mut folders)?;
             fs::rename(self.staging.join(path), &target)
                 .map_err(io_error("move the new file to", &target))?;
             done.last_mut().expect("just pushed").2 = true;
         }
         for path in stale {
-            let had_old = aside(path)?;
+            let had_old = aside(path, &mut folders)?;
             done.push((path, had_old, false));
         }
         Ok(())
@@ -620,6 +604,19 @@ impl Sink for Updater {
 
     fn paths(&self) -> Vec<String> {
         self.taken.paths()
+    }
+}
+
+/// Makes the folder of `file` unless `made` (the folders made or found so
+/// far) has it.
+fn make_folder_of(file: &Path, made: &mut HashSet<PathBuf>) -> Result<(), OutputError> {
+    match file.parent() {
+        Some(dir) if !made.contains(dir) => {
+            fs::create_dir_all(dir).map_err(io_error("create", dir))?;
+            made.insert(dir.to_path_buf());
+            Ok(())
+        }
+        _ => Ok(()),
     }
 }
 
