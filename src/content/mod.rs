@@ -857,6 +857,11 @@ mod tests {
         }
     }
 
+    /// Whether `cache` holds the file `name` of `content/`.
+    fn knows(cache: &ReadCache, name: &str) -> bool {
+        cache.files.contains_key(&Path::new(CONTENT_DIR).join(name))
+    }
+
     #[test]
     fn the_read_cache_follows_edits_additions_and_removals() {
         let dir = tempfile::tempdir().unwrap();
@@ -890,16 +895,8 @@ mod tests {
         let titles = vec!["a.md".into(), "b.md, edited".into(), "d.md".into()];
         assert_eq!(load(&mut cache), (2, titles.clone()));
         assert_eq!(cache.files.len(), 3, "the file gone is forgotten");
-        assert!(
-            !cache
-                .files
-                .contains_key(&Path::new(CONTENT_DIR).join("c.md"))
-        );
-        assert!(
-            cache
-                .files
-                .contains_key(&Path::new(CONTENT_DIR).join("d.md"))
-        );
+        assert!(!knows(&cache, "c.md"));
+        assert!(knows(&cache, "d.md"));
         // What was read is kept: nothing is read again.
         assert_eq!(load(&mut cache), (0, titles));
     }
@@ -998,16 +995,8 @@ mod tests {
             load(&mut cache, &["c.md", "a.md"]),
             (1, "b.md, edited c.md".to_string())
         );
-        assert!(
-            !cache
-                .files
-                .contains_key(&Path::new(CONTENT_DIR).join("a.md"))
-        );
-        assert!(
-            cache
-                .files
-                .contains_key(&Path::new(CONTENT_DIR).join("c.md"))
-        );
+        assert!(!knows(&cache, "a.md"));
+        assert!(knows(&cache, "c.md"));
 
         // A folder reached through a link: its files change where the
         // watcher does not look, so every file is stamped.
