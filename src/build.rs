@@ -665,19 +665,22 @@ fn emit(
             refused
                 .into_inner()
                 .unwrap_or_else(|e| e.into_inner())
-                .unwrap_or_else(|| OutputError {
-                    path: folder.unwrap_or(Path::new(".")).to_path_buf(),
-                    action: if unreadable {
-                        "read the search index kept in"
+                .unwrap_or_else(|| {
+                    let (action, source) = if unreadable {
+                        let kind = e.kind();
+                        (
+                            "read the search index kept in",
+                            io::Error::new(kind, UnreadableKeptIndex(e)),
+                        )
                     } else {
-                        "build the search index in"
-                    },
-                    source: Some(if unreadable {
-                        io::Error::new(e.kind(), UnreadableKeptIndex(e))
-                    } else {
-                        e
-                    }),
-                    help: None,
+                        ("build the search index in", e)
+                    };
+                    OutputError {
+                        path: folder.unwrap_or(Path::new(".")).to_path_buf(),
+                        action,
+                        source: Some(source),
+                        help: None,
+                    }
                 }),
         )
     })?;
