@@ -104,10 +104,14 @@ enum Mode {
 
 /// A token as a byte range of the normalised text, and its position.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Span {
-    start: usize,
-    end: usize,
-    pos: u32,
+pub(crate) struct Span {
+    pub start: usize,
+    pub end: usize,
+    pub pos: u32,
+    /// A CJK token's characters: a unigram's, or a bigram's two; `None`
+    /// for a word. (The scan has them at hand; the index builder keys
+    /// terms by them without decoding the text again.)
+    pub cjk: Option<(char, Option<char>)>,
 }
 
 /// The tokens of `text` (already normalised), in order of position, as
@@ -116,77 +120,86 @@ fn spans(text: &str, mode: Mode) -> Vec<Span> {
     // Enough for CJK text (a unigram and a bigram per three bytes) without
     // growing, and more than enough for Latin.
     let mut spans = Vec::with_capacity(text.len() * 2 / 3 + 1);
-    let mut pos: u32 = 0;
-    let mut word: Option<usize> = None;
-    // The run's characters: (byte start, byte end).
-    let mut run: Vec<(usize, usize)> = Vec::new();
-    let mut run_start = 0;
-
-    let flush_run = |run: &mut Vec<(usize, usize)>, start: u32, spans: &mut Vec<Span>| {
-        if run.is_empty() {
-            return;
-        }
-        // In position order, and at one position the character before
-        // the bigram that starts with it: the order every caller expects.
-        let unigrams = mode == Mode::Index || run.len() == 1;
-        for (i, &(s, e)) in run.iter().enumerate() {
-            let pos = start + i as u32;
-            if unigrams {
-                spans.push(Span {
-                    start: s,
-                    end: e,
-                    pos,
-                });
-            }
-            if let Some(&(_, next_end)) = run.get(i + 1) {
-                spans.push(Span {
-                    start: s,
-                    end: next_end,
-                    pos,
-                });
-            }
-        }
-        run.clear();
-    };
-    // Ends the open word, if any, at byte `end`; it takes the next position.
-    let end_word = |word: &mut Option<usize>, end: usize, pos: &mut u32, spans: &mut Vec<Span>| {
-        if let Some(start) = word.take() {
-            spans.push(Span {
-                start,
-                end,
-                pos: *pos,
-            });
-            *pos += 1;
-        }
-    };
-
-    for (at, c) in text.char_indices() {
-        let end = at + c.len_utf8();
-        if is_cjk(c) {
-            end_word(&mut word, at, &mut pos, &mut spans);
-            if run.is_empty() {
-                run_start = pos;
-            }
-            run.push((at, end));
-            pos += 1;
-        } else if is_word(c) {
-            flush_run(&mut run, run_start, &mut spans);
-            word.get_or_insert(at);
-        } else {
-            flush_run(&mut run, run_start, &mut spans);
-            end_word(&mut word, at, &mut pos, &mut spans);
-            // A separator has a position of its own: nothing is adjacent across it.
-            pos += 1;
-        }
-    }
-    flush_run(&mut run, run_start, &mut spans);
-    end_word(&mut word, text.len(), &mut pos, &mut spans);
+    scan(text, mode, |span| spans.push(span));
     debug_assert!(
         spans
             .windows(2)
             .all(|w| { (w[0].pos, w[0].end - w[0].start) < (w[1].pos, w[1].end - w[1].start) })
     );
     spans
+}
+
+/// Hands each token of `text` (already normalised) to `emit`, in order of
+/// position, and at one position the character before the bigram that
+/// starts with it.
+fn scan(text: &str, mode: Mode, mut emit: impl FnMut(Span)) {
+    fn flush_run(
+        run: &mut Vec<(usize, usize, char)>,
+        start: u32,
+        mode: Mode,
+        emit: &mut impl FnMut(Span),
+    ) {
+        let unigrams = mode == Mode::Index || run.len() == 1;
+        for (i, &(s, e, c)) in run.iter().enumerate() {
+            let pos = start + i as u32;
+            if unigrams {
+                emit(Span {
+                    start: s,
+                    end: e,
+                    pos,
+                    cjk: Some((c, None)),
+                });
+            }
+            if let Some(&(_, next_end, next)) = run.get(i + 1) {
+                emit(Span {
+                    start: s,
+                    end: next_end,
+                    pos,
+                    cjk: Some((c, Some(next))),
+                });
+            }
+        }
+        run.clear();
+    }
+    // Ends the open word, if any, at byte `end`; it takes the next position.
+    fn end_word(word: &mut Option<usize>, end: usize, pos: &mut u32, emit: &mut impl FnMut(Span)) {
+        if let Some(start) = word.take() {
+            emit(Span {
+                start,
+                end,
+                pos: *pos,
+                cjk: None,
+            });
+            *pos += 1;
+        }
+    }
+
+    let mut pos: u32 = 0;
+    let mut word: Option<usize> = None;
+    // The run's characters: (byte start, byte end, character).
+    let mut run: Vec<(usize, usize, char)> = Vec::new();
+    let mut run_start = 0;
+    for (at, c) in text.char_indices() {
+        let end = at + c.len_utf8();
+        if is_cjk(c) {
+            end_word(&mut word, at, &mut pos, &mut emit);
+            if run.is_empty() {
+                run_start = pos;
+            }
+            run.push((at, end, c));
+            pos += 1;
+        } else if is_word(c) {
+            flush_run(&mut run, run_start, mode, &mut emit);
+            word.get_or_insert(at);
+        } else {
+            flush_run(&mut run, run_start, mode, &mut emit);
+            end_word(&mut word, at, &mut pos, &mut emit);
+            // A separator has a position of its own: nothing is adjacent across it.
+            pos += 1;
+        }
+    }
+    flush_run(&mut run, run_start, mode, &mut emit);
+    end_word(&mut word, text.len(), &mut pos, &mut emit);
 }
 
 fn tokenize_with(text: &str, mode: Mode) -> Vec<Token> {
@@ -210,16 +223,11 @@ pub fn for_each_token(text: &str, mut f: impl FnMut(&str, u32)) {
     }
 }
 
-/// The normalised `text` and its index tokens as byte ranges of it with
-/// their positions, in order of position: the index builder's path, which
-/// allocates nothing per token.
-pub fn index_spans(text: &str) -> (String, Vec<(usize, usize, u32)>) {
-    let text = normalize(text);
-    let spans = spans(&text, Mode::Index)
-        .into_iter()
-        .map(|s| (s.start, s.end, s.pos))
-        .collect();
-    (text, spans)
+/// Hands each index token of `text` (already normalised, see
+/// [`normalize`]) to `emit` as a [`Span`] of it: the index builder's path,
+/// which allocates nothing per token (the same tokens as [`tokenize`]).
+pub(crate) fn scan_index(text: &str, emit: impl FnMut(Span)) {
+    scan(text, Mode::Index, emit);
 }
 
 /// The tokens of a text to index: words, CJK unigrams and bigrams.
@@ -368,6 +376,35 @@ mod tests {
             .prop_map(|pieces| pieces.concat())
         ) {
             proptest::prop_assert_eq!(normalize(&text), normalize_whole(&text));
+        }
+
+        /// The characters a span carries are the ones its range holds, so
+        /// the index builder may key terms by them.
+        #[test]
+        fn a_span_carries_the_characters_of_its_range(
+            text in proptest::collection::vec(
+                proptest::prop_oneof![
+                    3 => proptest::sample::select(TRICKY).prop_map(str::to_string),
+                    2 => proptest::sample::select(&["扫", "黑", "𠀀", "ア", "한", "a", "9", " ", "。"][..]).prop_map(str::to_string),
+                    1 => proptest::prelude::any::<char>().prop_map(String::from),
+                ],
+                0..40,
+            )
+            .prop_map(|pieces| normalize(&pieces.concat()))
+        ) {
+            for span in spans(&text, Mode::Index) {
+                let token = &text[span.start..span.end];
+                let carried = match span.cjk {
+                    Some((a, Some(b))) => format!("{a}{b}"),
+                    Some((a, None)) => a.to_string(),
+                    None => {
+                        proptest::prop_assert!(is_word_token(token));
+                        continue;
+                    }
+                };
+                proptest::prop_assert_eq!(token, carried);
+                proptest::prop_assert!(cjk_bigram(token).is_some() == matches!(span.cjk, Some((_, Some(_)))));
+            }
         }
     }
 }
