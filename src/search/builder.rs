@@ -18,6 +18,7 @@ use std::collections::BinaryHeap;
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
 
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -48,6 +49,25 @@ pub fn key_hash(key: &str) -> u32 {
 /// together).
 pub fn partition_of(term: &str) -> usize {
     key_hash(shard_key(term)) as usize % PARTITIONS
+}
+
+/// [`partition_of`] a term known by its packed key
+/// ([`super::unpack_key`]): a CJK term, whose shard key is its first
+/// character, the highest of the key's 16-bit groups. Looked up in a table
+/// of the Basic Multilingual Plane made once, since the builder asks for
+/// every distinct term of every report.
+pub fn partition_of_packed(key: u64) -> usize {
+    const _: () = assert!(PARTITIONS <= 256, "partitions are kept in a byte");
+    static TABLE: LazyLock<Vec<u8>> = LazyLock::new(|| {
+        (0..=0xFFFF)
+            .map(|c| {
+                char::from_u32(c).map_or(0, |c| partition_of(c.encode_utf8(&mut [0; 4])) as u8)
+            })
+            .collect()
+    });
+    debug_assert_ne!(key, 0, "no packed key is 0");
+    let first = key >> ((63 - key.leading_zeros()) / 16 * 16);
+    TABLE[first as usize] as usize
 }
 
 /// The terms of one partition.
@@ -439,25 +459,21 @@ impl Drop for SortedTerms {
 pub(crate) struct PartitionStream<'a> {
     terms: SortedTerms,
     key_postings: FxHashMap<String, usize>,
-    /// Every document's length.
-    lens: &'a [u32],
-    avg: f64,
+    bm25: &'a Bm25,
 }
 
 impl<'a> PartitionStream<'a> {
     /// The stream of `terms`, whose postings per shard key are
-    /// `key_postings`, weighed for documents of lengths `lens`.
+    /// `key_postings`, weighed by `bm25`.
     pub fn new(
         terms: SortedTerms,
         key_postings: FxHashMap<String, usize>,
-        lens: &'a [u32],
-        avg: f64,
+        bm25: &'a Bm25,
     ) -> PartitionStream<'a> {
         PartitionStream {
             terms,
             key_postings,
-            lens,
-            avg,
+            bm25,
         }
     }
 
@@ -466,7 +482,7 @@ impl<'a> PartitionStream<'a> {
         let Some((term, mut postings)) = self.terms.next_term()? else {
             return Ok(None);
         };
-        postings.weights = bm25_weights(&postings, self.lens, self.avg);
+        postings.weights = self.bm25.weights(&postings);
         Ok(Some((term, postings)))
     }
 
@@ -480,7 +496,7 @@ impl<'a> PartitionStream<'a> {
             return Ok(None);
         };
         keep.put(&term, &postings)?;
-        postings.weights = bm25_weights(&postings, self.lens, self.avg);
+        postings.weights = self.bm25.weights(&postings);
         Ok(Some((term, postings)))
     }
 
@@ -498,12 +514,76 @@ pub(crate) fn bm25_weights(postings: &TermPostings, lens: &[u32], avg: f64) -> V
         .doc_numbers()
         .zip(postings.weights())
         .map(|(doc, frequency)| {
-            let tf = frequency as f64;
-            let len = length_class(lens[doc as usize] as u64);
-            // At most 1000 × (k1 + 1) = 2200.
-            (1000.0 * tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * len / avg))).round() as u16
+            bm25_weight(frequency, length_class(lens[doc as usize] as u64), avg)
         })
         .collect()
+}
+
+/// BM25's term-frequency part × 1000 of a frequency in a document of
+/// length class `len`.
+fn bm25_weight(frequency: u32, len: f64, avg: f64) -> u16 {
+    let tf = frequency as f64;
+    // At most 1000 × (k1 + 1) = 2200.
+    (1000.0 * tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * len / avg))).round() as u16
+}
+
+/// [`bm25_weights`] for the documents of one build, looked up: a site's
+/// documents fall into a few dozen [`length_class`]es and most frequencies
+/// are small, so the weight of each class and frequency below
+/// [`Bm25::TABLED`] is computed once, not once per posting.
+pub(crate) struct Bm25 {
+    /// Each document's class, as an index of `classes`.
+    class_of: Vec<u16>,
+    /// Per class: its length, and the weights of the frequencies below
+    /// [`Bm25::TABLED`].
+    classes: Vec<(f64, [u16; Bm25::TABLED])>,
+    avg: f64,
+}
+
+impl Bm25 {
+    const TABLED: usize = 32;
+
+    /// The weights for documents of lengths `lens` and the average
+    /// [`avg_class`] `avg`.
+    pub fn new(lens: &[u32], avg: f64) -> Bm25 {
+        let mut index: FxHashMap<u64, u16> = FxHashMap::default();
+        let mut classes = Vec::new();
+        let class_of = lens
+            .iter()
+            .map(|&len| {
+                let class = length_class(len as u64);
+                *index.entry(class as u64).or_insert_with(|| {
+                    let mut weights = [0; Bm25::TABLED];
+                    for (frequency, weight) in weights.iter_mut().enumerate() {
+                        *weight = bm25_weight(frequency as u32, class, avg);
+                    }
+                    classes.push((class, weights));
+                    // At most 16 classes per binary digit of a u32.
+                    (classes.len() - 1) as u16
+                })
+            })
+            .collect();
+        Bm25 {
+            class_of,
+            classes,
+            avg,
+        }
+    }
+
+    /// The weights of `postings`, whose weights are still frequencies.
+    pub fn weights(&self, postings: &TermPostings) -> Vec<u16> {
+        postings
+            .doc_numbers()
+            .zip(postings.weights())
+            .map(|(doc, frequency)| {
+                let (len, weights) = &self.classes[self.class_of[doc as usize] as usize];
+                match weights.get(frequency as usize) {
+                    Some(&weight) => weight,
+                    None => bm25_weight(frequency, *len, self.avg),
+                }
+            })
+            .collect()
+    }
 }
 
 /// The average length as BM25 sees it: its [`length_class`], at least 1.
@@ -671,8 +751,7 @@ impl<'e> IndexBuilder<'e> {
         &mut self,
         each: impl Fn(usize, &mut PartitionStream) -> io::Result<T> + Sync,
     ) -> io::Result<Vec<T>> {
-        let avg = avg_class(&self.lens);
-        let lens = &self.lens;
+        let bm25 = Bm25::new(&self.lens, avg_class(&self.lens));
         self.partitions
             .par_iter_mut()
             .enumerate()
@@ -681,8 +760,7 @@ impl<'e> IndexBuilder<'e> {
                 let mut stream = PartitionStream {
                     terms,
                     key_postings: std::mem::take(&mut partition.key_postings),
-                    lens,
-                    avg,
+                    bm25: &bm25,
                 };
                 each(number, &mut stream)
             })

@@ -52,7 +52,7 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use super::builder::{
-    IndexBuilder, PARTITIONS, PartitionStream, SortedTerms, TermsWriter, avg_class, avg_len,
+    Bm25, IndexBuilder, PARTITIONS, PartitionStream, SortedTerms, TermsWriter, avg_class, avg_len,
     key_postings_of, length_class,
 };
 use super::live::{LivePartition, make_into, replace_in, touches};
@@ -305,6 +305,7 @@ impl KeptIndex {
         if avg_class(&lens) != avg {
             return Ok(None);
         }
+        let bm25 = Bm25::new(&lens, avg);
         let mut dirty = vec![false; PARTITIONS];
         for (doc, old, new, len) in &changes {
             let reweigh = self
@@ -380,7 +381,7 @@ impl KeptIndex {
                 let (paths, later) = (was.terms_files(dir), later());
                 let key_postings = key_postings_of(&paths, cut, &later)?;
                 let terms = SortedTerms::of_files_cut(&paths, cut, later)?;
-                let mut stream = PartitionStream::new(terms, key_postings, &lens, avg);
+                let mut stream = PartitionStream::new(terms, key_postings, &bm25);
                 let keep = Some(dir.join(&name));
                 let made = shards::write_stream(&mut stream, sizes, &out, keep, true)?;
                 return Ok((number, whole(made)));
@@ -399,7 +400,7 @@ impl KeptIndex {
                 write_terms(&dir.join(&name), later.iter().map(|(t, p)| (t.as_str(), p)))?;
                 let key_postings = key_postings_of(&paths, None, &later)?;
                 let terms = SortedTerms::of_files(&paths, later)?;
-                let mut stream = PartitionStream::new(terms, key_postings, &lens, avg);
+                let mut stream = PartitionStream::new(terms, key_postings, &bm25);
                 let (files, entries) = shards::write_stream(&mut stream, sizes, &out, None, true)?;
                 appended.push(name);
                 return Ok((

@@ -298,11 +298,18 @@ impl TermPostings {
 
     /// The documents, in order, without walking the positions.
     pub fn doc_numbers(&self) -> impl Iterator<Item = u32> + '_ {
-        let (mut at, mut doc) = (0, 0u32);
-        (0..self.count).map(move |_| {
-            doc += read_varint(&self.docs, &mut at);
+        let mut doc = 0u32;
+        self.doc_deltas().map(move |delta| {
+            doc += delta;
             doc
         })
+    }
+
+    /// The documents as differences to the one before (the first from 0),
+    /// as they are kept.
+    pub fn doc_deltas(&self) -> impl Iterator<Item = u32> + '_ {
+        let mut at = 0;
+        (0..self.count).map(move |_| read_varint(&self.docs, &mut at))
     }
 
     /// The documents' weights, in document order.
@@ -524,7 +531,10 @@ fn doc_terms(title: &str, numbers: &str, body: &str) -> (DocTerms, u32) {
     // partition is then one run of memory rather than scattered reads.
     let partitions: Vec<u32> = terms
         .iter()
-        .map(|t| builder::partition_of(&texts[t.0 as usize][t.1 as usize..t.2 as usize]) as u32)
+        .map(|&(field, start, end, .., key)| match key {
+            0 => builder::partition_of(&texts[field as usize][start as usize..end as usize]) as u32,
+            key => builder::partition_of_packed(key) as u32,
+        })
         .collect();
     let mut partition_starts = vec![0u32; builder::PARTITIONS + 1];
     for &p in &partitions {

@@ -250,7 +250,7 @@ impl Shard {
         // phrase loads only its own terms' positions.
         term_data.extend_from_slice(key.as_bytes());
         term_data.extend_from_slice(b":\"");
-        push_numbers(term_data, deltas(postings.doc_numbers()));
+        push_numbers(term_data, postings.doc_deltas());
         term_data.push(b'|');
         push_numbers(term_data, postings.weights());
         if let Some(file) = own {

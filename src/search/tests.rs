@@ -235,6 +235,8 @@ fn a_packed_key_unpacks_to_its_term() {
     let mut packed = 0;
     for number in 0..builder::PARTITIONS {
         for (term, key, ..) in terms.partition_keyed(number) {
+            // A packed key's partition is looked up by its first character.
+            assert_eq!(builder::partition_of(term), number, "{term}");
             if key == 0 {
                 assert!(
                     term.chars()
@@ -544,4 +546,25 @@ fn position_lists_read_in_one_pass_equal_those_of_iter() {
     let mut firsts = vec![];
     postings.for_each_position_list(|deltas| firsts.push(deltas.next()));
     assert_eq!(firsts, [Some(5), Some(200), Some(1)]);
+}
+
+#[test]
+fn the_weights_looked_up_are_the_weights_computed() {
+    // Lengths over many classes, frequencies on both sides of the table's
+    // end.
+    let lens: Vec<u32> = (0..400).map(|i| i * 37 % 9000 + i % 3).collect();
+    let avg = builder::avg_class(&lens);
+    let mut postings = TermPostings::default();
+    for doc in 0..400 {
+        postings.push(doc, 1 + doc % 70, &[]);
+    }
+    let computed = builder::bm25_weights(&postings, &lens, avg);
+    assert_eq!(builder::Bm25::new(&lens, avg).weights(&postings), computed);
+    assert!(
+        computed
+            .iter()
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
+            > 100
+    );
 }
