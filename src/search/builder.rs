@@ -26,7 +26,7 @@ use std::collections::hash_map::Entry;
 
 use super::shards::{DocTable, Emitter};
 use super::tokenize::shard_key;
-use super::{B, DocTerms, K1, SearchDoc, TermPostings, push_varint};
+use super::{B, DocTerms, K1, SearchDoc, TermPostings, TermRef, push_varint};
 
 /// How many partitions the shard keys are spread over.
 pub const PARTITIONS: usize = 256;
@@ -95,25 +95,23 @@ struct Partition {
 const TERM_OVERHEAD: usize = 96;
 
 impl Partition {
-    /// Adds a document's term: `key` is its packed key, or 0 when it is
-    /// known by its text.
-    fn add(&mut self, doc: u32, term: &str, key: u64, frequency: u32, positions: &[u32]) {
-        let postings = if key != 0 {
-            match self.packed.entry(key) {
+    /// Adds a document's term.
+    fn add(&mut self, doc: u32, term: TermRef, frequency: u32, positions: &[u32]) {
+        let postings = match term {
+            TermRef::Packed { key, len } => match self.packed.entry(key) {
                 Entry::Occupied(entry) => entry.into_mut(),
                 Entry::Vacant(entry) => {
-                    self.bytes += term.len() + TERM_OVERHEAD;
+                    self.bytes += len as usize + TERM_OVERHEAD;
                     entry.insert(TermPostings::default())
                 }
-            }
-        } else {
-            match self.terms.get_mut(term) {
+            },
+            TermRef::Text(term) => match self.terms.get_mut(term) {
                 Some(postings) => postings,
                 None => {
                     self.bytes += term.len() + TERM_OVERHEAD;
                     self.terms.entry(term.to_string()).or_default()
                 }
-            }
+            },
         };
         self.bytes += postings.push(doc, frequency, positions);
     }
@@ -129,7 +127,13 @@ impl Partition {
     /// The terms in memory, sorted, emptied from the maps; their postings
     /// counted by shard key.
     fn take_sorted(&mut self) -> Vec<(String, TermPostings)> {
-        let mut terms: Vec<(String, TermPostings)> = self.take_terms().collect();
+        // Drained, not taken: the maps keep their tables for the next run
+        // instead of growing them again from nothing.
+        let packed = self
+            .packed
+            .drain()
+            .map(|(key, postings)| (super::unpack_key(key), postings));
+        let mut terms: Vec<(String, TermPostings)> = self.terms.drain().chain(packed).collect();
         terms.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         for (term, postings) in &terms {
             let key = shard_key(term);
@@ -179,8 +183,10 @@ impl Partition {
                 )));
             }
         }
-        // The latest documents, so the last source.
+        // The latest documents, so the last source; the maps' tables are
+        // not needed again.
         sources.push(Source::Memory(self.take_sorted().into_iter()));
+        (self.packed, self.terms) = Default::default();
         SortedTerms::new(sources, self.spill.take(), None)
     }
 }
@@ -696,8 +702,8 @@ impl<'e> IndexBuilder<'e> {
                 for (i, (_, terms)) in per_doc.iter().enumerate() {
                     // The raw frequency stands in for the weight until
                     // every document's length is known.
-                    for (term, key, frequency, positions) in terms.partition_keyed(number) {
-                        partition.add(first + i as u32, term, key, frequency, positions);
+                    for (term, frequency, positions) in terms.partition_keyed(number) {
+                        partition.add(first + i as u32, term, frequency, positions);
                     }
                 }
             });

@@ -380,6 +380,17 @@ pub struct SearchIndex {
 /// positions from, to, packed key or 0 — see [`doc_terms`]).
 type TermEntry = (u8, u32, u32, u32, u32, u32, u64);
 
+/// A term of a document as the index builder takes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TermRef<'a> {
+    /// By its packed key ([`packed_key`]) and the length of its text, all
+    /// the builder needs of the text: reading every term's text, spread
+    /// over the report, measured as most of the builder's time.
+    Packed { key: u64, len: u32 },
+    /// A term without a packed key, by its text.
+    Text(&'a str),
+}
+
 /// The terms of one document: their text (ranges of the normalised fields,
 /// so that no term allocates), weighted frequency and positions. Hundreds
 /// of millions of (term, document) pairs pass through here on a large
@@ -399,25 +410,37 @@ pub(crate) struct DocTerms {
 impl DocTerms {
     /// The terms of one partition ([`builder::partition_of`]).
     fn partition(&self, number: usize) -> impl Iterator<Item = (&str, u32, &[u32])> {
-        self.partition_keyed(number)
-            .map(|(term, _, tf, positions)| (term, tf, positions))
-    }
-
-    /// [`DocTerms::partition`] with each term's packed key (0 for a term
-    /// known by its text alone).
-    fn partition_keyed(&self, number: usize) -> impl Iterator<Item = (&str, u64, u32, &[u32])> {
-        let range =
-            self.partition_starts[number] as usize..self.partition_starts[number + 1] as usize;
-        self.terms[range]
+        self.partition_range(number)
             .iter()
-            .map(|&(field, start, end, tf, from, to, key)| {
+            .map(|&(field, start, end, tf, from, to, _)| {
                 (
                     &self.texts[field as usize][start as usize..end as usize],
-                    key,
                     tf,
                     &self.positions[from as usize..to as usize],
                 )
             })
+    }
+
+    /// [`DocTerms::partition`] as the index builder takes it: a term with
+    /// a packed key by that key, its text not read.
+    fn partition_keyed(&self, number: usize) -> impl Iterator<Item = (TermRef<'_>, u32, &[u32])> {
+        self.partition_range(number)
+            .iter()
+            .map(|&(field, start, end, tf, from, to, key)| {
+                let term = match key {
+                    0 => TermRef::Text(&self.texts[field as usize][start as usize..end as usize]),
+                    key => TermRef::Packed {
+                        key,
+                        len: end - start,
+                    },
+                };
+                (term, tf, &self.positions[from as usize..to as usize])
+            })
+    }
+
+    fn partition_range(&self, number: usize) -> &[TermEntry] {
+        &self.terms
+            [self.partition_starts[number] as usize..self.partition_starts[number + 1] as usize]
     }
 
     #[cfg(test)]
@@ -482,7 +505,9 @@ fn doc_terms(title: &str, numbers: &str, body: &str) -> (DocTerms, u32) {
         // The CJK bigrams just before this one (start, position, key), for
         // the phrase terms: consecutive positions are one run (runs are
         // kept apart by a word or a gap), so a run is one range of text.
-        let mut recent: Vec<(u32, u32, u64)> = Vec::with_capacity(4);
+        // (A fixed array: shifting a vector called memmove per bigram.)
+        let mut recent = [(0u32, 0u32, 0u64); LONGEST_PHRASE_TERM - 1];
+        let mut held = 0;
         tokenize::scan_index(&texts[field as usize], |span| {
             len += 1;
             let (key, bigram) = packed_key(span.cjk);
@@ -491,15 +516,19 @@ fn doc_terms(title: &str, numbers: &str, body: &str) -> (DocTerms, u32) {
             if !bigram {
                 return;
             }
-            if recent.last().is_some_and(|&(_, p, _)| p + 1 != span.pos) {
-                recent.clear();
+            if held > 0 && recent[held - 1].1 + 1 != span.pos {
+                held = 0;
             }
-            recent.push((start, span.pos, key));
-            if recent.len() > PHRASE_TERM_CHARS.end() - 1 {
-                recent.remove(0);
+            if held == recent.len() {
+                for i in 1..held {
+                    recent[i - 1] = recent[i];
+                }
+                held -= 1;
             }
-            for bigrams in 2..=recent.len() {
-                let run = &recent[recent.len() - bigrams..];
+            recent[held] = (start, span.pos, key);
+            held += 1;
+            for bigrams in 2..=held {
+                let run = &recent[held - bigrams..held];
                 // Each later bigram adds its second character.
                 let key = run[1..].iter().try_fold(run[0].2, |key, &(.., k)| {
                     (key != 0 && k != 0).then_some(key << 16 | (k & 0xFFFF))
@@ -642,7 +671,8 @@ pub(crate) fn unpack_key(key: u64) -> String {
 
 /// The lengths, in CJK characters, of the phrase terms: every such run of
 /// a report is indexed as one term, without positions.
-pub const PHRASE_TERM_CHARS: std::ops::RangeInclusive<usize> = 3..=4;
+pub const PHRASE_TERM_CHARS: std::ops::RangeInclusive<usize> = 3..=LONGEST_PHRASE_TERM;
+const LONGEST_PHRASE_TERM: usize = 4;
 
 /// The phrase term a segment stands for: its tokens are the bigrams of one
 /// run of three or four CJK characters.

@@ -234,18 +234,24 @@ fn a_packed_key_unpacks_to_its_term() {
     );
     let mut packed = 0;
     for number in 0..builder::PARTITIONS {
-        for (term, key, ..) in terms.partition_keyed(number) {
+        let keyed = terms.partition_keyed(number).map(|(term, ..)| term);
+        for ((term, ..), keyed) in terms.partition(number).zip(keyed) {
             // A packed key's partition is looked up by its first character.
             assert_eq!(builder::partition_of(term), number, "{term}");
-            if key == 0 {
-                assert!(
-                    term.chars()
-                        .any(|c| !tokenize::is_cjk(c) || c as u32 > 0xFFFF),
-                    "{term} should have a packed key"
-                );
-            } else {
-                assert_eq!(unpack_key(key), term);
-                packed += 1;
+            match keyed {
+                TermRef::Text(text) => {
+                    assert_eq!(text, term);
+                    assert!(
+                        term.chars()
+                            .any(|c| !tokenize::is_cjk(c) || c as u32 > 0xFFFF),
+                        "{term} should have a packed key"
+                    );
+                }
+                TermRef::Packed { key, len } => {
+                    assert_eq!(unpack_key(key), term);
+                    assert_eq!(len as usize, term.len());
+                    packed += 1;
+                }
             }
         }
     }
