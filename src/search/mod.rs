@@ -384,8 +384,9 @@ type TermEntry = (u8, u32, u32, u32, u32, u32, u64);
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum TermRef<'a> {
     /// By its packed key ([`packed_key`]) and the length of its text, all
-    /// the builder needs of the text: reading every term's text, spread
-    /// over the report, measured as most of the builder's time.
+    /// the builder needs of the text: reading each term's text, spread
+    /// over the report, cost a cache miss per term, two thirds of the time
+    /// spent adding the terms to the index.
     Packed { key: u64, len: u32 },
     /// A term without a packed key, by its text.
     Text(&'a str),
