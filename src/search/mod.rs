@@ -165,26 +165,6 @@ impl Posting<'_> {
     }
 }
 
-/// One document's position differences, read from a term's postings
-/// ([`TermPostings::for_each_position_list`]).
-pub struct PositionDeltas<'a> {
-    encoded: &'a [u8],
-    at: &'a mut usize,
-    left: u32,
-}
-
-impl Iterator for PositionDeltas<'_> {
-    type Item = u32;
-
-    fn next(&mut self) -> Option<u32> {
-        if self.left == 0 {
-            return None;
-        }
-        self.left -= 1;
-        Some(read_varint(self.encoded, self.at))
-    }
-}
-
 impl TermPostings {
     /// Adds a document (after every one before); returns the bytes added.
     fn push(&mut self, doc: u32, frequency: u32, positions: &[u32]) -> usize {
@@ -298,41 +278,16 @@ impl TermPostings {
 
     /// The documents, in order, without walking the positions.
     pub fn doc_numbers(&self) -> impl Iterator<Item = u32> + '_ {
-        let mut doc = 0u32;
-        self.doc_deltas().map(move |delta| {
-            doc += delta;
+        let (mut at, mut doc) = (0, 0u32);
+        (0..self.count).map(move |_| {
+            doc += read_varint(&self.docs, &mut at);
             doc
         })
-    }
-
-    /// The documents as differences to the one before (the first from 0),
-    /// as they are kept.
-    pub fn doc_deltas(&self) -> impl Iterator<Item = u32> + '_ {
-        let mut at = 0;
-        (0..self.count).map(move |_| read_varint(&self.docs, &mut at))
     }
 
     /// The documents' weights, in document order.
     pub fn weights(&self) -> impl Iterator<Item = u32> + '_ {
         self.weights.iter().map(|&w| u32::from(w))
-    }
-
-    /// Calls `each` with every document's position differences (the
-    /// first from 0), in document order: the positions read once, where
-    /// [`TermPostings::iter`] walks them to find where each document's end.
-    pub fn for_each_position_list(&self, mut each: impl FnMut(&mut PositionDeltas<'_>)) {
-        let mut at = 0;
-        for _ in 0..self.count {
-            let left = read_varint(&self.positions, &mut at);
-            let mut deltas = PositionDeltas {
-                encoded: &self.positions,
-                at: &mut at,
-                left,
-            };
-            each(&mut deltas);
-            // Whatever `each` left unread.
-            deltas.for_each(drop);
-        }
     }
 
     /// The documents, in order, with weights and positions.

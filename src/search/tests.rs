@@ -535,26 +535,6 @@ fn length_classes_keep_four_leading_bits() {
 }
 
 #[test]
-fn position_lists_read_in_one_pass_equal_those_of_iter() {
-    let mut postings = TermPostings::default();
-    postings.push(3, 2, &[5, 9]);
-    postings.push(7, 1, &[200]);
-    postings.push(300, 4, &[1, 2, 3, 1000]);
-    let mut lists = vec![];
-    postings.for_each_position_list(|deltas| lists.push(deltas.collect::<Vec<_>>()));
-    let expected: Vec<Vec<u32>> = postings
-        .iter()
-        .map(|p| p.position_deltas().collect())
-        .collect();
-    assert_eq!(lists, expected);
-    assert_eq!(lists, [vec![5, 4], vec![200], vec![1, 1, 1, 997]]);
-    // A list read in part leaves the next one whole.
-    let mut firsts = vec![];
-    postings.for_each_position_list(|deltas| firsts.push(deltas.next()));
-    assert_eq!(firsts, [Some(5), Some(200), Some(1)]);
-}
-
-#[test]
 fn the_weights_looked_up_are_the_weights_computed() {
     // Lengths over many classes, frequencies on both sides of the table's
     // end.
