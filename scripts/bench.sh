@@ -4,9 +4,10 @@
 #   scripts/bench.sh [N ...]        default: 1000 10000
 #
 # For each N: generates the corpus (once; kept under bench-corpus/, which git
-# ignores) and runs seven builds: `full` from an empty output folder and no
+# ignores) and runs eight kinds of build: `full` from an empty output folder and no
 # build cache (it writes the cache), `unchanged` with nothing changed,
-# `edit` after a sentence is appended to one report, `publish` after a
+# `edit` after a sentence is appended to one report (three times: the
+# median build is shown), `publish` after a
 # report dated today is added, `same-day` after a second one of the same
 # day and time is added (numbered before the first: ties go by title),
 # `withdraw` after that one is removed again, `back-dated` after a report
@@ -88,9 +89,12 @@ for n in "${sizes[@]}"; do
       -e "s/^title: .*/title: $2/" "$edited.orig~"
   }
   for kind in full unchanged edit publish same-day withdraw back-dated no-cache; do
-    args=()
+    args=() tries=1
     case $kind in
-      edit) printf '\n补充说明：本报告第%s次更正。\n' "$RANDOM" >> "$edited" ;;
+      # Three edits one after another, a sentence appended each time: a
+      # build of a third of a second is at the mercy of the machine's
+      # noise, so the one of median wall time is shown (and all three).
+      edit) tries=3 ;;
       publish) dated "$(date +%F) 09:00" 今日发布的报告 > "$published" ;;
       same-day) dated "$(date +%F) 09:00" 通知：今日第二份报告 > "$second" ;;
       withdraw) rm -f "$second" ;;
@@ -98,15 +102,20 @@ for n in "${sizes[@]}"; do
       # The cache is not read by this build; its room goes to the output.
       no-cache) rm -f "$published" "$backdated"; discard "$out"; rm -rf "$corpus/.gazette-cache"; args=(--no-cache) ;;
     esac
-    log=$(mktemp)
-    # What the last build left for the disk to write is not this one's time.
-    sync
-    if ! /usr/bin/time -v "$gazette" build --root "$corpus" --out "$out" --timings -q "${args[@]}" 2>"$log"; then
-      echo "the $kind build of $n reports failed:" >&2
-      grep -v -e "$(printf '^\t')" -e '^Command exited' "$log" >&2
-      exit 1
-    fi
-    wall=$(seconds "$(field 'Elapsed (wall clock) time' "$log")")
+    runs=()
+    for _ in $(seq "$tries"); do
+      [ "$kind" != edit ] || printf '\n补充说明：本报告第%s次更正。\n' "$RANDOM" >> "$edited"
+      log=$(mktemp)
+      # What the last build left for the disk to write is not this one's time.
+      sync
+      if ! /usr/bin/time -v "$gazette" build --root "$corpus" --out "$out" --timings -q "${args[@]}" 2>"$log"; then
+        echo "the $kind build of $n reports failed:" >&2
+        grep -v -e "$(printf '^\t')" -e '^Command exited' "$log" >&2
+        exit 1
+      fi
+      runs+=("$(seconds "$(field 'Elapsed (wall clock) time' "$log")") $log")
+    done
+    read -r wall log < <(printf '%s\n' "${runs[@]}" | sort -n | sed -n "$(( (tries + 1) / 2 ))p")
     cpu=$(awk -v u="$(field 'User time' "$log")" -v s="$(field 'System time' "$log")" 'BEGIN { print u + s }')
     rss=$(field 'Maximum resident set size' "$log")
     stages=$(grep '^timings:' "$log" | sed 's/^timings: //')
@@ -114,7 +123,10 @@ for n in "${sizes[@]}"; do
     files=$(find "$out" -type f | wc -l)
     awk -v n="$n" -v k="$kind" -v w="$wall" -v c="$cpu" -v r="$rss" -v b="$bytes" -v f="$files" -v st="$stages" \
       'BEGIN { printf "%-8d %-10s %9.2f %9.2f %10.0f %11.1f %10.1f %8d  %s\n", n, k, w, c, n / w, r / 1024, b / 1e6, f, st }'
-    rm -f "$log"
+    if [ "$tries" -gt 1 ]; then
+      echo "         each $kind build, seconds: $(printf '%s\n' "${runs[@]}" | cut -d' ' -f1 | paste -sd' ')"
+    fi
+    for run in "${runs[@]}"; do rm -f "${run#* }"; done
   done
   mv "$edited.orig~" "$edited"; edited= published= second= backdated=
 done
