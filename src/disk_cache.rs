@@ -19,8 +19,9 @@
 //! folder is always safe. It holds a `.gitignore` of `*`, so git ignores it
 //! without the site's own `.gitignore` saying so.
 
-use std::fs;
-use std::io;
+use std::borrow::Cow;
+use std::fs::{self, File};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -193,7 +194,8 @@ impl DiskCache {
         let bytes = fs::read(self.state_path())?;
         let invalid = |e| io::Error::new(io::ErrorKind::InvalidData, e);
         let (key, rest) = postcard::take_from_bytes(&bytes).map_err(invalid)?;
-        let read = postcard::from_bytes(rest).map_err(invalid)?;
+        let mut read: ReadCache = postcard::from_bytes(rest).map_err(invalid)?;
+        read.serialized_len = rest.len();
         Ok(State { key, read })
     }
 
@@ -202,12 +204,15 @@ impl DiskCache {
     /// written as a load serialised it ([`ReadCache::serialize`]).
     pub fn stage(&self, state: &State) -> io::Result<()> {
         let invalid = |e| io::Error::new(io::ErrorKind::InvalidData, e);
-        let mut bytes = postcard::to_stdvec(&state.key).map_err(invalid)?;
-        match &state.read.serialized {
-            Some(read) => bytes.extend_from_slice(read),
-            None => bytes.extend(postcard::to_stdvec(&state.read).map_err(invalid)?),
-        }
-        fs::write(self.staged_path(), bytes)
+        let key = postcard::to_stdvec(&state.key).map_err(invalid)?;
+        let read = match &state.read.serialized {
+            Some(read) => Cow::Borrowed(read),
+            None => Cow::Owned(postcard::to_stdvec(&state.read).map_err(invalid)?),
+        };
+        // The two parts one after the other, not copied into one buffer.
+        let mut file = File::create(self.staged_path())?;
+        file.write_all(&key)?;
+        file.write_all(&read)
     }
 
     /// Makes the staged state the cache's.
@@ -227,7 +232,9 @@ impl DiskCache {
 
     /// Keeps what this build wrote, for the next.
     pub fn keep_written(&self, written: &Written) -> io::Result<()> {
-        let bytes = postcard::to_stdvec(written)
+        // Room for about the last build's, made at once.
+        let last = fs::metadata(self.dir.join("pages.bin")).map_or(0, |m| m.len() as usize);
+        let bytes = postcard::to_extend(written, Vec::with_capacity(last + last / 8 + 4096))
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
         let staged = self.dir.join("pages.tmp");
         fs::write(&staged, bytes)?;

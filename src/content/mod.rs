@@ -152,6 +152,11 @@ pub struct ReadCache {
     pub serialize: bool,
     #[serde(skip)]
     pub serialized: Option<Vec<u8>>,
+    /// The bytes it was read back from, about the bytes it will be
+    /// serialised to: room made for them at once, not grown by doubling
+    /// (megabytes copied each time).
+    #[serde(skip)]
+    pub serialized_len: usize,
     /// What the last walk of the folders found.
     #[serde(skip)]
     listing: Option<Arc<Listing>>,
@@ -358,7 +363,8 @@ pub fn load_cached(
                 .retain(|path, _| present.contains(path.as_path()));
         }
         if cache.serialize {
-            cache.serialized = postcard::to_stdvec(&*cache).ok();
+            let room = cache.serialized_len + cache.serialized_len / 8 + (1 << 16);
+            cache.serialized = postcard::to_extend(&*cache, Vec::with_capacity(room)).ok();
             cache.files = HashMap::new();
         }
     }

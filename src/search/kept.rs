@@ -420,7 +420,7 @@ impl KeptIndex {
             }
             let terms = partition.terms.iter().map(|(t, p)| (t.as_str(), p));
             write_terms(&dir.join(&name), terms)?;
-            let made = make_into(&mut partition.terms, &lens, avg, sizes, &put)?;
+            let made = make_into(&mut partition.terms, &bm25, sizes, &put)?;
             Ok((number, whole(made)))
         };
         // Otherwise a partition in memory takes a few times its terms

@@ -31,7 +31,7 @@ use std::io;
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use super::builder::{IndexBuilder, avg_class, avg_len, bm25_weights, length_class};
+use super::builder::{Bm25, IndexBuilder, avg_class, avg_len, bm25_weights, length_class};
 use super::shards::{
     DirEntry, DocTable, Emitter, IndexFile, MadePartition, PlannedShard, Sizes, make_shard, plan,
     plan_entries, write_partition,
@@ -456,13 +456,12 @@ fn sorted_terms(terms: &FxHashMap<String, TermPostings>) -> Vec<(&str, &TermPost
 /// of a common term's postings is megabytes).
 pub(super) fn make_into(
     terms: &mut FxHashMap<String, TermPostings>,
-    lens: &[u32],
-    avg: f64,
+    bm25: &Bm25,
     sizes: Sizes,
     put: &dyn Fn(IndexFile) -> io::Result<()>,
 ) -> io::Result<MadePartition> {
     for postings in terms.values_mut() {
-        postings.weights = bm25_weights(postings, lens, avg);
+        postings.weights = bm25.weights(postings);
     }
     let mut made = Vec::new();
     let entries = write_partition(&sorted_terms(terms), sizes, Cow::Borrowed, &mut |file| {
