@@ -494,22 +494,30 @@ fn doc_terms(title: &str, numbers: &str, body: &str) -> (DocTerms, u32) {
         });
     }
     // Distinct terms, numbered in order of first occurrence.
-    let mut table = TermTable {
-        texts: &texts,
-        packed: FxHashMap::default(),
-        index: FxHashMap::default(),
-        terms: Vec::new(),
-    };
-    table.packed.reserve(occurrences.len() / 2);
+    let mut packed: FxHashMap<u64, u32> = FxHashMap::default();
+    packed.reserve(occurrences.len() / 2);
+    let mut index: FxHashMap<&str, u32> = FxHashMap::default();
+    let mut terms: Vec<TermEntry> = Vec::new();
     let mut term_of: Vec<u32> = Vec::with_capacity(occurrences.len());
     for &(field, start, end, weight, pos, key) in &occurrences {
-        let id = table.count(field, start, end, key, weight);
+        let new_term = || {
+            terms.push((field, start, end, 0, 0, 0, key));
+            terms.len() as u32 - 1
+        };
+        let id = if key != 0 {
+            *packed.entry(key).or_insert_with(new_term)
+        } else {
+            let text = &texts[field as usize][start as usize..end as usize];
+            *index.entry(text).or_insert_with(new_term)
+        };
+        let term = &mut terms[id as usize];
+        term.3 += weight;
         if pos != u32::MAX {
-            table.terms[id as usize].5 += 1;
+            term.5 += 1;
         }
         term_of.push(id);
     }
-    let TermTable { terms, .. } = table;
+    drop(index);
     // Sorted by partition (a counting sort), each partition's terms one
     // slice, and their positions too: the builder reads a block's
     // documents a partition at a time, so each document's share of a
@@ -574,40 +582,6 @@ fn packed_key(cjk: Option<(char, Option<char>)>) -> (u64, bool) {
         Some((_, Some(_))) => (0, true),
         Some((a, None)) if bmp(a) => (a as u64, false),
         _ => (0, false),
-    }
-}
-
-/// The distinct terms of a document while it is scanned.
-struct TermTable<'t> {
-    /// The normalised title, numbers and body.
-    texts: &'t [String; 3],
-    /// A term's number by its packed key ([`packed_key`]) or, for key 0,
-    /// its text.
-    packed: FxHashMap<u64, u32>,
-    index: FxHashMap<&'t str, u32>,
-    /// Numbered in order of first occurrence; the positions' fields count
-    /// the term's positions until they are laid out.
-    terms: Vec<TermEntry>,
-}
-
-impl TermTable<'_> {
-    /// Counts one occurrence of the term at `start..end` of a field's text,
-    /// known by `key` (or its text when 0), with `weight`; returns its
-    /// number.
-    fn count(&mut self, field: u8, start: u32, end: u32, key: u64, weight: u32) -> u32 {
-        let terms = &mut self.terms;
-        let new_term = || {
-            terms.push((field, start, end, 0, 0, 0, key));
-            terms.len() as u32 - 1
-        };
-        let id = if key != 0 {
-            *self.packed.entry(key).or_insert_with(new_term)
-        } else {
-            let text = &self.texts[field as usize][start as usize..end as usize];
-            *self.index.entry(text).or_insert_with(new_term)
-        };
-        self.terms[id as usize].3 += weight;
-        id
     }
 }
 
