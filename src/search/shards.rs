@@ -89,7 +89,7 @@ fn hashed(prefix: &str, data: &impl Serialize) -> IndexFile {
 /// A file named by the hash of `json`, which is already JSON.
 fn raw_hashed(prefix: &str, json: String) -> IndexFile {
     let name = content_name(prefix, &json);
-    let script = format!("GazetteSearch.add(\"{name}\",{json});\n").into();
+    let script = format!("{SCRIPT_HEAD}{name}\",{json});\n").into();
     IndexFile { name, script }
 }
 
