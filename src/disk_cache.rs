@@ -66,6 +66,13 @@ pub struct State {
     pub read: ReadCache,
 }
 
+/// A buffer to serialise a part of the cache into, with room for about
+/// the `last` bytes it took in the last build made at once: grown by
+/// doubling, a buffer of megabytes is copied each time.
+pub fn room_for(last: usize) -> Vec<u8> {
+    Vec::with_capacity(last + last / 8 + (1 << 16))
+}
+
 /// What the last build wrote to its output folder, kept in `pages.bin`:
 /// valid only while the folder's marker names the same build
 /// ([`crate::output::output_token`]).
@@ -232,9 +239,8 @@ impl DiskCache {
 
     /// Keeps what this build wrote, for the next.
     pub fn keep_written(&self, written: &Written) -> io::Result<()> {
-        // Room for about the last build's, made at once.
         let last = fs::metadata(self.dir.join("pages.bin")).map_or(0, |m| m.len() as usize);
-        let bytes = postcard::to_extend(written, Vec::with_capacity(last + last / 8 + 4096))
+        let bytes = postcard::to_extend(written, room_for(last))
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
         let staged = self.dir.join("pages.tmp");
         fs::write(&staged, bytes)?;

@@ -153,8 +153,7 @@ pub struct ReadCache {
     #[serde(skip)]
     pub serialized: Option<Vec<u8>>,
     /// The bytes it was read back from, about the bytes it will be
-    /// serialised to: room made for them at once, not grown by doubling
-    /// (megabytes copied each time).
+    /// serialised to ([`crate::disk_cache::room_for`]).
     #[serde(skip)]
     pub serialized_len: usize,
     /// What the last walk of the folders found.
@@ -363,8 +362,8 @@ pub fn load_cached(
                 .retain(|path, _| present.contains(path.as_path()));
         }
         if cache.serialize {
-            let room = cache.serialized_len + cache.serialized_len / 8 + (1 << 16);
-            cache.serialized = postcard::to_extend(&*cache, Vec::with_capacity(room)).ok();
+            let room = crate::disk_cache::room_for(cache.serialized_len);
+            cache.serialized = postcard::to_extend(&*cache, room).ok();
             cache.files = HashMap::new();
         }
     }
