@@ -116,24 +116,21 @@ impl Partition {
         self.bytes += postings.push(doc, frequency, positions);
     }
 
-    /// Every term in memory, by its text, emptied from the maps.
-    fn take_terms(&mut self) -> impl Iterator<Item = (String, TermPostings)> + use<> {
-        let packed = std::mem::take(&mut self.packed)
-            .into_iter()
+    /// Every term in memory, by its text, drained from the maps (which
+    /// keep their tables for the next run instead of growing them again
+    /// from nothing).
+    fn drain_terms(&mut self) -> impl Iterator<Item = (String, TermPostings)> + '_ {
+        let packed = self
+            .packed
+            .drain()
             .map(|(key, postings)| (super::unpack_key(key), postings));
-        std::mem::take(&mut self.terms).into_iter().chain(packed)
+        self.terms.drain().chain(packed)
     }
 
     /// The terms in memory, sorted, emptied from the maps; their postings
     /// counted by shard key.
     fn take_sorted(&mut self) -> Vec<(String, TermPostings)> {
-        // Drained, not taken: the maps keep their tables for the next run
-        // instead of growing them again from nothing.
-        let packed = self
-            .packed
-            .drain()
-            .map(|(key, postings)| (super::unpack_key(key), postings));
-        let mut terms: Vec<(String, TermPostings)> = self.terms.drain().chain(packed).collect();
+        let mut terms: Vec<(String, TermPostings)> = self.drain_terms().collect();
         terms.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         for (term, postings) in &terms {
             let key = shard_key(term);
@@ -514,7 +511,9 @@ impl<'a> PartitionStream<'a> {
 
 /// BM25's term-frequency part × 1000 for each document of `postings`
 /// (whose weights are still the frequencies), given every document's
-/// length and the [`avg_class`].
+/// length and the [`avg_class`], computed posting by posting: what
+/// [`Bm25`] is tested against.
+#[cfg(test)]
 pub(crate) fn bm25_weights(postings: &TermPostings, lens: &[u32], avg: f64) -> Vec<u16> {
     postings
         .doc_numbers()
@@ -533,10 +532,11 @@ fn bm25_weight(frequency: u32, len: f64, avg: f64) -> u16 {
     (1000.0 * tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * len / avg))).round() as u16
 }
 
-/// [`bm25_weights`] for the documents of one build, looked up: a site's
-/// documents fall into a few dozen [`length_class`]es and most frequencies
-/// are small, so the weight of each class and frequency below
-/// [`Bm25::TABLED`] is computed once, not once per posting.
+/// BM25's term-frequency part × 1000 for the documents of one build,
+/// looked up: a site's documents fall into a few dozen [`length_class`]es
+/// and most frequencies are small, so the weight of each class and
+/// frequency below [`Bm25::TABLED`] is computed once, not once per
+/// posting.
 pub(crate) struct Bm25 {
     /// Each document's class, as an index of `classes`.
     class_of: Vec<u16>,
@@ -737,7 +737,7 @@ impl<'e> IndexBuilder<'e> {
         debug_assert!(self.spill.is_none() && self.table.is_none());
         self.partitions
             .into_iter()
-            .map(|mut p| p.take_terms().collect())
+            .map(|mut p| p.drain_terms().collect())
             .collect()
     }
 

@@ -31,7 +31,7 @@ use std::io;
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use super::builder::{Bm25, IndexBuilder, avg_class, avg_len, bm25_weights, length_class};
+use super::builder::{Bm25, IndexBuilder, avg_class, avg_len, length_class};
 use super::shards::{
     DirEntry, DocTable, Emitter, IndexFile, MadePartition, PlannedShard, Sizes, make_shard, plan,
     plan_entries, write_partition,
@@ -262,12 +262,12 @@ impl LiveIndex {
             self.avg = avg;
         }
         let sizes = Sizes::default();
+        let bm25 = Bm25::new(&lens, avg);
         self.partitions
             .par_iter_mut()
             .filter(|p| p.made.is_none())
             .for_each(|p| {
-                let (made, shards) =
-                    make(&p.terms, &lens, avg, sizes, Some((&p.shards, &p.changed)));
+                let (made, shards) = make(&p.terms, &bm25, sizes, Some((&p.shards, &p.changed)));
                 p.made = Some(made);
                 p.shards = shards;
                 p.changed.clear();
@@ -477,8 +477,7 @@ pub(super) fn make_into(
 /// changed since, a shard none of whose terms changed is handed on.
 pub(super) fn make(
     terms: &FxHashMap<String, TermPostings>,
-    lens: &[u32],
-    avg: f64,
+    bm25: &Bm25,
     sizes: Sizes,
     last: Option<(&FxHashMap<u64, MadeShard>, &FxHashSet<String>)>,
 ) -> ((Vec<IndexFile>, Vec<DirEntry>), FxHashMap<u64, MadeShard>) {
@@ -500,7 +499,7 @@ pub(super) fn make(
         .unwrap_or_default();
     let weigh = |postings: &TermPostings| {
         Cow::Owned(TermPostings {
-            weights: bm25_weights(postings, lens, avg),
+            weights: bm25.weights(postings),
             ..postings.clone()
         })
     };

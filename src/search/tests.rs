@@ -478,7 +478,7 @@ fn a_partition_made_again_hands_on_the_shards_whose_terms_are_unchanged() {
     };
     let (before, lens) = terms_of(&texts);
     let avg = builder::avg_class(&lens);
-    let (_, memo) = live::make(&before, &lens, avg, sizes, None);
+    let (_, memo) = live::make(&before, &builder::Bm25::new(&lens, avg), sizes, None);
 
     // Terms new to the site, and terms whose postings change.
     texts[60].push_str("依法行政。基准测试。");
@@ -490,8 +490,9 @@ fn a_partition_made_again_hands_on_the_shards_whose_terms_are_unchanged() {
         .map(|(term, _)| term.clone())
         .collect();
     assert!(!changed.is_empty());
-    let (made, remade) = live::make(&after, &lens, avg, sizes, Some((&memo, &changed)));
-    let (fresh, _) = live::make(&after, &lens, avg, sizes, None);
+    let bm25 = builder::Bm25::new(&lens, avg);
+    let (made, remade) = live::make(&after, &bm25, sizes, Some((&memo, &changed)));
+    let (fresh, _) = live::make(&after, &bm25, sizes, None);
     let sorted = |(files, entries): (Vec<shards::IndexFile>, _)| {
         let mut files: Vec<_> = files.into_iter().map(|f| (f.name, f.script)).collect();
         files.sort();
