@@ -106,6 +106,8 @@ pub struct Timings {
     pub load: Duration,
     pub markdown: Duration,
     pub site: Duration,
+    /// Pages and the search index are made at the same time: each is the
+    /// time from their common start to its own end.
     pub render: Duration,
     pub search: Duration,
     pub write: Duration,
@@ -115,7 +117,7 @@ impl fmt::Display for Timings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "load {:.3} s, markdown {:.3} s, site {:.3} s, render {:.3} s, search {:.3} s, write {:.3} s",
+            "load {:.3} s, markdown {:.3} s, site {:.3} s, render {:.3} s, search {:.3} s (at once), write {:.3} s",
             self.load.as_secs_f64(),
             self.markdown.as_secs_f64(),
             self.site.as_secs_f64(),
@@ -594,72 +596,87 @@ fn emit(
         timings,
         ..
     } = prepared;
+    // Pages and the search index are made at the same time. Each is
+    // parallel, but each has stretches where fewer tasks than threads are
+    // left (the last pages of a stage, a partition being merged, the
+    // index's tail); made one after the other, those stretches left a
+    // core idle, about a twentieth of a large build's time.
+    progress.stage("rendering pages and building the search index", 0);
     let started = Instant::now();
-    progress.stage("rendering pages", 0);
-    let catalogue = crate::catalogue::build(site, config);
-    render::render(site, &catalogue, theme, config, sink, diagnostics, pages)
-        .map_err(BuildError::Output)?;
-    timings.render = started.elapsed();
-
-    let started = Instant::now();
-    progress.stage("building the search index", 0);
-    // A file the sink could not take is kept here, so that its error
-    // reaches the user as it was; any other failure is the index's own
-    // (its spill files).
-    let refused: Mutex<Option<OutputError>> = Mutex::new(None);
-    let hand_on = |name: &str, contents: Contents| {
-        sink.put(OutputFile {
-            path: format!("search/{name}.js"),
-            contents,
-        })
-        .map_err(|e| {
-            let message = e.to_string();
-            refused
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .get_or_insert(e);
-            io::Error::other(message)
-        })
+    let site: &Site = site;
+    let config: &Config = config;
+    let rendered = || {
+        let catalogue = crate::catalogue::build(site, config);
+        let result = render::render(site, &catalogue, theme, config, sink, diagnostics, pages);
+        (result, started.elapsed())
     };
-    let put = |file: IndexFile| hand_on(&file.name, Contents::SharedText(file.script));
-    let keep = |name: &str, size: u64| hand_on(name, Contents::Kept(size));
-    // (what was made, the folder a failure of the index's own is in)
-    let mut unreadable = false;
-    let (indexed, folder) = match index {
-        SearchIndexing::Full(scratch) => (
-            search::write_index(site, config, scratch, &put),
-            scratch.map(|s| s.0),
-        ),
-        SearchIndexing::Live(live) => (live.update(site, config, &put), None),
-        SearchIndexing::Kept {
-            index,
-            dir,
-            generation,
-            scratch,
-        } => {
-            let outputs = search::kept::Outputs {
-                emit: &put,
-                keep: &keep,
-            };
-            let updated = match index.as_mut() {
-                Some(kept) => kept.update(site, config, (dir, scratch.1), generation, &outputs),
-                None => Ok(None),
-            };
-            let indexed = match updated {
-                Ok(Some(bytes)) => Ok(bytes),
-                Ok(None) => search::KeptIndex::build(site, config, scratch, dir, generation, &put)
+    let indexed = || {
+        // A file the sink could not take is kept here, so that its error
+        // reaches the user as it was; any other failure is the index's own
+        // (its spill files).
+        let refused: Mutex<Option<OutputError>> = Mutex::new(None);
+        let hand_on = |name: &str, contents: Contents| {
+            sink.put(OutputFile {
+                path: format!("search/{name}.js"),
+                contents,
+            })
+            .map_err(|e| {
+                let message = e.to_string();
+                refused
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get_or_insert(e);
+                io::Error::other(message)
+            })
+        };
+        let put = |file: IndexFile| hand_on(&file.name, Contents::SharedText(file.script));
+        let keep = |name: &str, size: u64| hand_on(name, Contents::Kept(size));
+        // (what was made, the folder a failure of the index's own is in)
+        let mut unreadable = false;
+        let (indexed, folder) = match index {
+            SearchIndexing::Full(scratch) => (
+                search::write_index(site, config, scratch, &put),
+                scratch.map(|s| s.0),
+            ),
+            SearchIndexing::Live(live) => (live.update(site, config, &put), None),
+            SearchIndexing::Kept {
+                index,
+                dir,
+                generation,
+                scratch,
+            } => {
+                let outputs = search::kept::Outputs {
+                    emit: &put,
+                    keep: &keep,
+                };
+                let updated = match index.as_mut() {
+                    Some(kept) => kept.update(site, config, (dir, scratch.1), generation, &outputs),
+                    None => Ok(None),
+                };
+                let indexed = match updated {
+                    Ok(Some(bytes)) => Ok(bytes),
+                    Ok(None) => search::KeptIndex::build(
+                        site, config, scratch, dir, generation, &put,
+                    )
                     .map(|(bytes, fresh)| {
                         *index = Some(fresh);
                         bytes
                     }),
-                Err(e) => {
-                    unreadable = true;
-                    Err(e)
-                }
-            };
-            (indexed, Some(dir))
-        }
+                    Err(e) => {
+                        unreadable = true;
+                        Err(e)
+                    }
+                };
+                (indexed, Some(dir))
+            }
+        };
+        (indexed, folder, unreadable, refused, started.elapsed())
     };
+    let ((rendered, render_time), (indexed, folder, unreadable, refused, search_time)) =
+        rayon::join(rendered, indexed);
+    timings.render = render_time;
+    timings.search = search_time;
+    rendered.map_err(BuildError::Output)?;
     let search_bytes = indexed.map_err(|e| {
         BuildError::Output(
             refused
@@ -684,7 +701,6 @@ fn emit(
                 }),
         )
     })?;
-    timings.search = started.elapsed();
     for path in sink.taken_twice() {
         diagnostics.push(Diagnostic {
             file: None,
