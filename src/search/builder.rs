@@ -96,7 +96,7 @@ const TERM_OVERHEAD: usize = 96;
 
 impl Partition {
     /// Adds a document's term.
-    fn add(&mut self, doc: u32, term: TermRef, frequency: u32, positions: &[u32]) {
+    fn add(&mut self, doc: u32, term: TermRef, frequency: u32, positions: Option<&[u32]>) {
         let postings = match term {
             TermRef::Packed { key, len } => match self.packed.entry(key) {
                 Entry::Occupied(entry) => entry.into_mut(),

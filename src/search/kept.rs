@@ -557,7 +557,7 @@ fn kept_doc(site: &Site, id: ReportId) -> KeptDoc {
 /// Whether a report's terms of partition `number` differ between `old`
 /// and `new`.
 fn differs(old: &DocTerms, new: &DocTerms, number: usize) -> bool {
-    let before: FxHashMap<&str, (u32, &[u32])> = old
+    let before: FxHashMap<&str, (u32, Option<&[u32]>)> = old
         .partition(number)
         .map(|(term, tf, positions)| (term, (tf, positions)))
         .collect();

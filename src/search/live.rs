@@ -396,7 +396,7 @@ pub(super) fn replace_in(
     old: &DocTerms,
     new: &DocTerms,
 ) -> bool {
-    let before: FxHashMap<&str, (u32, &[u32])> = old
+    let before: FxHashMap<&str, (u32, Option<&[u32]>)> = old
         .partition(number)
         .map(|(term, tf, positions)| (term, (tf, positions)))
         .collect();

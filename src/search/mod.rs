@@ -2,7 +2,8 @@
 //!
 //! The index is built from the site's reports (their title, 文号 and 索引号,
 //! and body text) with the tokenizer of [`tokenize`] — CJK bigrams and
-//! unigrams with positions, whole words for Latin script — so that a
+//! unigrams with positions (a unigram's only at the ends of runs, see
+//! `doc_terms`), whole words for Latin script — so that a
 //! Chinese query matches exactly the reports that contain it as a
 //! substring. Every run of three or four CJK characters is also a term of
 //! its own, without positions ([`phrase_term`]), so that the commonest
@@ -166,8 +167,9 @@ impl Posting<'_> {
 }
 
 impl TermPostings {
-    /// Adds a document (after every one before); returns the bytes added.
-    fn push(&mut self, doc: u32, frequency: u32, positions: &[u32]) -> usize {
+    /// Adds a document (after every one before) with its positions, or
+    /// `None` for a phrase term; returns the bytes added.
+    fn push(&mut self, doc: u32, frequency: u32, positions: Option<&[u32]>) -> usize {
         let before = self.docs.len() + self.positions.len();
         let delta = if self.count == 0 {
             doc
@@ -178,7 +180,9 @@ impl TermPostings {
         self.last_doc = doc;
         self.count += 1;
         self.weights.push(frequency.min(u16::MAX as u32) as u16);
-        if !positions.is_empty() {
+        if let Some(positions) = positions {
+            // A unigram inside a run keeps no positions (see `doc_terms`):
+            // a document may then have none, and its count is 0.
             push_varint(&mut self.positions, positions.len() as u32);
             let mut previous = 0;
             for &p in positions {
@@ -245,8 +249,9 @@ impl TermPostings {
 
     /// These postings with document `doc`'s replaced by `entry` (its
     /// frequency and positions), or taken out when `None`.
-    fn with_doc(&self, doc: u32, mut entry: Option<(u32, &[u32])>) -> TermPostings {
+    fn with_doc(&self, doc: u32, mut entry: Option<(u32, Option<&[u32]>)>) -> TermPostings {
         let mut out = TermPostings::default();
+        let positional = self.has_positions();
         for p in self.iter() {
             if p.doc > doc
                 && let Some((frequency, positions)) = entry.take()
@@ -254,7 +259,8 @@ impl TermPostings {
                 out.push(doc, frequency, positions);
             }
             if p.doc != doc {
-                out.push(p.doc, p.weight, &p.positions());
+                let positions = p.positions();
+                out.push(p.doc, p.weight, positional.then_some(&positions[..]));
             }
         }
         if let Some((frequency, positions)) = entry {
@@ -332,8 +338,9 @@ pub struct SearchIndex {
 }
 
 /// One distinct term of a document: (field, start, end, frequency,
-/// positions from, to, packed key or 0 — see [`doc_terms`]).
-type TermEntry = (u8, u32, u32, u32, u32, u32, u64);
+/// positions from, to, packed key or 0, whether it keeps positions — see
+/// [`doc_terms`]).
+type TermEntry = (u8, u32, u32, u32, u32, u32, u64, bool);
 
 /// A term of a document as the index builder takes it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -364,34 +371,41 @@ pub(crate) struct DocTerms {
 }
 
 impl DocTerms {
-    /// The terms of one partition ([`builder::partition_of`]).
-    fn partition(&self, number: usize) -> impl Iterator<Item = (&str, u32, &[u32])> {
-        self.partition_range(number)
-            .iter()
-            .map(|&(field, start, end, tf, from, to, _)| {
-                (
-                    &self.texts[field as usize][start as usize..end as usize],
-                    tf,
-                    &self.positions[from as usize..to as usize],
-                )
-            })
+    /// The terms of one partition ([`builder::partition_of`]), each with
+    /// its frequency and its positions (`None` for a phrase term).
+    fn partition(&self, number: usize) -> impl Iterator<Item = (&str, u32, Option<&[u32]>)> {
+        self.partition_range(number).iter().map(|entry| {
+            let &(field, start, end, tf, ..) = entry;
+            (
+                &self.texts[field as usize][start as usize..end as usize],
+                tf,
+                self.positions_of(entry),
+            )
+        })
+    }
+
+    fn positions_of(&self, entry: &TermEntry) -> Option<&[u32]> {
+        let &(.., from, to, _, positional) = entry;
+        positional.then(|| &self.positions[from as usize..to as usize])
     }
 
     /// [`DocTerms::partition`] as the index builder takes it: a term with
     /// a packed key by that key, its text not read.
-    fn partition_keyed(&self, number: usize) -> impl Iterator<Item = (TermRef<'_>, u32, &[u32])> {
-        self.partition_range(number)
-            .iter()
-            .map(|&(field, start, end, tf, from, to, key)| {
-                let term = match key {
-                    0 => TermRef::Text(&self.texts[field as usize][start as usize..end as usize]),
-                    key => TermRef::Packed {
-                        key,
-                        len: end - start,
-                    },
-                };
-                (term, tf, &self.positions[from as usize..to as usize])
-            })
+    fn partition_keyed(
+        &self,
+        number: usize,
+    ) -> impl Iterator<Item = (TermRef<'_>, u32, Option<&[u32]>)> {
+        self.partition_range(number).iter().map(|entry| {
+            let &(field, start, end, tf, .., key, _) = entry;
+            let term = match key {
+                0 => TermRef::Text(&self.texts[field as usize][start as usize..end as usize]),
+                key => TermRef::Packed {
+                    key,
+                    len: end - start,
+                },
+            };
+            (term, tf, self.positions_of(entry))
+        })
     }
 
     fn partition_range(&self, number: usize) -> &[TermEntry] {
@@ -400,21 +414,13 @@ impl DocTerms {
     }
 
     #[cfg(test)]
-    fn iter(&self) -> impl Iterator<Item = (&str, u32, &[u32])> {
-        self.terms
-            .iter()
-            .map(|&(field, start, end, tf, from, to, _)| {
-                (
-                    &self.texts[field as usize][start as usize..end as usize],
-                    tf,
-                    &self.positions[from as usize..to as usize],
-                )
-            })
+    fn iter(&self) -> impl Iterator<Item = (&str, u32, Option<&[u32]>)> {
+        (0..builder::PARTITIONS).flat_map(|number| self.partition(number))
     }
 
     /// One term's frequency and positions (for tests).
     #[cfg(test)]
-    fn get(&self, term: &str) -> Option<(u32, &[u32])> {
+    fn get(&self, term: &str) -> Option<(u32, Option<&[u32]>)> {
         self.iter()
             .find(|(t, ..)| *t == term)
             .map(|(_, tf, p)| (tf, p))
@@ -429,6 +435,18 @@ impl DocTerms {
 /// without positions: a query of three or four characters (法治政府, 信访件)
 /// then needs one term's documents instead of the positions of all its
 /// bigrams, which for common words are most of the index.
+///
+/// A unigram keeps the positions only of its occurrences at either end of
+/// a CJK run. A query needs a unigram's position only for a run of one
+/// character (a run of two or more is its bigrams, [`tokenize_query`]),
+/// and such a run's neighbours in the query are words or gaps, never CJK
+/// characters: where the query's text occurs, the character is next to a
+/// word or a gap in the document too, so at an end of its run. (A quoted
+/// "法，规" so no longer matches 法治规划 across its middle character, as it
+/// did when every position was kept: it matches only what contains it.)
+/// Most of a Chinese text's unigrams are inside runs; without their
+/// positions the index of the 10,000-report bench corpus went from 508 MB
+/// to 428 MB.
 fn doc_terms(title: &str, numbers: &str, body: &str) -> (DocTerms, u32) {
     let texts = [
         tokenize::normalize(title),
@@ -448,9 +466,11 @@ fn doc_terms(title: &str, numbers: &str, body: &str) -> (DocTerms, u32) {
     // the BMP) is known by its text, with key 0.
     //
     // Every occurrence is gathered first, (field, start, end, weight,
-    // position or u32::MAX, packed key or 0), and then counted in one
-    // tight loop of hash lookups: interleaved with the scan, the lookups
-    // measured a quarter slower.
+    // position or PHRASE or INSIDE, packed key or 0), and then counted in
+    // one tight loop of hash lookups: interleaved with the scan, the
+    // lookups measured a quarter slower.
+    const PHRASE: u32 = u32::MAX;
+    const INSIDE: u32 = u32::MAX - 1;
     let bytes = texts.iter().map(String::len).sum::<usize>();
     // Up to four per CJK character (three bytes): room for them all at
     // once, since growing would copy a report's worth.
@@ -468,7 +488,12 @@ fn doc_terms(title: &str, numbers: &str, body: &str) -> (DocTerms, u32) {
             len += 1;
             let (key, bigram) = packed_key(span.cjk);
             let (start, end) = (span.start as u32, span.end as u32);
-            occurrences.push((field, start, end, weight, span.pos + offset, key));
+            let pos = if span.inside_run {
+                INSIDE
+            } else {
+                span.pos + offset
+            };
+            occurrences.push((field, start, end, weight, pos, key));
             if !bigram {
                 return;
             }
@@ -489,7 +514,7 @@ fn doc_terms(title: &str, numbers: &str, body: &str) -> (DocTerms, u32) {
                 let key = run[1..].iter().try_fold(run[0].2, |key, &(.., k)| {
                     (key != 0 && k != 0).then_some(key << 16 | (k & 0xFFFF))
                 });
-                occurrences.push((field, run[0].0, end, weight, u32::MAX, key.unwrap_or(0)));
+                occurrences.push((field, run[0].0, end, weight, PHRASE, key.unwrap_or(0)));
             }
         });
     }
@@ -501,7 +526,7 @@ fn doc_terms(title: &str, numbers: &str, body: &str) -> (DocTerms, u32) {
     let mut term_of: Vec<u32> = Vec::with_capacity(occurrences.len());
     for &(field, start, end, weight, pos, key) in &occurrences {
         let new_term = || {
-            terms.push((field, start, end, 0, 0, 0, key));
+            terms.push((field, start, end, 0, 0, 0, key, pos != PHRASE));
             terms.len() as u32 - 1
         };
         let id = if key != 0 {
@@ -512,7 +537,7 @@ fn doc_terms(title: &str, numbers: &str, body: &str) -> (DocTerms, u32) {
         };
         let term = &mut terms[id as usize];
         term.3 += weight;
-        if pos != u32::MAX {
+        if pos < INSIDE {
             term.5 += 1;
         }
         term_of.push(id);
@@ -524,7 +549,7 @@ fn doc_terms(title: &str, numbers: &str, body: &str) -> (DocTerms, u32) {
     // partition is then one run of memory rather than scattered reads.
     let partitions: Vec<u32> = terms
         .iter()
-        .map(|&(field, start, end, .., key)| match key {
+        .map(|&(field, start, end, .., key, _)| match key {
             0 => builder::partition_of(&texts[field as usize][start as usize..end as usize]) as u32,
             key => builder::partition_of_packed(key) as u32,
         })
@@ -537,7 +562,7 @@ fn doc_terms(title: &str, numbers: &str, body: &str) -> (DocTerms, u32) {
         partition_starts[i] += partition_starts[i - 1];
     }
     let mut next = partition_starts.clone();
-    let mut sorted = vec![(0u8, 0, 0, 0, 0, 0, 0); terms.len()];
+    let mut sorted = vec![(0u8, 0, 0, 0, 0, 0, 0, false); terms.len()];
     let mut sorted_at = vec![0u32; terms.len()];
     for ((term, &p), at) in terms.iter().zip(&partitions).zip(&mut sorted_at) {
         *at = next[p as usize];
@@ -555,7 +580,7 @@ fn doc_terms(title: &str, numbers: &str, body: &str) -> (DocTerms, u32) {
     }
     let mut positions = vec![0; next as usize];
     for (&(.., pos, _), &id) in occurrences.iter().zip(&term_of) {
-        if pos != u32::MAX {
+        if pos < INSIDE {
             let term = &mut terms[sorted_at[id as usize] as usize];
             positions[term.5 as usize] = pos;
             term.5 += 1;

@@ -1122,7 +1122,7 @@ mod kept_tests {
         // 10,000 reports.
         let mut postings = TermPostings::default();
         for doc in 0..500 {
-            postings.push(doc * 3, 1, &[(1 << 21) + doc]);
+            postings.push(doc * 3, 1, Some(&[(1 << 21) + doc]));
         }
         let mut files = Vec::new();
         let mut shard = Shard::new();
@@ -1143,23 +1143,24 @@ mod kept_tests {
     #[test]
     fn kept_numbers_are_written_as_push_numbers_writes_them() {
         let mut postings = TermPostings::default();
-        // Differences of one to five LEB128 bytes, and lists of one and
-        // many positions.
-        postings.push(3, 2, &[5, 9]);
-        postings.push(7, 1, &[200]);
-        postings.push(300, 4, &[1, 2, 3, 1000]);
-        postings.push(20_000, 1, &[1 << 21, (1 << 21) + 31, (1 << 21) + 32]);
-        postings.push(u32::MAX - 1, 2, &[u32::MAX - 5, u32::MAX]);
+        // Differences of one to five LEB128 bytes, and lists of none (a
+        // unigram only inside runs), one and many positions.
+        postings.push(3, 2, Some(&[5, 9]));
+        postings.push(7, 1, Some(&[200]));
+        postings.push(8, 3, Some(&[]));
+        postings.push(300, 4, Some(&[1, 2, 3, 1000]));
+        postings.push(20_000, 1, Some(&[1 << 21, (1 << 21) + 31, (1 << 21) + 32]));
+        postings.push(u32::MAX - 1, 2, Some(&[u32::MAX - 5, u32::MAX]));
         let (kept, expected) = written_both_ways(&postings);
         assert_eq!(kept, expected);
         assert_eq!(
             String::from_utf8(expected[1].clone()).unwrap(),
-            "54;e6;111bV;WWWW2V1;w_____35"
+            "54;e6;;111bV;WWWW2V1;w_____35"
         );
         // A phrase term has documents and no positions.
         let mut phrase = TermPostings::default();
-        phrase.push(0, 1, &[]);
-        phrase.push(40, 1, &[]);
+        phrase.push(0, 1, None);
+        phrase.push(40, 1, None);
         let (kept, expected) = written_both_ways(&phrase);
         assert_eq!(kept, expected);
         assert!(kept[1].is_empty());

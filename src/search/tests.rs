@@ -82,6 +82,45 @@ fn contains_word(text: &str, word: &str) -> bool {
     tokenize::tokenize(text).iter().any(|t| t.term == word)
 }
 
+/// A text as the tokenizer divides it: CJK characters, words, and
+/// anything else, which separates (one separator is as good as another).
+#[derive(Clone, Debug, PartialEq)]
+enum Unit {
+    Cjk(char),
+    Word(String),
+    Gap,
+}
+
+fn units(text: &str) -> Vec<Unit> {
+    let mut units = vec![];
+    for c in tokenize::normalize(text).chars() {
+        if tokenize::is_cjk(c) {
+            units.push(Unit::Cjk(c));
+        } else if c.is_alphabetic() || c.is_numeric() {
+            match units.last_mut() {
+                Some(Unit::Word(word)) => word.push(c),
+                _ => units.push(Unit::Word(c.to_string())),
+            }
+        } else {
+            units.push(Unit::Gap);
+        }
+    }
+    units
+}
+
+/// The query that asks for `units`, quoted.
+fn quoted(units: &[Unit]) -> String {
+    let text: String = units
+        .iter()
+        .map(|u| match u {
+            Unit::Cjk(c) => c.to_string(),
+            Unit::Word(w) => w.clone(),
+            Unit::Gap => "，".to_string(),
+        })
+        .collect();
+    format!("\"{text}\"")
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
 
@@ -104,6 +143,39 @@ proptest! {
         // would also match as a prefix.
         prop_assert_eq!(found(&index, &format!("\"{needle}\"")), expected.clone(), "query {}", needle);
         prop_assert_eq!(found(&index, &needle), expected, "query {}", needle);
+    }
+
+    /// Any stretch of a document — CJK characters next to words and gaps,
+    /// as in 第3号 or 遂城办〔2022〕 — is found in every document that has
+    /// it (a unigram keeps only its positions at the ends of CJK runs, which
+    /// must be enough), and, without a gap in it, in no other.
+    #[test]
+    fn mixed_stretches_are_found_wherever_they_are(
+        docs in prop::collection::vec(document(), 1..12),
+        pick in any::<prop::sample::Index>(),
+        start in any::<prop::sample::Index>(),
+        len in 1usize..=5,
+    ) {
+        let doc = units(pick.get(&docs[..]).as_str());
+        prop_assume!(!doc.is_empty());
+        let from = start.index(doc.len());
+        let to = (from + len).min(doc.len());
+        let needle = &doc[from..to];
+        prop_assume!(needle.first() != Some(&Unit::Gap) && needle.last() != Some(&Unit::Gap));
+        let expected: Vec<u32> = docs
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| units(d).windows(needle.len()).any(|w| w == needle))
+            .map(|(i, _)| i as u32)
+            .collect();
+        let query = quoted(needle);
+        let found = found(&index_of(&docs), &query);
+        for doc in &expected {
+            prop_assert!(found.contains(doc), "query {} misses document {}", query, doc);
+        }
+        if !needle.contains(&Unit::Gap) {
+            prop_assert_eq!(found, expected, "query {}", query);
+        }
     }
 
     #[test]
@@ -133,6 +205,42 @@ fn several_terms_are_anded_and_phrases_respect_punctuation() {
     assert_eq!(found(&index, "扫"), [0, 1, 2]);
     assert_eq!(found(&index, "专项 扫黑"), [0]);
     assert!(found(&index, "反诈").is_empty());
+}
+
+#[test]
+fn a_unigram_keeps_only_its_positions_at_the_ends_of_runs() {
+    // 推0 进1 法2 治3 政4 府5 建6 设7 。8 法9 治10
+    let (terms, _) = doc_terms("", "", "推进法治政府建设。法治");
+    let at = |positions: &[u32]| {
+        positions
+            .iter()
+            .map(|p| BODY_OFFSET + p)
+            .collect::<Vec<_>>()
+    };
+    let kept = |term: &str| {
+        let (tf, positions) = terms.get(term).unwrap();
+        (tf, positions.unwrap().to_vec())
+    };
+    assert_eq!(kept("推"), (1, at(&[0])));
+    assert_eq!(kept("设"), (1, at(&[7])));
+    assert_eq!(kept("法"), (2, at(&[9])), "法 at 2 is inside its run");
+    assert_eq!(kept("治"), (2, at(&[10])));
+    assert_eq!(kept("政"), (1, vec![]), "counted, with no position kept");
+    // Bigrams keep every position.
+    assert_eq!(kept("法治"), (2, at(&[2, 9])));
+
+    // Where a query needs a unigram's position, next to a word or a gap,
+    // the document has it at an end of a run.
+    let docs = vec![
+        "关于第3号文件".to_string(),
+        "第三号".to_string(),
+        "法，规".to_string(),
+        "法治规划".to_string(),
+    ];
+    let index = index_of(&docs);
+    assert_eq!(found(&index, "\"第3\""), [0]);
+    assert_eq!(found(&index, "\"3号\""), [0]);
+    assert_eq!(found(&index, "\"法，规\""), [2], "not across 治");
 }
 
 #[test]
@@ -185,13 +293,13 @@ fn three_and_four_characters_are_one_phrase_term() {
     assert_eq!(phrase_term(&tokenize_query("2022年度")), None);
     let (terms, _) = doc_terms("", "", "推进法治政府建设。法治");
     assert!(
-        terms.get("法治政府").unwrap().1.is_empty(),
+        terms.get("法治政府").unwrap().1.is_none(),
         "phrase terms carry no positions"
     );
     assert_eq!(terms.get("法治政").unwrap().0, 1);
     assert_eq!(
         terms.get("法治").unwrap(),
-        (2, &[BODY_OFFSET + 2, BODY_OFFSET + 9][..])
+        (2, Some(&[BODY_OFFSET + 2, BODY_OFFSET + 9][..]))
     );
     assert!(
         terms.get("推进法治政").is_none(),
@@ -264,7 +372,7 @@ fn a_cut_leaves_out_the_files_postings_of_renumbered_documents() {
     let postings = |entries: &[(u32, &[u32])]| {
         let mut p = TermPostings::default();
         for (doc, positions) in entries {
-            p.push(*doc, 1, positions);
+            p.push(*doc, 1, Some(positions));
         }
         p
     };
@@ -543,7 +651,7 @@ fn the_weights_looked_up_are_the_weights_computed() {
     let avg = builder::avg_class(&lens);
     let mut postings = TermPostings::default();
     for doc in 0..400 {
-        postings.push(doc, 1 + doc % 70, &[]);
+        postings.push(doc, 1 + doc % 70, None);
     }
     let computed = builder::bm25_weights(&postings, &lens, avg);
     assert_eq!(builder::Bm25::new(&lens, avg).weights(&postings), computed);

@@ -112,6 +112,8 @@ pub(crate) struct Span {
     /// for a word. (The scan has them at hand; the index builder keys
     /// terms by them without decoding the text again.)
     pub cjk: Option<(char, Option<char>)>,
+    /// A unigram with CJK characters of its run on both sides.
+    pub inside_run: bool,
 }
 
 /// The tokens of `text` (already normalised), in order of position, as
@@ -148,6 +150,7 @@ fn scan(text: &str, mode: Mode, mut emit: impl FnMut(Span)) {
                     end: e,
                     pos,
                     cjk: Some((c, None)),
+                    inside_run: i > 0 && i + 1 < run.len(),
                 });
             }
             if let Some(&(_, next_end, next)) = run.get(i + 1) {
@@ -156,6 +159,7 @@ fn scan(text: &str, mode: Mode, mut emit: impl FnMut(Span)) {
                     end: next_end,
                     pos,
                     cjk: Some((c, Some(next))),
+                    inside_run: false,
                 });
             }
         }
@@ -169,6 +173,7 @@ fn scan(text: &str, mode: Mode, mut emit: impl FnMut(Span)) {
                 end,
                 pos: *pos,
                 cjk: None,
+                inside_run: false,
             });
             *pos += 1;
         }
