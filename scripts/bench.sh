@@ -4,10 +4,12 @@
 #   scripts/bench.sh [N ...]        default: 1000 10000
 #
 # For each N: generates the corpus (once; kept under bench-corpus/, which git
-# ignores) and runs eight kinds of build: `full` from an empty output folder and no
+# ignores) and runs nine kinds of build: `full` from an empty output folder and no
 # build cache (it writes the cache), `unchanged` with nothing changed,
 # `edit` after a sentence is appended to one report (three times: the
-# median build is shown), `publish` after a
+# median build is shown), `reweigh` after a long paragraph is appended to
+# it (its length class moves, so its search weight changes in nearly every
+# index file, as a sentence added now and then does), `publish` after a
 # report dated today is added, `same-day` after a second one of the same
 # day and time is added (numbered before the first: ties go by title),
 # `withdraw` after that one is removed again, `back-dated` after a report
@@ -88,13 +90,18 @@ for n in "${sizes[@]}"; do
     sed -e "s/^date_published: .*/date_published: $1/" -e "s/^date_written: .*/date_written: ${1%% *}/" \
       -e "s/^title: .*/title: $2/" "$edited.orig~"
   }
-  for kind in full unchanged edit publish same-day withdraw back-dated no-cache; do
+  for kind in full unchanged edit reweigh publish same-day withdraw back-dated no-cache; do
     args=() tries=1
     case $kind in
       # Three edits one after another, a sentence appended each time: a
       # build of a third of a second is at the mercy of the machine's
       # noise, so the one of median wall time is shown (and all three).
       edit) tries=3 ;;
+      # An edit long enough to move the report's length class (search
+      # weighs length in steps of a sixteenth to an eighth of it): its
+      # weight changes in nearly every index file. A sentence added does
+      # this now and then; this is that build.
+      reweigh) printf '\n补充说明：%s\n' "$(printf '本报告内容有所更正，请以此为准。%.0s' $(seq 120))" >> "$edited" ;;
       publish) dated "$(date +%F) 09:00" 今日发布的报告 > "$published" ;;
       same-day) dated "$(date +%F) 09:00" 通知：今日第二份报告 > "$second" ;;
       withdraw) rm -f "$second" ;;
