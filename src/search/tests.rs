@@ -63,19 +63,18 @@ fn document() -> impl Strategy<Value = String> {
 
 /// The CJK runs of a text, as the tokenizer sees them.
 fn cjk_runs(text: &str) -> Vec<Vec<char>> {
-    let mut runs = vec![];
-    let mut run = vec![];
-    for c in tokenize::normalize(text).chars() {
-        if tokenize::is_cjk(c) {
-            run.push(c);
-        } else if !run.is_empty() {
-            runs.push(std::mem::take(&mut run));
-        }
-    }
-    if !run.is_empty() {
-        runs.push(run);
-    }
-    runs
+    units(text)
+        .split(|u| !matches!(u, Unit::Cjk(_)))
+        .filter(|run| !run.is_empty())
+        .map(|run| {
+            run.iter()
+                .filter_map(|u| match u {
+                    Unit::Cjk(c) => Some(*c),
+                    _ => None,
+                })
+                .collect()
+        })
+        .collect()
 }
 
 fn contains_word(text: &str, word: &str) -> bool {
@@ -96,7 +95,7 @@ fn units(text: &str) -> Vec<Unit> {
     for c in tokenize::normalize(text).chars() {
         if tokenize::is_cjk(c) {
             units.push(Unit::Cjk(c));
-        } else if c.is_alphabetic() || c.is_numeric() {
+        } else if tokenize::is_word(c) {
             match units.last_mut() {
                 Some(Unit::Word(word)) => word.push(c),
                 _ => units.push(Unit::Word(c.to_string())),

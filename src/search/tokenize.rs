@@ -42,7 +42,8 @@ pub fn is_cjk(c: char) -> bool {
         | 0x30000..=0x3134F)
 }
 
-fn is_word(c: char) -> bool {
+/// Whether `c` belongs to a word: Unicode Alphabetic or Numeric.
+pub(crate) fn is_word(c: char) -> bool {
     c.is_alphabetic() || c.is_numeric()
 }
 
