@@ -129,13 +129,19 @@ pub fn qr_svg(text: &str, label: &str) -> Option<String> {
                 while x < width && row[x] == qrcode::Color::Dark {
                     x += 1;
                 }
-                path.push_str(&format!(
-                    "M{} {}h{}v1h-{}z",
-                    start + quiet,
-                    y + quiet,
-                    x - start,
-                    x - start
-                ));
+                // "M{x} {y}h{run}v1h-{run}z", without `format!`: a
+                // report's code has hundreds of runs, and formatting them
+                // was most of the time its QR code took.
+                let run = x - start;
+                path.push('M');
+                push_decimal(&mut path, start + quiet);
+                path.push(' ');
+                push_decimal(&mut path, y + quiet);
+                path.push('h');
+                push_decimal(&mut path, run);
+                path.push_str("v1h-");
+                push_decimal(&mut path, run);
+                path.push('z');
             } else {
                 x += 1;
             }
@@ -150,6 +156,24 @@ pub fn qr_svg(text: &str, label: &str) -> Option<String> {
          role=\"img\" aria-label=\"{label}\" shape-rendering=\"crispEdges\"><rect width=\"{size}\" height=\"{size}\" fill=\"#fff\"/>\
          <path fill=\"#000\" d=\"{path}\"/></svg>"
     ))
+}
+
+/// Appends `n` in decimal digits.
+fn push_decimal(out: &mut String, n: usize) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut n = n;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &digit in &digits[at..] {
+        out.push(digit as char);
+    }
 }
 
 /// What Open Graph and Twitter card tags say about a page.
@@ -194,6 +218,16 @@ mod tests {
                 .href
                 .starts_with("mailto:?subject=t&body=https%3A")
         );
+    }
+
+    #[test]
+    fn decimals_are_written_digit_by_digit() {
+        let mut out = String::from("M");
+        for n in [0, 7, 10, 177, 1_000_305] {
+            push_decimal(&mut out, n);
+            out.push(' ');
+        }
+        assert_eq!(out, "M0 7 10 177 1000305 ");
     }
 
     #[test]
