@@ -306,6 +306,33 @@ pub fn render_stowed(
     Ok(doc)
 }
 
+/// `html` with each table in a `<div class="table-wrap">`, in one pass
+/// from one `<` to the next (two `replace` calls searched the body twice
+/// with a slower search and copied it twice).
+fn wrap_tables(html: &str) -> String {
+    const OPEN: &str = "<table>";
+    const CLOSE: &str = "</table>";
+    let mut out = String::with_capacity(html.len() + 256);
+    let mut done = 0;
+    let mut from = 0;
+    while let Some(found) = html[from..].find('<') {
+        let at = from + found;
+        let rest = &html[at..];
+        if rest.starts_with(OPEN) {
+            out.push_str(&html[done..at]);
+            out.push_str("<div class=\"table-wrap\"><table>");
+            done = at + OPEN.len();
+        } else if rest.starts_with(CLOSE) {
+            out.push_str(&html[done..at]);
+            out.push_str("</table></div>");
+            done = at + CLOSE.len();
+        }
+        from = at + 1;
+    }
+    out.push_str(&html[done..]);
+    out
+}
+
 /// The rendering of one body without its HTML and text, and those two.
 fn render_parts(body: &str, markdown: &MarkdownOptions) -> (RenderedDoc, String, String) {
     let iframe_hosts = &markdown.iframe_hosts;
@@ -337,9 +364,7 @@ fn render_parts(body: &str, markdown: &MarkdownOptions) -> (RenderedDoc, String,
     } else {
         html
     };
-    let html = html
-        .replace("<table>", "<div class=\"table-wrap\"><table>")
-        .replace("</table>", "</table></div>");
+    let html = wrap_tables(&html);
     let toc = headings
         .state
         .into_inner()
@@ -639,6 +664,16 @@ mod tests {
         let doc = render("## 2022 results\n\n## !!!\n", &MarkdownOptions::default());
         assert_eq!(doc.toc[0].id, "h-2022-results");
         assert_eq!(doc.toc[1].id, "h-");
+    }
+
+    #[test]
+    fn every_table_is_wrapped_and_nothing_else_moves() {
+        assert_eq!(
+            wrap_tables("<p>a < b</p><table><tr></tr></table><tablex><table></table>"),
+            "<p>a < b</p><div class=\"table-wrap\"><table><tr></tr></table></div><tablex>\
+             <div class=\"table-wrap\"><table></table></div>"
+        );
+        assert_eq!(wrap_tables("no tables <"), "no tables <");
     }
 
     #[test]
