@@ -757,7 +757,9 @@ pub fn decode(bytes: &[u8]) -> Result<String, DecodeError> {
     if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
         return Err(DecodeError::Utf16);
     }
-    match std::str::from_utf8(bytes) {
+    // simdutf8 validates a Chinese text several times faster than std
+    // (whose fast path is ASCII), with the same error position.
+    match simdutf8::compat::from_utf8(bytes) {
         Ok(text) => Ok(text.to_string()),
         Err(err) => {
             let line = bytes[..err.valid_up_to()]
