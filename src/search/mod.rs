@@ -522,7 +522,8 @@ fn doc_terms(title: &str, numbers: &str, body: &str) -> (DocTerms, u32) {
     let mut packed: FxHashMap<u64, u32> = FxHashMap::default();
     packed.reserve(occurrences.len() / 2);
     let mut index: FxHashMap<&str, u32> = FxHashMap::default();
-    let mut terms: Vec<TermEntry> = Vec::new();
+    // (Most occurrences are of a term new to the report: room for them.)
+    let mut terms: Vec<TermEntry> = Vec::with_capacity(occurrences.len() * 3 / 4);
     let mut term_of: Vec<u32> = Vec::with_capacity(occurrences.len());
     for &(field, start, end, weight, pos, key) in &occurrences {
         let new_term = || {
@@ -561,15 +562,18 @@ fn doc_terms(title: &str, numbers: &str, body: &str) -> (DocTerms, u32) {
     for i in 1..partition_starts.len() {
         partition_starts[i] += partition_starts[i - 1];
     }
+    // Each term's place in that order, and the terms gathered into it
+    // (collected, so that the table of terms, larger than a core's cache,
+    // is not zeroed first).
     let mut next = partition_starts.clone();
-    let mut sorted = vec![(0u8, 0, 0, 0, 0, 0, 0, false); terms.len()];
     let mut sorted_at = vec![0u32; terms.len()];
-    for ((term, &p), at) in terms.iter().zip(&partitions).zip(&mut sorted_at) {
+    let mut order = vec![0u32; terms.len()];
+    for (id, (&p, at)) in partitions.iter().zip(&mut sorted_at).enumerate() {
         *at = next[p as usize];
-        sorted[*at as usize] = *term;
+        order[*at as usize] = id as u32;
         next[p as usize] += 1;
     }
-    let mut terms = sorted;
+    let mut terms: Vec<TermEntry> = order.iter().map(|&id| terms[id as usize]).collect();
     // Lay the positions out term after term, each in ascending order (the
     // fields' offsets keep them ascending across fields).
     let mut next = 0;

@@ -44,8 +44,21 @@ pub fn is_cjk(c: char) -> bool {
 
 /// Whether `c` belongs to a word: Unicode Alphabetic or Numeric.
 pub(crate) fn is_word(c: char) -> bool {
-    c.is_alphabetic() || c.is_numeric()
+    // The marks of a Chinese text that NFKC leaves as they are, answered
+    // before std's tables, which for a character beyond ASCII take a
+    // search: a tenth of the tokenizer's time went there.
+    if c.is_ascii() {
+        c.is_ascii_alphanumeric()
+    } else {
+        !COMMON_MARKS.contains(&c) && (c.is_alphabetic() || c.is_numeric())
+    }
 }
+
+/// Punctuation common in Chinese text after [`normalize`] (which turns
+/// ，：；（）！？ into their ASCII forms); none belongs to a word.
+const COMMON_MARKS: [char; 12] = [
+    '、', '。', '“', '”', '‘', '’', '《', '》', '【', '】', '—', '·',
+];
 
 /// NFKC without invisible characters, then lower case: the form both the
 /// index and queries are in.
@@ -281,6 +294,18 @@ pub fn shard_key(term: &str) -> &str {
 mod tests {
     use super::*;
     use proptest::strategy::Strategy;
+
+    #[test]
+    fn the_common_marks_are_neither_words_nor_changed_by_normalising() {
+        for c in COMMON_MARKS {
+            assert!(
+                !(c.is_alphabetic() || c.is_numeric()),
+                "{c} is a word character"
+            );
+            assert!(!is_cjk(c), "{c} is CJK");
+            assert_eq!(normalize(&c.to_string()), c.to_string(), "{c} changes");
+        }
+    }
 
     fn terms(tokens: &[Token]) -> Vec<String> {
         tokens
