@@ -10,9 +10,9 @@
 //! memory, where its cache needs them.)
 
 use std::fs::{self, File};
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Where one report's body is in the store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -33,7 +33,13 @@ impl BodyRef {
 #[derive(Debug)]
 pub struct BodyStore {
     path: PathBuf,
-    writer: Mutex<(File, u64)>,
+    /// Written at offsets (never opened to append, which would ignore
+    /// them).
+    writer: File,
+    /// Where the next body goes: each is given its place first and then
+    /// written without a lock, so that the loading threads do not wait
+    /// for each other's writes (they did, a thousand times a build).
+    end: AtomicU64,
     reader: File,
 }
 
@@ -49,7 +55,8 @@ impl BodyStore {
         let reader = File::open(path)?;
         Ok(BodyStore {
             path: path.to_path_buf(),
-            writer: Mutex::new((writer, 0)),
+            writer,
+            end: AtomicU64::new(0),
             reader,
         })
     }
@@ -57,12 +64,13 @@ impl BodyStore {
     /// The store of an earlier build (the build cache's), new bodies
     /// appended after its own.
     pub fn append_to(path: &Path) -> io::Result<BodyStore> {
-        let writer = fs::OpenOptions::new().append(true).open(path)?;
+        let writer = fs::OpenOptions::new().write(true).open(path)?;
         let end = writer.metadata()?.len();
         let reader = File::open(path)?;
         Ok(BodyStore {
             path: path.to_path_buf(),
-            writer: Mutex::new((writer, end)),
+            writer,
+            end: AtomicU64::new(end),
             reader,
         })
     }
@@ -78,12 +86,10 @@ impl BodyStore {
             u32::try_from(s.len()).map_err(|_| io::Error::other("a report body over 4 GB"))
         };
         let (html_len, text_len) = (too_long(html)?, too_long(text)?);
-        let mut guard = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        let (file, end) = &mut *guard;
-        let offset = *end;
-        file.write_all(html.as_bytes())?;
-        file.write_all(text.as_bytes())?;
-        *end += html_len as u64 + text_len as u64;
+        let bytes = html_len as u64 + text_len as u64;
+        let offset = self.end.fetch_add(bytes, Ordering::Relaxed);
+        write_all_at(&self.writer, html.as_bytes(), offset)?;
+        write_all_at(&self.writer, text.as_bytes(), offset + html_len as u64)?;
         Ok(BodyRef {
             offset,
             html_len,
@@ -118,6 +124,26 @@ impl BodyStore {
 #[cfg(unix)]
 fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
     std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+}
+
+#[cfg(unix)]
+fn write_all_at(file: &File, buf: &[u8], offset: u64) -> io::Result<()> {
+    std::os::unix::fs::FileExt::write_all_at(file, buf, offset)
+}
+
+#[cfg(windows)]
+fn write_all_at(file: &File, mut buf: &[u8], mut offset: u64) -> io::Result<()> {
+    use std::os::windows::fs::FileExt;
+    while !buf.is_empty() {
+        match file.seek_write(buf, offset)? {
+            0 => return Err(io::ErrorKind::WriteZero.into()),
+            n => {
+                buf = &buf[n..];
+                offset += n as u64;
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(windows)]
