@@ -81,7 +81,7 @@ pub fn normalize(text: &str) -> String {
             out.push_str(piece);
             out[from..].make_ascii_lowercase();
         } else {
-            out.push_str(&normalize_whole(piece));
+            normalize_into(&mut out, piece);
         }
         let run_end = after
             .find(|c| !is_inert_ideograph(c))
@@ -90,6 +90,28 @@ pub fn normalize(text: &str) -> String {
         rest = &after[run_end..];
     }
     out
+}
+
+/// Appends [`normalize_whole`] of `piece` to `out`, character by
+/// character: a piece is mostly one punctuation mark, and the two strings
+/// `normalize_whole` makes for it were a third of the time spent
+/// normalising. Lower casing a character alone is lower casing it in its
+/// text except for Σ, whose form depends on its neighbours (final
+/// sigma): a piece whose NFKC has one is done whole.
+fn normalize_into(out: &mut String, piece: &str) {
+    let from = out.len();
+    for c in piece.nfkc().filter(|c| !INVISIBLE.contains(c)) {
+        if c == 'Σ' {
+            out.truncate(from);
+            out.push_str(&normalize_whole(piece));
+            return;
+        }
+        if c.is_ascii() {
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.extend(c.to_lowercase());
+        }
+    }
 }
 
 /// [`normalize`] done on the whole text at once.
@@ -391,7 +413,7 @@ mod tests {
     const TRICKY: &[&str] = &[
         "扫", "黑", "㐀", "\u{9fff}", "Σ", "ΑΣ", "σ", ".", "'", "e", "\u{301}", "Ａ", "，", "。",
         "\u{3000}", "ﬁ", "\u{200b}", "\u{feff}", "ｶ", "か", "\u{3099}", "가", "\u{11a8}", "İ", "ẞ",
-        "㍿", "①", "\u{fa10}", "𠀀", "GB/T ", "9704", " ",
+        "㍿", "①", "\u{fa10}", "𠀀", "GB/T ", "9704", " ", "\u{3f9}",
     ];
 
     proptest::proptest! {
