@@ -6,7 +6,8 @@
 /// allocator spent a fifth of the time. Version 2 (the crate's `v2`
 /// feature), whose 10 ms purge delay gives freed memory back to the system
 /// sooner than version 3's 1 s: at 100,000 reports v3 peaked at 1,033 MB,
-/// v2 at 771 MB (glibc: 898 MB).
+/// v2 at 771 MB (glibc: 898 MB). (A build of a site of up to 20,000
+/// reports holds freed memory 100 ms: `gazette::build::purge_delay_ms`.)
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -38,6 +39,16 @@ fn main() -> std::process::ExitCode {
         // memory lower. (Process-wide; a system without THP ignores it.)
         #[cfg(target_os = "linux")]
         let _ = rustix::thread::disable_transparent_huge_pages(true);
+        // How long freed memory is held once the build knows the size of
+        // the site (see `purge_delay_ms`).
+        gazette::build::set_allocator_tuning(|delay| {
+            // SAFETY: sets an option of the allocator, which mimalloc
+            // reads at any time from any thread.
+            #[allow(unsafe_code)]
+            unsafe {
+                libmimalloc_sys::mi_option_set(PURGE_DELAY, delay as std::ffi::c_long)
+            };
+        });
     }
     gazette::cli::run(args)
 }
