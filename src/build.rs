@@ -815,7 +815,6 @@ pub fn build_with(
     }
 }
 
-/// [`build_with`], once.
 /// How the binary sets its allocator's purge delay, in milliseconds
 /// ([`set_allocator_tuning`]).
 pub type AllocatorTuning = fn(purge_delay_ms: i64);
@@ -852,6 +851,7 @@ pub fn purge_delay_ms(reports: usize) -> i64 {
     }
 }
 
+/// [`build_with`], once.
 fn build_once(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildSummary, BuildError> {
     // A mistyped --root is reported before anything is made beside the
     // output folder.
