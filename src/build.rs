@@ -875,29 +875,38 @@ fn build_once(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildSu
     if let Some(tune) = ALLOCATOR_TUNING.get() {
         tune(purge_delay_ms(prepared.site.reports.len()));
     }
-    // What was read is staged for the next build now, and its memory
-    // freed before the pages are made.
-    if let Some(state) = state.take() {
-        if let CacheUse::Reused { read, .. } = &mut cache_use {
-            *read = state.read.read_last;
-        }
-        if let Err(e) = disk.stage(&state) {
-            cache_use = CacheUse::Failed(format!("{}: {e}", disk.dir().display()));
-        }
+    if let (Some(state), CacheUse::Reused { read, .. }) = (&state, &mut cache_use) {
+        *read = state.read.read_last;
     }
-    let caching = !matches!(cache_use, CacheUse::Off | CacheUse::Failed(_));
     // With the cache, and an output folder that still holds what the last
     // build wrote there, only the pages that can have changed are made
     // and the folder is updated in place. Otherwise the new site is
     // written into a staging folder as its pages are made, and swapped in
     // whole. Either way a failed build leaves the folder as it was.
-    let last = caching.then(|| disk.written(&out)).flatten();
+    //
     // The search index kept by the cache is updated only where the output
     // folder holds the files it made: the folder the same build wrote.
+    //
+    // What was read is staged for the next build meanwhile (on a large
+    // site, megabytes written), and its memory freed before the pages are
+    // made.
     let search_dir = search::kept::dir_in(disk.dir());
-    let mut kept_index = last.as_ref().and_then(|last| {
-        search::KeptIndex::load(&search_dir).filter(|index| index.generation == last.token)
-    });
+    let caching = !matches!(cache_use, CacheUse::Off | CacheUse::Failed(_));
+    let (staged, (mut last, mut kept_index)) = rayon::join(
+        || state.take().map(|state| disk.stage(&state)),
+        || {
+            let last = caching.then(|| disk.written(&out)).flatten();
+            let kept_index = last.as_ref().and_then(|last| {
+                search::KeptIndex::load(&search_dir).filter(|index| index.generation == last.token)
+            });
+            (last, kept_index)
+        },
+    );
+    if let Some(Err(e)) = staged {
+        cache_use = CacheUse::Failed(format!("{}: {e}", disk.dir().display()));
+        (last, kept_index) = (None, None);
+    }
+    let caching = !matches!(cache_use, CacheUse::Off | CacheUse::Failed(_));
     let (writer, mut memo) = match last {
         Some(last) => (
             Writer::InPlace(Updater::begin(&out, last.files).map_err(BuildError::Output)?),

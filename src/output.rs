@@ -335,12 +335,12 @@ impl Taken {
             .push((path, size, unchanged));
     }
 
-    /// The paths taken so far, sorted.
+    /// The paths taken so far, sorted (sorted in place, so that asking
+    /// again, as a build does, finds them in order).
     fn paths(&self) -> Vec<String> {
-        let taken = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let mut paths: Vec<String> = taken.iter().map(|(path, ..)| path.clone()).collect();
-        paths.sort();
-        paths
+        let mut taken = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        taken.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        taken.iter().map(|(path, ..)| path.clone()).collect()
     }
 
     /// Everything taken, emptied from here.

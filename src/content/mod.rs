@@ -141,6 +141,7 @@ fn is_markdown(path: &Path) -> bool {
 pub struct ReadCache {
     /// The options the entries were read with; other options clear them.
     options: Option<(i32, bool, bool)>,
+    #[serde(with = "in_parts")]
     files: HashMap<PathBuf, (FileStamp, Arc<ReadDoc>)>,
     /// Files read from disk in the last build (the rest came from here).
     #[serde(skip)]
@@ -214,6 +215,60 @@ impl ReadCache {
             .filter_map(|(_, read)| read.0.as_ref()?.rendered.as_ref()?.stored)
             .map(|at| at.bytes())
             .sum()
+    }
+}
+
+/// The read cache's files as the build cache stores them: in
+/// [`in_parts::PARTS`] parts, each serialised on its own, so that all
+/// threads share the work of writing a large site's cache and of reading
+/// it back (most of the fixed cost of a build after a small edit).
+mod in_parts {
+    use std::collections::HashMap;
+    use std::path::PathBuf;
+    use std::sync::Arc;
+
+    use rayon::prelude::*;
+    use serde::de::Error as _;
+    use serde::ser::Error as _;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::{FileStamp, ReadDoc};
+
+    type Files = HashMap<PathBuf, (FileStamp, Arc<ReadDoc>)>;
+
+    /// Enough parts for any number of threads to share evenly.
+    pub const PARTS: usize = 32;
+
+    /// One part's bytes, serialised as bytes (not as a sequence of numbers).
+    struct Part(Vec<u8>);
+
+    impl Serialize for Part {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.serialize_bytes(&self.0)
+        }
+    }
+
+    pub fn serialize<S: Serializer>(files: &Files, serializer: S) -> Result<S::Ok, S::Error> {
+        let entries: Vec<_> = files.iter().collect();
+        let per_part = entries.len().div_ceil(PARTS).max(1);
+        let parts = entries
+            .par_chunks(per_part)
+            .map(|part| postcard::to_stdvec(part).map(Part))
+            .collect::<Result<Vec<Part>, _>>()
+            .map_err(S::Error::custom)?;
+        serializer.collect_seq(&parts)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Files, D::Error> {
+        let parts = Vec::<&'de [u8]>::deserialize(deserializer)?;
+        let parts = parts
+            .par_iter()
+            .map(|part| postcard::from_bytes::<Vec<(PathBuf, (FileStamp, Arc<ReadDoc>))>>(part))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(D::Error::custom)?;
+        let mut files = HashMap::with_capacity(parts.iter().map(Vec::len).sum());
+        files.extend(parts.into_iter().flatten());
+        Ok(files)
     }
 }
 
