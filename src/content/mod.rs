@@ -925,6 +925,47 @@ mod tests {
     }
 
     #[test]
+    fn the_read_cache_in_parts_reads_back_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let content = dir.path().join(CONTENT_DIR);
+        std::fs::create_dir_all(&content).unwrap();
+        // More files than parts, and not a multiple of them.
+        let names: Vec<String> = (0..3 * in_parts::PARTS + 5)
+            .map(|i| format!("r{i}.md"))
+            .collect();
+        for name in &names {
+            write_report(&content.join(name), &format!("报告 {name}"));
+        }
+        let options = china_options();
+        let mut cache = ReadCache::default();
+        load_cached(
+            dir.path(),
+            &options,
+            &mut Diagnostics::new(),
+            Some(&mut cache),
+            None,
+        );
+        let bytes = postcard::to_stdvec(&cache).unwrap();
+        let mut back: ReadCache = postcard::from_bytes(&bytes).unwrap();
+        assert_eq!(back.files.len(), names.len());
+        for (path, (stamp, read)) in &cache.files {
+            let (back_stamp, back_read) = &back.files[path];
+            assert_eq!(stamp, back_stamp);
+            let title = |read: &ReadDoc| read.0.as_ref().map(|doc| doc.front.title.clone());
+            assert_eq!(title(read), title(back_read), "{}", path.display());
+        }
+        // What was read back serves the next load: nothing is read again.
+        load_cached(
+            dir.path(),
+            &options,
+            &mut Diagnostics::new(),
+            Some(&mut back),
+            None,
+        );
+        assert_eq!(back.read_last, 0);
+    }
+
+    #[test]
     fn the_read_cache_follows_edits_additions_and_removals() {
         let dir = tempfile::tempdir().unwrap();
         let content = dir.path().join(CONTENT_DIR);
