@@ -158,6 +158,9 @@ pub struct Stager {
     out: PathBuf,
     staging: PathBuf,
     backup: PathBuf,
+    /// Whether there is a previous output to compare the files with.
+    previous: bool,
+    folders: Folders,
     taken: Taken,
     finished: bool,
 }
@@ -182,6 +185,7 @@ impl Stager {
             fs::rename(&backup, &out).map_err(io_error("restore the previous output to", &out))?;
         }
         check_replaceable(&out)?;
+        let previous = out.is_dir();
         for leftover in [&staging, &backup] {
             if leftover.exists() {
                 fs::remove_dir_all(leftover)
@@ -193,6 +197,8 @@ impl Stager {
             out,
             staging,
             backup,
+            previous,
+            folders: Folders::default(),
             taken: Taken::default(),
             finished: false,
         })
@@ -236,10 +242,11 @@ impl Sink for Stager {
     fn put(&self, file: OutputFile) -> Result<(), OutputError> {
         let dest = self.staging.join(&file.path);
         let previous = self.out.join(&file.path);
-        let (unchanged, size) = write_unless_same(&file.contents, &previous, &dest)?;
+        let compare = self.previous.then_some(previous.as_path());
+        let (unchanged, size) = write_unless_same(&file.contents, compare, &dest, &self.folders)?;
         if unchanged {
             if let Some(dir) = dest.parent() {
-                fs::create_dir_all(dir).map_err(io_error("create", dir))?;
+                self.folders.make(dir)?;
             }
             keep_previous(&previous, &dest)?;
         }
@@ -252,24 +259,60 @@ impl Sink for Stager {
     }
 }
 
+/// The folders a writer has made (or found) in its staging folder, so
+/// that each is made once: asking the system to make a folder that is
+/// there, as each file's folder was asked for, cost a failed `mkdir` and a
+/// `stat` per file, under a lock on the parent folder that the build's
+/// threads queued on.
+#[derive(Default)]
+struct Folders(Mutex<HashSet<PathBuf>>);
+
+impl Folders {
+    /// Makes `dir` and its parents, unless they are known to be there.
+    fn make(&self, dir: &Path) -> Result<(), OutputError> {
+        let known = |folders: &Mutex<HashSet<PathBuf>>| {
+            folders
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .contains(dir)
+        };
+        if known(&self.0) {
+            return Ok(());
+        }
+        // Made without the lock: another thread making the same folder
+        // meanwhile is harmless.
+        fs::create_dir_all(dir).map_err(io_error("create", dir))?;
+        let mut folders = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        for made in dir.ancestors() {
+            if !folders.insert(made.to_path_buf()) {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Writes `contents` to `dest` (making its folder) unless the file
-/// `previous` has the same bytes or the contents are [`Contents::Kept`];
-/// returns whether they were the same, and their size.
+/// `previous`, when given, has the same bytes, or the contents are
+/// [`Contents::Kept`]; returns whether they were the same, and their size.
 fn write_unless_same(
     contents: &Contents,
-    previous: &Path,
+    previous: Option<&Path>,
     dest: &Path,
+    folders: &Folders,
 ) -> Result<(bool, u64), OutputError> {
     let make_folder = || match dest.parent() {
-        Some(dir) => fs::create_dir_all(dir).map_err(io_error("create", dir)),
+        Some(dir) => folders.make(dir),
         None => Ok(()),
     };
     match contents {
         Contents::Kept(size) => Ok((true, *size)),
         Contents::Bytes(_) | Contents::Shared(_) | Contents::SharedText(_) => {
             let bytes = contents.in_memory().expect("bytes in memory");
-            let same = fs::metadata(previous).is_ok_and(|m| m.len() == bytes.len() as u64)
-                && fs::read(previous).is_ok_and(|old| old == *bytes);
+            let same = previous.is_some_and(|previous| {
+                fs::metadata(previous).is_ok_and(|m| m.len() == bytes.len() as u64)
+                    && fs::read(previous).is_ok_and(|old| old == *bytes)
+            });
             if !same {
                 make_folder()?;
                 fs::write(dest, bytes).map_err(io_error("write", dest))?;
@@ -280,9 +323,13 @@ fn write_unless_same(
             let size = fs::metadata(source)
                 .map_err(io_error("read", source))?
                 .len();
-            let same = fs::metadata(previous).is_ok_and(|m| m.len() == size)
-                && fs::read(previous).ok()
-                    == Some(fs::read(source).map_err(io_error("read", source))?);
+            let same = match previous {
+                Some(previous) if fs::metadata(previous).is_ok_and(|m| m.len() == size) => {
+                    fs::read(previous).ok()
+                        == Some(fs::read(source).map_err(io_error("read", source))?)
+                }
+                _ => false,
+            };
             if !same {
                 make_folder()?;
                 fs::copy(source, dest).map_err(io_error("copy to", dest))?;
@@ -413,6 +460,7 @@ pub struct Updater {
     backup: PathBuf,
     /// The files the last build wrote.
     previous: HashSet<String>,
+    folders: Folders,
     taken: Taken,
     finished: bool,
 }
@@ -444,6 +492,7 @@ impl Updater {
             staging,
             backup,
             previous: previous.into_iter().collect(),
+            folders: Folders::default(),
             taken: Taken::default(),
             finished: false,
         })
@@ -597,7 +646,8 @@ impl Sink for Updater {
     fn put(&self, file: OutputFile) -> Result<(), OutputError> {
         let previous = self.out.join(&file.path);
         let dest = self.staging.join(&file.path);
-        let (unchanged, size) = write_unless_same(&file.contents, &previous, &dest)?;
+        let (unchanged, size) =
+            write_unless_same(&file.contents, Some(&previous), &dest, &self.folders)?;
         self.taken.push(file.path, size, unchanged);
         Ok(())
     }
