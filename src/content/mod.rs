@@ -256,7 +256,9 @@ mod in_parts {
             .map(|part| postcard::to_stdvec(part).map(Part))
             .collect::<Result<Vec<Part>, _>>()
             .map_err(S::Error::custom)?;
-        serializer.collect_seq(&parts)
+        // Each part is let go of once copied: a large site's state is not
+        // held twice.
+        serializer.collect_seq(parts)
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Files, D::Error> {
