@@ -123,6 +123,16 @@ fn push_varint(out: &mut Vec<u8>, mut n: u32) {
     out.push(n as u8);
 }
 
+/// Moves `at` past one document's positions (their count, then each).
+fn skip_positions(bytes: &[u8], at: &mut usize) {
+    for _ in 0..read_varint(bytes, at) {
+        while bytes[*at] >= 0x80 {
+            *at += 1;
+        }
+        *at += 1;
+    }
+}
+
 fn read_varint(bytes: &[u8], at: &mut usize) -> u32 {
     let mut n = 0u32;
     let mut shift = 0;
@@ -248,23 +258,60 @@ impl TermPostings {
     }
 
     /// These postings with document `doc`'s replaced by `entry` (its
-    /// frequency and positions), or taken out when `None`.
-    fn with_doc(&self, doc: u32, mut entry: Option<(u32, Option<&[u32]>)>) -> TermPostings {
-        let mut out = TermPostings::default();
+    /// frequency and positions), or taken out when `None`. The postings
+    /// before and after it are copied as bytes, not decoded and encoded
+    /// again (after an edit halfway down a report, thousands of its terms
+    /// change, many of them in most documents); only the one after it
+    /// gets a new difference.
+    fn with_doc(&self, doc: u32, entry: Option<(u32, Option<&[u32]>)>) -> TermPostings {
         let positional = self.has_positions();
-        for p in self.iter() {
-            if p.doc > doc
-                && let Some((frequency, positions)) = entry.take()
-            {
-                out.push(doc, frequency, positions);
+        let count = self.count as usize;
+        // The first posting at or after `doc`: its index, where its bytes
+        // start, and the document before it.
+        let (mut index, mut doc_at, mut pos_at, mut previous) = (0, 0, 0, 0u32);
+        // That posting's document and where its difference ends.
+        let mut next = None;
+        while index < count {
+            let mut at = doc_at;
+            let d = previous + read_varint(&self.docs, &mut at);
+            if d >= doc {
+                next = Some((d, at));
+                break;
             }
-            if p.doc != doc {
-                let positions = p.positions();
-                out.push(p.doc, p.weight, positional.then_some(&positions[..]));
+            (previous, doc_at) = (d, at);
+            if positional {
+                skip_positions(&self.positions, &mut pos_at);
             }
+            index += 1;
         }
+        let mut out = TermPostings {
+            count: index as u32,
+            docs: self.docs[..doc_at].to_vec(),
+            last_doc: previous,
+            weights: self.weights[..index].to_vec(),
+            positions: self.positions[..pos_at].to_vec(),
+        };
         if let Some((frequency, positions)) = entry {
             out.push(doc, frequency, positions);
+        }
+        if let Some((mut d, mut at)) = next {
+            if d == doc {
+                // `doc`'s own posting, left out: the one after it follows.
+                if positional {
+                    skip_positions(&self.positions, &mut pos_at);
+                }
+                index += 1;
+                if index == count {
+                    return out;
+                }
+                d = doc + read_varint(&self.docs, &mut at);
+            }
+            push_varint(&mut out.docs, d - out.last_doc);
+            out.docs.extend_from_slice(&self.docs[at..]);
+            out.weights.extend_from_slice(&self.weights[index..]);
+            out.positions.extend_from_slice(&self.positions[pos_at..]);
+            out.count += (count - index) as u32;
+            out.last_doc = self.last_doc;
         }
         out
     }

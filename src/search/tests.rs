@@ -670,3 +670,77 @@ fn the_weights_looked_up_are_the_weights_computed() {
             > 100
     );
 }
+
+/// [`TermPostings::with_doc`] as it was first written: every posting
+/// decoded and pushed again.
+fn with_doc_rebuilt(
+    postings: &TermPostings,
+    doc: u32,
+    mut entry: Option<(u32, Option<&[u32]>)>,
+) -> TermPostings {
+    let mut out = TermPostings::default();
+    let positional = postings.has_positions();
+    for p in postings.iter() {
+        if p.doc > doc
+            && let Some((frequency, positions)) = entry.take()
+        {
+            out.push(doc, frequency, positions);
+        }
+        if p.doc != doc {
+            let positions = p.positions();
+            out.push(p.doc, p.weight, positional.then_some(&positions[..]));
+        }
+    }
+    if let Some((frequency, positions)) = entry {
+        out.push(doc, frequency, positions);
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
+
+    /// Replacing, adding or taking out one document's posting, by bytes,
+    /// gives the postings made afresh: documents (gaps of every varint
+    /// length), weights and positions.
+    #[test]
+    fn a_posting_replaced_in_place_is_the_postings_made_again(
+        gaps in prop::collection::vec(prop_oneof![1u32..4, 100u32..300, 20_000u32..40_000], 0..12),
+        positional in any::<bool>(),
+        seed in any::<u64>(),
+        pick in any::<prop::sample::Index>(),
+        shift in 0u32..3,
+        entry in prop::option::of((1u32..70_000, prop::collection::vec(1u32..200, 0..5))),
+    ) {
+        let mut docs = Vec::new();
+        let mut doc = 0;
+        for gap in &gaps {
+            doc += gap;
+            docs.push(doc);
+        }
+        let positions_of = |d: u32| -> Vec<u32> {
+            let n = ((d as u64 ^ seed) % 4) as u32;
+            (0..n).map(|i| i * 130 + d % 7).collect()
+        };
+        let mut postings = TermPostings::default();
+        for &d in &docs {
+            let positions = positions_of(d);
+            postings.push(d, d % 1000 + 1, positional.then_some(&positions[..]));
+        }
+        // An existing document, one between or after them, or the first.
+        let target = match docs.len() {
+            0 => shift,
+            _ => docs[pick.index(docs.len())] + shift,
+        };
+        let entry = entry.map(|(frequency, deltas)| {
+            let mut at = 0;
+            let positions: Vec<u32> = deltas.iter().map(|d| { at += d; at }).collect();
+            (frequency, positions)
+        });
+        let entry = entry.as_ref().map(|(f, p)| (*f, positional.then_some(&p[..])));
+        prop_assert_eq!(
+            postings.with_doc(target, entry),
+            with_doc_rebuilt(&postings, target, entry)
+        );
+    }
+}
