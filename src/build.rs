@@ -906,6 +906,7 @@ fn build_once(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildSu
         cache_use = CacheUse::Failed(format!("{}: {e}", disk.dir().display()));
         (last, kept_index) = (None, None);
     }
+    // (Unless the staging failed.)
     let caching = !matches!(cache_use, CacheUse::Off | CacheUse::Failed(_));
     let (writer, mut memo) = match last {
         Some(last) => (

@@ -270,18 +270,18 @@ struct Folders(Mutex<HashSet<PathBuf>>);
 impl Folders {
     /// Makes `dir` and its parents, unless they are known to be there.
     fn make(&self, dir: &Path) -> Result<(), OutputError> {
-        let known = |folders: &Mutex<HashSet<PathBuf>>| {
-            folders
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .contains(dir)
-        };
-        if known(&self.0) {
+        if self
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(dir)
+        {
             return Ok(());
         }
         // Made without the lock: another thread making the same folder
         // meanwhile is harmless.
         fs::create_dir_all(dir).map_err(io_error("create", dir))?;
+        // Its parents are there too; a known one's are known.
         let mut folders = self.0.lock().unwrap_or_else(|e| e.into_inner());
         for made in dir.ancestors() {
             if !folders.insert(made.to_path_buf()) {
