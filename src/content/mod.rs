@@ -141,8 +141,7 @@ fn is_markdown(path: &Path) -> bool {
 pub struct ReadCache {
     /// The options the entries were read with; other options clear them.
     options: Option<(i32, bool, bool)>,
-    #[serde(with = "in_parts")]
-    files: HashMap<PathBuf, (FileStamp, Arc<ReadDoc>)>,
+    files: in_parts::Files,
     /// Files read from disk in the last build (the rest came from here).
     #[serde(skip)]
     pub read_last: usize,
@@ -219,12 +218,16 @@ impl ReadCache {
 }
 
 /// The read cache's files as the build cache stores them: in
-/// [`in_parts::PARTS`] parts, each serialised on its own, so that all
-/// threads share the work of writing a large site's cache and of reading
-/// it back (most of the fixed cost of a build after a small edit).
+/// [`in_parts::PARTS`] parts by a hash of their paths, each serialised on
+/// its own, so that all threads share the work of reading a large site's
+/// cache back, and a part none of whose files changed is written again as
+/// the bytes it was read from (after a small edit, the state was most of
+/// the build's fixed cost).
 mod in_parts {
+    use std::borrow::Cow;
     use std::collections::HashMap;
-    use std::path::PathBuf;
+    use std::ops::Deref;
+    use std::path::{Path, PathBuf};
     use std::sync::Arc;
 
     use rayon::prelude::*;
@@ -234,43 +237,131 @@ mod in_parts {
 
     use super::{FileStamp, ReadDoc};
 
-    type Files = HashMap<PathBuf, (FileStamp, Arc<ReadDoc>)>;
+    /// A file's stamp and what reading it gave.
+    type Entry = (FileStamp, Arc<ReadDoc>);
 
-    /// Enough parts for any number of threads to share evenly.
-    pub const PARTS: usize = 32;
+    /// Enough parts for any number of threads to share evenly, and few
+    /// enough that a small edit leaves most of them as they were.
+    pub(super) const PARTS: usize = 32;
+
+    /// The files, by path, and per part the bytes it was read back from,
+    /// as long as none of its files changed since.
+    #[derive(Default)]
+    pub(super) struct Files {
+        map: HashMap<PathBuf, Entry>,
+        read: Vec<Option<Vec<u8>>>,
+    }
+
+    /// The part a file is kept in.
+    fn part_of(path: &Path) -> usize {
+        (xxhash_rust::xxh3::xxh3_64(path.as_os_str().as_encoded_bytes()) % PARTS as u64) as usize
+    }
+
+    impl Deref for Files {
+        type Target = HashMap<PathBuf, Entry>;
+
+        fn deref(&self) -> &Self::Target {
+            &self.map
+        }
+    }
+
+    impl Files {
+        /// Forgets the bytes of `path`'s part.
+        fn changed(&mut self, path: &Path) {
+            if let Some(bytes) = self.read.get_mut(part_of(path)) {
+                *bytes = None;
+            }
+        }
+
+        pub(super) fn insert(&mut self, path: PathBuf, entry: Entry) {
+            self.changed(&path);
+            self.map.insert(path, entry);
+        }
+
+        pub(super) fn remove(&mut self, path: &Path) {
+            if self.map.remove(path).is_some() {
+                self.changed(path);
+            }
+        }
+
+        /// Keeps the files whose paths `keep` says.
+        pub(super) fn retain(&mut self, mut keep: impl FnMut(&Path) -> bool) {
+            let read = &mut self.read;
+            self.map.retain(|path, _| {
+                let kept = keep(path);
+                if !kept && let Some(bytes) = read.get_mut(part_of(path)) {
+                    *bytes = None;
+                }
+                kept
+            });
+        }
+
+        pub(super) fn clear(&mut self) {
+            self.map.clear();
+            self.read.clear();
+        }
+    }
 
     /// One part's bytes, serialised as bytes (not as a sequence of numbers).
-    struct Part(Vec<u8>);
+    struct Part<'a>(Cow<'a, [u8]>);
 
-    impl Serialize for Part {
+    impl Serialize for Part<'_> {
         fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
             serializer.serialize_bytes(&self.0)
         }
     }
 
-    pub fn serialize<S: Serializer>(files: &Files, serializer: S) -> Result<S::Ok, S::Error> {
-        let entries: Vec<_> = files.iter().collect();
-        let per_part = entries.len().div_ceil(PARTS).max(1);
-        let parts = entries
-            .par_chunks(per_part)
-            .map(|part| postcard::to_stdvec(part).map(Part))
-            .collect::<Result<Vec<Part>, _>>()
-            .map_err(S::Error::custom)?;
-        // Each part is let go of once copied: a large site's state is not
-        // held twice.
-        serializer.collect_seq(parts)
+    impl Serialize for Files {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            let kept = |part: usize| self.read.get(part).and_then(Option::as_deref);
+            let mut entries: Vec<Vec<(&PathBuf, &Entry)>> = vec![Vec::new(); PARTS];
+            for (path, entry) in &self.map {
+                let part = part_of(path);
+                if kept(part).is_none() {
+                    entries[part].push((path, entry));
+                }
+            }
+            let parts = entries
+                .into_par_iter()
+                .enumerate()
+                .map(|(part, entries)| match kept(part) {
+                    Some(bytes) => Ok(Part(Cow::Borrowed(bytes))),
+                    None => postcard::to_stdvec(&entries).map(|bytes| Part(Cow::Owned(bytes))),
+                })
+                .collect::<Result<Vec<Part>, _>>()
+                .map_err(S::Error::custom)?;
+            // Each part is let go of once copied: a large site's state is not
+            // held twice.
+            serializer.collect_seq(parts)
+        }
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Files, D::Error> {
-        let parts = Vec::<&'de [u8]>::deserialize(deserializer)?;
-        let parts = parts
-            .par_iter()
-            .map(|part| postcard::from_bytes::<Vec<(PathBuf, (FileStamp, Arc<ReadDoc>))>>(part))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(D::Error::custom)?;
-        let mut files = HashMap::with_capacity(parts.iter().map(Vec::len).sum());
-        files.extend(parts.into_iter().flatten());
-        Ok(files)
+    impl<'de> Deserialize<'de> for Files {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Files, D::Error> {
+            let parts = Vec::<&'de [u8]>::deserialize(deserializer)?;
+            if parts.len() != PARTS {
+                return Err(D::Error::custom(
+                    "the files are not in as many parts as expected",
+                ));
+            }
+            let decoded = parts
+                .par_iter()
+                .map(|part| postcard::from_bytes::<Vec<(PathBuf, Entry)>>(part))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(D::Error::custom)?;
+            let mut map = HashMap::with_capacity(decoded.iter().map(Vec::len).sum());
+            for (part, entries) in decoded.into_iter().enumerate() {
+                for (path, entry) in entries {
+                    // Else a change to it would not forget its part's bytes.
+                    if part_of(&path) != part {
+                        return Err(D::Error::custom("a file is in the wrong part"));
+                    }
+                    map.insert(path, entry);
+                }
+            }
+            let read = parts.iter().map(|bytes| Some(bytes.to_vec())).collect();
+            Ok(Files { map, read })
+        }
     }
 }
 
@@ -359,7 +450,7 @@ pub fn load_cached(
         .map(|changed| changed.iter().map(|relative| root.join(relative)).collect());
 
     let empty = HashMap::new();
-    let known = cache.as_deref().map_or(&empty, |c| &c.files);
+    let known = cache.as_deref().map_or(&empty, |c| &*c.files);
     let caching = cache.is_some();
     // (stamp, whether read from disk now, what reading gave); a file that
     // cannot be stamped is read every time and not kept.
@@ -414,14 +505,12 @@ pub fn load_cached(
         // Files that are gone.
         if cache.files.len() > listed {
             let present: HashSet<&Path> = markdown.iter().map(|p| relative_to(root, p)).collect();
-            cache
-                .files
-                .retain(|path, _| present.contains(path.as_path()));
+            cache.files.retain(|path| present.contains(path));
         }
         if cache.serialize {
             let room = crate::disk_cache::room_for(cache.serialized_len);
             cache.serialized = postcard::to_extend(&*cache, room).ok();
-            cache.files = HashMap::new();
+            cache.files = in_parts::Files::default();
         }
     }
     // Without a cache each file's result is owned here alone, and moved.
@@ -950,7 +1039,7 @@ mod tests {
         let bytes = postcard::to_stdvec(&cache).unwrap();
         let mut back: ReadCache = postcard::from_bytes(&bytes).unwrap();
         assert_eq!(back.files.len(), names.len());
-        for (path, (stamp, read)) in &cache.files {
+        for (path, (stamp, read)) in cache.files.iter() {
             let (back_stamp, back_read) = &back.files[path];
             assert_eq!(stamp, back_stamp);
             let title = |read: &ReadDoc| read.0.as_ref().map(|doc| doc.front.title.clone());
@@ -965,6 +1054,59 @@ mod tests {
             None,
         );
         assert_eq!(back.read_last, 0);
+    }
+
+    #[test]
+    fn the_read_cache_writes_again_only_the_parts_that_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let content = dir.path().join(CONTENT_DIR);
+        std::fs::create_dir_all(&content).unwrap();
+        for i in 0..4 * in_parts::PARTS {
+            write_report(&content.join(format!("r{i}.md")), &format!("报告 {i}"));
+        }
+        let options = china_options();
+        let load = |cache: &mut ReadCache| {
+            load_cached(
+                dir.path(),
+                &options,
+                &mut Diagnostics::new(),
+                Some(cache),
+                None,
+            );
+        };
+        let parts = |files: &in_parts::Files| -> Vec<Vec<u8>> {
+            let bytes = postcard::to_stdvec(files).unwrap();
+            let parts: Vec<&[u8]> = postcard::from_bytes(&bytes).unwrap();
+            parts.into_iter().map(<[u8]>::to_vec).collect()
+        };
+        let mut cache = ReadCache::default();
+        load(&mut cache);
+        let mut back: ReadCache =
+            postcard::from_bytes(&postcard::to_stdvec(&cache).unwrap()).unwrap();
+        let before = parts(&back.files);
+        assert_eq!(before.len(), in_parts::PARTS);
+
+        // One file edited (another length, so another stamp) and one gone.
+        write_report(&content.join("r3.md"), "报告 3，已更正");
+        std::fs::remove_file(content.join("r5.md")).unwrap();
+        load(&mut back);
+        assert_eq!(back.read_last, 1);
+        let after = parts(&back.files);
+        let same = before.iter().zip(&after).filter(|(a, b)| a == b).count();
+        assert!(
+            (in_parts::PARTS - 2..in_parts::PARTS).contains(&same),
+            "{same} parts unchanged"
+        );
+        // And what is written reads back as the files are now.
+        let again: ReadCache = postcard::from_bytes(&postcard::to_stdvec(&back).unwrap()).unwrap();
+        assert_eq!(again.files.len(), 4 * in_parts::PARTS - 1);
+        assert!(!knows(&again, "r5.md"));
+        let title = |cache: &ReadCache, name: &str| {
+            let (_, read) = &cache.files[&Path::new(CONTENT_DIR).join(name)];
+            read.0.as_ref().unwrap().front.title.clone()
+        };
+        assert_eq!(title(&again, "r3.md"), "报告 3，已更正");
+        assert_eq!(title(&again, "r4.md"), "报告 4");
     }
 
     #[test]
