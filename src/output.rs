@@ -245,9 +245,7 @@ impl Sink for Stager {
         let compare = self.previous.then_some(previous.as_path());
         let (unchanged, size) = write_unless_same(&file.contents, compare, &dest, &self.folders)?;
         if unchanged {
-            if let Some(dir) = dest.parent() {
-                self.folders.make(dir)?;
-            }
+            self.folders.make_parent_of(&dest)?;
             keep_previous(&previous, &dest)?;
         }
         self.taken.push(file.path, size, unchanged);
@@ -259,11 +257,10 @@ impl Sink for Stager {
     }
 }
 
-/// The folders a writer has made (or found) in its staging folder, so
-/// that each is made once: asking the system to make a folder that is
-/// there, as each file's folder was asked for, cost a failed `mkdir` and a
-/// `stat` per file, under a lock on the parent folder that the build's
-/// threads queued on.
+/// The folders a writer has made (or found), so that each is made once:
+/// asking the system to make a folder that is there, as each file's
+/// folder was asked for, cost a failed `mkdir` and a `stat` per file,
+/// under a lock on the parent folder that the build's threads queued on.
 #[derive(Default)]
 struct Folders(Mutex<HashSet<PathBuf>>);
 
@@ -290,6 +287,14 @@ impl Folders {
         }
         Ok(())
     }
+
+    /// Makes the folder `file` goes in, unless it is known to be there.
+    fn make_parent_of(&self, file: &Path) -> Result<(), OutputError> {
+        match file.parent() {
+            Some(dir) => self.make(dir),
+            None => Ok(()),
+        }
+    }
 }
 
 /// Writes `contents` to `dest` (making its folder) unless the file
@@ -301,10 +306,6 @@ fn write_unless_same(
     dest: &Path,
     folders: &Folders,
 ) -> Result<(bool, u64), OutputError> {
-    let make_folder = || match dest.parent() {
-        Some(dir) => folders.make(dir),
-        None => Ok(()),
-    };
     match contents {
         Contents::Kept(size) => Ok((true, *size)),
         Contents::Bytes(_) | Contents::Shared(_) | Contents::SharedText(_) => {
@@ -314,7 +315,7 @@ fn write_unless_same(
                     && fs::read(previous).is_ok_and(|old| old == *bytes)
             });
             if !same {
-                make_folder()?;
+                folders.make_parent_of(dest)?;
                 fs::write(dest, bytes).map_err(io_error("write", dest))?;
             }
             Ok((same, bytes.len() as u64))
@@ -331,7 +332,7 @@ fn write_unless_same(
                 _ => false,
             };
             if !same {
-                make_folder()?;
+                folders.make_parent_of(dest)?;
                 fs::copy(source, dest).map_err(io_error("copy to", dest))?;
             }
             Ok((same, size))
@@ -590,28 +591,28 @@ impl Updater {
         done: &mut Vec<(&'a str, bool, bool)>,
     ) -> Result<(), OutputError> {
         // The folders known to exist: thousands of files go to a few.
-        let mut folders: HashSet<PathBuf> = HashSet::new();
-        let aside = |path: &str, folders: &mut HashSet<PathBuf>| -> Result<bool, OutputError> {
+        let folders = Folders::default();
+        let aside = |path: &str| -> Result<bool, OutputError> {
             let target = self.out.join(path);
             if fs::symlink_metadata(&target).is_err() {
                 return Ok(false);
             }
             let kept = self.backup.join(path);
-            make_folder_of(&kept, folders)?;
+            folders.make_parent_of(&kept)?;
             fs::rename(&target, &kept).map_err(io_error("move aside", &target))?;
             Ok(true)
         };
         for path in changed {
-            let had_old = aside(path, &mut folders)?;
+            let had_old = aside(path)?;
             done.push((path, had_old, false));
             let target = self.out.join(path);
-            make_folder_of(&target, &mut folders)?;
+            folders.make_parent_of(&target)?;
             fs::rename(self.staging.join(path), &target)
                 .map_err(io_error("move the new file to", &target))?;
             done.last_mut().expect("just pushed").2 = true;
         }
         for path in stale {
-            let had_old = aside(path, &mut folders)?;
+            let had_old = aside(path)?;
             done.push((path, had_old, false));
         }
         Ok(())
@@ -654,19 +655,6 @@ impl Sink for Updater {
 
     fn paths(&self) -> Vec<String> {
         self.taken.paths()
-    }
-}
-
-/// Makes the folder of `file` unless `made` (the folders made or found so
-/// far) has it.
-fn make_folder_of(file: &Path, made: &mut HashSet<PathBuf>) -> Result<(), OutputError> {
-    match file.parent() {
-        Some(dir) if !made.contains(dir) => {
-            fs::create_dir_all(dir).map_err(io_error("create", dir))?;
-            made.insert(dir.to_path_buf());
-            Ok(())
-        }
-        _ => Ok(()),
     }
 }
 
