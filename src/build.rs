@@ -891,7 +891,7 @@ fn build_once(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildSu
     // site, megabytes written), and its memory freed before the pages are
     // made.
     let search_dir = search::kept::dir_in(disk.dir());
-    let caching = !matches!(cache_use, CacheUse::Off | CacheUse::Failed(_));
+    let mut caching = !matches!(cache_use, CacheUse::Off | CacheUse::Failed(_));
     let (staged, (mut last, mut kept_index)) = rayon::join(
         || state.take().map(|state| disk.stage(&state)),
         || {
@@ -904,10 +904,8 @@ fn build_once(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildSu
     );
     if let Some(Err(e)) = staged {
         cache_use = CacheUse::Failed(format!("{}: {e}", disk.dir().display()));
-        (last, kept_index) = (None, None);
+        (caching, last, kept_index) = (false, None, None);
     }
-    // (Unless the staging failed.)
-    let caching = !matches!(cache_use, CacheUse::Off | CacheUse::Failed(_));
     let (writer, mut memo) = match last {
         Some(last) => (
             Writer::InPlace(Updater::begin(&out, last.files).map_err(BuildError::Output)?),

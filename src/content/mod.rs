@@ -265,22 +265,22 @@ mod in_parts {
         }
     }
 
-    impl Files {
-        /// Forgets the bytes of `path`'s part.
-        fn changed(&mut self, path: &Path) {
-            if let Some(bytes) = self.read.get_mut(part_of(path)) {
-                *bytes = None;
-            }
+    /// Forgets the bytes `read` holds of `path`'s part.
+    fn forget_part_of(read: &mut [Option<Vec<u8>>], path: &Path) {
+        if let Some(bytes) = read.get_mut(part_of(path)) {
+            *bytes = None;
         }
+    }
 
+    impl Files {
         pub(super) fn insert(&mut self, path: PathBuf, entry: Entry) {
-            self.changed(&path);
+            forget_part_of(&mut self.read, &path);
             self.map.insert(path, entry);
         }
 
         pub(super) fn remove(&mut self, path: &Path) {
             if self.map.remove(path).is_some() {
-                self.changed(path);
+                forget_part_of(&mut self.read, path);
             }
         }
 
@@ -289,8 +289,8 @@ mod in_parts {
             let read = &mut self.read;
             self.map.retain(|path, _| {
                 let kept = keep(path);
-                if !kept && let Some(bytes) = read.get_mut(part_of(path)) {
-                    *bytes = None;
+                if !kept {
+                    forget_part_of(read, path);
                 }
                 kept
             });
