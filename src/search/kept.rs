@@ -4,8 +4,8 @@
 //!
 //! A full build with the cache writes, besides the index files, each
 //! partition's terms with their frequencies (`TermsWriter`, the
-//! spill format) and notes what each partition made: its files and
-//! directory entries. It also notes every report's title, numbers, the
+//! spill format) and notes what each partition made: each shard's keys
+//! and files, and the directory entries. It also notes every report's title, numbers, the
 //! hash of its Markdown and where its text is in the cache's body store.
 //!
 //! The next build compares each report with that. For a changed report it
@@ -13,8 +13,10 @@
 //! new text, finds the partitions where the report's terms differ (all of
 //! its partitions when its length class changed), reads just those
 //! partitions' terms, replaces the report's postings there as
-//! [`super::LiveIndex`] does, and makes those partitions' files again; every
-//! other partition's files are kept as the output folder holds them. The
+//! [`super::LiveIndex`] does, and makes again those partitions' shards
+//! that hold a term whose postings changed (all of them when the report's
+//! length class moved); every other shard's files are kept as the output
+//! folder holds them, as are every other partition's. The
 //! document table, directories and `meta.js` are made anew (small, and
 //! written only where their bytes changed).
 //!
@@ -48,15 +50,21 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
-use rustc_hash::FxHashMap;
+use std::borrow::Cow;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 
 use super::builder::{
     Bm25, IndexBuilder, PARTITIONS, PartitionStream, SortedTerms, TermsWriter, avg_class, avg_len,
     key_postings_of, length_class,
 };
-use super::live::{LivePartition, make_into, replace_in, touches};
-use super::shards::{self, DirEntry, DocTable, Emitter, IndexFile, KeepFile, MadePartition, Sizes};
+use super::live::{LivePartition, replace_in, sorted_terms, touches};
+use super::shards::{
+    self, DirEntry, DocTable, Emitter, IndexFile, KeepFile, MadePartition, MadeShard, Place,
+    PlannedShard, Sizes, term_part,
+};
+use super::tokenize::shard_key;
 use super::{
     BUILD_BLOCK, DOC_CHUNK, DocTerms, SearchDoc, TermPostings, doc_terms, numbers, report_terms,
     search_doc,
@@ -89,8 +97,8 @@ struct KeptPartition {
     /// above), each later documents' than the one before
     /// ([`read_partition`]).
     appended: Vec<String>,
-    /// The index files it made: name, bytes.
-    files: Vec<(String, u64)>,
+    /// What each of its shards made.
+    shards: Vec<MadeShard>,
     entries: Vec<DirEntry>,
 }
 
@@ -195,11 +203,11 @@ impl KeptIndex {
         let partitions = made
             .into_iter()
             .enumerate()
-            .map(|(number, (files, entries))| KeptPartition {
+            .map(|(number, (shards, entries))| KeptPartition {
                 terms: name(number),
                 base: docs.len() as u32,
                 appended: Vec::new(),
-                files,
+                shards,
                 entries,
             })
             .collect();
@@ -306,12 +314,16 @@ impl KeptIndex {
             return Ok(None);
         }
         let bm25 = Bm25::new(&lens, avg);
+        // Whether number `doc`'s length class moved: the weights of all
+        // its terms change.
+        let reweighs = |doc: u32, len: u32| {
+            self.docs
+                .get(doc as usize)
+                .is_some_and(|was| length_class(was.len as u64) != length_class(len as u64))
+        };
         let mut dirty = vec![false; PARTITIONS];
         for (doc, old, new, len) in &changes {
-            let reweigh = self
-                .docs
-                .get(*doc as usize)
-                .is_some_and(|was| length_class(was.len as u64) != length_class(*len as u64));
+            let reweigh = reweighs(*doc, *len);
             for (number, dirty) in dirty.iter_mut().enumerate() {
                 *dirty |= if reweigh {
                     touches(old, new, number)
@@ -326,7 +338,6 @@ impl KeptIndex {
         // shard's handed on at once).
         let sizes = Sizes::default();
         let out = Emitter::keeping(outputs.emit, outputs.keep);
-        let put = |file: IndexFile| out.put(file);
         // When only reports published since (and the numbers that moved)
         // changed a partition, their terms are written on their own (a
         // report's few terms there, not the partition's), and the
@@ -369,11 +380,11 @@ impl KeptIndex {
                 later
             };
             // A partition whose terms file is written whole again.
-            let whole = |(files, entries): MadePartition| KeptPartition {
+            let whole = |(shards, entries): MadePartition| KeptPartition {
                 terms: name.clone(),
                 base: lens.len() as u32,
                 appended: Vec::new(),
-                files,
+                shards,
                 entries,
             };
             let cut = Some(moved_from as u32);
@@ -401,7 +412,7 @@ impl KeptIndex {
                 let key_postings = key_postings_of(&paths, None, &later)?;
                 let terms = SortedTerms::of_files(&paths, later)?;
                 let mut stream = PartitionStream::new(terms, key_postings, &bm25);
-                let (files, entries) = shards::write_stream(&mut stream, sizes, &out, None, true)?;
+                let (shards, entries) = shards::write_stream(&mut stream, sizes, &out, None, true)?;
                 appended.push(name);
                 return Ok((
                     number,
@@ -409,7 +420,7 @@ impl KeptIndex {
                         terms: was.terms.clone(),
                         base: was.base,
                         appended,
-                        files,
+                        shards,
                         entries,
                     },
                 ));
@@ -420,7 +431,21 @@ impl KeptIndex {
             }
             let terms = partition.terms.iter().map(|(t, p)| (t.as_str(), p));
             write_terms(&dir.join(&name), terms)?;
-            let made = make_into(&mut partition.terms, &bm25, sizes, &put)?;
+            // Only the shards with a term that changed are made again,
+            // unless a report's length class moved (its weights changed
+            // in every term it has here).
+            let reweighed = changes
+                .iter()
+                .any(|(doc, old, new, len)| reweighs(*doc, *len) && touches(old, new, number));
+            let changed = (!reweighed).then_some(&partition.changed);
+            let made = remake(
+                &mut partition.terms,
+                changed,
+                &was.shards,
+                &bm25,
+                sizes,
+                &out,
+            )?;
             Ok((number, whole(made)))
         };
         // Otherwise a partition in memory takes a few times its terms
@@ -449,7 +474,7 @@ impl KeptIndex {
         }
         // The rest keep their files.
         for (partition, _) in self.partitions.iter().zip(&dirty).filter(|(_, d)| !**d) {
-            for (name, size) in &partition.files {
+            for (name, size) in partition.shards.iter().flat_map(|shard| &shard.files) {
                 out.keep(name, *size)?;
             }
         }
@@ -522,6 +547,89 @@ fn read_partition(
     Ok(merged.all()?.into_iter().collect())
 }
 
+/// Makes the files of a partition again from its `terms` (their weights
+/// still frequencies), as a full build makes them, handing each file to
+/// `out`. A shard of the same shard keys as one the last build made
+/// (`was`), none of whose terms is among `changed`, has the same bytes:
+/// its files are kept. With `changed` `None`, every shard is made again.
+fn remake(
+    terms: &mut FxHashMap<String, TermPostings>,
+    changed: Option<&FxHashSet<String>>,
+    was: &[MadeShard],
+    bm25: &Bm25,
+    sizes: Sizes,
+    out: &Emitter,
+) -> io::Result<MadePartition> {
+    // The changed terms by shard key.
+    let mut dirty_keys: FxHashMap<&str, Vec<&str>> = FxHashMap::default();
+    for term in changed.into_iter().flatten() {
+        dirty_keys.entry(shard_key(term)).or_default().push(term);
+    }
+    let dirty = |shard: &PlannedShard| {
+        changed.is_none()
+            || shard.keys.iter().any(|key| {
+                dirty_keys
+                    .get(key.as_str())
+                    .is_some_and(|terms| match shard.part {
+                        None => true,
+                        Some((part, parts)) => terms.iter().any(|t| term_part(t, parts) == part),
+                    })
+            })
+    };
+    // The terms of a shard key with a changed term are weighed in place
+    // (a common term's postings are megabytes); a shard made again for
+    // them may hold other keys' terms, which are weighed as copies.
+    let weighed = |term: &str| changed.is_none() || dirty_keys.contains_key(shard_key(term));
+    for (term, postings) in terms.iter_mut() {
+        if weighed(term) {
+            postings.weights = bm25.weights(postings);
+        }
+    }
+    let weigh = |term: &str, postings| {
+        if weighed(term) {
+            Cow::Borrowed(postings)
+        } else {
+            Cow::Owned(TermPostings {
+                weights: bm25.weights(postings),
+                ..postings.clone()
+            })
+        }
+    };
+    let sorted = sorted_terms(terms);
+    let planned = shards::plan(&sorted, sizes);
+    let last: FxHashMap<Place, &MadeShard> =
+        was.iter().map(|shard| (shard.place(), shard)).collect();
+    let mut made = Vec::with_capacity(planned.len());
+    for shard in &planned {
+        let kept = last.get(&shard.place());
+        match kept {
+            Some(kept) if !dirty(shard) => {
+                for (name, size) in &kept.files {
+                    out.keep(name, *size)?;
+                }
+                made.push((*kept).clone());
+            }
+            _ => {
+                let (files, names) = shards::make_shard(shard, &sorted, sizes, weigh);
+                made.push(MadeShard {
+                    keys: shard.keys.clone(),
+                    part: shard.part,
+                    names,
+                    files: files
+                        .iter()
+                        .map(|file| (file.name.clone(), file.script.len() as u64))
+                        .collect(),
+                });
+                for file in files {
+                    out.put(file)?;
+                }
+            }
+        }
+    }
+    let entries = shards::plan_entries(&planned, made.iter().map(|shard| &shard.names));
+    Ok((made, entries))
+}
+
 /// Writes `terms` to a terms file at `path`, in the order of the terms.
 fn write_terms<'t>(
     path: &Path,
@@ -574,4 +682,123 @@ fn differs(old: &DocTerms, new: &DocTerms, number: usize) -> bool {
 /// The search folder of the cache folder `cache`.
 pub fn dir_in(cache: &Path) -> PathBuf {
     cache.join("search")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+
+    /// A partition over 20 documents: 法 in every one (its key split in
+    /// four parts), 务 in a third (two parts), 甲 and 乙 in a tenth (they
+    /// share a shard). `edit` changes document 3's frequency of one term
+    /// of 务 and one of 乙.
+    fn partition(edit: bool) -> FxHashMap<String, TermPostings> {
+        let mut terms: FxHashMap<String, TermPostings> = FxHashMap::default();
+        for doc in 0..20 {
+            for (key, every) in [("法", 1), ("务", 3), ("甲", 10), ("乙", 10)] {
+                for n in 0..12u32 {
+                    if (doc + n) % every != 0 {
+                        continue;
+                    }
+                    let term = format!("{key}{}", char::from_u32(0x4E00 + n).unwrap());
+                    let mut tf = 1 + (doc + n) % 3;
+                    if edit && doc == 3 && [("务", 3), ("乙", 7)].contains(&(key, n)) {
+                        tf += 1;
+                    }
+                    let positions: Vec<u32> = (0..tf).map(|i| i * 7 + n).collect();
+                    terms
+                        .entry(term)
+                        .or_default()
+                        .push(doc, tf, Some(&positions));
+                }
+            }
+        }
+        terms
+    }
+
+    /// Remakes `terms` as [`remake`] does and returns what it made, the
+    /// files handed on, and the names of the files kept.
+    fn remade(
+        mut terms: FxHashMap<String, TermPostings>,
+        changed: Option<&FxHashSet<String>>,
+        was: &[MadeShard],
+    ) -> (MadePartition, Vec<IndexFile>, Vec<String>) {
+        let sizes = Sizes {
+            own_position_file: 200,
+            shard_postings: 60,
+        };
+        let lens = vec![40; 20];
+        let bm25 = Bm25::new(&lens, avg_class(&lens));
+        let (put, kept) = (Mutex::new(Vec::new()), Mutex::new(Vec::new()));
+        let emit = |file: IndexFile| {
+            put.lock().unwrap().push(file);
+            Ok(())
+        };
+        let keep = |name: &str, _: u64| {
+            kept.lock().unwrap().push(name.to_string());
+            Ok(())
+        };
+        let out = Emitter::keeping(&emit, &keep);
+        let made = remake(&mut terms, changed, was, &bm25, sizes, &out).unwrap();
+        (made, put.into_inner().unwrap(), kept.into_inner().unwrap())
+    }
+
+    #[test]
+    fn a_partition_made_again_keeps_the_shards_none_of_whose_terms_changed() {
+        let (before, ..) = remade(partition(false), None, &[]);
+        let parts = |key: &str| {
+            let shards = before.0.iter().filter(|s| s.keys.iter().any(|k| k == key));
+            shards.map(|s| (s.keys.len(), s.part)).collect::<Vec<_>>()
+        };
+        assert_eq!(parts("法").len(), 4, "{:?}", before.0);
+        assert_eq!(parts("务"), [(1, Some((0, 2))), (1, Some((1, 2)))]);
+        assert_eq!(parts("甲"), [(2, None)]);
+
+        let (old, new) = (partition(false), partition(true));
+        let changed: FxHashSet<String> = new
+            .iter()
+            .filter(|(term, postings)| old[*term].weights != postings.weights)
+            .map(|(term, _)| term.clone())
+            .collect();
+        assert_eq!(changed.len(), 2, "{changed:?}");
+        let (fresh, fresh_files, _) = remade(new.clone(), None, &[]);
+        let (again, put, kept) = remade(new, Some(&changed), &before.0);
+
+        // Byte for byte what a partition made afresh is.
+        assert_eq!(again, fresh);
+        let mut all: Vec<&str> = put.iter().map(|f| f.name.as_str()).collect();
+        all.extend(kept.iter().map(String::as_str));
+        all.sort_unstable();
+        let mut expected: Vec<&str> = fresh_files.iter().map(|f| f.name.as_str()).collect();
+        expected.sort_unstable();
+        assert_eq!(all, expected);
+        for file in &put {
+            let same = fresh_files.iter().find(|f| f.name == file.name).unwrap();
+            assert_eq!(file.script, same.script);
+        }
+        // Only the shard of 乙 and 甲, and the part of 务 with the term
+        // that changed, were made again.
+        let made_again: Vec<Place> = again
+            .0
+            .iter()
+            .filter(|shard| put.iter().any(|f| f.name == shard.names[0]))
+            .map(MadeShard::place)
+            .collect();
+        let part = shards::term_part(&format!("务{}", char::from_u32(0x4E03).unwrap()), 2);
+        assert_eq!(
+            made_again,
+            [
+                (&["务".to_string()][..], Some((part, 2))),
+                (&["乙".to_string(), "甲".to_string()][..], None)
+            ]
+        );
+        assert!(
+            kept.len() > put.len(),
+            "{} kept, {} made",
+            kept.len(),
+            put.len()
+        );
+    }
 }

@@ -33,8 +33,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::builder::{Bm25, IndexBuilder, avg_class, avg_len, length_class};
 use super::shards::{
-    DirEntry, DocTable, Emitter, IndexFile, MadePartition, PlannedShard, Sizes, make_shard, plan,
-    plan_entries, write_partition,
+    DirEntry, DocTable, Emitter, IndexFile, PlannedShard, Sizes, make_shard, plan, plan_entries,
 };
 use super::{BUILD_BLOCK, DOC_CHUNK, DocTerms, SearchDoc, TermInputs, TermPostings, search_doc};
 use crate::config::{Config, Language};
@@ -76,7 +75,7 @@ pub(super) struct LivePartition {
     /// thousands).
     shards: FxHashMap<u64, MadeShard>,
     /// Terms whose postings changed since the shards were made.
-    changed: FxHashSet<String>,
+    pub changed: FxHashSet<String>,
 }
 
 impl LivePartition {
@@ -442,33 +441,11 @@ pub(super) fn replace_in(
 }
 
 /// A partition's terms, sorted.
-fn sorted_terms(terms: &FxHashMap<String, TermPostings>) -> Vec<(&str, &TermPostings)> {
+pub(super) fn sorted_terms(terms: &FxHashMap<String, TermPostings>) -> Vec<(&str, &TermPostings)> {
     let mut sorted: Vec<(&str, &TermPostings)> =
         terms.iter().map(|(t, p)| (t.as_str(), p)).collect();
     sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
     sorted
-}
-
-/// Makes the files of one partition as [`make`] does, handing each
-/// shard's to `put` as soon as it is made (a large partition's files are
-/// tens of megabytes); returns their names and bytes, and the directory
-/// entries. The terms' frequencies become their weights in place (a copy
-/// of a common term's postings is megabytes).
-pub(super) fn make_into(
-    terms: &mut FxHashMap<String, TermPostings>,
-    bm25: &Bm25,
-    sizes: Sizes,
-    put: &dyn Fn(IndexFile) -> io::Result<()>,
-) -> io::Result<MadePartition> {
-    for postings in terms.values_mut() {
-        postings.weights = bm25.weights(postings);
-    }
-    let mut made = Vec::new();
-    let entries = write_partition(&sorted_terms(terms), sizes, Cow::Borrowed, &mut |file| {
-        made.push((file.name.clone(), file.script.len() as u64));
-        put(file)
-    })?;
-    Ok((made, entries))
 }
 
 /// The files of one partition and its directory entries, as
@@ -497,7 +474,7 @@ pub(super) fn make(
                 .collect()
         })
         .unwrap_or_default();
-    let weigh = |postings: &TermPostings| {
+    let weigh = |_: &str, postings: &TermPostings| {
         Cow::Owned(TermPostings {
             weights: bm25.weights(postings),
             ..postings.clone()

@@ -232,13 +232,17 @@ fn deltas(values: impl IntoIterator<Item = u32>) -> impl Iterator<Item = u32> {
 /// One term shard being filled (and its position shard): the terms of
 /// some shard keys, or of one part of a split key.
 struct Shard {
-    /// The shard keys whose terms are here (none for a part of a split key).
+    /// The shard keys whose terms are here (for a part of a split key, its
+    /// key, put in when the key ends).
     keys: Vec<String>,
     postings: usize,
     /// The terms' data.
     term_data: ScriptBuffer,
     /// The positions of the terms that keep them in the shard.
     position_data: ScriptBuffer,
+    /// The files it made so far (name, bytes): its terms' own position
+    /// files.
+    files: Vec<(String, u64)>,
 }
 
 impl Shard {
@@ -248,6 +252,7 @@ impl Shard {
             postings: 0,
             term_data: ScriptBuffer::object("t"),
             position_data: ScriptBuffer::object("p"),
+            files: Vec::new(),
         }
     }
 
@@ -304,6 +309,7 @@ impl Shard {
             let own = file.finish();
             term_data.push(b'|');
             term_data.extend_from_slice(own.name.as_bytes());
+            self.files.push((own.name.clone(), own.script.len() as u64));
             emit(own)?;
         }
         term_data.push(b'"');
@@ -311,11 +317,13 @@ impl Shard {
     }
 
     /// Hands the term shard and position shard (none when no term keeps
-    /// positions here) to `emit`; returns their names.
+    /// positions here) to `emit`; returns what it made, as a shard of
+    /// `keys` (`part` of a split key).
     fn finish(
         mut self,
+        part: Option<(usize, usize)>,
         emit: &mut dyn FnMut(IndexFile) -> io::Result<()>,
-    ) -> io::Result<(Vec<String>, [String; 2])> {
+    ) -> io::Result<MadeShard> {
         let has_positions = self.position_data.has_entries();
         self.term_data.bytes.push(b'}');
         self.position_data.bytes.push(b'}');
@@ -325,11 +333,42 @@ impl Shard {
             t.name.clone(),
             p.as_ref().map_or(String::new(), |p| p.name.clone()),
         ];
+        self.files.push((t.name.clone(), t.script.len() as u64));
         emit(t)?;
         if let Some(p) = p {
+            self.files.push((p.name.clone(), p.script.len() as u64));
             emit(p)?;
         }
-        Ok((self.keys, names))
+        Ok(MadeShard {
+            keys: self.keys,
+            part,
+            names,
+            files: self.files,
+        })
+    }
+}
+
+/// What one shard made: the shard keys it holds (one, for `part` of a
+/// split key: part, of how many), the names of its term and position
+/// shard, and all its files (name, bytes), its terms' own position files
+/// among them. The build cache keeps it, to keep the shard's files when
+/// none of its terms changed ([`super::kept`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub(crate) struct MadeShard {
+    pub keys: Vec<String>,
+    pub part: Option<(usize, usize)>,
+    pub names: [String; 2],
+    pub files: Vec<(String, u64)>,
+}
+
+/// Where a shard is in a partition's layout: its shard keys, and its part
+/// of a split key. Two shards in one place of two layouts that hold the
+/// same terms with the same postings have the same bytes.
+pub(crate) type Place<'a> = (&'a [String], Option<(usize, usize)>);
+
+impl MadeShard {
+    pub fn place(&self) -> Place<'_> {
+        (&self.keys, self.part)
     }
 }
 
@@ -417,6 +456,7 @@ struct PartitionWriter<'e> {
     /// The parts' shards of the key whose terms are coming, when split.
     split: Vec<Shard>,
     entries: BTreeMap<String, Vec<[String; 2]>>,
+    made: Vec<MadeShard>,
 }
 
 impl<'e> PartitionWriter<'e> {
@@ -428,6 +468,7 @@ impl<'e> PartitionWriter<'e> {
             shared: Shard::new(),
             split: Vec::new(),
             entries: BTreeMap::new(),
+            made: Vec::new(),
         }
     }
 
@@ -458,9 +499,14 @@ impl<'e> PartitionWriter<'e> {
         if self.split.is_empty() {
             return Ok(());
         }
-        let mut parts = Vec::with_capacity(self.split.len());
-        for shard in std::mem::take(&mut self.split) {
-            parts.push(shard.finish(self.emit)?.1);
+        let split = std::mem::take(&mut self.split);
+        let count = split.len();
+        let mut parts = Vec::with_capacity(count);
+        for (part, mut shard) in split.into_iter().enumerate() {
+            shard.keys.push(key.clone());
+            let made = shard.finish(Some((part, count)), self.emit)?;
+            parts.push(made.names.clone());
+            self.made.push(made);
         }
         self.entries.insert(key, parts);
         Ok(())
@@ -468,21 +514,23 @@ impl<'e> PartitionWriter<'e> {
 
     fn flush_shared(&mut self) -> io::Result<()> {
         let shard = std::mem::replace(&mut self.shared, Shard::new());
-        let (keys, names) = shard.finish(self.emit)?;
-        for key in keys {
-            self.entries.insert(key, vec![names.clone()]);
+        let made = shard.finish(None, self.emit)?;
+        for key in &made.keys {
+            self.entries.insert(key.clone(), vec![made.names.clone()]);
         }
+        self.made.push(made);
         Ok(())
     }
 
-    /// Makes the last shards; returns every key's directory entry.
-    fn finish(mut self) -> io::Result<Vec<DirEntry>> {
+    /// Makes the last shards; returns every key's directory entry and
+    /// what each shard made.
+    fn finish(mut self) -> io::Result<(Vec<DirEntry>, Vec<MadeShard>)> {
         let last = std::mem::take(&mut self.layout.key);
         self.end_key(last)?;
         if !self.shared.keys.is_empty() {
             self.flush_shared()?;
         }
-        Ok(self.entries.into_iter().collect())
+        Ok((self.entries.into_iter().collect(), self.made))
     }
 }
 
@@ -498,6 +546,10 @@ pub(super) struct PlannedShard {
 }
 
 impl PlannedShard {
+    pub fn place(&self) -> Place<'_> {
+        (&self.keys, self.part)
+    }
+
     /// What the shard is, by name: equal for two shards holding the same
     /// terms in the same place of the layout.
     pub fn signature(&self, terms: &[(&str, &TermPostings)]) -> u64 {
@@ -559,7 +611,7 @@ pub(super) fn make_shard<'t>(
     shard: &PlannedShard,
     terms: &[(&str, &'t TermPostings)],
     sizes: Sizes,
-    weigh: impl Fn(&'t TermPostings) -> Cow<'t, TermPostings>,
+    weigh: impl Fn(&str, &'t TermPostings) -> Cow<'t, TermPostings>,
 ) -> (Vec<IndexFile>, [String; 2]) {
     let mut files = Vec::new();
     let mut emit = |file: IndexFile| {
@@ -569,11 +621,16 @@ pub(super) fn make_shard<'t>(
     let mut made = Shard::new();
     for i in &shard.terms {
         let (term, postings) = terms[*i as usize];
-        made.add(term, &weigh(postings), sizes.own_position_file, &mut emit)
-            .expect("files in memory");
+        made.add(
+            term,
+            &weigh(term, postings),
+            sizes.own_position_file,
+            &mut emit,
+        )
+        .expect("files in memory");
     }
-    let (_, names) = made.finish(&mut emit).expect("files in memory");
-    (files, names)
+    let made = made.finish(shard.part, &mut emit).expect("files in memory");
+    (files, made.names)
 }
 
 /// The directory entries of the shards of `plan`, given the names each
@@ -860,8 +917,9 @@ pub(crate) fn write_files(
     write_files_keeping(builder, sizes, out, None).map(|_| ())
 }
 
-/// The files a partition made (name, bytes) and its directory entries.
-pub(crate) type MadePartition = (Vec<(String, u64)>, Vec<DirEntry>);
+/// What each shard of a partition made, and the partition's directory
+/// entries.
+pub(crate) type MadePartition = (Vec<MadeShard>, Vec<DirEntry>);
 
 /// [`write_files`]; with `keep`, each partition's terms (frequencies, not
 /// weights) are also written to the file `keep` names for the
@@ -890,8 +948,8 @@ pub(crate) fn write_files_keeping(
 
 /// Makes the shards of one partition from its terms as `stream` gives
 /// them, handing each file to `out` as it is made; with `keep`, the terms
-/// (frequencies, not weights) are also written to that file. Returns the
-/// files made (when `record`) and the directory entries.
+/// (frequencies, not weights) are also written to that file. Returns what
+/// each shard made (when `record`) and the directory entries.
 pub(crate) fn write_stream(
     stream: &mut PartitionStream,
     sizes: Sizes,
@@ -899,13 +957,7 @@ pub(crate) fn write_stream(
     keep: Option<std::path::PathBuf>,
     record: bool,
 ) -> io::Result<MadePartition> {
-    let mut files = Vec::new();
-    let mut emit = |file: IndexFile| {
-        if record {
-            files.push((file.name.clone(), file.script.len() as u64));
-        }
-        out.put(file)
-    };
+    let mut emit = |file: IndexFile| out.put(file);
     let mut writer = PartitionWriter::new(sizes, &mut emit);
     let mut kept = keep
         .map(|path| super::builder::TermsWriter::create(&path))
@@ -919,11 +971,14 @@ pub(crate) fn write_stream(
         let key_postings = stream.key_postings(shard_key(&term));
         writer.add(&term, &postings, key_postings)?;
     }
-    let entries = writer.finish()?;
+    let (entries, mut made) = writer.finish()?;
     if let Some(kept) = kept {
         kept.finish()?;
     }
-    Ok((files, entries))
+    if !record {
+        made = Vec::new();
+    }
+    Ok((made, entries))
 }
 
 /// Makes the shards of one partition held in memory, from its terms in
@@ -940,7 +995,7 @@ pub(super) fn write_partition<'t>(
     for (term, postings) in terms {
         writer.add(term, &weigh(postings), key_postings[shard_key(term)])?;
     }
-    writer.finish()
+    Ok(writer.finish()?.0)
 }
 
 /// Every file of an index in memory; `meta` last.
