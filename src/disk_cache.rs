@@ -34,7 +34,7 @@ use crate::render::PageMemo;
 pub const CACHE_DIR: &str = ".gazette-cache";
 
 /// Changes whenever what the cache holds changes shape.
-const FORMAT: u32 = 8;
+const FORMAT: u32 = 9;
 
 /// What a cache was made with: a cache made with anything else is not used.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

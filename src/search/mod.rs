@@ -3,7 +3,8 @@
 //! The index is built from the site's reports (their title, 文号 and 索引号,
 //! and body text) with the tokenizer of [`tokenize`] — CJK bigrams and
 //! unigrams with positions (a unigram's only at the ends of runs, see
-//! `doc_terms`), whole words for Latin script — so that a
+//! `doc_terms`; each paragraph's from a multiple of 1,024, see
+//! `Paragraphs`), whole words for Latin script — so that a
 //! Chinese query matches exactly the reports that contain it as a
 //! substring. Every run of three or four CJK characters is also a term of
 //! its own, without positions ([`phrase_term`]), so that the commonest
@@ -71,6 +72,61 @@ const FIELD_BOOST: u32 = 5;
 /// across the end of the title and the start of the body.
 const NUMBERS_OFFSET: u32 = 1 << 20;
 const BODY_OFFSET: u32 = 1 << 21;
+/// Each paragraph's positions start at a multiple of this
+/// ([`Paragraphs`]).
+const PARAGRAPH_STRIDE: u32 = 1024;
+
+/// Places a field's tokens paragraph by paragraph (paragraphs are
+/// separated by a blank line, as [`crate::markdown`]'s plain text has
+/// them): each paragraph starts at the first multiple of
+/// [`PARAGRAPH_STRIDE`] after the paragraph before it ends, its tokens
+/// one after another from there as the tokenizer numbers them. A phrase
+/// is matched by consecutive positions, which a paragraph keeps; nothing
+/// matches across paragraphs in any case (a line break is a separator).
+///
+/// So a sentence put in or taken out of a paragraph moves only the
+/// positions after it in that paragraph (unless the paragraph's end
+/// crosses a multiple of the stride), and a build after such an edit
+/// changes the postings of the terms of one paragraph, not of every term
+/// after it in the report: the build cache makes a few index shards again
+/// ([`kept`]), not the whole index.
+struct Paragraphs<'t> {
+    text: &'t str,
+    /// Where the next paragraph break is, in bytes.
+    next_break: Option<usize>,
+    /// What is added to the tokenizer's positions in this paragraph.
+    shift: i64,
+    /// The last position placed.
+    last: Option<u32>,
+}
+
+impl<'t> Paragraphs<'t> {
+    fn new(text: &'t str) -> Paragraphs<'t> {
+        Paragraphs {
+            text,
+            next_break: text.find("\n\n"),
+            shift: 0,
+            last: None,
+        }
+    }
+
+    /// The position of the next token, which starts at byte `start` and
+    /// has position `pos` in the tokenizer's numbering.
+    fn place(&mut self, start: usize, pos: u32) -> u32 {
+        if self.next_break.is_some_and(|at| at < start) {
+            while let Some(at) = self.next_break.filter(|at| *at < start) {
+                self.next_break = self.text[at + 2..].find("\n\n").map(|i| at + 2 + i);
+            }
+            let first = self
+                .last
+                .map_or(0, |last| (last / PARAGRAPH_STRIDE + 1) * PARAGRAPH_STRIDE);
+            self.shift = first as i64 - pos as i64;
+        }
+        let placed = (pos as i64 + self.shift) as u32;
+        self.last = Some(placed);
+        placed
+    }
+}
 
 /// One searchable report.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -531,14 +587,16 @@ fn doc_terms(title: &str, numbers: &str, body: &str) -> (DocTerms, u32) {
         // (A fixed array: shifting a vector called memmove per bigram.)
         let mut recent = [(0u32, 0u32, 0u64); LONGEST_PHRASE_TERM - 1];
         let mut held = 0;
+        let mut paragraphs = Paragraphs::new(&texts[field as usize]);
         tokenize::scan_index(&texts[field as usize], |span| {
             len += 1;
             let (key, bigram) = packed_key(span.cjk);
             let (start, end) = (span.start as u32, span.end as u32);
+            let placed = paragraphs.place(span.start, span.pos);
             let pos = if span.inside_run {
                 INSIDE
             } else {
-                span.pos + offset
+                placed + offset
             };
             occurrences.push((field, start, end, weight, pos, key));
             if !bigram {

@@ -286,6 +286,38 @@ fn a_title_match_ranks_first() {
     assert_eq!(by_date, [1, 0]);
 }
 
+/// Positions go paragraph by paragraph: a sentence put into one
+/// paragraph moves no position of the next, unless that paragraph then
+/// ends past a multiple of the stride.
+#[test]
+fn each_paragraph_starts_at_a_multiple_of_the_stride() {
+    let at = |body: &str, term: &str| {
+        doc_terms("", "", body)
+            .0
+            .get(term)
+            .unwrap()
+            .1
+            .unwrap()
+            .to_vec()
+    };
+    let body = "依法行政。\n\n扫黑除恶，依法。\n\n街道";
+    assert_eq!(at(body, "依法"), [BODY_OFFSET, BODY_OFFSET + 1029]);
+    assert_eq!(at(body, "扫黑"), [BODY_OFFSET + 1024]);
+    assert_eq!(at(body, "街道"), [BODY_OFFSET + 2048]);
+    // Within a paragraph, one after another: a phrase still matches.
+    assert_eq!(at(body, "黑除"), [BODY_OFFSET + 1025]);
+
+    let longer = "依法行政，全面推进。\n\n扫黑除恶，依法。\n\n街道";
+    assert_eq!(at(longer, "依法"), [BODY_OFFSET, BODY_OFFSET + 1029]);
+    assert_eq!(at(longer, "街道"), [BODY_OFFSET + 2048]);
+    // A paragraph of more than the stride takes two.
+    let long = format!("{}\n\n街道", "依法行政。".repeat(300));
+    assert_eq!(at(&long, "街道"), [BODY_OFFSET + 2048]);
+    // A blank line at the start, or three, are one break.
+    assert_eq!(at("\n\n街道", "街道"), [BODY_OFFSET]);
+    assert_eq!(at("依法\n\n\n\n街道", "街道"), [BODY_OFFSET + 1024]);
+}
+
 #[test]
 fn three_and_four_characters_are_one_phrase_term() {
     let tokens = tokenize_query("法治政府");
