@@ -3023,6 +3023,46 @@ fn random_edits_keep_cached_builds_exact() {
         "{kept_pages} steps kept pages, {indexed_one} indexed one report"
     );
 }
+
+/// A report made longer by a paragraph of words it did not have moves to
+/// another length class: its search weight changes in every term it has,
+/// though the postings of its other terms do not. The build cache indexes
+/// it alone (the site's average stays in its class) and its output is
+/// still a clean build's.
+#[test]
+fn a_report_that_changes_length_class_is_weighed_again_everywhere() {
+    use gazette::build::{CacheUse, build};
+    let site = dated_site();
+    let clean_dir = tempfile::tempdir().unwrap();
+    let (cached, clean) = cached_and_clean(&site, clean_dir.path());
+    build(&cached).unwrap_or_else(|e| panic!("{e}"));
+    site.write(
+        "content/news/r05.md",
+        &report(
+            "第5号",
+            "2023-03-06",
+            &format!(
+                "{}\n\n春夏秋冬东南西北金木水火土日月星辰山川河流。",
+                even_body(5)
+            ),
+        ),
+    );
+    let incremental = build(&cached).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        incremental.cache,
+        CacheUse::Reused {
+            read: 1,
+            pages: Some(1),
+            indexed: Some(1)
+        }
+    );
+    build(&clean).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        portal_files(&site.root().join("public")) == portal_files(&clean_dir.path().join("public")),
+        "the cached build differs from a build without the cache"
+    );
+}
+
 /// Publishing a report dated after all the others is the commonest change
 /// to a portal: with the build cache on disk, only it is indexed (it takes
 /// the next document number) and only its pages and its neighbour's are

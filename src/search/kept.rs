@@ -278,7 +278,6 @@ impl KeptIndex {
             .bodies
             .as_ref()
             .ok_or_else(|| io::Error::other("a kept index needs the body store"))?;
-        type Change = (u32, DocTerms, DocTerms, u32);
         let changes: Vec<Change> = changed
             .par_iter()
             .map(|&i| -> io::Result<Change> {
@@ -426,21 +425,13 @@ impl KeptIndex {
                 ));
             }
             let mut partition = LivePartition::new(read_partition(dir, was)?);
-            for (doc, old, new, _) in &changes {
-                replace_in(&mut partition, number, *doc, old, new);
-            }
+            replace_all(&mut partition, number, &changes, reweighs);
             let terms = partition.terms.iter().map(|(t, p)| (t.as_str(), p));
             write_terms(&dir.join(&name), terms)?;
-            // Only the shards with a term that changed are made again,
-            // unless a report's length class moved (its weights changed
-            // in every term it has here).
-            let reweighed = changes
-                .iter()
-                .any(|(doc, old, new, len)| reweighs(*doc, *len) && touches(old, new, number));
-            let changed = (!reweighed).then_some(&partition.changed);
+            // Only the shards with a term that changed are made again.
             let made = remake(
                 &mut partition.terms,
-                changed,
+                &partition.changed,
                 &was.shards,
                 &bm25,
                 sizes,
@@ -547,14 +538,37 @@ fn read_partition(
     Ok(merged.all()?.into_iter().collect())
 }
 
+/// A changed report: its number, its old and new terms, its new length.
+type Change = (u32, DocTerms, DocTerms, u32);
+
+/// Makes each change to partition `number`, noting the terms whose
+/// postings changed, and every term of a report whose length class moved
+/// (`reweighs`, given its number and new length): its weights changed in
+/// all of them.
+fn replace_all(
+    partition: &mut LivePartition,
+    number: usize,
+    changes: &[Change],
+    reweighs: impl Fn(u32, u32) -> bool,
+) {
+    for (doc, old, new, len) in changes {
+        replace_in(partition, number, *doc, old, new);
+        if reweighs(*doc, *len) {
+            for (term, ..) in old.partition(number).chain(new.partition(number)) {
+                partition.mark_changed(term);
+            }
+        }
+    }
+}
+
 /// Makes the files of a partition again from its `terms` (their weights
 /// still frequencies), as a full build makes them, handing each file to
 /// `out`. A shard of the same shard keys as one the last build made
 /// (`was`), none of whose terms is among `changed`, has the same bytes:
-/// its files are kept. With `changed` `None`, every shard is made again.
+/// its files are kept.
 fn remake(
     terms: &mut FxHashMap<String, TermPostings>,
-    changed: Option<&FxHashSet<String>>,
+    changed: &FxHashSet<String>,
     was: &[MadeShard],
     bm25: &Bm25,
     sizes: Sizes,
@@ -562,24 +576,23 @@ fn remake(
 ) -> io::Result<MadePartition> {
     // The changed terms by shard key.
     let mut dirty_keys: FxHashMap<&str, Vec<&str>> = FxHashMap::default();
-    for term in changed.into_iter().flatten() {
+    for term in changed {
         dirty_keys.entry(shard_key(term)).or_default().push(term);
     }
     let dirty = |shard: &PlannedShard| {
-        changed.is_none()
-            || shard.keys.iter().any(|key| {
-                dirty_keys
-                    .get(key.as_str())
-                    .is_some_and(|terms| match shard.part {
-                        None => true,
-                        Some((part, parts)) => terms.iter().any(|t| term_part(t, parts) == part),
-                    })
-            })
+        shard.keys.iter().any(|key| {
+            dirty_keys
+                .get(key.as_str())
+                .is_some_and(|terms| match shard.part {
+                    None => true,
+                    Some((part, parts)) => terms.iter().any(|t| term_part(t, parts) == part),
+                })
+        })
     };
     // The terms of a shard key with a changed term are weighed in place
     // (a common term's postings are megabytes); a shard made again for
     // them may hold other keys' terms, which are weighed as copies.
-    let weighed = |term: &str| changed.is_none() || dirty_keys.contains_key(shard_key(term));
+    let weighed = |term: &str| dirty_keys.contains_key(shard_key(term));
     for (term, postings) in terms.iter_mut() {
         if weighed(term) {
             postings.weights = bm25.weights(postings);
@@ -722,7 +735,7 @@ mod tests {
     /// files handed on, and the names of the files kept.
     fn remade(
         mut terms: FxHashMap<String, TermPostings>,
-        changed: Option<&FxHashSet<String>>,
+        changed: &FxHashSet<String>,
         was: &[MadeShard],
     ) -> (MadePartition, Vec<IndexFile>, Vec<String>) {
         let sizes = Sizes {
@@ -746,8 +759,39 @@ mod tests {
     }
 
     #[test]
+    fn a_report_weighed_again_changes_all_its_terms() {
+        let table = |text: &str| doc_terms("", "", text).0;
+        let (old, new) = ("依法行政。", "依法行政。\n\n扫黑除恶。");
+        let terms = |text: &str, number| -> FxHashSet<String> {
+            let table = table(text);
+            table
+                .partition(number)
+                .map(|(t, ..)| t.to_string())
+                .collect()
+        };
+        // A partition where the report's terms are the same before and after.
+        let number = (0..PARTITIONS)
+            .find(|n| !terms(old, *n).is_empty() && terms(old, *n) == terms(new, *n))
+            .unwrap();
+        let changes = [(0, table(old), table(new), 12)];
+        let mut postings: FxHashMap<String, TermPostings> = FxHashMap::default();
+        for (term, tf, positions) in changes[0].1.partition(number) {
+            postings
+                .entry(term.to_string())
+                .or_default()
+                .push(0, tf, positions);
+        }
+        let mut partition = LivePartition::new(postings.clone());
+        replace_all(&mut partition, number, &changes, |_, _| false);
+        assert!(partition.changed.is_empty());
+        let mut partition = LivePartition::new(postings);
+        replace_all(&mut partition, number, &changes, |_, _| true);
+        assert_eq!(partition.changed, terms(old, number));
+    }
+
+    #[test]
     fn a_partition_made_again_keeps_the_shards_none_of_whose_terms_changed() {
-        let (before, ..) = remade(partition(false), None, &[]);
+        let (before, ..) = remade(partition(false), &FxHashSet::default(), &[]);
         let parts = |key: &str| {
             let shards = before.0.iter().filter(|s| s.keys.iter().any(|k| k == key));
             shards.map(|s| (s.keys.len(), s.part)).collect::<Vec<_>>()
@@ -763,8 +807,8 @@ mod tests {
             .map(|(term, _)| term.clone())
             .collect();
         assert_eq!(changed.len(), 2, "{changed:?}");
-        let (fresh, fresh_files, _) = remade(new.clone(), None, &[]);
-        let (again, put, kept) = remade(new, Some(&changed), &before.0);
+        let (fresh, fresh_files, _) = remade(new.clone(), &FxHashSet::default(), &[]);
+        let (again, put, kept) = remade(new, &changed, &before.0);
 
         // Byte for byte what a partition made afresh is.
         assert_eq!(again, fresh);

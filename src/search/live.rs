@@ -87,7 +87,7 @@ impl LivePartition {
     }
 
     /// Notes that `term`'s postings changed since the shards were made.
-    fn mark_changed(&mut self, term: &str) {
+    pub fn mark_changed(&mut self, term: &str) {
         if !self.changed.contains(term) {
             self.changed.insert(term.to_string());
         }
