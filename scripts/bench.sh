@@ -8,10 +8,11 @@
 # build cache (it writes the cache), `unchanged` with nothing changed,
 # `edit` after a sentence is appended to one report (three times: the
 # median build is shown), `edit-mid` after a sentence is put in halfway
-# down it (three times; every later word moves a place, so its positions
-# change in nearly every index file), `reweigh` after a long paragraph is appended to
-# it (its length class moves, so its search weight changes in nearly every
-# index file, as a sentence added now and then does), `publish` after a
+# down it (three times; the later words of its paragraph move a place, so
+# the postings of that paragraph's terms change), `reweigh` after a long
+# paragraph is appended to it (its length class moves, so its search
+# weight changes in every term it has, as a sentence added now and then
+# does), `publish` after a
 # report dated today is added, `same-day` after a second one of the same
 # day and time is added (numbered before the first: ties go by title),
 # `withdraw` after that one is removed again, `back-dated` after a report
@@ -107,8 +108,8 @@ for n in "${sizes[@]}"; do
       edit | edit-mid) tries=3 ;;
       # An edit long enough to move the report's length class (search
       # weighs length in steps of a sixteenth to an eighth of it): its
-      # weight changes in nearly every index file. A sentence added does
-      # this now and then; this is that build.
+      # weight changes in every term it has. A sentence added does this
+      # now and then; this is that build.
       reweigh) printf '\n补充说明：%s\n' "$(printf '本报告内容有所更正，请以此为准。%.0s' $(seq 120))" >> "$edited" ;;
       publish) dated "$(date +%F) 09:00" 今日发布的报告 > "$published" ;;
       same-day) dated "$(date +%F) 09:00" 通知：今日第二份报告 > "$second" ;;
