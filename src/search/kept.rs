@@ -5,8 +5,9 @@
 //! A full build with the cache writes, besides the index files, each
 //! partition's terms with their frequencies (`TermsWriter`, the
 //! spill format) and notes what each partition made: each shard's keys
-//! and files, and the directory entries. It also notes every report's title, numbers, the
-//! hash of its Markdown and where its text is in the cache's body store.
+//! and files, and the directory entries. It also notes every report's
+//! title, numbers, the hash of its Markdown and where its text is in the
+//! cache's body store.
 //!
 //! The next build compares each report with that. For a changed report it
 //! reads the old text back from the body store, tokenizes the old and the
@@ -14,9 +15,10 @@
 //! its partitions when its length class changed), reads just those
 //! partitions' terms, replaces the report's postings there as
 //! [`super::LiveIndex`] does, and makes again those partitions' shards
-//! that hold a term whose postings changed (all of them when the report's
-//! length class moved); every other shard's files are kept as the output
-//! folder holds them, as are every other partition's. The
+//! that hold a term whose postings changed (or, when the report's length
+//! class moved, whose weights did: every term of the report); every other
+//! shard's files are kept as the output folder holds them, as are every
+//! other partition's. The
 //! document table, directories and `meta.js` are made anew (small, and
 //! written only where their bytes changed).
 //!
@@ -45,13 +47,12 @@
 //! The files are byte-identical to a full build's; the tests check it
 //! after every kind of edit.
 
+use std::borrow::Cow;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
-use std::borrow::Cow;
-
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 
@@ -61,10 +62,9 @@ use super::builder::{
 };
 use super::live::{LivePartition, replace_in, sorted_terms, touches};
 use super::shards::{
-    self, DirEntry, DocTable, Emitter, IndexFile, KeepFile, MadePartition, MadeShard, Place,
-    PlannedShard, Sizes, term_part,
+    self, Changed, DirEntry, DocTable, Emitter, IndexFile, KeepFile, MadePartition, MadeShard,
+    Place, Sizes,
 };
-use super::tokenize::shard_key;
 use super::{
     BUILD_BLOCK, DOC_CHUNK, DocTerms, SearchDoc, TermPostings, doc_terms, numbers, report_terms,
     search_doc,
@@ -574,25 +574,11 @@ fn remake(
     sizes: Sizes,
     out: &Emitter,
 ) -> io::Result<MadePartition> {
-    // The changed terms by shard key.
-    let mut dirty_keys: FxHashMap<&str, Vec<&str>> = FxHashMap::default();
-    for term in changed {
-        dirty_keys.entry(shard_key(term)).or_default().push(term);
-    }
-    let dirty = |shard: &PlannedShard| {
-        shard.keys.iter().any(|key| {
-            dirty_keys
-                .get(key.as_str())
-                .is_some_and(|terms| match shard.part {
-                    None => true,
-                    Some((part, parts)) => terms.iter().any(|t| term_part(t, parts) == part),
-                })
-        })
-    };
+    let changed = Changed::new(changed);
     // The terms of a shard key with a changed term are weighed in place
     // (a common term's postings are megabytes); a shard made again for
     // them may hold other keys' terms, which are weighed as copies.
-    let weighed = |term: &str| dirty_keys.contains_key(shard_key(term));
+    let weighed = |term: &str| changed.in_key_of(term);
     for (term, postings) in terms.iter_mut() {
         if weighed(term) {
             postings.weights = bm25.weights(postings);
@@ -616,7 +602,7 @@ fn remake(
     for shard in &planned {
         let kept = last.get(&shard.place());
         match kept {
-            Some(kept) if !dirty(shard) => {
+            Some(kept) if !changed.in_shard(shard) => {
                 for (name, size) in &kept.files {
                     out.keep(name, *size)?;
                 }

@@ -33,7 +33,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::builder::{Bm25, IndexBuilder, avg_class, avg_len, length_class};
 use super::shards::{
-    DirEntry, DocTable, Emitter, IndexFile, PlannedShard, Sizes, make_shard, plan, plan_entries,
+    Changed, DirEntry, DocTable, Emitter, IndexFile, Place, Sizes, make_shard, plan, plan_entries,
 };
 use super::{BUILD_BLOCK, DOC_CHUNK, DocTerms, SearchDoc, TermInputs, TermPostings, search_doc};
 use crate::config::{Config, Language};
@@ -69,11 +69,11 @@ impl LiveDoc {
 pub(super) struct LivePartition {
     pub terms: FxHashMap<String, TermPostings>,
     pub made: Option<(Vec<IndexFile>, Vec<DirEntry>)>,
-    /// The shards it made last, by [`PlannedShard::signature`]: when the
-    /// partition is made again, a shard with the same terms, none of which
-    /// changed, is handed on (a save touches a few terms of a partition's
+    /// The shards it made last: when the partition is made again, a
+    /// shard in the same place none of whose terms changed is handed on
+    /// ([`Changed`]; a save touches a few terms of a partition's
     /// thousands).
-    shards: FxHashMap<u64, MadeShard>,
+    shards: Vec<LiveShard>,
     /// Terms whose postings changed since the shards were made.
     pub changed: FxHashSet<String>,
 }
@@ -102,8 +102,21 @@ impl LivePartition {
     }
 }
 
-/// The files of one shard and the names of its term and position shard.
-type MadeShard = (Vec<IndexFile>, [String; 2]);
+/// One shard made: where it is in the partition's layout, its files, and
+/// the names of its term and position shard.
+#[derive(Clone)]
+pub(super) struct LiveShard {
+    pub keys: Vec<String>,
+    pub part: Option<(usize, usize)>,
+    pub files: Vec<IndexFile>,
+    pub names: [String; 2],
+}
+
+impl LiveShard {
+    pub fn place(&self) -> Place<'_> {
+        (&self.keys, self.part)
+    }
+}
 
 /// The search index of the last build, kept up to date by
 /// [`LiveIndex::update`].
@@ -449,54 +462,47 @@ pub(super) fn sorted_terms(terms: &FxHashMap<String, TermPostings>) -> Vec<(&str
 }
 
 /// The files of one partition and its directory entries, as
-/// [`super::shards::write_files`] makes them, and the files of each shard
-/// by its signature. With `last`, the shards made last time and the terms
-/// changed since, a shard none of whose terms changed is handed on.
+/// [`super::shards::write_files`] makes them, and what each shard made.
+/// With `last`, the shards made last time and the terms changed since, a
+/// shard none of whose terms changed is handed on.
 pub(super) fn make(
     terms: &FxHashMap<String, TermPostings>,
     bm25: &Bm25,
     sizes: Sizes,
-    last: Option<(&FxHashMap<u64, MadeShard>, &FxHashSet<String>)>,
-) -> ((Vec<IndexFile>, Vec<DirEntry>), FxHashMap<u64, MadeShard>) {
+    last: Option<(&[LiveShard], &FxHashSet<String>)>,
+) -> ((Vec<IndexFile>, Vec<DirEntry>), Vec<LiveShard>) {
     let sorted = sorted_terms(terms);
-    let shards = plan(&sorted, sizes);
-    // The places in `sorted` of the terms that changed.
-    let changed: FxHashSet<u32> = last
-        .map(|(_, changed)| {
-            changed
-                .iter()
-                .filter_map(|term| {
-                    sorted
-                        .binary_search_by(|(t, _)| (*t).cmp(term.as_str()))
-                        .ok()
-                        .map(|i| i as u32)
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let planned = plan(&sorted, sizes);
+    let (last, changed) = match last {
+        Some((last, changed)) => (last, Changed::new(changed)),
+        None => (&[][..], Changed::new([])),
+    };
+    let kept: FxHashMap<Place, &LiveShard> = last.iter().map(|s| (s.place(), s)).collect();
     let weigh = |_: &str, postings: &TermPostings| {
         Cow::Owned(TermPostings {
             weights: bm25.weights(postings),
             ..postings.clone()
         })
     };
-    let made: Vec<(u64, MadeShard)> = shards
+    let made: Vec<LiveShard> = planned
         .iter()
-        .map(|shard: &PlannedShard| {
-            let signature = shard.signature(&sorted);
-            let unchanged = || !shard.terms.iter().any(|i| changed.contains(i));
-            let kept = last.and_then(|(made, _)| made.get(&signature));
-            let made = match kept {
-                Some(kept) if unchanged() => kept.clone(),
-                _ => make_shard(shard, &sorted, sizes, weigh),
-            };
-            (signature, made)
+        .map(|shard| match kept.get(&shard.place()) {
+            Some(kept) if !changed.in_shard(shard) => (*kept).clone(),
+            _ => {
+                let (files, names) = make_shard(shard, &sorted, sizes, weigh);
+                LiveShard {
+                    keys: shard.keys.clone(),
+                    part: shard.part,
+                    files,
+                    names,
+                }
+            }
         })
         .collect();
-    let entries = plan_entries(&shards, made.iter().map(|(_, (_, names))| names));
+    let entries = plan_entries(&planned, made.iter().map(|shard| &shard.names));
     let files = made
         .iter()
-        .flat_map(|(_, (files, _))| files.iter().cloned())
+        .flat_map(|shard| shard.files.iter().cloned())
         .collect();
-    ((files, entries), made.into_iter().collect())
+    ((files, entries), made)
 }

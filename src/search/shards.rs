@@ -549,18 +549,42 @@ impl PlannedShard {
     pub fn place(&self) -> Place<'_> {
         (&self.keys, self.part)
     }
+}
 
-    /// What the shard is, by name: equal for two shards holding the same
-    /// terms in the same place of the layout.
-    pub fn signature(&self, terms: &[(&str, &TermPostings)]) -> u64 {
-        use std::hash::{Hash, Hasher};
-        let mut h = rustc_hash::FxHasher::default();
-        self.keys.hash(&mut h);
-        self.part.hash(&mut h);
-        for i in &self.terms {
-            terms[*i as usize].0.hash(&mut h);
+/// The terms of a partition whose postings (or weights) changed since its
+/// shards were made, by shard key. A shard in the same [`Place`] as one
+/// made then, none of whose terms is among them, holds the same terms
+/// with the same postings: it has the same bytes, and its files can be
+/// kept. (A term that is gone changed too: its key tells which shard
+/// held it.)
+pub(super) struct Changed<'a> {
+    by_key: FxHashMap<&'a str, Vec<&'a str>>,
+}
+
+impl<'a> Changed<'a> {
+    pub fn new(terms: impl IntoIterator<Item = &'a String>) -> Changed<'a> {
+        let mut by_key: FxHashMap<&str, Vec<&str>> = FxHashMap::default();
+        for term in terms {
+            by_key.entry(shard_key(term)).or_default().push(term);
         }
-        h.finish()
+        Changed { by_key }
+    }
+
+    /// Whether a term of `term`'s shard key changed.
+    pub fn in_key_of(&self, term: &str) -> bool {
+        self.by_key.contains_key(shard_key(term))
+    }
+
+    /// Whether a term of `shard` changed.
+    pub fn in_shard(&self, shard: &PlannedShard) -> bool {
+        shard.keys.iter().any(|key| {
+            self.by_key
+                .get(key.as_str())
+                .is_some_and(|terms| match shard.part {
+                    None => true,
+                    Some((part, parts)) => terms.iter().any(|t| term_part(t, parts) == part),
+                })
+        })
     }
 }
 
