@@ -18,7 +18,8 @@
 //! that hold a term whose postings changed (or, when the report's length
 //! class moved, whose weights did: every term of the report); every other
 //! shard's files are kept as the output folder holds them, as are every
-//! other partition's. The
+//! other partition's. A partition where only the report's weights
+//! changed keeps its terms files; the others' are written again. The
 //! document table, directories and `meta.js` are made anew (small, and
 //! written only where their bytes changed).
 //!
@@ -348,12 +349,20 @@ impl KeptIndex {
         // them is written whole again, its terms cut as they are read.
         let renumbered = moved_from < kept;
         let (mut appending, mut rewriting) = (vec![false; PARTITIONS], vec![false; PARTITIONS]);
+        let mut weighing = vec![false; PARTITIONS];
         for number in (0..PARTITIONS).filter(|number| dirty[*number]) {
             let was = &self.partitions[number];
             let only_moved = changes.iter().all(|(doc, old, new, _)| {
                 *doc as usize >= moved_from || !differs(old, new, number)
             });
             if !only_moved {
+                continue;
+            }
+            // Only reports that kept their numbers changed, and none of
+            // their terms here: the weights of one whose length class
+            // moved did. The terms files stay as they are.
+            if changes.iter().all(|(doc, ..)| (*doc as usize) < moved_from) {
+                weighing[number] = true;
                 continue;
             }
             if was.base as usize > moved_from {
@@ -387,6 +396,26 @@ impl KeptIndex {
                 entries,
             };
             let cut = Some(moved_from as u32);
+            if weighing[number] {
+                let mut partition = LivePartition::new(read_partition(dir, was)?);
+                replace_all(&mut partition, number, &changes, reweighs);
+                let (shards, entries) = remake(
+                    &mut partition.terms,
+                    &partition.changed,
+                    &was.shards,
+                    &bm25,
+                    sizes,
+                    &out,
+                )?;
+                return Ok((
+                    number,
+                    KeptPartition {
+                        shards,
+                        entries,
+                        ..was.clone()
+                    },
+                ));
+            }
             if rewriting[number] {
                 let (paths, later) = (was.terms_files(dir), later());
                 let key_postings = key_postings_of(&paths, cut, &later)?;
