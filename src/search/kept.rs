@@ -396,26 +396,6 @@ impl KeptIndex {
                 entries,
             };
             let cut = Some(moved_from as u32);
-            if weighing[number] {
-                let mut partition = LivePartition::new(read_partition(dir, was)?);
-                replace_all(&mut partition, number, &changes, reweighs);
-                let (shards, entries) = remake(
-                    &mut partition.terms,
-                    &partition.changed,
-                    &was.shards,
-                    &bm25,
-                    sizes,
-                    &out,
-                )?;
-                return Ok((
-                    number,
-                    KeptPartition {
-                        shards,
-                        entries,
-                        ..was.clone()
-                    },
-                ));
-            }
             if rewriting[number] {
                 let (paths, later) = (was.terms_files(dir), later());
                 let key_postings = key_postings_of(&paths, cut, &later)?;
@@ -455,8 +435,11 @@ impl KeptIndex {
             }
             let mut partition = LivePartition::new(read_partition(dir, was)?);
             replace_all(&mut partition, number, &changes, reweighs);
-            let terms = partition.terms.iter().map(|(t, p)| (t.as_str(), p));
-            write_terms(&dir.join(&name), terms)?;
+            // Where only weights changed, the terms files stay as they are.
+            if !weighing[number] {
+                let terms = partition.terms.iter().map(|(t, p)| (t.as_str(), p));
+                write_terms(&dir.join(&name), terms)?;
+            }
             // Only the shards with a term that changed are made again.
             let made = remake(
                 &mut partition.terms,
@@ -466,7 +449,18 @@ impl KeptIndex {
                 sizes,
                 &out,
             )?;
-            Ok((number, whole(made)))
+            Ok((
+                number,
+                if weighing[number] {
+                    KeptPartition {
+                        shards: made.0,
+                        entries: made.1,
+                        ..was.clone()
+                    }
+                } else {
+                    whole(made)
+                },
+            ))
         };
         // Otherwise a partition in memory takes a few times its terms
         // files' bytes, and some hold the commonest terms of a large site
