@@ -402,7 +402,7 @@ impl KeptIndex {
                 let terms = SortedTerms::of_files_cut(&paths, cut, later)?;
                 let mut stream = PartitionStream::new(terms, key_postings, &bm25);
                 let keep = Some(dir.join(&name));
-                let made = shards::write_stream(&mut stream, sizes, &out, keep, true)?;
+                let made = shards::write_stream(&mut stream, sizes, &out, keep)?;
                 return Ok((number, whole(made)));
             }
             if appending[number] {
@@ -420,7 +420,7 @@ impl KeptIndex {
                 let key_postings = key_postings_of(&paths, None, &later)?;
                 let terms = SortedTerms::of_files(&paths, later)?;
                 let mut stream = PartitionStream::new(terms, key_postings, &bm25);
-                let (shards, entries) = shards::write_stream(&mut stream, sizes, &out, None, true)?;
+                let (shards, entries) = shards::write_stream(&mut stream, sizes, &out, None)?;
                 appended.push(name);
                 return Ok((
                     number,

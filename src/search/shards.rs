@@ -956,13 +956,9 @@ pub(crate) fn write_files_keeping(
     keep: Option<&(dyn Fn(usize) -> std::path::PathBuf + Sync)>,
 ) -> io::Result<Vec<MadePartition>> {
     let made = builder.finish_partitions(|number, stream| {
-        write_stream(
-            stream,
-            *sizes,
-            out,
-            keep.map(|path| path(number)),
-            keep.is_some(),
-        )
+        let (shards, entries) = write_stream(stream, *sizes, out, keep.map(|path| path(number)))?;
+        // What each shard made is for the cache alone.
+        Ok((if keep.is_some() { shards } else { Vec::new() }, entries))
     })?;
     let table = builder.take_table();
     let entries = made.iter().flat_map(|(_, e)| e);
@@ -973,13 +969,12 @@ pub(crate) fn write_files_keeping(
 /// Makes the shards of one partition from its terms as `stream` gives
 /// them, handing each file to `out` as it is made; with `keep`, the terms
 /// (frequencies, not weights) are also written to that file. Returns what
-/// each shard made (when `record`) and the directory entries.
+/// each shard made and the directory entries.
 pub(crate) fn write_stream(
     stream: &mut PartitionStream,
     sizes: Sizes,
     out: &Emitter,
     keep: Option<std::path::PathBuf>,
-    record: bool,
 ) -> io::Result<MadePartition> {
     let mut emit = |file: IndexFile| out.put(file);
     let mut writer = PartitionWriter::new(sizes, &mut emit);
@@ -995,12 +990,9 @@ pub(crate) fn write_stream(
         let key_postings = stream.key_postings(shard_key(&term));
         writer.add(&term, &postings, key_postings)?;
     }
-    let (entries, mut made) = writer.finish()?;
+    let (entries, made) = writer.finish()?;
     if let Some(kept) = kept {
         kept.finish()?;
-    }
-    if !record {
-        made = Vec::new();
     }
     Ok((made, entries))
 }
