@@ -182,10 +182,7 @@ fn push_varint(out: &mut Vec<u8>, mut n: u32) {
 /// Moves `at` past one document's positions (their count, then each).
 fn skip_positions(bytes: &[u8], at: &mut usize) {
     for _ in 0..read_varint(bytes, at) {
-        while bytes[*at] >= 0x80 {
-            *at += 1;
-        }
-        *at += 1;
+        read_varint(bytes, at);
     }
 }
 
