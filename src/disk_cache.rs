@@ -33,8 +33,9 @@ use crate::render::PageMemo;
 /// The cache's folder under the site root.
 pub const CACHE_DIR: &str = ".gazette-cache";
 
-/// Changes whenever what the cache holds changes shape.
-const FORMAT: u32 = 9;
+/// Changes whenever what the cache holds changes shape, or the index it
+/// keeps would be made differently.
+const FORMAT: u32 = 10;
 
 /// What a cache was made with: a cache made with anything else is not used.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -75,6 +75,17 @@ const BODY_OFFSET: u32 = 1 << 21;
 /// Each paragraph's positions start at a multiple of this
 /// ([`Paragraphs`]).
 const PARAGRAPH_STRIDE: u32 = 1024;
+/// Past this position (some two million paragraphs or table cells into a
+/// field), a paragraph no longer starts at a multiple of the stride but
+/// where the tokenizer numbers it, right after the one before (a line
+/// break between them takes a position, so no phrase spans the two): the
+/// rest of a huge report, say a statistics table of millions of cells,
+/// still has two thousand million positions of room.
+const STRIDED_UNTIL: u32 = 1 << 31;
+/// The last position of a field (its offset comes on top), short of the
+/// numbers that mark a term without positions in `doc_terms`.
+const LAST_POSITION: u32 = u32::MAX - 2 - BODY_OFFSET;
+const _: () = assert!(LAST_POSITION - STRIDED_UNTIL > 1 << 30);
 
 /// Places a field's tokens paragraph by paragraph (paragraphs are
 /// separated by a blank line, as [`crate::markdown`]'s plain text has
@@ -89,7 +100,8 @@ const PARAGRAPH_STRIDE: u32 = 1024;
 /// crosses a multiple of the stride), and a build after such an edit
 /// changes the postings of the terms of one paragraph, not of every term
 /// after it in the report: the build cache makes a few index shards again
-/// ([`kept`]), not the whole index.
+/// ([`kept`]), not the whole index. Past [`STRIDED_UNTIL`] (a report of
+/// millions of paragraphs) the rest follow one another.
 struct Paragraphs<'t> {
     text: &'t str,
     /// Where the next paragraph break is, in bytes.
@@ -98,15 +110,24 @@ struct Paragraphs<'t> {
     shift: i64,
     /// The last position placed.
     last: Option<u32>,
+    /// No paragraph starts at a multiple of the stride past this.
+    strided_until: u32,
 }
 
 impl<'t> Paragraphs<'t> {
     fn new(text: &'t str) -> Paragraphs<'t> {
+        Paragraphs::strided_until(text, STRIDED_UNTIL)
+    }
+
+    /// Paragraphs that start at a multiple of the stride up to
+    /// `strided_until`, and after it one after another.
+    fn strided_until(text: &'t str, strided_until: u32) -> Paragraphs<'t> {
         Paragraphs {
             text,
             next_break: text.find("\n\n"),
             shift: 0,
             last: None,
+            strided_until,
         }
     }
 
@@ -117,12 +138,17 @@ impl<'t> Paragraphs<'t> {
             while let Some(at) = self.next_break.filter(|at| *at < start) {
                 self.next_break = self.text[at + 2..].find("\n\n").map(|i| at + 2 + i);
             }
+            let stride = u64::from(PARAGRAPH_STRIDE);
             let first = self
                 .last
-                .map_or(0, |last| (last / PARAGRAPH_STRIDE + 1) * PARAGRAPH_STRIDE);
-            self.shift = first as i64 - pos as i64;
+                .map_or(0, |last| (u64::from(last) / stride + 1) * stride);
+            if first <= u64::from(self.strided_until) {
+                self.shift = first as i64 - pos as i64;
+            }
         }
-        let placed = (pos as i64 + self.shift) as u32;
+        // Never beyond the positions a field has room for: a text of more
+        // tokens than that (gigabytes) shares the last position.
+        let placed = (pos as i64 + self.shift).clamp(0, i64::from(LAST_POSITION)) as u32;
         self.last = Some(placed);
         placed
     }

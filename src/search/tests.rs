@@ -318,6 +318,24 @@ fn each_paragraph_starts_at_a_multiple_of_the_stride() {
     assert_eq!(at("依法\n\n\n\n街道", "街道"), [BODY_OFFSET + 1024]);
 }
 
+/// Past a point a paragraph starts where the tokenizer numbers it, right
+/// after the one before, and no position goes beyond a field's room: a
+/// report of millions of paragraphs or table cells neither overflows nor
+/// lets a phrase match across two of them.
+#[test]
+fn a_huge_report_runs_out_of_stride_not_of_positions() {
+    // "ab", "cd", "ef", "gh" are the tokenizer's 0, 3, 6 and 9 (each line
+    // break takes a position).
+    let mut paragraphs = Paragraphs::strided_until("ab\n\ncd\n\nef\n\ngh", 2048);
+    let placed: Vec<u32> = [(0, 0), (4, 3), (8, 6), (12, 9)]
+        .into_iter()
+        .map(|(start, pos)| paragraphs.place(start, pos))
+        .collect();
+    assert_eq!(placed, [0, 1024, 2048, 2051]);
+    let mut paragraphs = Paragraphs::strided_until("ab", 0);
+    assert_eq!(paragraphs.place(0, u32::MAX), LAST_POSITION);
+}
+
 #[test]
 fn three_and_four_characters_are_one_phrase_term() {
     let tokens = tokenize_query("法治政府");
