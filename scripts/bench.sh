@@ -4,12 +4,15 @@
 #   scripts/bench.sh [N ...]        default: 1000 10000
 #
 # For each N: generates the corpus (once; kept under bench-corpus/, which git
-# ignores) and runs nine kinds of build: `full` from an empty output folder and no
-# build cache (it writes the cache), `unchanged` with nothing changed,
-# `edit` after a sentence is appended to one report (three times: the
-# median build is shown), `edit-mid` after a sentence is put in halfway
-# down it (three times; the later words of its paragraph move a place, so
-# the postings of that paragraph's terms change), `reweigh` after a long
+# ignores) and runs eleven kinds of build: `full` from an empty output
+# folder and no build cache (it writes the cache), `unchanged` with nothing
+# changed, `edit` after a sentence is appended to one report (three times:
+# the median build is shown), `typo` after a character halfway down it is
+# replaced by another, as a typo is fixed (three times; no word moves, so
+# only the terms holding that character change), `edit-mid` after a
+# sentence is put in halfway down it (three times; the later words of its
+# paragraph move a place, so the postings of that paragraph's terms
+# change), `reweigh` after a long
 # paragraph is appended to it (its length class moves, so its search
 # weight changes in every term it has, as a sentence added now and then
 # does), `publish` after a
@@ -74,6 +77,12 @@ edit_halfway() { # file: a sentence put in after the first of a paragraph halfwa
   sed -i "${line}s/。/。其中部分数据经第${RANDOM}次核对后更正。/" "$1"
 }
 
+typo_halfway() { # file: the first 的 of a paragraph halfway down becomes 地
+  local line
+  line=$(awk -v half="$(( $(wc -l < "$1") / 2 ))" 'NR >= half && /的/ && !/^[#|-]/ { print NR; exit }' "$1")
+  sed -i "${line}s/的/地/" "$1"
+}
+
 field() { grep -F "$1" "$2" | head -1 | awk -F': ' '{print $2}'; }
 seconds() { # h:mm:ss or m:ss.ss → seconds
   awk -F: '{ if (NF == 3) print $1*3600 + $2*60 + $3; else print $1*60 + $2 }' <<<"$1"
@@ -99,13 +108,13 @@ for n in "${sizes[@]}"; do
     sed -e "s/^date_published: .*/date_published: $1/" -e "s/^date_written: .*/date_written: ${1%% *}/" \
       -e "s/^title: .*/title: $2/" "$edited.orig~"
   }
-  for kind in full unchanged edit edit-mid reweigh publish same-day withdraw back-dated no-cache; do
+  for kind in full unchanged edit typo edit-mid reweigh publish same-day withdraw back-dated no-cache; do
     args=() tries=1
     case $kind in
       # Three edits one after another, a sentence appended each time: a
       # build of a third of a second is at the mercy of the machine's
       # noise, so the one of median wall time is shown (and all three).
-      edit | edit-mid) tries=3 ;;
+      edit | typo | edit-mid) tries=3 ;;
       # An edit long enough to move the report's length class (search
       # weighs length in steps of a sixteenth to an eighth of it): its
       # weight changes in every term it has. A sentence added does this
@@ -121,6 +130,7 @@ for n in "${sizes[@]}"; do
     runs=()
     for _ in $(seq "$tries"); do
       [ "$kind" != edit ] || printf '\n补充说明：本报告第%s次更正。\n' "$RANDOM" >> "$edited"
+      [ "$kind" != typo ] || typo_halfway "$edited"
       [ "$kind" != edit-mid ] || edit_halfway "$edited"
       log=$(mktemp)
       # What the last build left for the disk to write is not this one's time.
