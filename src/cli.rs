@@ -528,10 +528,13 @@ fn run_check(args: CheckArgs) -> ExitCode {
                 render_all(&diagnostics, &options.root, Style::for_stdout(), true)
             );
             let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+            let counted =
+                |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
             let _ = writeln!(
                 out,
-                "{errors} errors, {} warnings",
-                diagnostics.len() - errors
+                "{}, {}",
+                counted(errors, "error"),
+                counted(diagnostics.len() - errors, "warning")
             );
         }
     }
