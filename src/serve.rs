@@ -171,7 +171,8 @@ pub fn serve(options: ServeOptions) -> Result<(), String> {
         ..BuildOptions::default()
     };
 
-    if let Some(warning) = memory_warning(markdown_bytes(&options.root), available_memory()) {
+    let markdown = markdown_bytes(&options.root);
+    if let Some(warning) = memory_warning(&options.root, markdown, available_memory()) {
         eprintln!("{warning}");
     }
     let started = Instant::now();
@@ -245,7 +246,7 @@ const MEMORY_PER_MARKDOWN_BYTE: u64 = 17;
 /// `markdown` bytes of Markdown would take more than three quarters of
 /// the `available` memory: the preview would push the computer into swap
 /// or be stopped by it. `gazette build --watch` keeps the portal on disk.
-fn memory_warning(markdown: u64, available: Option<u64>) -> Option<String> {
+fn memory_warning(root: &Path, markdown: u64, available: Option<u64>) -> Option<String> {
     let needed = markdown * MEMORY_PER_MARKDOWN_BYTE;
     let available = available?;
     let gb = |bytes: u64| format!("{:.1} GB", bytes as f64 / 1e9);
@@ -253,12 +254,14 @@ fn memory_warning(markdown: u64, available: Option<u64>) -> Option<String> {
         format!(
             "warning: `gazette serve` keeps the whole portal in memory, about {} for this \
              site's {} of Markdown, and this computer has {} available.\n  \
-             help: preview it with `gazette build --watch`, which writes the portal to \
-             its output folder again after every save, and any static server \
-             (for example `python3 -m http.server -d public`)",
+             help: preview it with `gazette build --watch --root {}`, which writes the \
+             portal to its output folder again after every save, and any static server \
+             (for example `python3 -m http.server -d {}`)",
             gb(needed),
             gb(markdown),
-            gb(available)
+            gb(available),
+            root.display(),
+            root.join("public").display()
         )
     })
 }
@@ -799,15 +802,25 @@ mod tests {
     #[test]
     fn a_site_too_large_for_the_memory_is_warned_of() {
         let gb = 1_000_000_000;
-        let warning = memory_warning(1_815 * gb / 1000, Some(24 * gb)).unwrap();
+        let site = Path::new("portal");
+        let warning = memory_warning(site, 1_815 * gb / 1000, Some(24 * gb)).unwrap();
         assert!(warning.contains("about 30.9 GB"), "{warning}");
-        assert!(warning.contains("gazette build --watch"), "{warning}");
-        assert_eq!(memory_warning(181 * gb / 1000, Some(24 * gb)), None);
+        // The commands for this site, to copy.
+        assert!(
+            warning.contains("gazette build --watch --root portal`"),
+            "{warning}"
+        );
+        let public = Path::new("portal").join("public");
+        assert!(
+            warning.contains(&format!("-d {}`", public.display())),
+            "{warning}"
+        );
+        assert_eq!(memory_warning(site, 181 * gb / 1000, Some(24 * gb)), None);
         // Three quarters of what is available, at most.
-        assert!(memory_warning(gb, Some(22 * gb)).is_some());
-        assert!(memory_warning(gb, Some(23 * gb)).is_none());
+        assert!(memory_warning(site, gb, Some(22 * gb)).is_some());
+        assert!(memory_warning(site, gb, Some(23 * gb)).is_none());
         // Where the system does not say, nothing is said.
-        assert_eq!(memory_warning(1_815 * gb / 1000, None), None);
+        assert_eq!(memory_warning(site, 1_815 * gb / 1000, None), None);
         assert!(available_memory().is_none_or(|bytes| bytes > 0));
     }
 
