@@ -296,8 +296,7 @@ fn run_build(args: BuildArgs) -> ExitCode {
     if !args.watch || code == ExitCode::from(2) {
         return code;
     }
-    let watched = crate::serve::watch_and_build(&options, args.poll, |result| {
-        let started = Instant::now();
+    let watched = crate::serve::watch_and_build(&options, args.poll, |result, started| {
         report.build(result, started);
     });
     match watched {

@@ -733,18 +733,20 @@ fn with_live_reload(html: Vec<u8>) -> Vec<u8> {
 }
 
 /// `gazette build --watch`: builds to disk again after every change, for
-/// teams that serve the output with their own server. Runs until stopped.
+/// teams that serve the output with their own server, handing each
+/// build and when it started to `report`. Runs until stopped.
 pub fn watch_and_build(
     options: &BuildOptions,
     poll: bool,
-    report: impl Fn(Result<build::BuildSummary, BuildError>),
+    report: impl Fn(Result<build::BuildSummary, BuildError>, Instant),
 ) -> Result<(), String> {
     let (send, receive) = mpsc::channel();
     let (_watcher, native) = watch(&options.root, poll, send)?;
     let mut changes = Changes::new(&options.root, receive, native);
     eprintln!("watching {} for changes", options.root.display());
     while changes.next().is_some() {
-        report(build::build(options));
+        let started = Instant::now();
+        report(build::build(options), started);
     }
     Ok(())
 }
