@@ -210,14 +210,15 @@ struct BuildArgs {
     no_cache: bool,
 }
 
-/// Whether the command line in `args` (the program name first) runs until
-/// it is stopped, building again and again: `serve` and `build --watch`.
-pub fn keeps_running(args: &[OsString]) -> bool {
-    match Cli::try_parse_from(args).map(|cli| cli.command) {
-        Ok(Command::Serve(_)) => true,
-        Ok(Command::Build(build)) => build.watch,
-        _ => false,
-    }
+/// Whether the command line in `args` (the program name first) holds the
+/// site in memory from one build to the next: `serve`. (`build --watch`
+/// runs until it is stopped too, but each of its builds is a `gazette
+/// build` of its own, from the files and the build cache on disk.)
+pub fn holds_the_site(args: &[OsString]) -> bool {
+    matches!(
+        Cli::try_parse_from(args).map(|cli| cli.command),
+        Ok(Command::Serve(_))
+    )
 }
 
 /// Runs the command line given in `args` (the program name first).
@@ -621,17 +622,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn serving_and_watching_keep_running() {
+    fn only_serving_holds_the_site() {
         let args = |line: &str| -> Vec<OsString> {
             std::iter::once("gazette")
                 .chain(line.split_whitespace())
                 .map(OsString::from)
                 .collect()
         };
-        assert!(keeps_running(&args("serve --port 8080")));
-        assert!(keeps_running(&args("build --watch --root site")));
-        assert!(!keeps_running(&args("build --root site")));
-        assert!(!keeps_running(&args("check")));
-        assert!(!keeps_running(&args("serve --no-such-flag")));
+        assert!(holds_the_site(&args("serve --port 8080")));
+        assert!(!holds_the_site(&args("build --watch --root site")));
+        assert!(!holds_the_site(&args("build --root site")));
+        assert!(!holds_the_site(&args("check")));
+        assert!(!holds_the_site(&args("serve --no-such-flag")));
     }
 }
