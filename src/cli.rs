@@ -223,7 +223,8 @@ pub fn holds_the_site(args: &[OsString]) -> bool {
 
 /// Runs the command line given in `args` (the program name first).
 pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitCode {
-    let cli = match Cli::try_parse_from(args) {
+    let command_line: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let cli = match Cli::try_parse_from(&command_line) {
         Ok(cli) => cli,
         Err(err) => {
             let _ = err.print();
@@ -235,7 +236,7 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitC
         }
     };
     match cli.command {
-        Command::Build(args) => run_build(args),
+        Command::Build(args) => run_build(args, &command_line),
         Command::SearchCost(args) => run_search_cost(args),
         Command::Serve(args) => run_serve(args),
         Command::Check(args) => run_check(args),
@@ -252,8 +253,11 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitC
     }
 }
 
-fn run_build(args: BuildArgs) -> ExitCode {
+fn run_build(args: BuildArgs, command_line: &[OsString]) -> ExitCode {
     let root = args.root.unwrap_or_else(|| PathBuf::from("."));
+    if args.watch {
+        return watch_in_children(&root, args.poll, command_line);
+    }
     let options = BuildOptions {
         root,
         out: args.out,
@@ -293,14 +297,43 @@ fn run_build(args: BuildArgs) -> ExitCode {
     let bar = crate::terminal::ProgressBar::for_build(args.quiet);
     let result = pool.install(|| build::build_with(&options, &bar));
     bar.clear();
-    let code = report.build(result, started);
-    if !args.watch || code == ExitCode::from(2) {
-        return code;
+    report.build(result, started)
+}
+
+/// `build --watch`: builds once, then again after every change of the
+/// site, each time as a `gazette build` process of its own with the same
+/// command line but `--watch` and `--poll`. A build's process gives back
+/// all it took when it ends, so the watcher never holds more than one
+/// build takes: built in the watcher's own process, one save on a site of
+/// 100,000 reports took it to 1.56 GB (1.2 GB held between saves), where
+/// a build alone peaks at 0.77 GB.
+fn watch_in_children(root: &Path, poll: bool, command_line: &[OsString]) -> ExitCode {
+    let program = match std::env::current_exe() {
+        Ok(program) => program,
+        Err(e) => {
+            eprintln!("error: cannot find the gazette program to build with: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let once: Vec<&OsString> = command_line
+        .iter()
+        .skip(1)
+        .filter(|arg| *arg != "--watch" && *arg != "--poll")
+        .collect();
+    let build = || match std::process::Command::new(&program).args(&once).status() {
+        Ok(status) => status.code(),
+        Err(e) => {
+            eprintln!("error: cannot start a build: {e}");
+            None
+        }
+    };
+    // A mistyped option is not watched for.
+    if build() == Some(2) {
+        return ExitCode::from(2);
     }
-    let watched = crate::serve::watch_and_build(&options, args.poll, |result, started| {
-        report.build(result, started);
-    });
-    match watched {
+    match crate::serve::watch_and_build(root, poll, || {
+        build();
+    }) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("error: {message}");

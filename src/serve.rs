@@ -732,21 +732,16 @@ fn with_live_reload(html: Vec<u8>) -> Vec<u8> {
     }
 }
 
-/// `gazette build --watch`: builds to disk again after every change, for
-/// teams that serve the output with their own server, handing each
-/// build and when it started to `report`. Runs until stopped.
-pub fn watch_and_build(
-    options: &BuildOptions,
-    poll: bool,
-    report: impl Fn(Result<build::BuildSummary, BuildError>, Instant),
-) -> Result<(), String> {
+/// `gazette build --watch`: calls `build` after every change of the site
+/// at `root` (it builds to disk, for teams that serve the output with
+/// their own server). Runs until stopped.
+pub fn watch_and_build(root: &Path, poll: bool, mut build: impl FnMut()) -> Result<(), String> {
     let (send, receive) = mpsc::channel();
-    let (_watcher, native) = watch(&options.root, poll, send)?;
-    let mut changes = Changes::new(&options.root, receive, native);
-    eprintln!("watching {} for changes", options.root.display());
+    let (_watcher, native) = watch(root, poll, send)?;
+    let mut changes = Changes::new(root, receive, native);
+    eprintln!("watching {} for changes", root.display());
     while changes.next().is_some() {
-        let started = Instant::now();
-        report(build::build(options), started);
+        build();
     }
     Ok(())
 }
