@@ -89,8 +89,8 @@ impl fmt::Display for BuildError {
                 let errors = diagnostics.iter().filter(|d| d.is_error()).count();
                 write!(
                     f,
-                    "build failed with {errors} error{}; the previous output was left as it was",
-                    if errors == 1 { "" } else { "s" }
+                    "build failed with {}; the previous output was left as it was",
+                    crate::terminal::counted(errors, "error")
                 )
             }
             BuildError::Output(e) => write!(f, "{e}"),

@@ -11,7 +11,7 @@ use std::time::Instant;
 use clap::{Parser, Subcommand};
 
 use crate::build::{self, BuildError, BuildOptions};
-use crate::terminal::{Style, render_all};
+use crate::terminal::{Style, counted, render_all};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -418,8 +418,8 @@ impl Report<'_> {
                 let errors = all.iter().filter(|d| d.is_error()).count();
                 let _ = writeln!(
                     stderr,
-                    "build failed with {errors} error{}; the previous output was left as it was",
-                    if errors == 1 { "" } else { "s" }
+                    "build failed with {}; the previous output was left as it was",
+                    counted(errors, "error")
                 );
                 ExitCode::from(1)
             }
@@ -561,8 +561,6 @@ fn run_check(args: CheckArgs) -> ExitCode {
                 render_all(&diagnostics, &options.root, Style::for_stdout(), true)
             );
             let errors = diagnostics.iter().filter(|d| d.is_error()).count();
-            let counted =
-                |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
             let _ = writeln!(
                 out,
                 "{}, {}",

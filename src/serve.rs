@@ -43,6 +43,7 @@ use tokio_stream::wrappers::BroadcastStream;
 
 use crate::build::{self, BuildError, BuildOptions};
 use crate::render::{Contents, OutputSet};
+use crate::terminal::counted;
 
 /// How `gazette serve` runs.
 #[derive(Clone, Debug)]
@@ -572,8 +573,6 @@ fn rebuild_loop(
                     .unwrap_or_else(|e| e.into_inner())
                     .take()
                     .is_some();
-                let counted =
-                    |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
                 eprintln!(
                     "rebuilt in {} ms (read {}, rendered {} and the pages of {}, indexed {})",
                     started.elapsed().as_millis(),

@@ -58,6 +58,11 @@ const SHOWN_PER_KIND: usize = 5;
 /// Source lines longer than this are cut, in display columns.
 const SNIPPET_WIDTH: usize = 100;
 
+/// `n` and `what`, plural unless `n` is one: "1 warning", "0 errors".
+pub fn counted(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+}
+
 /// Renders diagnostics for a person: each with its source line and a
 /// caret, warnings of one kind beyond the first five summarised in one
 /// line unless `verbose`. Errors are never summarised.
