@@ -23,9 +23,9 @@ fn main() -> std::process::ExitCode {
         // fault and a page zeroed by the kernel: at 10,000 reports, half
         // of a rebuild's CPU time. It keeps what it freed. A build, which
         // must stay small on a large site, still gives it back, and so
-        // does each build of `build --watch` (holding it, a watcher of
-        // 100,000 reports held 1.99 GB after its first build, which alone
-        // peaks at 0.77 GB).
+        // does each build of `build --watch`, a `gazette build` process
+        // of its own (built in the watcher holding what it freed, one save
+        // on 100,000 reports took it to 1.99 GB; a build peaks at 0.77 GB).
         // SAFETY: sets an option of the allocator, before any thread but
         // this one exists; mimalloc reads options at any time.
         #[allow(unsafe_code)]
