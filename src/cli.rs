@@ -158,6 +158,9 @@ struct ServeArgs {
     /// Print how long each stage of every rebuild took
     #[arg(long)]
     timings: bool,
+    /// Build the preview to disk (in ROOT/.gazette-cache/preview) and serve it from there instead of holding it in memory; chosen without asking for a site too large for this computer's memory
+    #[arg(long)]
+    on_disk: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -475,6 +478,7 @@ fn run_serve(args: ServeArgs) -> ExitCode {
         drafts: args.drafts,
         open: args.open,
         timings: args.timings,
+        on_disk: args.on_disk,
     };
     match crate::serve::serve(options) {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,9 +1,12 @@
 //! `gazette serve`: builds the site in memory, serves it on loopback, and
-//! rebuilds it whenever a file of the site changes.
+//! rebuilds it whenever a file of the site changes. A site too large for
+//! the memory (or with `--on-disk`) is built to disk by `gazette build`
+//! processes instead and served from there ([`DiskBuilds`]).
 //!
-//! - The watcher (notify, debounced) watches the site's folders, not single
-//!   files, so an editor that saves by writing a temporary file and renaming
-//!   it over the report is seen like any other save; editor leftovers
+//! - The watcher (notify, debounced) watches the site's folders
+//!   ([`SITE_FOLDERS`], not the output or the cache), not single files,
+//!   so an editor that saves by writing a temporary file and renaming it
+//!   over the report is seen like any other save; editor leftovers
 //!   (`.swp`, `4913`, `#…#`, `~`, JetBrains temporaries) are ignored, and a
 //!   change that leaves every file's bytes as they were causes no rebuild.
 //! - One builder thread runs at most one build at a time. A change after a
@@ -17,12 +20,15 @@
 //!   browser told to reload: a reload never lands on a half-built site. A
 //!   failed build keeps the last good site and shows its errors in an
 //!   overlay, which goes when they are fixed. The server never exits on a
-//!   content error.
+//!   content error. (On disk, a build that succeeds replaces the changed
+//!   files of the preview folder one by one as it ends, and the browser
+//!   is told after the last.)
 //! - Live reload is a small script and a server-sent event stream on the
 //!   same origin, added to HTML responses by the server: `gazette build`
 //!   output never contains it.
 
 use std::collections::{HashMap, HashSet};
+use std::ffi::OsString;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -60,11 +66,15 @@ pub struct ServeOptions {
     pub open: bool,
     /// Print how long each stage of every rebuild took.
     pub timings: bool,
+    /// Build the preview to disk and serve it from there ([`Files::OnDisk`]),
+    /// however large the site. A site too large for the memory is served
+    /// so without being asked.
+    pub on_disk: bool,
 }
 
 /// The site being served: the output of the last good build.
 struct Snapshot {
-    files: HashMap<String, Contents>,
+    files: Files,
     /// When the build that made it started: a copied file modified later
     /// has changed since.
     built: std::time::SystemTime,
@@ -74,6 +84,9 @@ impl Snapshot {
     /// What a page must do to show `self` after `old`: swap the
     /// stylesheets when only stylesheets changed, else reload.
     fn notice_since(&self, old: &Snapshot) -> Notice {
+        let (Files::InMemory(files), Files::InMemory(old_files)) = (&self.files, &old.files) else {
+            return Notice::Reload;
+        };
         let mut styles = Vec::new();
         let differs = |a: &Contents, b: Option<&Contents>| match (a, b) {
             // Kept from the last build: the same bytes.
@@ -88,15 +101,15 @@ impl Snapshot {
                 .map_or(true, |modified| modified >= old.built),
             (a, b) => Some(a) != b,
         };
-        for (path, contents) in &self.files {
-            if differs(contents, old.files.get(path)) {
+        for (path, contents) in files {
+            if differs(contents, old_files.get(path)) {
                 if !path.ends_with(".css") {
                     return Notice::Reload;
                 }
                 styles.push(format!("/{path}"));
             }
         }
-        if styles.is_empty() || old.files.keys().any(|p| !self.files.contains_key(p)) {
+        if styles.is_empty() || old_files.keys().any(|p| !files.contains_key(p)) {
             return Notice::Reload;
         }
         styles.sort();
@@ -106,13 +119,63 @@ impl Snapshot {
     fn of(output: OutputSet, built: std::time::SystemTime) -> Snapshot {
         Snapshot {
             built,
-            files: output
-                .files
-                .into_iter()
-                .map(|f| (f.path, f.contents))
-                .collect(),
+            files: Files::InMemory(
+                output
+                    .files
+                    .into_iter()
+                    .map(|f| (f.path, f.contents))
+                    .collect(),
+            ),
         }
     }
+}
+
+/// Where the files of the site being served are.
+enum Files {
+    /// Made in memory by serve's own builds, by site path.
+    InMemory(HashMap<String, Contents>),
+    /// Written to this folder by `gazette build` processes ([`DiskBuilds`]).
+    OnDisk(PathBuf),
+}
+
+impl Files {
+    /// Whether the site has a file at `path` (a site path, no leading `/`).
+    fn has(&self, path: &str) -> bool {
+        match self {
+            Files::InMemory(files) => files.contains_key(path),
+            Files::OnDisk(dir) => in_folder(dir, path).is_some_and(|file| file.is_file()),
+        }
+    }
+
+    /// The bytes of the site's file at `path`.
+    fn read(&self, path: &str) -> Option<Vec<u8>> {
+        match self {
+            Files::InMemory(files) => match files.get(path)? {
+                Contents::Bytes(bytes) => Some(bytes.clone()),
+                Contents::Shared(bytes) => Some(bytes.to_vec()),
+                Contents::SharedText(text) => Some(text.as_bytes().to_vec()),
+                Contents::CopyOf(source) => std::fs::read(source).ok(),
+                // Serve's pages are in memory; only the build cache keeps
+                // files on disk.
+                Contents::Kept(_) => None,
+            },
+            Files::OnDisk(dir) => std::fs::read(in_folder(dir, path)?).ok(),
+        }
+    }
+}
+
+/// The file at site path `path` in the output folder `dir`, unless the
+/// path could lead anywhere else (`..`, an empty or `.` part, a backslash
+/// or a drive) or names the folder's marker: a request reaches the site's
+/// files and nothing else on the disk.
+fn in_folder(dir: &Path, path: &str) -> Option<PathBuf> {
+    // (A drive or a stream name only means something on Windows.)
+    let unsafe_part = |part: &str| {
+        matches!(part, "" | "." | "..")
+            || part.contains(['\\', '\0'])
+            || (cfg!(windows) && part.contains(':'))
+    };
+    (path != crate::output::MARKER && !path.split('/').any(unsafe_part)).then(|| dir.join(path))
 }
 
 /// What the browser is told.
@@ -173,33 +236,55 @@ pub fn serve(options: ServeOptions) -> Result<(), String> {
     };
 
     let markdown = markdown_bytes(&options.root);
-    if let Some(warning) = memory_warning(&options.root, markdown, available_memory()) {
-        eprintln!("{warning}");
+    let too_large = too_large_for_memory(&options.root, markdown, available_memory());
+    if let Some(reason) = &too_large {
+        eprintln!("{reason}");
     }
     let started = Instant::now();
     let built = std::time::SystemTime::now();
-    // What each build read and rendered, for the next: only changed files
-    // are read again and only new texts rendered.
-    let mut cache = build::BuildCache::default();
-    let first = build::generate_cached(&build_options, &build::Quiet, Some(&mut cache));
-    let (snapshot, failure) = match first {
-        Ok(generated) => {
-            eprint!("{}", console(&generated.warnings, &options.root));
-            (Snapshot::of(generated.output, built), None)
-        }
-        Err(BuildError::Usage(message)) => return Err(message),
-        Err(err) => {
-            print_failure(&err, &options.root);
-            (
-                Snapshot {
-                    files: HashMap::new(),
-                    built,
-                },
-                Some(err.to_string()),
-            )
-        }
+    // The first build, and what rebuilds the site after every change.
+    type Rebuilds = Box<dyn FnOnce(Changes, Shared) + Send>;
+    let (snapshot, failure, rebuilds): (Snapshot, Option<String>, Rebuilds) = if options.on_disk
+        || too_large.is_some()
+    {
+        let builds = DiskBuilds::new(&options, &base_url)?;
+        eprintln!("building the preview into {}", builds.out.display());
+        let failure = match builds.run() {
+            Ok(()) => None,
+            // (What is wrong is on the terminal, from the build.)
+            Err(Failure::Usage(_)) => return Err("the preview cannot be built".to_string()),
+            Err(Failure::Site(text)) => Some(text),
+        };
+        let snapshot = Snapshot {
+            files: Files::OnDisk(builds.out.clone()),
+            built,
+        };
+        let rebuilds = Box::new(move |changes, shared| rebuild_on_disk(&builds, changes, &shared));
+        (snapshot, failure, rebuilds)
+    } else {
+        // What each build read and rendered, for the next: only
+        // changed files are read again and only new texts rendered.
+        let mut cache = build::BuildCache::default();
+        let first = build::generate_cached(&build_options, &build::Quiet, Some(&mut cache));
+        let (snapshot, failure) = match first {
+            Ok(generated) => {
+                eprint!("{}", console(&generated.warnings, &options.root));
+                (Snapshot::of(generated.output, built), None)
+            }
+            Err(BuildError::Usage(message)) => return Err(message),
+            Err(err) => {
+                print_failure(&err, &options.root);
+                let files = Files::InMemory(HashMap::new());
+                (Snapshot { files, built }, Some(err.to_string()))
+            }
+        };
+        eprintln!("built in {} ms", started.elapsed().as_millis());
+        let timings = options.timings;
+        let rebuilds = Box::new(move |changes, shared| {
+            rebuild_loop(&build_options, changes, &shared, cache, timings)
+        });
+        (snapshot, failure, rebuilds)
     };
-    eprintln!("built in {} ms", started.elapsed().as_millis());
     let (notices, _) = broadcast::channel(16);
     let shared = Shared {
         site: Arc::new(RwLock::new(Arc::new(snapshot))),
@@ -218,14 +303,9 @@ pub fn serve(options: ServeOptions) -> Result<(), String> {
         open_browser(&base_url);
     }
 
-    let (send, receive) = mpsc::channel();
-    let (_watcher, native) = watch(&options.root, options.poll, send)?;
-    let changes = Changes::new(&options.root, receive, native);
+    let changes = Changes::watching(&options.root, options.poll)?;
     let builder_shared = shared.clone();
-    let timings = options.timings;
-    std::thread::spawn(move || {
-        rebuild_loop(&build_options, changes, &builder_shared, cache, timings)
-    });
+    std::thread::spawn(move || rebuilds(changes, builder_shared));
 
     let app = Router::new()
         .route("/__gazette/live.js", get(live_script))
@@ -243,28 +323,128 @@ pub fn serve(options: ServeOptions) -> Result<(), String> {
 /// (1,000 reports), 3.05 GB for 181 MB (10,000).
 const MEMORY_PER_MARKDOWN_BYTE: u64 = 17;
 
-/// A warning, before the first build, when serving a site of
-/// `markdown` bytes of Markdown would take more than three quarters of
-/// the `available` memory: the preview would push the computer into swap
-/// or be stopped by it. `gazette build --watch` keeps the portal on disk.
-fn memory_warning(root: &Path, markdown: u64, available: Option<u64>) -> Option<String> {
+/// Why a site must be served from disk ([`Files::OnDisk`]): serving a
+/// site of `markdown` bytes of Markdown from memory would take more than
+/// three quarters of the `available` memory, and push the computer into
+/// swap or be stopped by it. Said before the first build.
+fn too_large_for_memory(root: &Path, markdown: u64, available: Option<u64>) -> Option<String> {
     let needed = markdown * MEMORY_PER_MARKDOWN_BYTE;
     let available = available?;
     let gb = |bytes: u64| format!("{:.1} GB", bytes as f64 / 1e9);
     (needed > available / 4 * 3).then(|| {
         format!(
-            "warning: `gazette serve` keeps the whole portal in memory, about {} for this \
-             site's {} of Markdown, and this computer has {} available.\n  \
-             help: preview it with `gazette build --watch --root {}`, which writes the \
-             portal to its output folder again after every save, and any static server \
-             (for example `python3 -m http.server -d {}`)",
+            "note: previewing this site in memory would take about {} for its {} of \
+             Markdown, and this computer has {} available, so the preview is built to \
+             disk and served from there (as with `--on-disk`), in {}. A save shows once \
+             `gazette build` has made the pages that changed.",
             gb(needed),
             gb(markdown),
             gb(available),
-            root.display(),
-            root.join("public").display()
+            preview_folder(root).display()
         )
     })
+}
+
+/// Where a site served from disk is built: in the build cache, which git
+/// ignores and which is safe to delete.
+fn preview_folder(root: &Path) -> PathBuf {
+    root.join(crate::disk_cache::CACHE_DIR).join("preview")
+}
+
+/// The builds of a site served from disk: each a `gazette build` process
+/// of its own, into the [`preview_folder`], with the build cache, so a
+/// save costs what a rebuild of the portal does (a third of a second at
+/// 10,000 reports, three seconds at 100,000), the server holds nothing of
+/// the site, and each build gives back its memory when it ends, as with
+/// `build --watch`.
+struct DiskBuilds {
+    program: PathBuf,
+    args: Vec<OsString>,
+    out: PathBuf,
+}
+
+/// Why a build on disk made no site.
+enum Failure {
+    /// The build was wrongly called (exit code 2): what it said.
+    Usage(String),
+    /// The site has errors, or the portal could not be written: what the
+    /// build said.
+    Site(String),
+}
+
+impl DiskBuilds {
+    fn new(options: &ServeOptions, base_url: &str) -> Result<DiskBuilds, String> {
+        let program = std::env::current_exe()
+            .map_err(|e| format!("cannot find the gazette program to build with: {e}"))?;
+        let out = preview_folder(&options.root);
+        let mut args: Vec<OsString> = vec![
+            "build".into(),
+            "--root".into(),
+            options.root.clone().into(),
+            "--out".into(),
+            out.clone().into(),
+            "--base-url".into(),
+            base_url.into(),
+        ];
+        if options.drafts {
+            args.push("--drafts".into());
+        }
+        if options.timings {
+            args.push("--timings".into());
+        }
+        Ok(DiskBuilds { program, args, out })
+    }
+
+    /// Builds the site once, passing on to the terminal what the build
+    /// says as it says it.
+    fn run(&self) -> Result<(), Failure> {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(&self.program)
+            .args(&self.args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .map_err(|e| Failure::Site(format!("cannot start a build: {e}")))?;
+        let mut said = String::new();
+        if let Some(stderr) = child.stderr.take() {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                eprintln!("{line}");
+                said.push_str(&line);
+                said.push('\n');
+            }
+        }
+        match child.wait() {
+            Ok(status) if status.success() => Ok(()),
+            Ok(status) if status.code() == Some(2) => Err(Failure::Usage(said)),
+            Ok(_) => Err(Failure::Site(said)),
+            Err(e) => Err(Failure::Site(format!("the build did not finish: {e}"))),
+        }
+    }
+}
+
+/// Rebuilds a site served from disk ([`DiskBuilds`]) after every change.
+fn rebuild_on_disk(builds: &DiskBuilds, mut changes: Changes, shared: &Shared) {
+    while changes.next().is_some() {
+        let notice = match builds.run() {
+            Ok(()) => {
+                shared
+                    .failure
+                    .write()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .take();
+                Notice::Reload
+            }
+            Err(Failure::Usage(said) | Failure::Site(said)) => {
+                eprintln!("rebuild failed; still serving the last good site");
+                *shared.failure.write().unwrap_or_else(|e| e.into_inner()) = Some(said.clone());
+                Notice::Failed(said)
+            }
+        };
+        let _ = shared.notices.send(notice);
+    }
 }
 
 /// The bytes of the site's Markdown files.
@@ -334,31 +514,104 @@ fn relevant(root: &Path, path: &Path) -> bool {
         .any(|c| crate::content::is_ignored(&c.as_os_str().to_string_lossy()))
 }
 
-/// Watches `root`; returns the watcher (which stops when dropped) and
-/// whether it is the OS's (not polling).
+/// The folders of a site that its builds read, each watched with all it
+/// holds. The site root is watched alone, for `site.yaml` and the word
+/// lists beside it, and not with what else it holds: the output folder
+/// and the build cache (with a preview served from disk) have hundreds of
+/// thousands of folders on a large site, more than Linux lets a user watch
+/// by default (8,192 on older systems), and every file of every build
+/// would be one more change to look at.
+const SITE_FOLDERS: [&str; 3] = ["content", "static", "themes"];
+
+/// The watching of a debouncer of either kind (the OS's or polling).
+trait Watch: Send {
+    fn watch(&mut self, path: &Path, mode: RecursiveMode) -> notify::Result<()>;
+    fn unwatch(&mut self, path: &Path) -> notify::Result<()>;
+}
+
+impl<T, C> Watch for notify_debouncer_full::Debouncer<T, C>
+where
+    T: notify::Watcher + Send,
+    C: notify_debouncer_full::FileIdCache + Send,
+{
+    fn watch(&mut self, path: &Path, mode: RecursiveMode) -> notify::Result<()> {
+        notify_debouncer_full::Debouncer::watch(self, path, mode)
+    }
+
+    fn unwatch(&mut self, path: &Path) -> notify::Result<()> {
+        notify_debouncer_full::Debouncer::unwatch(self, path)
+    }
+}
+
+/// What watches a site's files ([`SITE_FOLDERS`]); it stops when dropped.
+struct SiteWatcher {
+    root: PathBuf,
+    watcher: Box<dyn Watch>,
+    /// Whether it is the OS's (not polling).
+    native: bool,
+}
+
+impl SiteWatcher {
+    fn start(&mut self) -> notify::Result<()> {
+        self.watcher
+            .watch(&self.root, RecursiveMode::NonRecursive)?;
+        for folder in SITE_FOLDERS {
+            let path = self.root.join(folder);
+            if path.is_dir() {
+                self.watcher.watch(&path, RecursiveMode::Recursive)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Watches the site folder `folder` again, after it was made, removed
+    /// or replaced (a watch ends with the folder it was put on).
+    fn refresh(&mut self, folder: &str) {
+        let path = self.root.join(folder);
+        let _ = self.watcher.unwatch(&path);
+        if path.is_dir()
+            && let Err(e) = self.watcher.watch(&path, RecursiveMode::Recursive)
+        {
+            eprintln!(
+                "warning: cannot watch {} ({e}); its changes are not seen until gazette is started again",
+                path.display()
+            );
+        }
+    }
+}
+
+/// Watches the site at `root` (an absolute path, as the watcher reports
+/// paths): the OS's watcher unless `poll`, or when it cannot.
 fn watch(
     root: &Path,
     poll: bool,
     changes: mpsc::Sender<notify_debouncer_full::DebounceEventResult>,
-) -> Result<(Box<dyn std::any::Any + Send>, bool), String> {
+) -> Result<SiteWatcher, String> {
     // The watcher's own delay: enough to pair the two halves of a rename.
     // A file written but not yet closed is waited for in `Changes::next`.
     let delay = Duration::from_millis(5);
     if !poll {
         match notify_debouncer_full::new_debouncer(delay, None, changes.clone()) {
-            Ok(mut debouncer) => match debouncer.watch(root, RecursiveMode::Recursive) {
-                Ok(()) => return Ok((Box::new(debouncer), true)),
-                Err(e) => eprintln!(
-                    "the file system does not report changes ({e}); checking for changes every half second instead (use --poll to choose this)"
-                ),
-            },
+            Ok(debouncer) => {
+                let mut watcher = SiteWatcher {
+                    root: root.to_path_buf(),
+                    watcher: Box::new(debouncer),
+                    native: true,
+                };
+                match watcher.start() {
+                    Ok(()) => return Ok(watcher),
+                    Err(e) => eprintln!(
+                        "the file system does not report changes ({e}); checking for changes every half second instead (use --poll to choose this)"
+                    ),
+                }
+            }
             Err(e) => {
                 eprintln!("cannot watch for changes ({e}); checking every half second instead")
             }
         }
     }
     let config = notify::Config::default().with_poll_interval(Duration::from_millis(500));
-    let mut debouncer = notify_debouncer_full::new_debouncer_opt::<_, notify::PollWatcher, _>(
+    let debouncer = notify_debouncer_full::new_debouncer_opt::<_, notify::PollWatcher, _>(
         delay,
         None,
         changes,
@@ -366,10 +619,15 @@ fn watch(
         config,
     )
     .map_err(|e| format!("cannot watch {}: {e}", root.display()))?;
-    debouncer
-        .watch(root, RecursiveMode::Recursive)
+    let mut watcher = SiteWatcher {
+        root: root.to_path_buf(),
+        watcher: Box::new(debouncer),
+        native: false,
+    };
+    watcher
+        .start()
         .map_err(|e| format!("cannot watch {}: {e}", root.display()))?;
-    Ok((Box::new(debouncer), false))
+    Ok(watcher)
 }
 
 /// A fingerprint of a file's content, or `None` when it is gone.
@@ -393,6 +651,8 @@ struct Changes {
     /// build, and whether that is all of them.
     seen: Vec<PathBuf>,
     complete: bool,
+    /// What reports the changes (none in tests that hand events in).
+    watcher: Option<SiteWatcher>,
 }
 
 /// What changed since the last build.
@@ -418,7 +678,18 @@ impl Changes {
             native,
             seen: Vec::new(),
             complete: true,
+            watcher: None,
         }
+    }
+
+    /// The changes of the site at `root`, from a watcher of its own.
+    fn watching(root: &Path, poll: bool) -> Result<Changes, String> {
+        let (send, receive) = mpsc::channel();
+        let mut changes = Changes::new(root, receive, true);
+        let watcher = watch(&changes.root, poll, send)?;
+        changes.native = watcher.native;
+        changes.watcher = Some(watcher);
+        Ok(changes)
     }
 
     /// Waits for the next change to the bytes of a file of the site; `None`
@@ -470,6 +741,16 @@ impl Changes {
                     self.complete = false;
                     changed = true;
                 }
+                for event in events.iter() {
+                    if let Some(folder) = self.site_folder_moved(event) {
+                        // Built whole: files put in before the new watch
+                        // began are read too.
+                        if let Some(watcher) = &mut self.watcher {
+                            watcher.refresh(folder);
+                        }
+                        changed = true;
+                    }
+                }
                 // Opening or reading a file (an editor opening a report)
                 // changes nothing.
                 let changes = events
@@ -500,6 +781,23 @@ impl Changes {
                 return Some(changed);
             }
         }
+    }
+
+    /// The site folder ([`SITE_FOLDERS`]) that `event` made, removed or
+    /// renamed, if any: its watch has to be put on again.
+    fn site_folder_moved(&self, event: &notify::Event) -> Option<&'static str> {
+        use notify::EventKind;
+        use notify::event::ModifyKind;
+        if !matches!(
+            event.kind,
+            EventKind::Create(_) | EventKind::Remove(_) | EventKind::Modify(ModifyKind::Name(_))
+        ) {
+            return None;
+        }
+        event.paths.iter().find_map(|path| {
+            let name = path.strip_prefix(&self.root).ok()?.to_str()?;
+            SITE_FOLDERS.into_iter().find(|folder| *folder == name)
+        })
     }
 
     /// Whether a file of the site in `batch` was written and not closed
@@ -666,7 +964,8 @@ fn content_type(path: &str) -> &'static str {
 }
 
 /// Serves a file of the current site. Paths are looked up in the site's
-/// own list of files, so no request can reach anything else on the disk.
+/// own list of files, or only inside the folder of a site on disk
+/// ([`in_folder`]), so no request can reach anything else on the disk.
 async fn file(State(shared): State<Shared>, uri: Uri) -> Response {
     let raw = uri.path();
     let path = percent_encoding::percent_decode_str(raw)
@@ -677,12 +976,13 @@ async fn file(State(shared): State<Shared>, uri: Uri) -> Response {
         .read()
         .unwrap_or_else(|e| e.into_inner())
         .clone();
+    let files = &site.files;
     let key = path.trim_start_matches('/');
     let (key, status) = if key.is_empty() || key.ends_with('/') {
         (format!("{key}index.html"), StatusCode::OK)
-    } else if site.files.contains_key(key) {
+    } else if files.has(key) {
         (key.to_string(), StatusCode::OK)
-    } else if site.files.contains_key(&format!("{key}/index.html")) {
+    } else if files.has(&format!("{key}/index.html")) {
         let location = format!("{raw}/");
         return Response::builder()
             .status(StatusCode::MOVED_PERMANENTLY)
@@ -692,19 +992,12 @@ async fn file(State(shared): State<Shared>, uri: Uri) -> Response {
     } else {
         ("404.html".to_string(), StatusCode::NOT_FOUND)
     };
-    let (key, status) = if site.files.contains_key(&key) {
+    let (key, status) = if files.has(&key) {
         (key, status)
     } else {
         ("404.html".to_string(), StatusCode::NOT_FOUND)
     };
-    let bytes = match site.files.get(&key) {
-        Some(Contents::Bytes(bytes)) => bytes.clone(),
-        Some(Contents::Shared(bytes)) => bytes.to_vec(),
-        Some(Contents::SharedText(text)) => text.as_bytes().to_vec(),
-        Some(Contents::CopyOf(source)) => std::fs::read(source).unwrap_or_default(),
-        // Serve's pages are in memory; only the build cache keeps files on disk.
-        Some(Contents::Kept(_)) | None => b"Not found".to_vec(),
-    };
+    let bytes = files.read(&key).unwrap_or_else(|| b"Not found".to_vec());
     let kind = content_type(&key);
     let body = if kind.starts_with("text/html") {
         with_live_reload(bytes)
@@ -735,9 +1028,7 @@ fn with_live_reload(html: Vec<u8>) -> Vec<u8> {
 /// at `root` (it builds to disk, for teams that serve the output with
 /// their own server). Runs until stopped.
 pub fn watch_and_build(root: &Path, poll: bool, mut build: impl FnMut()) -> Result<(), String> {
-    let (send, receive) = mpsc::channel();
-    let (_watcher, native) = watch(root, poll, send)?;
-    let mut changes = Changes::new(root, receive, native);
+    let mut changes = Changes::watching(root, poll)?;
     eprintln!("watching {} for changes", root.display());
     while changes.next().is_some() {
         build();
@@ -794,30 +1085,52 @@ mod tests {
     }
 
     /// 100,000 seed-shaped reports (1.8 GB of Markdown) need some 31 GB
-    /// to serve; 10,000 need 3 GB.
+    /// to serve from memory; 10,000 need 3 GB.
     #[test]
-    fn a_site_too_large_for_the_memory_is_warned_of() {
+    fn a_site_too_large_for_the_memory_is_served_from_disk() {
         let gb = 1_000_000_000;
         let site = Path::new("portal");
-        let warning = memory_warning(site, 1_815 * gb / 1000, Some(24 * gb)).unwrap();
-        assert!(warning.contains("about 30.9 GB"), "{warning}");
-        // The commands for this site, to copy.
-        assert!(
-            warning.contains("gazette build --watch --root portal`"),
-            "{warning}"
+        let reason = too_large_for_memory(site, 1_815 * gb / 1000, Some(24 * gb)).unwrap();
+        assert!(reason.contains("about 30.9 GB"), "{reason}");
+        let preview = Path::new("portal/.gazette-cache/preview");
+        assert!(reason.contains(&preview.display().to_string()), "{reason}");
+        assert_eq!(
+            too_large_for_memory(site, 181 * gb / 1000, Some(24 * gb)),
+            None
         );
-        let public = Path::new("portal").join("public");
-        assert!(
-            warning.contains(&format!("-d {}`", public.display())),
-            "{warning}"
-        );
-        assert_eq!(memory_warning(site, 181 * gb / 1000, Some(24 * gb)), None);
         // Three quarters of what is available, at most.
-        assert!(memory_warning(site, gb, Some(22 * gb)).is_some());
-        assert!(memory_warning(site, gb, Some(23 * gb)).is_none());
-        // Where the system does not say, nothing is said.
-        assert_eq!(memory_warning(site, 1_815 * gb / 1000, None), None);
+        assert!(too_large_for_memory(site, gb, Some(22 * gb)).is_some());
+        assert!(too_large_for_memory(site, gb, Some(23 * gb)).is_none());
+        // Where the system does not say, the site is served from memory.
+        assert_eq!(too_large_for_memory(site, 1_815 * gb / 1000, None), None);
         assert!(available_memory().is_none_or(|bytes| bytes > 0));
+    }
+
+    /// A site served from disk answers with the files of its folder and
+    /// nothing else.
+    #[test]
+    fn a_path_on_disk_stays_in_the_output_folder() {
+        let out = Path::new("/site/.gazette-cache/preview");
+        assert_eq!(
+            in_folder(out, "政务公开/通知/index.html"),
+            Some(out.join("政务公开/通知/index.html"))
+        );
+        assert_eq!(
+            in_folder(out, ".well-known/security.txt"),
+            Some(out.join(".well-known/security.txt"))
+        );
+        for escape in [
+            "../site.yaml",
+            "news/../../site.yaml",
+            "news/./index.html",
+            "news//index.html",
+            "/etc/passwd",
+            "news\\..\\..\\site.yaml",
+            "index.html\0",
+            crate::output::MARKER,
+        ] {
+            assert_eq!(in_folder(out, escape), None, "{escape}");
+        }
     }
 
     #[test]

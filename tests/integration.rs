@@ -2310,9 +2310,16 @@ struct Served {
 
 impl Served {
     fn start(site: &TestSite) -> Served {
+        Served::start_with(site, &[])
+    }
+
+    /// `gazette serve` with these options too.
+    fn start_with(site: &TestSite, options: &[&str]) -> Served {
         use std::io::BufRead;
         let mut child = Command::new(BIN)
-            .args(["serve", "--port", "0", "--root"])
+            .args(["serve", "--port", "0"])
+            .args(options)
+            .arg("--root")
             .arg(site.root())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
@@ -2412,6 +2419,23 @@ impl Served {
         }
     }
 
+    /// The page at `path` without the live-reload tag serve adds.
+    fn page_as_built(&self, path: &str) -> String {
+        self.get(path)
+            .1
+            .replace("<script src=\"/__gazette/live.js\" defer></script>", "")
+    }
+
+    /// Asserts that none of `paths`, each meant to reach past the site's
+    /// files, gets anything but the 404 page.
+    fn refuses(&self, paths: &[&str]) {
+        for path in paths {
+            let (status, body) = self.get(path);
+            assert_eq!(status, 404, "{path}");
+            assert!(!body.contains("base_url"), "{path} leaked site.yaml");
+        }
+    }
+
     fn rebuilds(&self) -> usize {
         self.log.lock().unwrap().matches("rebuilt in").count()
     }
@@ -2436,30 +2460,36 @@ fn next_event(events: &std::sync::mpsc::Receiver<String>, starting: &str) -> Str
     panic!("no `{starting}` event");
 }
 
-#[test]
-fn serve_rebuilds_on_save_rename_and_delete() {
+/// A site served with `options`, after one of its reports was saved with
+/// a new text (and the page told to reload), and the page's events.
+fn serve_and_save(options: &[&str]) -> (TestSite, Served, std::sync::mpsc::Receiver<String>) {
     let site = TestSite::new();
     site.write(
         "content/news/second.md",
         &report("第二篇", "2022-12-25", "原来的正文。"),
     );
-    let served = Served::start(&site);
+    let served = Served::start_with(&site, options);
     let (status, page) = served.get("/news/second/");
-    assert_eq!(status, 200);
+    assert_eq!(status, 200, "{}", served.log.lock().unwrap());
     assert!(
         page.contains("原来的正文") && page.contains("/__gazette/live.js"),
         "live reload is added by the server"
     );
-    assert!(!site.out().exists(), "serve writes nothing to disk");
     let events = served.events();
-
-    // An ordinary save.
     site.write(
         "content/news/second.md",
         &report("第二篇", "2022-12-25", "改过的正文。"),
     );
     next_event(&events, "reload");
     served.wait_for("/news/second/", "edit", |_, b| b.contains("改过的正文"));
+    (site, served, events)
+}
+
+#[test]
+fn serve_rebuilds_on_save_rename_and_delete() {
+    let (site, served, events) = serve_and_save(&[]);
+    assert!(!site.out().exists(), "serve writes nothing to disk");
+    assert!(!site.root().join(".gazette-cache").exists());
 
     // A save through a temporary file renamed over the report.
     site.write(
@@ -3346,23 +3376,35 @@ fn serve_keeps_the_last_good_site_and_shows_errors() {
     let site = TestSite::new();
     let served = Served::start(&site);
     let events = served.events();
+    breaks_and_mends(&site, &served, &events, ("/news/first/", "第一篇"));
+}
+
+/// A report with an error is saved and then mended: the page is told the
+/// error (with file and line), the last good site (`good`: a path and
+/// what its page says) is served meanwhile, and the mended report is.
+fn breaks_and_mends(
+    site: &TestSite,
+    served: &Served,
+    events: &std::sync::mpsc::Receiver<String>,
+    good: (&str, &str),
+) {
     site.write(
         "content/news/bad.md",
         "---\ntitle: 坏\ndate_published: 2022年12月24日\n---\n正文\n",
     );
-    let failed = next_event(&events, "failed");
+    let failed = next_event(events, "failed");
     assert!(
         failed.contains("content/news/bad.md:3: date_published"),
         "{failed}"
     );
-    let (status, page) = served.get("/news/first/");
+    let (status, page) = served.get(good.0);
     assert_eq!(status, 200, "the last good site is still served");
-    assert!(page.contains("第一篇"));
+    assert!(page.contains(good.1));
     // A page opened while the error stands gets it at once.
     let late = served.events();
     assert!(next_event(&late, "failed").contains("content/news/bad.md:3: date_published"));
     site.write("content/news/bad.md", &report("好了", "2022-12-26", "正文"));
-    next_event(&events, "reload");
+    next_event(events, "reload");
     served.wait_for("/news/bad/", "fixed", |status, b| {
         status == 200 && b.contains("好了")
     });
@@ -3403,11 +3445,89 @@ fn a_burst_of_saves_costs_at_most_two_rebuilds() {
     site.build(&["--base-url", &format!("http://127.0.0.1:{}/", served.port)])
         .assert_ok();
     let built = site.read("news/first/index.html");
-    let served_page = served
-        .get("/news/first/")
-        .1
-        .replace("<script src=\"/__gazette/live.js\" defer></script>", "");
-    assert_eq!(served_page, built);
+    assert_eq!(served.page_as_built("/news/first/"), built);
+}
+
+/// A site too large for the memory is built to disk by `gazette build`
+/// processes and served from there: saves, errors and escapes behave as
+/// they do in memory.
+#[test]
+fn serve_on_disk_rebuilds_and_keeps_the_last_good_site() {
+    let (site, served, events) = serve_and_save(&["--on-disk"]);
+    let preview = site.root().join(".gazette-cache/preview");
+    assert!(preview.join("news/second/index.html").is_file());
+    assert!(!site.out().exists(), "the site's own output is left alone");
+
+    breaks_and_mends(&site, &served, &events, ("/news/second/", "改过的正文"));
+
+    std::fs::remove_file(site.root().join("content/news/second.md")).unwrap();
+    next_event(&events, "reload");
+    served.wait_for("/news/second/", "delete", |status, _| status == 404);
+    assert_eq!(served.get("/news").0, 301, "a folder without its slash");
+    served.refuses(&[
+        "/../site.yaml",
+        "/%2e%2e/site.yaml",
+        // (The preview is ROOT/.gazette-cache/preview.)
+        "/..%2f..%2fsite.yaml",
+        "/news/..%2f..%2f..%2fsite.yaml",
+        "/.gazette-output",
+    ]);
+    // The pages are the build's, with the live-reload tag added.
+    let built = std::fs::read_to_string(preview.join("news/bad/index.html")).unwrap();
+    assert_eq!(served.page_as_built("/news/bad/"), built);
+}
+
+/// Serve watches the folders a build reads, not the output folder or the
+/// build cache beside them (a large site's output has more folders than
+/// Linux lets a user watch), and a site folder made while it runs is
+/// watched from then on.
+#[test]
+fn serve_watches_the_sites_folders_only() {
+    let site = TestSite::new();
+    // An output folder of 400 folders, as a build leaves it.
+    for i in 0..400 {
+        site.write(&format!("public/r{i}/index.html"), "<p>old</p>");
+    }
+    let served = Served::start(&site);
+    #[cfg(target_os = "linux")]
+    {
+        // Each watched folder is one `inotify wd:` line of the watcher's
+        // file descriptor: the root, content/ and content/news/.
+        let pid = served.child.id();
+        let watches = || -> usize {
+            std::fs::read_dir(format!("/proc/{pid}/fdinfo"))
+                .unwrap()
+                .flatten()
+                .map(|fd| std::fs::read_to_string(fd.path()).unwrap_or_default())
+                .map(|info| info.matches("inotify wd:").count())
+                .sum()
+        };
+        // (The watcher starts once the site is served.)
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while watches() < 3 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let watched = watches();
+        assert!(
+            (3..10).contains(&watched),
+            "{watched} folders watched for a site of 3"
+        );
+    }
+    let events = served.events();
+    assert_eq!(served.get("/added.css").0, 404);
+    site.write("static/added.css", "p { color: #111; }\n");
+    next_event(&events, "");
+    served.wait_for("/added.css", "a new static folder", |status, b| {
+        status == 200 && b.contains("#111")
+    });
+    // The new folder is watched: a change in it is seen, and the page is
+    // told. (A copied file is read when it is asked for, so its bytes
+    // alone would not show it.)
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    while events.try_recv().is_ok() {}
+    site.write("static/added.css", "p { color: #222; }\n");
+    next_event(&events, "");
 }
 
 #[test]
@@ -3430,16 +3550,12 @@ fn serve_answers_only_with_the_sites_files() {
         301,
         "a folder without its slash is redirected"
     );
-    for escape in [
+    served.refuses(&[
         "/../site.yaml",
         "/%2e%2e/site.yaml",
         "/news/..%2f..%2fsite.yaml",
         "/content/news/first.md",
-    ] {
-        let (status, body) = served.get(escape);
-        assert_eq!(status, 404, "{escape}");
-        assert!(!body.contains("base_url"), "{escape} leaked site.yaml");
-    }
+    ]);
     let (_, css) = served.get("/static/gazette.css");
     assert!(css.contains(".site-header"));
 }
