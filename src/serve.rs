@@ -250,10 +250,19 @@ pub fn serve(options: ServeOptions) -> Result<(), String> {
         let builds = DiskBuilds::new(&options, &base_url)?;
         eprintln!("building the preview into {}", builds.out.display());
         let failure = match builds.run() {
-            Ok(()) => None,
-            // (What is wrong is on the terminal, from the build.)
-            Err(Failure::Usage(_)) => return Err("the preview cannot be built".to_string()),
-            Err(Failure::Site(text)) => Some(text),
+            Ok(said) => {
+                eprint!("{said}");
+                None
+            }
+            // Said as serve says its own ("error: …").
+            Err(Failure::Usage(said)) => {
+                let said = said.trim_end();
+                return Err(said.strip_prefix("error: ").unwrap_or(said).to_string());
+            }
+            Err(Failure::Site(said)) => {
+                eprint!("{said}");
+                Some(said)
+            }
         };
         let snapshot = Snapshot {
             files: Files::OnDisk(builds.out.clone()),
@@ -395,32 +404,20 @@ impl DiskBuilds {
         Ok(DiskBuilds { program, args, out })
     }
 
-    /// Builds the site once, passing on to the terminal what the build
-    /// says as it says it.
-    fn run(&self) -> Result<(), Failure> {
-        use std::io::BufRead;
-        let mut child = std::process::Command::new(&self.program)
+    /// Builds the site once; what the build said (its warnings and the
+    /// line that sums it up, or its errors). A build whose output is not a
+    /// terminal says it all at the end.
+    fn run(&self) -> Result<String, Failure> {
+        let output = std::process::Command::new(&self.program)
             .args(&self.args)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .map_err(|e| Failure::Site(format!("cannot start a build: {e}")))?;
-        let mut said = String::new();
-        if let Some(stderr) = child.stderr.take() {
-            for line in std::io::BufReader::new(stderr)
-                .lines()
-                .map_while(Result::ok)
-            {
-                eprintln!("{line}");
-                said.push_str(&line);
-                said.push('\n');
-            }
-        }
-        match child.wait() {
-            Ok(status) if status.success() => Ok(()),
-            Ok(status) if status.code() == Some(2) => Err(Failure::Usage(said)),
-            Ok(_) => Err(Failure::Site(said)),
-            Err(e) => Err(Failure::Site(format!("the build did not finish: {e}"))),
+            .stdin(std::process::Stdio::null())
+            .output()
+            .map_err(|e| Failure::Site(format!("cannot start a build: {e}\n")))?;
+        let said = String::from_utf8_lossy(&output.stderr).into_owned();
+        match output.status.code() {
+            Some(0) => Ok(said),
+            Some(2) => Err(Failure::Usage(said)),
+            _ => Err(Failure::Site(said)),
         }
     }
 }
@@ -429,7 +426,8 @@ impl DiskBuilds {
 fn rebuild_on_disk(builds: &DiskBuilds, mut changes: Changes, shared: &Shared) {
     while changes.next().is_some() {
         let notice = match builds.run() {
-            Ok(()) => {
+            Ok(said) => {
+                eprint!("{said}");
                 shared
                     .failure
                     .write()
@@ -438,6 +436,7 @@ fn rebuild_on_disk(builds: &DiskBuilds, mut changes: Changes, shared: &Shared) {
                 Notice::Reload
             }
             Err(Failure::Usage(said) | Failure::Site(said)) => {
+                eprint!("{said}");
                 eprintln!("rebuild failed; still serving the last good site");
                 *shared.failure.write().unwrap_or_else(|e| e.into_inner()) = Some(said.clone());
                 Notice::Failed(said)
