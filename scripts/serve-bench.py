@@ -9,14 +9,18 @@ at a time, waiting for each reload and half a second more) and prints
 each latency and the median, the server's CPU time per save,
 what serve said about each rebuild (its stage timings) and the server's
 peak memory. It measures; it asserts nothing. Build first: cargo build
---release. GAZETTE=path runs another binary (to compare two builds).
+--release. GAZETTE=path runs another binary (to compare two builds);
+SERVE_ARGS="--on-disk" passes options to serve (with --on-disk each
+rebuild is a `gazette build` process of its own: its CPU time is counted
+with the server's, and the peak memory of the largest is printed).
 """
-import glob, os, socket, statistics, subprocess, sys, tempfile, time
+import glob, os, resource, socket, statistics, subprocess, sys, tempfile, time
 
 site = sys.argv[1]
 saves = int(sys.argv[2]) if len(sys.argv) > 2 else 5
 log = tempfile.TemporaryFile(mode="w+")
-server = subprocess.Popen([os.environ.get("GAZETTE", "target/release/gazette"), "serve", "--port", "0", "--timings", "--root", site],
+serve = [os.environ.get("GAZETTE", "target/release/gazette"), "serve", "--port", "0", "--timings", "--root", site]
+server = subprocess.Popen(serve + os.environ.get("SERVE_ARGS", "").split(),
                           stdout=subprocess.PIPE, stderr=log, text=True)
 try:
     line = server.stdout.readline()
@@ -31,10 +35,11 @@ try:
     latencies = []
     buffered = b""
     def cpu_seconds():
-        # utime + stime of the server (all its threads), in clock ticks.
+        # utime + stime of the server (all its threads) and of the builds
+        # it ran and waited for (cutime + cstime), in clock ticks.
         with open(f"/proc/{server.pid}/stat") as stat:
             fields = stat.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
     cpu_before = cpu_seconds()
     for i in range(saves):
         # As a person saves: not within moments of the last reload (a
@@ -70,7 +75,11 @@ try:
 finally:
     server.terminate()
     server.wait()
+    # The largest of the server and the builds it waited for (Linux counts
+    # a waited-for grandchild's peak in its parent's children's usage).
+    largest = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    print(f"peak RSS of the server or its largest build: {largest / 1024:.0f} MB")
     log.seek(0)
     for line in log:
-        if line.startswith(("rebuilt", "timings")):
+        if line.startswith(("rebuilt", "built", "timings")):
             print("  serve: " + line.rstrip())
