@@ -49,11 +49,12 @@ gen=target/release/examples/gen_corpus
 # machine this was written on) the kernel will not reuse an inode deleted
 # in the last minutes, so a build started right after tens of thousands of
 # files were deleted spends seconds of system time searching for free
-# inodes: the cost of the deletion, not of the build. (Until the caches were moved aside
-# too, a 10,000-report site's cache, about a gigabyte, was deleted before
-# each of Gazette's rounds against Hugo; and a run started minutes after
-# 30 GB were deleted took 1.75 s for its first 1,000-report build, the
-# next run 0.78 s.) Where the disk is short, they are deleted as before.
+# inodes: the cost of the deletion, not of the build. (Until the caches
+# were moved aside too, a 10,000-report site's cache, about a gigabyte,
+# was deleted before each of Gazette's rounds against Hugo; and a run
+# started minutes after 30 GB were deleted took 1.75 s for its first
+# 1,000-report build, the next run 0.78 s.) Where the disk is short, they
+# are deleted as before.
 trash=bench-corpus/.trash
 edited= published= second= backdated=
 # The report edited for the `edit` build is put back, and the ones added for

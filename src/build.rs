@@ -78,6 +78,15 @@ pub enum BuildError {
     Output(OutputError),
 }
 
+/// The line that ends what a build with these errors says.
+pub fn failed_with(diagnostics: &[Diagnostic]) -> String {
+    let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+    format!(
+        "build failed with {}; the previous output was left as it was",
+        crate::terminal::counted(errors, "error")
+    )
+}
+
 impl fmt::Display for BuildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -86,12 +95,7 @@ impl fmt::Display for BuildError {
                 for d in diagnostics {
                     writeln!(f, "{d}")?;
                 }
-                let errors = diagnostics.iter().filter(|d| d.is_error()).count();
-                write!(
-                    f,
-                    "build failed with {}; the previous output was left as it was",
-                    crate::terminal::counted(errors, "error")
-                )
+                f.write_str(&failed_with(diagnostics))
             }
             BuildError::Output(e) => write!(f, "{e}"),
         }

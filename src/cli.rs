@@ -311,10 +311,10 @@ fn run_build(args: BuildArgs, command_line: &[OsString]) -> ExitCode {
 /// 100,000 reports took it to 1.56 GB (1.2 GB held between saves), where
 /// a build alone peaks at 0.77 GB.
 fn watch_in_children(root: &Path, poll: bool, command_line: &[OsString]) -> ExitCode {
-    let program = match std::env::current_exe() {
+    let program = match crate::serve::this_program() {
         Ok(program) => program,
-        Err(e) => {
-            eprintln!("error: cannot find the gazette program to build with: {e}");
+        Err(message) => {
+            eprintln!("error: {message}");
             return ExitCode::from(1);
         }
     };
@@ -418,12 +418,7 @@ impl Report<'_> {
                     "{}",
                     render_all(&all, self.root, self.style, self.verbose)
                 );
-                let errors = all.iter().filter(|d| d.is_error()).count();
-                let _ = writeln!(
-                    stderr,
-                    "build failed with {}; the previous output was left as it was",
-                    counted(errors, "error")
-                );
+                let _ = writeln!(stderr, "{}", build::failed_with(&all));
                 ExitCode::from(1)
             }
             Err(err @ BuildError::Output(_)) => {

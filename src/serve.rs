@@ -199,6 +199,25 @@ struct Shared {
     notices: broadcast::Sender<Notice>,
 }
 
+impl Shared {
+    /// Clears the errors of the last build, after a build that succeeded;
+    /// whether there were any.
+    fn recovered(&self) -> bool {
+        self.failure
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .is_some()
+    }
+
+    /// Keeps the errors of a build that failed, for pages that connect
+    /// while they stand, and sends them to the open ones.
+    fn failed(&self, text: String) {
+        *self.failure.write().unwrap_or_else(|e| e.into_inner()) = Some(text.clone());
+        let _ = self.notices.send(Notice::Failed(text));
+    }
+}
+
 const LIVE_SCRIPT: &str = include_str!("serve_live.js");
 
 /// How long the files must be left alone before a rebuild starts, when
@@ -372,6 +391,13 @@ struct DiskBuilds {
     out: PathBuf,
 }
 
+/// The running gazette program, to start builds of their own with (the
+/// preview on disk, `build --watch`).
+pub fn this_program() -> Result<PathBuf, String> {
+    std::env::current_exe()
+        .map_err(|e| format!("cannot find the gazette program to build with: {e}"))
+}
+
 /// Why a build on disk made no site.
 enum Failure {
     /// The build was wrongly called (exit code 2): what it said.
@@ -383,8 +409,7 @@ enum Failure {
 
 impl DiskBuilds {
     fn new(options: &ServeOptions, base_url: &str) -> Result<DiskBuilds, String> {
-        let program = std::env::current_exe()
-            .map_err(|e| format!("cannot find the gazette program to build with: {e}"))?;
+        let program = this_program()?;
         let out = preview_folder(&options.root);
         let mut args: Vec<OsString> = vec![
             "build".into(),
@@ -425,24 +450,18 @@ impl DiskBuilds {
 /// Rebuilds a site served from disk ([`DiskBuilds`]) after every change.
 fn rebuild_on_disk(builds: &DiskBuilds, mut changes: Changes, shared: &Shared) {
     while changes.next().is_some() {
-        let notice = match builds.run() {
+        match builds.run() {
             Ok(said) => {
                 eprint!("{said}");
-                shared
-                    .failure
-                    .write()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .take();
-                Notice::Reload
+                shared.recovered();
+                let _ = shared.notices.send(Notice::Reload);
             }
             Err(Failure::Usage(said) | Failure::Site(said)) => {
                 eprint!("{said}");
                 eprintln!("rebuild failed; still serving the last good site");
-                *shared.failure.write().unwrap_or_else(|e| e.into_inner()) = Some(said.clone());
-                Notice::Failed(said)
+                shared.failed(said);
             }
-        };
-        let _ = shared.notices.send(notice);
+        }
     }
 }
 
@@ -864,12 +883,7 @@ fn rebuild_loop(
                     &mut *shared.site.write().unwrap_or_else(|e| e.into_inner()),
                     new.clone(),
                 );
-                let recovered = shared
-                    .failure
-                    .write()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .take()
-                    .is_some();
+                let recovered = shared.recovered();
                 eprintln!(
                     "rebuilt in {} ms (read {}, rendered {} and the pages of {}, indexed {})",
                     started.elapsed().as_millis(),
@@ -896,8 +910,7 @@ fn rebuild_loop(
                     "rebuild failed in {} ms; still serving the last good site",
                     started.elapsed().as_millis()
                 );
-                *shared.failure.write().unwrap_or_else(|e| e.into_inner()) = Some(text.clone());
-                let _ = shared.notices.send(Notice::Failed(text));
+                shared.failed(text);
             }
         }
     }
