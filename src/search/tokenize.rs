@@ -171,55 +171,84 @@ fn spans(text: &str, mode: Mode) -> Vec<Span> {
 /// position, and at one position the character before the bigram that
 /// starts with it.
 fn scan(text: &str, mode: Mode, mut emit: impl FnMut(Span)) {
-    fn flush_run(
-        run: &mut Vec<(usize, usize, char)>,
-        start: u32,
-        mode: Mode,
-        emit: &mut impl FnMut(Span),
-    ) {
-        let unigrams = mode == Mode::Index || run.len() == 1;
-        for (i, &(s, e, c)) in run.iter().enumerate() {
-            let pos = start + i as u32;
-            if unigrams {
-                emit(Span {
-                    start: s,
-                    end: e,
-                    pos,
-                    cjk: Some((c, None)),
-                    inside_run: i > 0 && i + 1 < run.len(),
-                });
-            }
-            if let Some(&(_, next_end, next)) = run.get(i + 1) {
-                emit(Span {
-                    start: s,
-                    end: next_end,
-                    pos,
-                    cjk: Some((c, Some(next))),
-                    inside_run: false,
-                });
+    scan_pieces(text, |piece| match piece {
+        Piece::Word { start, end, pos } => emit(Span {
+            start,
+            end,
+            pos,
+            cjk: None,
+            inside_run: false,
+        }),
+        Piece::Run { chars, pos: first } => {
+            let unigrams = mode == Mode::Index || chars.len() == 1;
+            for (i, &(s, e, c)) in chars.iter().enumerate() {
+                let pos = first + i as u32;
+                if unigrams {
+                    emit(Span {
+                        start: s,
+                        end: e,
+                        pos,
+                        cjk: Some((c, None)),
+                        inside_run: i > 0 && i + 1 < chars.len(),
+                    });
+                }
+                if let Some(&(_, next_end, next)) = chars.get(i + 1) {
+                    emit(Span {
+                        start: s,
+                        end: next_end,
+                        pos,
+                        cjk: Some((c, Some(next))),
+                        inside_run: false,
+                    });
+                }
             }
         }
-        run.clear();
-    }
-    // Ends the open word, if any, at byte `end`; it takes the next position.
-    fn end_word(word: &mut Option<usize>, end: usize, pos: &mut u32, emit: &mut impl FnMut(Span)) {
-        if let Some(start) = word.take() {
-            emit(Span {
-                start,
-                end,
-                pos: *pos,
-                cjk: None,
-                inside_run: false,
-            });
-            *pos += 1;
-        }
-    }
+    });
+}
 
+/// A piece of a normalised text, as [`scan_pieces`] finds them: a word,
+/// which is one token, or a run of CJK characters, whose tokens are its
+/// characters and each pair of neighbours.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Piece<'r> {
+    /// A word at bytes `start..end`, at position `pos`.
+    Word { start: usize, end: usize, pos: u32 },
+    /// A run's characters, (byte start, byte end, character), the first at
+    /// position `pos` and each next one at the next.
+    Run {
+        chars: &'r [(usize, usize, char)],
+        pos: u32,
+    },
+}
+
+/// Hands the words and CJK runs of `text` (already normalised) to `emit`,
+/// in order of position: the one scan of characters behind every
+/// tokenizer path. The index builder takes a run whole
+/// ([`super::doc_terms`]), so that the run's phrase terms come from it
+/// directly.
+pub(crate) fn scan_pieces(text: &str, mut emit: impl FnMut(Piece)) {
     let mut pos: u32 = 0;
     let mut word: Option<usize> = None;
     // The run's characters: (byte start, byte end, character).
     let mut run: Vec<(usize, usize, char)> = Vec::new();
     let mut run_start = 0;
+    fn flush_run(run: &mut Vec<(usize, usize, char)>, pos: u32, emit: &mut impl FnMut(Piece)) {
+        if !run.is_empty() {
+            emit(Piece::Run { chars: run, pos });
+            run.clear();
+        }
+    }
+    // Ends the open word, if any, at byte `end`; it takes the next position.
+    fn end_word(word: &mut Option<usize>, end: usize, pos: &mut u32, emit: &mut impl FnMut(Piece)) {
+        if let Some(start) = word.take() {
+            emit(Piece::Word {
+                start,
+                end,
+                pos: *pos,
+            });
+            *pos += 1;
+        }
+    }
     for (at, c) in text.char_indices() {
         let end = at + c.len_utf8();
         if is_cjk(c) {
@@ -230,16 +259,16 @@ fn scan(text: &str, mode: Mode, mut emit: impl FnMut(Span)) {
             run.push((at, end, c));
             pos += 1;
         } else if is_word(c) {
-            flush_run(&mut run, run_start, mode, &mut emit);
+            flush_run(&mut run, run_start, &mut emit);
             word.get_or_insert(at);
         } else {
-            flush_run(&mut run, run_start, mode, &mut emit);
+            flush_run(&mut run, run_start, &mut emit);
             end_word(&mut word, at, &mut pos, &mut emit);
             // A separator has a position of its own: nothing is adjacent across it.
             pos += 1;
         }
     }
-    flush_run(&mut run, run_start, mode, &mut emit);
+    flush_run(&mut run, run_start, &mut emit);
     end_word(&mut word, text.len(), &mut pos, &mut emit);
 }
 
@@ -262,13 +291,6 @@ pub fn for_each_token(text: &str, mut f: impl FnMut(&str, u32)) {
     for span in spans(&text, Mode::Index) {
         f(&text[span.start..span.end], span.pos);
     }
-}
-
-/// Hands each index token of `text` (already normalised, see
-/// [`normalize`]) to `emit` as a [`Span`] of it: the index builder's path,
-/// which allocates nothing per token (the same tokens as [`tokenize`]).
-pub(crate) fn scan_index(text: &str, emit: impl FnMut(Span)) {
-    scan(text, Mode::Index, emit);
 }
 
 /// The tokens of a text to index: words, CJK unigrams and bigrams.
