@@ -95,6 +95,16 @@ seconds() { # h:mm:ss or m:ss.ss → seconds
 printf '%-8s %-10s %9s %9s %10s %11s %10s %8s  %s\n' reports build wall_s cpu_s pages/s peak_rss_MB output_MB files stages
 for n in "${sizes[@]}"; do
   corpus=bench-corpus/$n
+  # A run stopped half way can leave its edits in the corpus (the copy of
+  # the edited report, the reports it added, the sentences the edit builds
+  # put in, which a later run's copy would keep for good): it is made again.
+  if [ -f "$corpus/.complete" ] && {
+    [ -n "$(find "$corpus/content" -name '*.orig~' -o -name 'report-[pbs]*' | head -1)" ] ||
+      grep -rqs -e '补充说明：本报告' -e '次核对后更正' "$corpus/content"
+  }; then
+    echo "$corpus holds edits of a run that was stopped; making it again" >&2
+    rm -f "$corpus/.complete"
+  fi
   [ -f "$corpus/.complete" ] || { rm -rf "$corpus"; "$gen" "$corpus" "$n" 2>/dev/null; touch "$corpus/.complete"; }
   out=bench-corpus/out-$n
   discard "$out" "$corpus/.gazette-cache"
