@@ -773,6 +773,10 @@ pub(crate) fn unpack_key(key: u64) -> String {
 /// a report is indexed as one term, without positions.
 pub const PHRASE_TERM_CHARS: std::ops::RangeInclusive<usize> = 3..=LONGEST_PHRASE_TERM;
 const LONGEST_PHRASE_TERM: usize = 4;
+const _: () = assert!(
+    LONGEST_PHRASE_TERM <= 4,
+    "a packed key holds four characters"
+);
 
 /// The phrase term a segment stands for: its tokens are the bigrams of one
 /// run of three or four CJK characters.

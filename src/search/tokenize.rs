@@ -144,12 +144,6 @@ pub(crate) struct Span {
     pub start: usize,
     pub end: usize,
     pub pos: u32,
-    /// A CJK token's characters: a unigram's, or a bigram's two; `None`
-    /// for a word. (The scan has them at hand; the index builder keys
-    /// terms by them without decoding the text again.)
-    pub cjk: Option<(char, Option<char>)>,
-    /// A unigram with CJK characters of its run on both sides.
-    pub inside_run: bool,
 }
 
 /// The tokens of `text` (already normalised), in order of position, as
@@ -172,33 +166,23 @@ fn spans(text: &str, mode: Mode) -> Vec<Span> {
 /// starts with it.
 fn scan(text: &str, mode: Mode, mut emit: impl FnMut(Span)) {
     scan_pieces(text, |piece| match piece {
-        Piece::Word { start, end, pos } => emit(Span {
-            start,
-            end,
-            pos,
-            cjk: None,
-            inside_run: false,
-        }),
+        Piece::Word { start, end, pos } => emit(Span { start, end, pos }),
         Piece::Run { chars, pos: first } => {
             let unigrams = mode == Mode::Index || chars.len() == 1;
-            for (i, &(s, e, c)) in chars.iter().enumerate() {
+            for (i, &(s, e, _)) in chars.iter().enumerate() {
                 let pos = first + i as u32;
                 if unigrams {
                     emit(Span {
                         start: s,
                         end: e,
                         pos,
-                        cjk: Some((c, None)),
-                        inside_run: i > 0 && i + 1 < chars.len(),
                     });
                 }
-                if let Some(&(_, next_end, next)) = chars.get(i + 1) {
+                if let Some(&(_, next_end, _)) = chars.get(i + 1) {
                     emit(Span {
                         start: s,
                         end: next_end,
                         pos,
-                        cjk: Some((c, Some(next))),
-                        inside_run: false,
                     });
                 }
             }
@@ -453,10 +437,10 @@ mod tests {
             proptest::prop_assert_eq!(normalize(&text), normalize_whole(&text));
         }
 
-        /// The characters a span carries are the ones its range holds, so
-        /// the index builder may key terms by them.
+        /// The characters a run carries are the ones its ranges hold, one
+        /// after another, so the index builder may key terms by them.
         #[test]
-        fn a_span_carries_the_characters_of_its_range(
+        fn a_run_carries_the_characters_of_its_range(
             text in proptest::collection::vec(
                 proptest::prop_oneof![
                     3 => proptest::sample::select(TRICKY).prop_map(str::to_string),
@@ -467,18 +451,24 @@ mod tests {
             )
             .prop_map(|pieces| normalize(&pieces.concat()))
         ) {
-            for span in spans(&text, Mode::Index) {
-                let token = &text[span.start..span.end];
-                let carried = match span.cjk {
-                    Some((a, Some(b))) => format!("{a}{b}"),
-                    Some((a, None)) => a.to_string(),
-                    None => {
-                        proptest::prop_assert!(is_word_token(token));
-                        continue;
+            let mut pieces = Vec::new();
+            scan_pieces(&text, |piece| pieces.push(match piece {
+                Piece::Word { start, end, .. } => Err(&text[start..end]),
+                Piece::Run { chars, .. } => Ok(chars.to_vec()),
+            }));
+            for piece in pieces {
+                match piece {
+                    Err(word) => proptest::prop_assert!(is_word_token(word), "{word}"),
+                    Ok(chars) => {
+                        for (i, &(start, end, c)) in chars.iter().enumerate() {
+                            proptest::prop_assert!(is_cjk(c));
+                            proptest::prop_assert_eq!(&text[start..end], c.to_string());
+                            if let Some(&(next, ..)) = chars.get(i + 1) {
+                                proptest::prop_assert_eq!(end, next);
+                            }
+                        }
                     }
-                };
-                proptest::prop_assert_eq!(token, carried);
-                proptest::prop_assert!(cjk_bigram(token).is_some() == matches!(span.cjk, Some((_, Some(_)))));
+                }
             }
         }
     }
