@@ -990,8 +990,14 @@ async fn file(State(shared): State<Shared>, uri: Uri) -> Response {
         .clone();
     let files = &site.files;
     let key = path.trim_start_matches('/');
+    let not_found = || ("404.html".to_string(), StatusCode::NOT_FOUND);
     let (key, status) = if key.is_empty() || key.ends_with('/') {
-        (format!("{key}index.html"), StatusCode::OK)
+        let index = format!("{key}index.html");
+        if files.has(&index) {
+            (index, StatusCode::OK)
+        } else {
+            not_found()
+        }
     } else if files.has(key) {
         (key.to_string(), StatusCode::OK)
     } else if files.has(&format!("{key}/index.html")) {
@@ -1002,12 +1008,7 @@ async fn file(State(shared): State<Shared>, uri: Uri) -> Response {
             .body(Body::empty())
             .unwrap_or_default();
     } else {
-        ("404.html".to_string(), StatusCode::NOT_FOUND)
-    };
-    let (key, status) = if files.has(&key) {
-        (key, status)
-    } else {
-        ("404.html".to_string(), StatusCode::NOT_FOUND)
+        not_found()
     };
     let bytes = files.read(&key).unwrap_or_else(|| b"Not found".to_vec());
     let kind = content_type(&key);
