@@ -265,18 +265,18 @@ impl fmt::Display for CacheUse {
                 pages,
                 indexed,
             } => {
-                let s = |n: usize| if n == 1 { "" } else { "s" };
                 write!(
                     f,
-                    "build cache: used; {read} Markdown file{} read again",
-                    s(*read)
+                    "build cache: used; {} read again",
+                    crate::terminal::counted(*read, "Markdown file")
                 )?;
                 if let Some(pages) = pages {
                     let whose = if *pages == 1 { "report's" } else { "reports'" };
                     write!(f, ", {pages} {whose} pages made again")?;
                 }
                 if let Some(indexed) = indexed {
-                    write!(f, ", {indexed} report{} indexed again", s(*indexed))?;
+                    let indexed = crate::terminal::counted(*indexed, "report");
+                    write!(f, ", {indexed} indexed again")?;
                 }
                 match pages {
                     Some(_) => f.write_str("; the output folder updated in place"),
