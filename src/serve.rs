@@ -570,16 +570,21 @@ struct SiteWatcher {
 }
 
 impl SiteWatcher {
-    fn start(&mut self) -> notify::Result<()> {
-        self.watcher
-            .watch(&self.root, RecursiveMode::NonRecursive)?;
+    /// `watcher` (the OS's when `native`) put on the site at `root`.
+    fn start(root: &Path, watcher: Box<dyn Watch>, native: bool) -> notify::Result<SiteWatcher> {
+        let mut site = SiteWatcher {
+            root: root.to_path_buf(),
+            watcher,
+            native,
+        };
+        site.watcher.watch(root, RecursiveMode::NonRecursive)?;
         for folder in SITE_FOLDERS {
-            let path = self.root.join(folder);
+            let path = root.join(folder);
             if path.is_dir() {
-                self.watcher.watch(&path, RecursiveMode::Recursive)?;
+                site.watcher.watch(&path, RecursiveMode::Recursive)?;
             }
         }
-        Ok(())
+        Ok(site)
     }
 
     /// Watches the site folder `folder` again, after it was made, removed
@@ -610,19 +615,12 @@ fn watch(
     let delay = Duration::from_millis(5);
     if !poll {
         match notify_debouncer_full::new_debouncer(delay, None, changes.clone()) {
-            Ok(debouncer) => {
-                let mut watcher = SiteWatcher {
-                    root: root.to_path_buf(),
-                    watcher: Box::new(debouncer),
-                    native: true,
-                };
-                match watcher.start() {
-                    Ok(()) => return Ok(watcher),
-                    Err(e) => eprintln!(
-                        "the file system does not report changes ({e}); checking for changes every half second instead (use --poll to choose this)"
-                    ),
-                }
-            }
+            Ok(debouncer) => match SiteWatcher::start(root, Box::new(debouncer), true) {
+                Ok(watcher) => return Ok(watcher),
+                Err(e) => eprintln!(
+                    "the file system does not report changes ({e}); checking for changes every half second instead (use --poll to choose this)"
+                ),
+            },
             Err(e) => {
                 eprintln!("cannot watch for changes ({e}); checking every half second instead")
             }
@@ -637,15 +635,8 @@ fn watch(
         config,
     )
     .map_err(|e| format!("cannot watch {}: {e}", root.display()))?;
-    let mut watcher = SiteWatcher {
-        root: root.to_path_buf(),
-        watcher: Box::new(debouncer),
-        native: false,
-    };
-    watcher
-        .start()
-        .map_err(|e| format!("cannot watch {}: {e}", root.display()))?;
-    Ok(watcher)
+    SiteWatcher::start(root, Box::new(debouncer), false)
+        .map_err(|e| format!("cannot watch {}: {e}", root.display()))
 }
 
 /// A fingerprint of a file's content, or `None` when it is gone.
