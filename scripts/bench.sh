@@ -29,7 +29,7 @@
 #
 # With COMPARE=1 (needs Debian's `hugo` and node/npm), it also builds the
 # same content with Hugo (minimal templates: one page per report and a list
-# per section, no search), runs Pagefind (npm `pagefind`) over Hugo's
+# per section; feeds and a sitemap as Gazette's; no search), runs Pagefind (npm `pagefind`) over Hugo's
 # report pages, and prints Gazette's full build time as a ratio of Hugo's
 # and of Hugo + Pagefind, all measured in the same run (Gazette and Hugo
 # ROUNDS times each, alternating, and their medians compared), for the
@@ -177,14 +177,21 @@ command -v hugo >/dev/null || { echo "COMPARE=1 needs hugo: apt-get install -y h
 tools=bench-corpus/pagefind-tool
 [ -x "$tools/node_modules/.bin/pagefind" ] || (mkdir -p "$tools" && cd "$tools" && echo '{"private": true}' > package.json && npm install --silent --no-audit --no-fund pagefind >/dev/null)
 # A Hugo site over the same content/ folder: the same Markdown, one page per
-# report (title, issuer, date, text) and a list per section.
+# report (title, issuer, date, text) and a list per section, and the same
+# site-wide files as Gazette writes: a feed for the site and for each section
+# of its 20 newest reports (Gazette's default `feeds.entries`; Hugo's
+# built-in RSS template, whose default is every page) and a sitemap. No
+# taxonomy pages (Gazette's catalogue is four pages, not one per value) and
+# no search.
 hugo_site=bench-corpus/hugo-site
 rm -rf "$hugo_site" && mkdir -p "$hugo_site/layouts/_default"
 cat > "$hugo_site/hugo.toml" <<'TOML'
 baseURL = "https://example.gov.cn/"
 languageCode = "zh-CN"
 title = "Hugo"
-disableKinds = ["taxonomy", "term", "RSS", "sitemap", "robotsTXT", "404"]
+disableKinds = ["taxonomy", "term", "robotsTXT", "404"]
+[services.rss]
+limit = 20
 TOML
 cat > "$hugo_site/layouts/_default/single.html" <<'HTML'
 <!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><title>{{ .Title }} - {{ .Site.Title }}</title></head>
