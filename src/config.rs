@@ -115,7 +115,11 @@ impl BaseUrl {
 
     /// The root-relative link to a page, including the sub-path.
     pub fn site_path(&self, url: &UrlPath) -> String {
-        format!("{}{}", self.path.trim_end_matches('/'), url.encoded())
+        let prefix = self.path.trim_end_matches('/');
+        let mut link = String::with_capacity(prefix.len() + url.as_str().len() + 8);
+        link.push_str(prefix);
+        url.push_encoded(&mut link);
+        link
     }
 }
 

@@ -69,6 +69,10 @@ const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b':')
     .remove(b'@');
 
+/// [`PATH_SEGMENT`] for a whole path: its `/` kept, so that the path is
+/// encoded at once, as its segments would be one by one.
+const PATH: &AsciiSet = &PATH_SEGMENT.remove(b'/');
+
 /// A page's or file's location on the site, relative to the base URL.
 ///
 /// Always starts with `/`. A page (a directory with an `index.html`) ends
@@ -132,11 +136,15 @@ impl UrlPath {
 
     /// The path with every segment percent-encoded, for use in a link.
     pub fn encoded(&self) -> String {
-        self.0
-            .split('/')
-            .map(|segment| utf8_percent_encode(segment, PATH_SEGMENT).to_string())
-            .collect::<Vec<_>>()
-            .join("/")
+        let mut link = String::with_capacity(self.0.len());
+        self.push_encoded(&mut link);
+        link
+    }
+
+    /// Appends [`UrlPath::encoded`] to `link` (every page has links, so
+    /// they are made without a string per segment).
+    pub fn push_encoded(&self, link: &mut String) {
+        link.extend(utf8_percent_encode(&self.0, PATH));
     }
 
     /// A relative link from the page `from` to `self` that works when the
@@ -209,6 +217,20 @@ mod tests {
             url.encoded(),
             "/%E6%94%BF%E5%8A%A1%E5%85%AC%E5%BC%80/2022%20%E5%B9%B4%E6%8A%A5/"
         );
+    }
+
+    proptest::proptest! {
+        /// The whole path encoded at once is each segment encoded, joined
+        /// by `/`: what a link to each page of the site needs.
+        #[test]
+        fn a_path_encodes_as_its_segments_do(path in "/[a-z0-9/ %#?~.'!@:;=+,政务年报\u{1F600}-]{0,40}") {
+            let url = UrlPath::parse(&path);
+            let by_segment: Vec<String> = path
+                .split('/')
+                .map(|segment| utf8_percent_encode(segment, PATH_SEGMENT).to_string())
+                .collect();
+            proptest::prop_assert_eq!(url.encoded(), by_segment.join("/"));
+        }
     }
 
     #[test]

@@ -51,8 +51,14 @@ impl Links {
             None => (target, None),
         };
         let site_paths = state.lookup("site_paths").is_some_and(|v| v.is_true());
-        let from = state.lookup("page_url");
-        let from = UrlPath::parse(from.as_ref().and_then(Value::as_str).unwrap_or("/"));
+        // Only a relative link needs the page it is on (a link of a page
+        // of a site with a base URL does not look it up).
+        let from = if self.relative && !site_paths {
+            let from = state.lookup("page_url");
+            UrlPath::parse(from.as_ref().and_then(Value::as_str).unwrap_or("/"))
+        } else {
+            UrlPath::root()
+        };
         self.link(&from, site_paths, &UrlPath::parse(path), fragment)
     }
 }
