@@ -307,9 +307,10 @@ fn run_build(args: BuildArgs, command_line: &[OsString]) -> ExitCode {
 /// site, each time as a `gazette build` process of its own with the same
 /// command line but `--watch` and `--poll`. A build's process gives back
 /// all it took when it ends, so the watcher never holds more than one
-/// build takes: built in the watcher's own process, one save on a site of
-/// 100,000 reports took it to 1.56 GB (1.2 GB held between saves), where
-/// a build alone peaks at 0.77 GB.
+/// build takes: built in the watcher's own process, even with a build's
+/// allocator settings (`main.rs`), one save on a site of 100,000 reports
+/// took it to 1.56 GB (1.2 GB held between saves; 1.99 GB when it kept
+/// all it freed, as `serve` does), where a build alone peaks at 0.77 GB.
 fn watch_in_children(root: &Path, poll: bool, command_line: &[OsString]) -> ExitCode {
     let program = match crate::serve::this_program() {
         Ok(program) => program,

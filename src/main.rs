@@ -24,8 +24,10 @@ fn main() -> std::process::ExitCode {
         // of a rebuild's CPU time. It keeps what it freed. A build, which
         // must stay small on a large site, still gives it back, and so
         // does each build of `build --watch`, a `gazette build` process
-        // of its own (built in the watcher holding what it freed, one save
-        // on 100,000 reports took it to 1.99 GB; a build peaks at 0.77 GB).
+        // of its own (when a watcher of 100,000 reports built in its own
+        // process with this setting, one save took it to 1.99 GB; with the
+        // build's setting, 1.56 GB, see `cli::watch_in_children`; a build
+        // peaks at 0.77 GB).
         // SAFETY: sets an option of the allocator, before any thread but
         // this one exists; mimalloc reads options at any time.
         #[allow(unsafe_code)]
