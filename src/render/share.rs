@@ -104,6 +104,24 @@ pub fn share_link(
 /// modules, labelled for screen readers. `None` when `text` is too long for
 /// a QR code (over about 2,300 bytes).
 pub fn qr_svg(text: &str, label: &str) -> Option<String> {
+    let (width, dark) = qr_modules(text)?;
+    let quiet = 4;
+    let size = width + 2 * quiet;
+    let path = qr_path(width, &dark, quiet);
+    let label = label
+        .replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;");
+    Some(format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"qr-code\" viewBox=\"0 0 {size} {size}\" width=\"160\" height=\"160\" \
+         role=\"img\" aria-label=\"{label}\" shape-rendering=\"crispEdges\"><rect width=\"{size}\" height=\"{size}\" fill=\"#fff\"/>\
+         <path stroke=\"#000\" d=\"{path}\"/></svg>"
+    ))
+}
+
+/// The modules of the QR code of `text`: its width, and row after row
+/// whether each module is dark.
+fn qr_modules(text: &str) -> Option<(usize, Vec<bool>)> {
     // Drawn as `QrCode::with_error_correction_level` does, but with one
     // fixed mask instead of scoring all eight: any mask is valid for every
     // reader, and the scoring was a seventh of a large site's build time.
@@ -116,46 +134,58 @@ pub fn qr_svg(text: &str, label: &str) -> Option<String> {
     canvas.draw_data(&data, &ec);
     canvas.apply_mask(MaskPattern::Checkerboard);
     let width = usize::try_from(version.width()).ok()?;
-    let colors = canvas.into_colors();
-    let quiet = 4;
-    let size = width + 2 * quiet;
-    let mut path = String::with_capacity(width * width);
-    for y in 0..width {
-        let row = &colors[y * width..(y + 1) * width];
+    let dark = canvas
+        .into_colors()
+        .into_iter()
+        .map(|color| color == qrcode::Color::Dark)
+        .collect();
+    Some((width, dark))
+}
+
+/// The path of the dark modules, `quiet` modules in from the corner: each
+/// run of dark modules in a row is a line one module thick through the
+/// middle of the row (`stroke-width` 1, butt ends, so it covers exactly
+/// those modules), the first of a row placed (`M4 4.5h7`) and the rest
+/// moved to from the end of the one before (`m3 0h4`). Half the bytes of a
+/// filled rectangle per run (`M14 4h4v1h-4z`), in every report page and
+/// share page.
+fn qr_path(width: usize, dark: &[bool], quiet: usize) -> String {
+    let mut path = String::with_capacity(width * width / 2);
+    for (y, row) in dark.chunks(width).enumerate() {
+        // Where the last run of this row ended, once there was one.
+        let mut end = None;
         let mut x = 0;
         while x < width {
-            if row[x] == qrcode::Color::Dark {
-                let start = x;
-                while x < width && row[x] == qrcode::Color::Dark {
-                    x += 1;
-                }
-                // "M{x} {y}h{run}v1h-{run}z", without `format!`: a
-                // report's code has hundreds of runs, and formatting them
-                // was most of the time its QR code took.
-                let run = x - start;
-                path.push('M');
-                push_decimal(&mut path, start + quiet);
-                path.push(' ');
-                push_decimal(&mut path, y + quiet);
-                path.push('h');
-                push_decimal(&mut path, run);
-                path.push_str("v1h-");
-                push_decimal(&mut path, run);
-                path.push('z');
-            } else {
+            if !row[x] {
+                x += 1;
+                continue;
+            }
+            let start = x;
+            while x < width && row[x] {
                 x += 1;
             }
+            // Without `format!`: a report's code has hundreds of runs, and
+            // formatting them was most of the time its QR code took.
+            match end {
+                None => {
+                    path.push('M');
+                    push_decimal(&mut path, start + quiet);
+                    path.push(' ');
+                    push_decimal(&mut path, y + quiet);
+                    path.push_str(".5");
+                }
+                Some(end) => {
+                    path.push('m');
+                    push_decimal(&mut path, start - end);
+                    path.push_str(" 0");
+                }
+            }
+            path.push('h');
+            push_decimal(&mut path, x - start);
+            end = Some(x);
         }
     }
-    let label = label
-        .replace('&', "&amp;")
-        .replace('"', "&quot;")
-        .replace('<', "&lt;");
-    Some(format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"qr-code\" viewBox=\"0 0 {size} {size}\" width=\"160\" height=\"160\" \
-         role=\"img\" aria-label=\"{label}\" shape-rendering=\"crispEdges\"><rect width=\"{size}\" height=\"{size}\" fill=\"#fff\"/>\
-         <path fill=\"#000\" d=\"{path}\"/></svg>"
-    ))
+    path
 }
 
 /// Appends `n` in decimal digits.
@@ -220,6 +250,55 @@ mod tests {
         );
     }
 
+    /// The modules a path covers: each line's row and columns, read back
+    /// as an SVG renderer draws them.
+    fn covered(path: &str, size: usize) -> Vec<bool> {
+        let mut grid = vec![false; size * size];
+        let (mut x, mut y) = (0.0f64, 0.0f64);
+        let mut rest = path;
+        while let Some(command) = rest.chars().next() {
+            rest = &rest[1..];
+            let end = rest.find(['M', 'm', 'h']).unwrap_or(rest.len());
+            let numbers: Vec<f64> = rest[..end].split(' ').map(|n| n.parse().unwrap()).collect();
+            rest = &rest[end..];
+            match command {
+                'M' => (x, y) = (numbers[0], numbers[1]),
+                'm' => (x, y) = (x + numbers[0], y + numbers[1]),
+                'h' => {
+                    assert_eq!(y.fract(), 0.5, "a line through the middle of a row");
+                    for column in x as usize..(x + numbers[0]) as usize {
+                        grid[(y - 0.5) as usize * size + column] = true;
+                    }
+                    x += numbers[0];
+                }
+                _ => unreachable!("{command}"),
+            }
+        }
+        grid
+    }
+
+    #[test]
+    fn the_qr_path_covers_exactly_the_dark_modules() {
+        for text in [
+            "https://www.example.gov.cn/suicheng/",
+            "https://example.gov.cn/portal/xxgk/fdzdgknr/tzgg/%E5%85%B3%E4%BA%8E%E5%BC%80%E5%B1%95/",
+            "x",
+        ] {
+            let (width, dark) = qr_modules(text).unwrap();
+            let quiet = 4;
+            let size = width + 2 * quiet;
+            let grid = covered(&qr_path(width, &dark, quiet), size);
+            for y in 0..size {
+                for x in 0..size {
+                    let inside =
+                        (quiet..quiet + width).contains(&x) && (quiet..quiet + width).contains(&y);
+                    let expected = inside && dark[(y - quiet) * width + x - quiet];
+                    assert_eq!(grid[y * size + x], expected, "module ({x}, {y}) of {text}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn decimals_are_written_digit_by_digit() {
         let mut out = String::from("M");
@@ -236,7 +315,7 @@ mod tests {
         assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
         assert!(svg.contains("aria-label=\"二维码\""));
         assert!(
-            svg.contains("<path fill=\"#000\" d=\"M4 4h7v1h-7z"),
+            svg.contains("<path stroke=\"#000\" d=\"M4 4.5h7m"),
             "the finder pattern starts the first row: {svg}"
         );
         assert!(qr_svg(&"x".repeat(5000), "").is_none());
