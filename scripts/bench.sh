@@ -27,6 +27,12 @@
 # nothing. The machine is noisy: compare figures of one run with each
 # other, not across runs.
 #
+# With VARY=F (a fraction, say 0.05), the corpora are made with that share
+# of their CJK characters replaced (examples/gen_corpus.rs), so that their
+# vocabulary grows with the site as real reports' does; they are kept as
+# bench-corpus/N-varyF. Without it, every sentence comes from the seed
+# report and the corpus has that one report's vocabulary.
+#
 # With COMPARE=1 (needs Debian's `hugo` and node/npm), it also builds the
 # same content with Hugo (minimal templates: one page per report and a list
 # per section; feeds and a sitemap as Gazette's; no search), runs Pagefind (npm `pagefind`) over Hugo's
@@ -94,7 +100,7 @@ seconds() { # h:mm:ss or m:ss.ss → seconds
 
 printf '%-8s %-10s %9s %9s %10s %11s %10s %8s  %s\n' reports build wall_s cpu_s pages/s peak_rss_MB output_MB files stages
 for n in "${sizes[@]}"; do
-  corpus=bench-corpus/$n
+  corpus=bench-corpus/$n${VARY:+-vary$VARY}
   # A run stopped half way can leave its edits in the corpus (the copy of
   # the edited report, the reports it added, the sentences the edit builds
   # put in, which a later run's copy would keep for good): it is made again.
@@ -105,7 +111,7 @@ for n in "${sizes[@]}"; do
     echo "$corpus holds edits of a run that was stopped; making it again" >&2
     rm -f "$corpus/.complete"
   fi
-  [ -f "$corpus/.complete" ] || { rm -rf "$corpus"; "$gen" "$corpus" "$n" 2>/dev/null; touch "$corpus/.complete"; }
+  [ -f "$corpus/.complete" ] || { rm -rf "$corpus"; "$gen" "$corpus" "$n" ${VARY:+"$VARY"} 2>/dev/null; touch "$corpus/.complete"; }
   out=bench-corpus/out-$n
   discard "$out" "$corpus/.gazette-cache"
   # One report, edited for the `edit` build and put back after.
@@ -213,7 +219,7 @@ printf '%-8s %12s %12s %14s %16s %14s %20s\n' \
 for n in "${sizes[@]}"; do
   # Pagefind runs out of memory near 30,000 pages (16 GB at 10,000 here).
   if [ "$n" -gt 10000 ]; then echo "$n: not compared (Pagefind cannot index that many pages)"; continue; fi
-  corpus=bench-corpus/$n
+  corpus=bench-corpus/$n${VARY:+-vary$VARY}
   ln -sfn "$(pwd)/$corpus/content" "$hugo_site/content"
   run() { # command...: prints wall seconds and peak RSS MB
     local log; log=$(mktemp)
