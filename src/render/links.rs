@@ -30,8 +30,20 @@ impl Links {
         url: &UrlPath,
         fragment: Option<&str>,
     ) -> String {
+        self.link_from(|| Cow::Borrowed(from), site_paths, url, fragment)
+    }
+
+    /// [`Links::link`], from the page `from` makes, which only a relative
+    /// link asks for (a link of a site with a base URL does not need it).
+    fn link_from<'p>(
+        &self,
+        from: impl FnOnce() -> Cow<'p, UrlPath>,
+        site_paths: bool,
+        url: &UrlPath,
+        fragment: Option<&str>,
+    ) -> String {
         let link = if self.relative && !site_paths {
-            url.relative_to(from)
+            url.relative_to(&from())
         } else {
             self.base.site_path(url)
         };
@@ -51,15 +63,13 @@ impl Links {
             None => (target, None),
         };
         let site_paths = state.lookup("site_paths").is_some_and(|v| v.is_true());
-        // Only a relative link needs the page it is on (a link of a page
-        // of a site with a base URL does not look it up).
-        let from = if self.relative && !site_paths {
+        let from = || {
             let from = state.lookup("page_url");
-            UrlPath::parse(from.as_ref().and_then(Value::as_str).unwrap_or("/"))
-        } else {
-            UrlPath::root()
+            Cow::Owned(UrlPath::parse(
+                from.as_ref().and_then(Value::as_str).unwrap_or("/"),
+            ))
         };
-        self.link(&from, site_paths, &UrlPath::parse(path), fragment)
+        self.link_from(from, site_paths, &UrlPath::parse(path), fragment)
     }
 }
 
