@@ -124,7 +124,7 @@ impl<'t> Paragraphs<'t> {
     fn strided_until(text: &'t str, strided_until: u32) -> Paragraphs<'t> {
         Paragraphs {
             text,
-            next_break: text.find("\n\n"),
+            next_break: paragraph_break(text, 0),
             shift: 0,
             last: None,
             strided_until,
@@ -136,7 +136,7 @@ impl<'t> Paragraphs<'t> {
     fn place(&mut self, start: usize, pos: u32) -> u32 {
         if self.next_break.is_some_and(|at| at < start) {
             while let Some(at) = self.next_break.filter(|at| *at < start) {
-                self.next_break = self.text[at + 2..].find("\n\n").map(|i| at + 2 + i);
+                self.next_break = paragraph_break(self.text, at + 2);
             }
             let stride = u64::from(PARAGRAPH_STRIDE);
             let first = self
@@ -151,6 +151,22 @@ impl<'t> Paragraphs<'t> {
         let placed = (pos as i64 + self.shift).clamp(0, i64::from(LAST_POSITION)) as u32;
         self.last = Some(placed);
         placed
+    }
+}
+
+/// Where the first paragraph break (`\n\n`) at or after byte `from` of
+/// `text` is. Found from each line break, which `find` looks for with
+/// `memchr`; a search for the two bytes set up a searcher for each of a
+/// report's paragraphs.
+fn paragraph_break(text: &str, from: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut at = from;
+    loop {
+        let line_end = at + text.get(at..)?.find('\n')?;
+        if bytes.get(line_end + 1) == Some(&b'\n') {
+            return Some(line_end);
+        }
+        at = line_end + 1;
     }
 }
 
