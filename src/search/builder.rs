@@ -188,13 +188,13 @@ impl Partition {
                 Some((run_key, count)) if *run_key == key => *count += postings.len(),
                 _ => {
                     if let Some((key, count)) = run.replace((key, postings.len())) {
-                        *self.key_postings.entry(key.to_string()).or_default() += count;
+                        count_key_postings(&mut self.key_postings, key, count);
                     }
                 }
             }
         }
         if let Some((key, count)) = run {
-            *self.key_postings.entry(key.to_string()).or_default() += count;
+            count_key_postings(&mut self.key_postings, key, count);
         }
         self.bytes = 0;
         terms
@@ -352,15 +352,8 @@ pub(crate) fn key_postings_of(
     later: &[(String, TermPostings)],
 ) -> io::Result<FxHashMap<String, usize>> {
     let mut counts: FxHashMap<String, usize> = FxHashMap::default();
-    let mut add = |term: &str, postings: usize| {
-        let key = shard_key(term);
-        match counts.get_mut(key) {
-            Some(n) => *n += postings,
-            None => {
-                counts.insert(key.to_string(), postings);
-            }
-        }
-    };
+    let mut add =
+        |term: &str, postings: usize| count_key_postings(&mut counts, shard_key(term), postings);
     for path in paths {
         let mut input = BufReader::with_capacity(1 << 16, File::open(path)?);
         while let Some((term, count, postings)) = read_term(&mut input, cut.is_some())? {
@@ -377,6 +370,17 @@ pub(crate) fn key_postings_of(
         add(term, postings.len());
     }
     Ok(counts)
+}
+
+/// Adds `postings` to the count of the shard key `key` (its string made
+/// only for a key not counted yet).
+fn count_key_postings(counts: &mut FxHashMap<String, usize>, key: &str, postings: usize) {
+    match counts.get_mut(key) {
+        Some(count) => *count += postings,
+        None => {
+            counts.insert(key.to_string(), postings);
+        }
+    }
 }
 
 /// The bytes [`push_varint`] takes for a weight.

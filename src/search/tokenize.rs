@@ -135,16 +135,15 @@ fn mark_form(c: char) -> Option<&'static str> {
 /// any other piece. Most pieces of a Chinese text are such, and the
 /// Unicode tables took a third of the time spent normalising them.
 fn push_marks(out: &mut String, piece: &str) -> bool {
-    if !piece
-        .chars()
-        .all(|c| c.is_ascii() || mark_form(c).is_some())
-    {
-        return false;
-    }
+    let from = out.len();
     for c in piece.chars() {
-        match mark_form(c) {
-            Some(form) => out.push_str(form),
-            None => out.push(c.to_ascii_lowercase()),
+        if c.is_ascii() {
+            out.push(c.to_ascii_lowercase());
+        } else if let Some(form) = mark_form(c) {
+            out.push_str(form);
+        } else {
+            out.truncate(from);
+            return false;
         }
     }
     true
