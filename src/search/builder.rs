@@ -945,6 +945,8 @@ impl<'e> IndexBuilder<'e> {
                 each(number, &mut stream)
             })
             .collect();
+        // Every stream, with its sender, was dropped in its closure: the
+        // remover's channel is closed once its own sender goes.
         remover.finish();
         made
     }
