@@ -36,10 +36,10 @@
 # With COMPARE=1 (needs Debian's `hugo` and node/npm), it also builds the
 # same content with Hugo (minimal templates: one page per report and a list
 # per section; feeds and a sitemap as Gazette's; no search), runs Pagefind
-# (npm `pagefind`) over Hugo's report pages, and prints Gazette's full build time as a ratio of Hugo's
-# and of Hugo + Pagefind, all measured in the same run (Gazette and Hugo
-# ROUNDS times each, alternating, and their medians compared), for the
-# sizes up to 10,000 reports.
+# (npm `pagefind`) over Hugo's report pages, and prints Gazette's full
+# build time as a ratio of Hugo's and of Hugo + Pagefind, all measured in
+# the same run (Gazette and Hugo ROUNDS times each, alternating, and their
+# medians compared), for the sizes up to 10,000 reports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x /usr/bin/time ] || { echo "needs /usr/bin/time: apt-get install -y time" >&2; exit 2; }
