@@ -453,14 +453,14 @@ pub fn load_cached(
     let empty = HashMap::new();
     let known = cache.as_deref().map_or(&empty, |c| &*c.files);
     let caching = cache.is_some();
-    // (stamp, whether read from disk now, what reading gave); a file that
-    // cannot be stamped is read every time and not kept.
     // A clean build reads every file: the kernel is asked to read them
     // ahead of the loading threads, which would otherwise wait for the disk
     // one file at a time when the content is not in memory.
     let done = AtomicBool::new(false);
     let read_ahead =
         cfg!(target_os = "linux") && known.is_empty() && markdown.len() >= READ_AHEAD_FROM;
+    // (stamp, whether read from disk now, what reading gave); a file that
+    // cannot be stamped is read every time and not kept.
     let loaded: Vec<(Option<FileStamp>, bool, Arc<ReadDoc>)> = std::thread::scope(|scope| {
         if read_ahead {
             scope.spawn(|| read_ahead_of_loading(markdown, &done));

@@ -562,16 +562,15 @@ impl Drop for SortedTerms {
         // Closed first: the blocks of a removed file are freed when the
         // last handle on it closes, and would be freed here.
         self.sources.clear();
-        match &self.remover {
-            Some(remover) => {
-                if let Err(mpsc::SendError(path)) = remover.send(path) {
-                    let _ = std::fs::remove_file(path);
-                }
-            }
-            None => {
-                let _ = std::fs::remove_file(path);
-            }
-        }
+        let path = match &self.remover {
+            Some(remover) => match remover.send(path) {
+                Ok(()) => return,
+                // The remover is gone: removed here after all.
+                Err(mpsc::SendError(path)) => path,
+            },
+            None => path,
+        };
+        let _ = std::fs::remove_file(path);
     }
 }
 
@@ -583,8 +582,10 @@ impl Drop for SortedTerms {
 /// its time at 1.5 of 2 cores, its merging threads queued in
 /// `submit_bio_wait` under the removal of spill files.
 pub(crate) struct Remover {
-    sender: Option<mpsc::Sender<PathBuf>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    /// Where to send the paths, and the thread that removes them; `None`
+    /// when no thread could be started (each file is then removed where
+    /// it is dropped).
+    thread: Option<(mpsc::Sender<PathBuf>, std::thread::JoinHandle<()>)>,
 }
 
 impl Remover {
@@ -597,36 +598,25 @@ impl Remover {
                     let _ = std::fs::remove_file(path);
                 }
             })
-            // Without a thread of its own, each file is removed where it
-            // is dropped.
             .ok();
         Remover {
-            sender: thread.is_some().then_some(sender),
-            thread,
+            thread: thread.map(|thread| (sender, thread)),
         }
     }
 
     /// What to send the paths of files to remove to, if anything.
     fn sender(&self) -> Option<mpsc::Sender<PathBuf>> {
-        self.sender.clone()
-    }
-
-    /// Waits until every file sent has been removed.
-    pub fn finish(mut self) {
-        self.wait();
-    }
-
-    fn wait(&mut self) {
-        self.sender = None;
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+        self.thread.as_ref().map(|(sender, _)| sender.clone())
     }
 }
 
 impl Drop for Remover {
+    /// Waits until every file sent has been removed.
     fn drop(&mut self) {
-        self.wait();
+        if let Some((sender, thread)) = self.thread.take() {
+            drop(sender);
+            let _ = thread.join();
+        }
     }
 }
 
@@ -945,9 +935,10 @@ impl<'e> IndexBuilder<'e> {
                 each(number, &mut stream)
             })
             .collect();
-        // Every stream, with its sender, was dropped in its closure: the
-        // remover's channel is closed once its own sender goes.
-        remover.finish();
+        // Waits for the removals. Every stream, with its sender, was
+        // dropped in its closure: the remover's channel is closed once its
+        // own sender goes.
+        drop(remover);
         made
     }
 }
@@ -981,6 +972,26 @@ mod tests {
         let mut input = &twice[..];
         assert!(read_term(&mut input, false).unwrap().is_some());
         assert_eq!(input, &bytes[..]);
+    }
+
+    #[test]
+    fn a_remover_has_removed_every_file_sent_once_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let remover = Remover::new();
+        let sender = remover.sender().expect("a thread to remove files");
+        let paths: Vec<PathBuf> = (0..2000)
+            .map(|n| dir.path().join(format!("spill-{n}.bin")))
+            .collect();
+        for path in &paths {
+            std::fs::write(path, b"postings").unwrap();
+        }
+        // All at once: the dropped remover must wait for them.
+        for path in paths {
+            sender.send(path).unwrap();
+        }
+        drop(sender);
+        drop(remover);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 
     #[test]
