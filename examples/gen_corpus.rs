@@ -1,7 +1,12 @@
 //! Generates a benchmark corpus shaped like the seed report: N reports with
-//! 10–20 KB Chinese bodies, numbered headings 一、/（一）, full front matter,
-//! nested sections (10 top-level sections × 10 columns) and a table in every
-//! tenth report. Deterministic: the same N gives the same files.
+//! 10–20 KB Chinese bodies, numbered headings 一、/（一）, the disclosure
+//! front matter of a catalogue item (索引号, 主题分类, 目录分类, 文种, and
+//! by type a 文号, 有效性 and 实施日期), nested sections (10 top-level
+//! sections × 10 columns), a table in every tenth report and two
+//! attachments (a CSV table and a PDF) in every twenty-fifth, which is then
+//! a folder of its own (`report-N/index.md` with its files, which Hugo
+//! copies as page resources). Deterministic: the same N gives the same
+//! files.
 //!
 //!     cargo run --release --example gen_corpus -- OUT_DIR N [VARY]
 //!
@@ -12,8 +17,12 @@
 //! that share of the bodies' CJK characters is replaced by characters of
 //! the seed drawn by their frequency, and the number of distinct terms
 //! grows with the corpus (at 10,000 reports, a like replacement made 5.7
-//! million terms at 0.05 and 17 million at 0.2). Without it, the output is
-//! as it always was.
+//! million terms at 0.05 and 17 million at 0.2). Without it, the bodies are
+//! as they always were.
+//!
+//! [`CORPUS_VERSION`] (which `gen_corpus --version` prints) is written to
+//! `OUT_DIR/.complete` at the end; the bench scripts make a corpus again
+//! when it holds another version.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -23,6 +32,30 @@ const SEED: &str = include_str!(
 );
 const NUMERALS: [&str; 12] = [
     "一", "二", "三", "四", "五", "六", "七", "八", "九", "十", "十一", "十二",
+];
+
+/// The shape of the corpus this generator makes; raised with every change
+/// to it, so that a corpus made by an older one is made again.
+const CORPUS_VERSION: u32 = 2;
+
+/// 主题分类 (the State Council's subject classification) the reports draw from.
+const TOPICS: [&str; 16] = [
+    "综合政务",
+    "国民经济管理、国有资产监管",
+    "财政、金融、审计",
+    "国土资源、能源",
+    "农业、林业、水利",
+    "工业、交通",
+    "商贸、海关、旅游",
+    "市场监管、安全生产监管",
+    "城乡建设、环境保护",
+    "科技、教育",
+    "文化、广电、新闻出版",
+    "卫生、体育",
+    "人口与计划生育、妇女儿童工作",
+    "劳动、人事、监察",
+    "公安、安全、司法",
+    "民政、扶贫、救灾",
 ];
 
 /// A small deterministic random number generator (xorshift).
@@ -43,6 +76,10 @@ impl Rng {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--version") {
+        println!("{CORPUS_VERSION}");
+        return;
+    }
     if !(3..=4).contains(&args.len()) {
         eprintln!("usage: gen_corpus OUT_DIR N [VARY]");
         std::process::exit(2);
@@ -67,6 +104,7 @@ fn main() {
     let pool: Vec<char> = body.chars().filter(|&c| is_cjk(c)).collect();
     // Its own generator, so that the corpus without VARY is unchanged.
     let mut vary_rng = Rng(0x2545_F491_4F6C_DD1D);
+    let mut meta_rng = Rng(0x94D0_49BB_1331_11EB);
     let threshold = (vary * 1_000_000.0) as u64;
     let sentences: Vec<&str> = body
         .lines()
@@ -167,21 +205,118 @@ fn main() {
         let year = 2015 + (i % 9);
         let month = 1 + rng.below(12);
         let day = 1 + rng.below(28);
-        let front = format!(
-            "---\ntitle: 示例县关于{year}年度第{i}项工作情况的报告\nissuer: 示例县第{}办公室\nsource: 本网\n\
-             date_published: {year}-{month:02}-{day:02} {:02}:{:02}\ndate_written: {year}-{month:02}-{day:02}\n\
+        let (hour, minute) = (rng.below(24), rng.below(60));
+        let issuer = i % 37;
+        let mut front = format!(
+            "---\ntitle: 示例县关于{year}年度第{i}项工作情况的报告\nissuer: 示例县第{issuer}办公室\nsource: 本网\n\
+             date_published: {year}-{month:02}-{day:02} {hour:02}:{minute:02}\ndate_written: {year}-{month:02}-{day:02}\n\
              summary: 第{i}项工作的主要措施、存在问题和下一步计划。\nkeywords: [工作报告, 示例]\n\
-             signature:\n  name: 示例县第{}办公室\n---\n\n",
-            i % 37,
-            rng.below(24),
-            rng.below(60),
-            i % 37,
+             signature:\n  name: 示例县第{issuer}办公室\n",
         );
-        std::fs::write(
-            out.join(format!("content/{section}/report-{i:06}.md")),
-            front + &text,
-        )
-        .unwrap();
+        // The disclosure fields, from a generator of their own so that the
+        // bodies stay as they were before there were any.
+        let _ = writeln!(front, "index_no: 4400000000-{year}-{i:06}");
+        let first = meta_rng.below(TOPICS.len());
+        let _ = match meta_rng.below(4) {
+            0 => writeln!(
+                front,
+                "topics: [{}, {}]",
+                TOPICS[first],
+                TOPICS[(first + 1 + meta_rng.below(TOPICS.len() - 1)) % TOPICS.len()]
+            ),
+            _ => writeln!(front, "topics: [{}]", TOPICS[first]),
+        };
+        let _ = writeln!(front, "catalogue: 法定主动公开内容/{}", topics[i % 10]);
+        let doc_type = match meta_rng.below(20) {
+            0..=7 => "report",
+            8..=10 => "notice",
+            11..=12 => "announcement",
+            13..=14 => "plan",
+            15 => "opinion",
+            16..=17 => "normative_doc",
+            18 => "budget",
+            _ => "news",
+        };
+        let _ = writeln!(front, "doc_type: {doc_type}");
+        if !matches!(doc_type, "report" | "budget" | "news") {
+            let _ = writeln!(
+                front,
+                "doc_no: 示县{issuer}办〔{year}〕{}号",
+                1 + meta_rng.below(150)
+            );
+        }
+        if doc_type == "normative_doc" || (doc_type == "notice" && meta_rng.below(3) == 0) {
+            let validity = match meta_rng.below(20) {
+                0 => "amended",
+                1..=2 => "repealed",
+                3 => "expired",
+                _ => "effective",
+            };
+            let _ = writeln!(front, "validity: {validity}");
+            let (year, month) = if month == 12 {
+                (year + 1, 1)
+            } else {
+                (year, month + 1)
+            };
+            let _ = writeln!(front, "date_effective: {year}-{month:02}-{day:02}");
+        }
+        let path = if i % 25 == 0 {
+            // A report with attachments is a folder with its files.
+            let dir = out.join(format!("content/{section}/report-{i:06}"));
+            std::fs::create_dir_all(&dir).unwrap();
+            let mut table = String::from("项目,2022年,2023年,增减\n");
+            for r in 0..(20 + meta_rng.below(40)) {
+                let (a, b) = (meta_rng.below(100_000), meta_rng.below(100_000));
+                let _ = writeln!(table, "指标{},{a},{b},{}", r + 1, b as i64 - a as i64);
+            }
+            std::fs::write(dir.join(format!("第{i}项工作数据表.csv")), table).unwrap();
+            std::fs::write(dir.join(format!("report-{i:06}-shuoming.pdf")), pdf(i)).unwrap();
+            let _ = write!(
+                front,
+                "attachments:\n  - title: 第{i}项工作数据表\n    file: 第{i}项工作数据表.csv\n\
+                 \x20 - title: 第{i}项工作情况说明（PDF）\n    file: report-{i:06}-shuoming.pdf\n"
+            );
+            dir.join("index.md")
+        } else {
+            out.join(format!("content/{section}/report-{i:06}.md"))
+        };
+        front.push_str("---\n\n");
+        std::fs::write(path, front + &text).unwrap();
     }
+    std::fs::write(out.join(".complete"), format!("{CORPUS_VERSION}\n")).unwrap();
     eprintln!("wrote {n} reports to {}", out.display());
+}
+
+/// A one-page PDF of a few kilobytes, different for each report: what a
+/// scanned 情况说明 attachment stands for here (its bytes are copied, not
+/// read).
+fn pdf(i: usize) -> Vec<u8> {
+    let text = format!("BT /F1 12 Tf 72 720 Td (Report {i}: attachment) Tj ET\n").repeat(40);
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R \
+         /Resources << /Font << /F1 5 0 R >> >> >>"
+            .to_string(),
+        format!("<< /Length {} >>\nstream\n{text}endstream", text.len()),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_string(),
+    ];
+    let mut pdf = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (n, object) in objects.iter().enumerate() {
+        offsets.push(pdf.len());
+        pdf.extend_from_slice(format!("{} 0 obj\n{object}\nendobj\n", n + 1).as_bytes());
+    }
+    let xref = pdf.len();
+    let mut tail = format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1);
+    for offset in offsets {
+        let _ = writeln!(tail, "{offset:010} 00000 n ");
+    }
+    let _ = write!(
+        tail,
+        "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+        objects.len() + 1
+    );
+    pdf.extend_from_slice(tail.as_bytes());
+    pdf
 }

@@ -3,8 +3,11 @@
 #
 #   scripts/bench.sh [N ...]        default: 1000 10000
 #
-# For each N: generates the corpus (once; kept under bench-corpus/, which git
-# ignores) and runs eleven kinds of build: `full` from an empty output
+# For each N: generates the corpus (examples/gen_corpus.rs: seed sentences,
+# the disclosure front matter of a catalogue item, a table in every tenth
+# report and two attachments in every twenty-fifth; kept under
+# bench-corpus/, which git ignores, and made again when the generator's
+# version changes) and runs eleven kinds of build: `full` from an empty output
 # folder and no build cache (it writes the cache), `unchanged` with nothing
 # changed, `edit` after a sentence is appended to one report (three times:
 # the median build is shown), `typo` after a character halfway down it is
@@ -111,7 +114,9 @@ for n in "${sizes[@]}"; do
     echo "$corpus holds edits of a run that was stopped; making it again" >&2
     rm -f "$corpus/.complete"
   fi
-  [ -f "$corpus/.complete" ] || { rm -rf "$corpus"; "$gen" "$corpus" "$n" ${VARY:+"$VARY"} 2>/dev/null; touch "$corpus/.complete"; }
+  # The generator writes its version to .complete once it is done: a
+  # corpus cut short, or made by an older generator, is made again.
+  [ "$(cat "$corpus/.complete" 2>/dev/null)" = "$("$gen" --version)" ] || { rm -rf "$corpus"; "$gen" "$corpus" "$n" ${VARY:+"$VARY"} 2>/dev/null; }
   out=bench-corpus/out-$n
   discard "$out" "$corpus/.gazette-cache"
   # One report, edited for the `edit` build and put back after.
@@ -186,9 +191,11 @@ tools=bench-corpus/pagefind-tool
 # report (title, issuer, date, text) and a list per section, and the same
 # site-wide files as Gazette writes: a feed for the site and for each section
 # of its 20 newest reports (Gazette's default `feeds.entries`; Hugo's
-# built-in RSS template, whose default is every page) and a sitemap. No
-# taxonomy pages (Gazette's catalogue is four pages, not one per value) and
-# no search.
+# built-in RSS template, whose default is every page) and a sitemap, and the
+# attachments copied (page resources of the reports that are folders). No
+# taxonomy pages, although Gazette makes its catalogue's (every report,
+# and each topic's, issuer's, year's and type's, paginated, with CSV and
+# JSON downloads), and no search.
 hugo_site=bench-corpus/hugo-site
 rm -rf "$hugo_site" && mkdir -p "$hugo_site/layouts/_default"
 cat > "$hugo_site/hugo.toml" <<'TOML'

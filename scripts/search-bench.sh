@@ -15,7 +15,8 @@ cd "$(dirname "$0")/.."
 n=${1:-1000}
 cargo build --release --quiet --bin gazette --example gen_corpus
 corpus=bench-corpus/$n
-[ -f "$corpus/.complete" ] || { rm -rf "$corpus"; target/release/examples/gen_corpus "$corpus" "$n" 2>/dev/null; touch "$corpus/.complete"; }
+gen=target/release/examples/gen_corpus
+[ "$(cat "$corpus/.complete" 2>/dev/null)" = "$("$gen" --version)" ] || { rm -rf "$corpus"; "$gen" "$corpus" "$n" 2>/dev/null; }
 work=bench-corpus/search-$n
 rm -rf "$work" && mkdir -p "$work"
 out=$work/portal

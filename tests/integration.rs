@@ -427,10 +427,34 @@ fn large_site(reports: usize) -> TestSite {
             }
         }
         body += "| 项目 | 数量 |\n|---|---|\n| 收到申请 | 12 |\n";
+        // Two reports in three are catalogue items, of several topics,
+        // types and validities (the catalogue's pages and the search
+        // index's filters); one in fifty has an attachment.
+        let mut disclosure = String::new();
+        if i % 3 != 0 {
+            const TYPES: [&str; 4] = ["report", "notice", "normative_doc", "plan"];
+            const VALIDITY: [&str; 3] = ["effective", "repealed", "expired"];
+            disclosure += &format!(
+                "index_no: 4400-{i:05}\nsummary: 第{i}号报告的概述。\ntopics: [{}]\ndoc_type: {}\ndoc_no: 示县办〔2022〕{i}号\n",
+                PHRASES[i % 6],
+                TYPES[i % 4]
+            );
+            if TYPES[i % 4] == "normative_doc" {
+                disclosure += &format!("validity: {}\n", VALIDITY[i % 3]);
+            }
+        }
+        if i % 50 == 0 {
+            let file = format!("r{i:04}-附件.csv");
+            site.write(
+                &format!("content/s{:02}/{file}", i % 20),
+                &format!("项目,数量\n收到申请,{i}\n"),
+            );
+            disclosure += &format!("attachments:\n  - title: 第{i}号报告附件\n    file: {file}\n");
+        }
         site.write(
             &format!("content/s{:02}/r{i:04}.md", i % 20),
             &format!(
-                "---\ntitle: 第{i}号报告\ndate_published: {}-{:02}-{:02}\nissuer: 示例县第{}办公室\n---\n\n{body}",
+                "---\ntitle: 第{i}号报告\ndate_published: {}-{:02}-{:02}\nissuer: 示例县第{}办公室\n{disclosure}---\n\n{body}",
                 2020 + i % 3,
                 1 + i % 12,
                 1 + i % 28,
@@ -500,6 +524,12 @@ fn large_builds_are_byte_identical_spilled_or_in_memory_whatever_the_thread_coun
             .filter(|k| k.starts_with("search/t-"))
             .count()
             > 20
+    );
+    // The catalogue's pages by topic and the attachments are there.
+    assert!(spilled.keys().any(|k| k.starts_with("catalogue/topic/")));
+    assert_eq!(
+        spilled.keys().filter(|k| k.ends_with("-附件.csv")).count(),
+        40
     );
     assert!(
         spilled == on_disk("one-thread"),
