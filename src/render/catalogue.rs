@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::machine::{CatalogueRecord, catalogue_csv, catalogue_json};
 use super::views::{Crumb, Pagination};
-use super::{Contents, OutputFile, Renderer};
+use super::{Contents, OutputError, OutputFile, Renderer, Sink};
 use crate::catalogue::{Facet, Listing};
 use crate::diagnostics::Diagnostic;
 use crate::paths::UrlPath;
@@ -230,15 +230,14 @@ impl<'a> Renderer<'a> {
         self.catalogue_page(&facet.url, view, crumbs)
     }
 
-    /// The catalogue as CSV and JSON, with the keys of front matter.
-    pub(super) fn catalogue_downloads(&self) -> Vec<OutputFile> {
+    /// The catalogue as CSV and JSON, with the keys of front matter, each
+    /// handed to `sink` as soon as it is made: the two downloads of a large
+    /// site are tens of megabytes each, and each row is made as it is
+    /// written rather than all of them first.
+    pub(super) fn put_catalogue_downloads(&self, sink: &dyn Sink) -> Result<(), OutputError> {
         let base = &self.config.base_url;
-        let records: Vec<CatalogueRecord> = self
-            .catalogue
-            .all
-            .items
-            .iter()
-            .map(|id| {
+        let records = || {
+            self.catalogue.all.items.iter().map(|id| {
                 let r = self.site.report(*id);
                 let f = &r.front;
                 let text = |v: &Option<String>| v.clone().unwrap_or_default();
@@ -268,16 +267,14 @@ impl<'a> Renderer<'a> {
                     summary: text(&f.summary),
                 }
             })
-            .collect();
-        vec![
-            OutputFile {
-                path: self.catalogue.csv.output_file(),
-                contents: Contents::Bytes(catalogue_csv(&records)),
-            },
-            OutputFile {
-                path: self.catalogue.json.output_file(),
-                contents: Contents::Bytes(catalogue_json(&self.config.name, &records)),
-            },
-        ]
+        };
+        sink.put(OutputFile {
+            path: self.catalogue.csv.output_file(),
+            contents: Contents::Bytes(catalogue_csv(records)),
+        })?;
+        sink.put(OutputFile {
+            path: self.catalogue.json.output_file(),
+            contents: Contents::Bytes(catalogue_json(&self.config.name, records)),
+        })
     }
 }

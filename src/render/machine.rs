@@ -163,7 +163,7 @@ pub fn robots(sitemap: &str) -> String {
 
 /// One row of the catalogue downloads. The field names are the front
 /// matter's, so a row reads back into what the report's file says.
-#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct CatalogueRecord {
     pub index_no: String,
     pub title: String,
@@ -202,46 +202,102 @@ const CSV_HEADER: [&str; 14] = [
 
 /// The catalogue as CSV: UTF-8 with a byte-order mark (so Excel on Windows
 /// opens Chinese text correctly), one header row, topics separated by `;`.
-pub fn catalogue_csv(records: &[CatalogueRecord]) -> Vec<u8> {
-    let mut writer = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(Vec::from("\u{feff}".as_bytes()));
-    let _ = writer.write_record(CSV_HEADER);
-    for r in records {
-        let topics = r.topics.join(";");
-        let _ = writer.write_record([
-            &r.index_no,
-            &r.title,
-            &r.url,
-            &r.issuer,
-            &r.doc_no,
-            &r.doc_type,
-            &topics,
-            &r.catalogue,
-            &r.date_written,
-            &r.date_published,
-            &r.date_effective,
-            &r.validity,
-            &r.disclosure,
-            &r.summary,
-        ]);
-    }
-    writer.into_inner().unwrap_or_default()
+/// `records` gives the rows, once to count the bytes and once to write
+/// them ([`sized`]).
+pub fn catalogue_csv<I>(records: impl Fn() -> I) -> Vec<u8>
+where
+    I: Iterator<Item = CatalogueRecord>,
+{
+    sized(|out| {
+        out.write_all("\u{feff}".as_bytes())?;
+        let mut writer = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::CRLF)
+            .from_writer(out);
+        writer.write_record(CSV_HEADER)?;
+        for r in records() {
+            let topics = r.topics.join(";");
+            writer.write_record([
+                &r.index_no,
+                &r.title,
+                &r.url,
+                &r.issuer,
+                &r.doc_no,
+                &r.doc_type,
+                &topics,
+                &r.catalogue,
+                &r.date_written,
+                &r.date_published,
+                &r.date_effective,
+                &r.validity,
+                &r.disclosure,
+                &r.summary,
+            ])?;
+        }
+        writer.flush()
+    })
 }
 
-/// The catalogue as JSON: `{"site": …, "items": [...]}`.
-pub fn catalogue_json(site: &str, records: &[CatalogueRecord]) -> Vec<u8> {
-    #[derive(Serialize)]
-    struct Document<'a> {
-        site: &'a str,
-        items: &'a [CatalogueRecord],
+/// The catalogue as JSON: `{"site": …, "items": [...]}`, its items from
+/// `records` as [`catalogue_csv`] takes them.
+pub fn catalogue_json<I>(site: &str, records: impl Fn() -> I) -> Vec<u8>
+where
+    I: Iterator<Item = CatalogueRecord>,
+{
+    /// The items, made one at a time as they are written.
+    struct Items<F>(F);
+    impl<F, I> Serialize for Items<F>
+    where
+        F: Fn() -> I,
+        I: Iterator<Item = CatalogueRecord>,
+    {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.collect_seq((self.0)())
+        }
     }
-    let mut bytes = serde_json::to_vec_pretty(&Document {
+    #[derive(Serialize)]
+    #[serde(bound(serialize = "Items<F>: Serialize"))]
+    struct Document<'a, F> {
+        site: &'a str,
+        items: Items<F>,
+    }
+    let document = Document {
         site,
-        items: records,
+        items: Items(records),
+    };
+    sized(|out| {
+        serde_json::to_writer_pretty(&mut *out, &document)?;
+        out.write_all(b"\n")
     })
-    .unwrap_or_default();
-    bytes.push(b'\n');
+}
+
+/// What `write` writes, in a buffer of just its size: it is run twice, the
+/// first time only counting the bytes. A download of the catalogue of
+/// 100,000 reports is 40 to 70 MB; grown by doubling, its buffer took up to
+/// twice that while it was copied, and with the rows made all at once
+/// first, the downloads raised the peak memory of such a build by 240 MB.
+fn sized(write: impl Fn(&mut dyn std::io::Write) -> std::io::Result<()>) -> Vec<u8> {
+    /// Counts what is written to it.
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Writing to memory fails only where the data cannot be written at
+    // all (a value serde cannot write), and then the same way both times.
+    if write(&mut count).is_err() {
+        return Vec::new();
+    }
+    let mut bytes = Vec::with_capacity(count.0);
+    if write(&mut bytes).is_err() {
+        return Vec::new();
+    }
+    debug_assert_eq!(bytes.len(), count.0, "both writes give the same bytes");
     bytes
 }
 
@@ -345,16 +401,40 @@ mod tests {
             disclosure: "proactive".into(),
             summary: "第一行\n第二行".into(),
         };
-        let csv = catalogue_csv(std::slice::from_ref(&record));
+        let csv = catalogue_csv(|| std::iter::once(record.clone()));
         assert!(csv.starts_with("\u{feff}index_no,".as_bytes()));
         assert_eq!(
             read_catalogue_csv(&csv).unwrap(),
             std::slice::from_ref(&record)
         );
         let json: serde_json::Value =
-            serde_json::from_slice(&catalogue_json("站", std::slice::from_ref(&record))).unwrap();
+            serde_json::from_slice(&catalogue_json("站", || std::iter::once(record.clone())))
+                .unwrap();
         let back: CatalogueRecord = serde_json::from_value(json["items"][0].clone()).unwrap();
         assert_eq!(back, record);
+    }
+
+    #[test]
+    fn the_catalogue_downloads_are_made_in_buffers_of_their_size() {
+        let record = |i: usize| CatalogueRecord {
+            index_no: format!("4408-2022-{i:05}"),
+            title: format!("关于第{i}项工作的通知"),
+            url: format!("https://a.gov.cn/tzgg/{i}/"),
+            doc_no: format!("遂城办〔2022〕{i}号"),
+            topics: vec!["综合政务".into()],
+            summary: "概述".repeat(i % 7),
+            ..Default::default()
+        };
+        let records = || (0..5_000).map(record);
+        let csv = catalogue_csv(records);
+        let json = catalogue_json("站", records);
+        // No spare room: a buffer grown by doubling would have some.
+        assert_eq!(csv.capacity(), csv.len());
+        assert_eq!(json.capacity(), json.len());
+        assert_eq!(read_catalogue_csv(&csv).unwrap().len(), 5_000);
+        let json: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        assert_eq!(json["items"].as_array().unwrap().len(), 5_000);
+        assert_eq!(json["items"][4_999]["index_no"], "4408-2022-04999");
     }
 
     #[test]

@@ -1070,8 +1070,8 @@ impl<'a> Renderer<'a> {
                 .chain(std::iter::once(self.search_page()))
                 .filter_map(|page| keep_in(sink, page)),
         );
-        let mut files = self.catalogue_downloads();
-        files.extend(self.feeds());
+        self.put_catalogue_downloads(sink)?;
+        let mut files = self.feeds();
         files.extend(self.sitemap_and_robots());
         files.into_par_iter().try_for_each(|file| sink.put(file))?;
         Ok(problems)
