@@ -129,9 +129,10 @@ for n in "${sizes[@]}"; do
   # And one for `back-dated`, dated as the fifth newest generated report.
   backdated=${edited%/*}/report-back-dated.md
   fifth=$(grep -rh '^date_published: ' "$corpus/content" | sort | tail -5 | head -1 | cut -d' ' -f2-)
-  dated() { # date title: the edited report's text, so dated and titled
+  dated() { # date title tag: the edited report's text, so dated and titled,
+    # its 索引号 made its own with the tag (a 索引号 used twice fails a build)
     sed -e "s/^date_published: .*/date_published: $1/" -e "s/^date_written: .*/date_written: ${1%% *}/" \
-      -e "s/^title: .*/title: $2/" "$edited.orig~"
+      -e "s/^title: .*/title: $2/" -e "s/^index_no: .*/&-$3/" "$edited.orig~"
   }
   for kind in full unchanged edit typo edit-mid reweigh publish same-day withdraw back-dated no-cache; do
     args=() tries=1
@@ -145,10 +146,10 @@ for n in "${sizes[@]}"; do
       # weight changes in every term it has. A sentence added does this
       # now and then; this is that build.
       reweigh) printf '\n补充说明：%s\n' "$(printf '本报告内容有所更正，请以此为准。%.0s' $(seq 120))" >> "$edited" ;;
-      publish) dated "$(date +%F) 09:00" 今日发布的报告 > "$published" ;;
-      same-day) dated "$(date +%F) 09:00" 通知：今日第二份报告 > "$second" ;;
+      publish) dated "$(date +%F) 09:00" 今日发布的报告 p1 > "$published" ;;
+      same-day) dated "$(date +%F) 09:00" 通知：今日第二份报告 p2 > "$second" ;;
       withdraw) rm -f "$second" ;;
-      back-dated) dated "$fifth" 补发的报告 > "$backdated" ;;
+      back-dated) dated "$fifth" 补发的报告 b1 > "$backdated" ;;
       # The cache is not read by this build; its room goes to the output.
       no-cache) rm -f "$published" "$backdated"; discard "$out" "$corpus/.gazette-cache"; args=(--no-cache) ;;
     esac
