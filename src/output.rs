@@ -450,20 +450,20 @@ pub fn output_token(out: &Path) -> Option<u64> {
 /// a build killed among the moves (a few thousand take well under a
 /// second) leaves some of this build's files beside the last one's. The
 /// marker file names no build while the moves run, so the next build then
-/// writes the folder whole. Files at new paths go in before the ones replaced, and stale
-/// ones out after them, so only replaced files can show a half-made site:
-/// when more than a tenth of them are replaced (and more than 16,
-/// [`swapped_whole`]), the unchanged ones are linked into the staging
-/// folder instead and the folders swapped as [`Stager`] does, so a large
-/// change (a new theme, a changed title in every list) is never seen half
-/// made. A smaller share is replaced in place, however many files that
-/// is, because a swap costs the whole site: a report published on a site
-/// of 100,000 reports (356,000 files) moves every page of the catalogue's
-/// lists it is in by one, about 6,000 pages, and swapping the site for
-/// them (when more than 1,000 replaced files were swapped) took 40 to 70 s
-/// where the build's own work took 25 s. (It also adds thousands of
-/// search index files and retires as many, which go in and out without a
-/// swap.)
+/// writes the folder whole. Files at new paths go in before the ones
+/// replaced, and stale ones out after them, so only replaced files can
+/// show a half-made site: when more than a tenth of them are replaced (and
+/// more than 16, `swapped_whole`), the unchanged ones are linked into
+/// the staging folder instead and the folders swapped as [`Stager`] does,
+/// so a large change (a new theme, a changed title in every list) is never
+/// seen half made. A smaller share is replaced in place, however many
+/// files that is, because a swap costs the whole site. A report published
+/// on a site of 100,000 reports (356,000 files) moves every page of the
+/// catalogue lists it is in by one, about 6,000 pages; when every update
+/// of more than 1,000 replaced files was swapped, that swap took 40 to
+/// 70 s, where the build's own work took 25 s. (A publish also adds
+/// thousands of search index files and retires as many, which go in and
+/// out without a swap.)
 pub struct Updater {
     out: PathBuf,
     staging: PathBuf,
