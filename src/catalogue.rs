@@ -119,19 +119,8 @@ fn filing_year(site: &Site, id: ReportId) -> Option<i32> {
 pub fn build(site: &Site, config: &Config) -> Catalogue {
     let url = UrlPath::parse(&config.catalogue.path);
     let per_page = config.catalogue.paginate.unwrap_or(config.paginate);
-    let mut items: Vec<ReportId> = site
-        .reports
-        .iter()
-        .filter(|r| r.front.in_catalogue())
-        .map(|r| r.id)
-        .collect();
-    let newest_first = site.reports_by_date_all();
-    let rank: BTreeMap<ReportId, usize> = newest_first
-        .iter()
-        .enumerate()
-        .map(|(i, id)| (*id, i))
-        .collect();
-    items.sort_by_key(|id| rank[id]);
+    let mut items = site.reports_by_date_all();
+    items.retain(|&id| site.report(id).front.in_catalogue());
 
     let chinese = config.language == Language::ZhCn;
     let facets = FacetKind::ALL

@@ -320,10 +320,7 @@ impl OwnSummary<'_> {
             lead: &r.doc.lead,
             toc: &r.doc.toc,
         };
-        let mut h = KeyHasher::default();
-        // Writing to a hasher cannot fail, and every part serialises.
-        let _ = postcard::to_io(&own, HashWriter(&mut h));
-        h.finish()
+        serialized_hash(&own)
     }
 }
 
@@ -378,11 +375,25 @@ impl ReportSummary<'_> {
 
     /// A hash of the summary, the same from run to run.
     fn hash(&self) -> u64 {
-        let mut h = KeyHasher::default();
-        // Writing to a hasher cannot fail, and every part serialises.
-        let _ = postcard::to_io(self, HashWriter(&mut h));
-        h.finish()
+        serialized_hash(self)
     }
+}
+
+/// The [`KeyHasher`] hash of `value`'s serialised form. It is serialised
+/// into a buffer and hashed at once: fed to the hasher field by field, a
+/// front matter's hundreds of small writes cost more than serialising it
+/// (40 ms of an edit's 0.45 s rebuild at 10,000 reports). XXH3 gives the
+/// same hash either way, so the keys in a build cache stay valid.
+fn serialized_hash<T: serde::Serialize>(value: &T) -> u64 {
+    thread_local! {
+        static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    BUFFER.with_borrow_mut(|buffer| {
+        buffer.clear();
+        // Writing to a vector cannot fail, and every part serialises.
+        let _ = postcard::to_io(value, &mut *buffer);
+        xxhash_rust::xxh3::xxh3_64(buffer)
+    })
 }
 
 /// The [`OwnSummary`] hash of every report, taken from `known` (the last
@@ -1694,5 +1705,24 @@ impl<'a> Renderer<'a> {
             path: url.output_file(),
             contents: Contents::Bytes(bytes),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Build caches hold keys hashed field by field through the streaming
+    /// hasher; hashing the serialised bytes at once must give the same.
+    #[test]
+    fn a_serialised_hash_is_the_streamed_one() {
+        let values: Vec<(String, Vec<u32>)> = (0..300)
+            .map(|n| ("政府信息公开".repeat(n % 7), (0..n as u32).collect()))
+            .collect();
+        for value in [&values[..0], &values[..1], &values[..40], &values[..]] {
+            let mut h = KeyHasher::default();
+            postcard::to_io(&value, HashWriter(&mut h)).unwrap();
+            assert_eq!(serialized_hash(&value), h.finish());
+        }
     }
 }
