@@ -14,7 +14,6 @@
 //! Gazette (it holds the marker file [`MARKER`]), so a mistyped `--out`
 //! cannot wipe a folder of someone's documents.
 
-use std::collections::HashSet;
 use std::fmt;
 use std::fs;
 use std::io;
@@ -22,6 +21,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use rayon::prelude::*;
+use rustc_hash::FxHashSet;
 
 use crate::render::{Contents, OutputFile, OutputSet};
 
@@ -221,7 +221,7 @@ impl Stager {
         let (out, staging) = (&self.out, &self.staging);
         write_marker(staging, token)?;
         move_hidden_entries(out, staging)?;
-        let produced: HashSet<&str> = taken.iter().map(|(path, ..)| path.as_str()).collect();
+        let produced: FxHashSet<&str> = taken.iter().map(|(path, ..)| path.as_str()).collect();
         stats.removed = count_stale(out, &produced);
         swap(out, staging, &self.backup)?;
         Ok(stats)
@@ -255,6 +255,10 @@ impl Sink for Stager {
     fn paths(&self) -> Vec<String> {
         self.taken.paths()
     }
+
+    fn taken_twice(&self) -> Vec<String> {
+        self.taken.taken_twice()
+    }
 }
 
 /// The folders a writer has made (or found), so that each is made once:
@@ -262,7 +266,7 @@ impl Sink for Stager {
 /// folder was asked for, cost a failed `mkdir` and a `stat` per file,
 /// under a lock on the parent folder that the build's threads queued on.
 #[derive(Default)]
-struct Folders(Mutex<HashSet<PathBuf>>);
+struct Folders(Mutex<FxHashSet<PathBuf>>);
 
 impl Folders {
     /// Makes `dir` and its parents, unless they are known to be there.
@@ -395,6 +399,14 @@ impl Taken {
         taken.iter().map(|(path, ..)| path.clone()).collect()
     }
 
+    /// The paths taken more than once, sorted: found in place, without
+    /// copying every path (tens of thousands on a large site).
+    fn taken_twice(&self) -> Vec<String> {
+        let mut taken = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        taken.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        repeated(taken.iter().map(|(path, ..)| path.as_str()))
+    }
+
     /// Everything taken, emptied from here.
     fn take(&self) -> Vec<(String, u64, bool)> {
         std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
@@ -469,7 +481,7 @@ pub struct Updater {
     staging: PathBuf,
     backup: PathBuf,
     /// The files the last build wrote.
-    previous: HashSet<String>,
+    previous: FxHashSet<String>,
     folders: Folders,
     taken: Taken,
     finished: bool,
@@ -514,7 +526,7 @@ impl Updater {
         self.finished = true;
         let taken = self.taken.take();
         let mut stats = stats_of(&taken);
-        let produced: HashSet<&str> = taken.iter().map(|(path, ..)| path.as_str()).collect();
+        let produced: FxHashSet<&str> = taken.iter().map(|(path, ..)| path.as_str()).collect();
         let mut stale: Vec<&str> = self
             .previous
             .iter()
@@ -575,7 +587,7 @@ impl Updater {
             .filter(|(_, _, unchanged)| *unchanged)
             .map(|(path, ..)| path.as_str())
             .collect();
-        let dirs: HashSet<&Path> = unchanged
+        let dirs: FxHashSet<&Path> = unchanged
             .iter()
             .filter_map(|path| Path::new(path).parent())
             .collect();
@@ -664,6 +676,10 @@ impl Sink for Updater {
 
     fn paths(&self) -> Vec<String> {
         self.taken.paths()
+    }
+
+    fn taken_twice(&self) -> Vec<String> {
+        self.taken.taken_twice()
     }
 }
 
@@ -771,7 +787,7 @@ fn keep_previous(previous: &Path, dest: &Path) -> Result<(), OutputError> {
 }
 
 /// Files of the previous output that the new one does not have.
-fn count_stale(out: &Path, produced: &HashSet<&str>) -> usize {
+fn count_stale(out: &Path, produced: &FxHashSet<&str>) -> usize {
     walkdir::WalkDir::new(out)
         .into_iter()
         .filter_entry(|e| e.depth() != 1 || !e.file_name().to_string_lossy().starts_with('.'))
@@ -1139,14 +1155,15 @@ mod tests {
             contents: Contents::Bytes(path.as_bytes().to_vec()),
         };
         let collect = Collect::default();
-        for path in [
+        let taken = [
             "b/index.html",
             "a.css",
             "b/index.html",
             "c.js",
             "b/index.html",
             "a.css",
-        ] {
+        ];
+        for path in taken {
             collect.put(file(path)).unwrap();
         }
         let twice = ["a.css".to_string(), "b/index.html".to_string()];
@@ -1162,6 +1179,14 @@ mod tests {
             }
         }
         assert_eq!(Paths(collect.paths()).taken_twice(), twice);
+        // So do the writers', which find them in place.
+        let dir = tempfile::tempdir().unwrap();
+        let stager = Stager::begin(&dir.path().join("public")).unwrap();
+        for path in taken {
+            stager.put(file(path)).unwrap();
+        }
+        assert_eq!(stager.taken_twice(), twice);
+        assert_eq!(stager.paths().len(), 6, "asking leaves every path taken");
         let set = collect.into_set();
         let paths: Vec<&str> = set.files.iter().map(|f| f.path.as_str()).collect();
         assert_eq!(

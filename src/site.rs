@@ -12,10 +12,12 @@
 //! indices into the site's vectors.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::bodies::BodyStore;
 
@@ -386,7 +388,7 @@ pub fn assemble(
     );
 
     let targets = Targets::new(&sections, &site_reports, &site_assets, &by_folder);
-    let sizes: HashMap<&UrlPath, u64> = site_assets.iter().map(|a| (&a.url, a.size)).collect();
+    let sizes: FxHashMap<&UrlPath, u64> = site_assets.iter().map(|a| (&a.url, a.size)).collect();
     for report in &mut site_reports {
         report.links = targets.resolve_all(
             &report.source,
@@ -526,12 +528,12 @@ fn section_for(
 struct Targets {
     /// Path below `content/` of each report, `_index.md`, section folder and
     /// asset → its URL.
-    by_source: HashMap<String, UrlPath>,
+    by_source: FxHashMap<String, UrlPath>,
     /// Every output file, for checking links written as site paths.
-    outputs: HashSet<String>,
+    outputs: FxHashSet<String>,
     /// Each report's page and text (its headings' ids), for checking
     /// `#fragments`.
-    anchors: HashMap<UrlPath, Arc<RenderedDoc>>,
+    anchors: FxHashMap<UrlPath, Arc<RenderedDoc>>,
 }
 
 impl Targets {
@@ -541,7 +543,7 @@ impl Targets {
         assets: &[SiteAsset],
         by_folder: &BTreeMap<Vec<String>, SectionId>,
     ) -> Targets {
-        let mut by_source = HashMap::new();
+        let mut by_source = FxHashMap::default();
         for (folders, id) in by_folder {
             let url = sections[id.0 as usize].url.clone();
             let folder = folders.join("/");
@@ -665,7 +667,7 @@ impl Targets {
         &self,
         source: &ContentPath,
         a: &AttachmentRef,
-        sizes: &HashMap<&UrlPath, u64>,
+        sizes: &FxHashMap<&UrlPath, u64>,
     ) -> Result<Attachment, Diagnostic> {
         let from = below_content(source);
         let folder = from.rsplit_once('/').map_or("", |(folder, _)| folder);
@@ -787,7 +789,7 @@ fn check_unique_urls(
             .unwrap_or_else(|| ContentPath::from_relative("content"))
     };
     // Owners borrowed where they can be: a large site has one per report.
-    let mut claimed: HashMap<String, Cow<ContentPath>> = HashMap::new();
+    let mut claimed: FxHashMap<String, Cow<ContentPath>> = FxHashMap::default();
     let mut claims: Vec<(String, Cow<ContentPath>)> = Vec::new();
     for section in sections {
         let owner = match &section.source {
