@@ -280,24 +280,14 @@ impl OutputFile {
 /// several times faster than its SipHash.
 type KeyHasher = xxhash_rust::xxh3::Xxh3Default;
 
-/// Feeds formatted text or serialised bytes to a hasher, for hashing
-/// `Debug` output or a serialised value without building the string.
+/// Feeds formatted text to a hasher, for hashing `Debug` output without
+/// building the string. (Serialised values are hashed at once, by
+/// [`serialized_hash`].)
 struct HashWriter<'a, H>(&'a mut H);
 
 impl<H: Hasher> std::fmt::Write for HashWriter<'_, H> {
     fn write_str(&mut self, s: &str) -> std::fmt::Result {
         self.0.write(s.as_bytes());
-        Ok(())
-    }
-}
-
-impl<H: Hasher> std::io::Write for HashWriter<'_, H> {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.write(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
 }
@@ -1712,6 +1702,21 @@ impl<'a> Renderer<'a> {
 mod tests {
     use super::*;
 
+    /// Feeds serialised bytes to a hasher as they are written, as page
+    /// keys were hashed before `serialized_hash`.
+    struct Streamed<'a>(&'a mut KeyHasher);
+
+    impl std::io::Write for Streamed<'_> {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.write(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
     /// Build caches hold keys hashed field by field through the streaming
     /// hasher; hashing the serialised bytes at once must give the same.
     #[test]
@@ -1721,7 +1726,7 @@ mod tests {
             .collect();
         for value in [&values[..0], &values[..1], &values[..40], &values[..]] {
             let mut h = KeyHasher::default();
-            postcard::to_io(&value, HashWriter(&mut h)).unwrap();
+            postcard::to_io(&value, Streamed(&mut h)).unwrap();
             assert_eq!(serialized_hash(&value), h.finish());
         }
     }
