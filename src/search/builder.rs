@@ -257,19 +257,19 @@ fn encode_term(scratch: &mut Vec<u8>, term: &str, postings: &TermPostings) {
     push_varint(scratch, postings.last_doc);
     push_varint(scratch, postings.docs.len() as u32);
     scratch.extend_from_slice(&postings.docs);
-    // The weights (frequencies here, nearly all below 128) in LEB128 too,
-    // after their length in bytes: as two bytes each they were a third
-    // of the 10,000-report bench corpus's kept index.
-    let weight_bytes: usize = postings.weights.iter().map(|&w| varint_len(w)).sum();
-    push_varint(scratch, weight_bytes as u32);
-    for &w in &postings.weights {
-        push_varint(scratch, u32::from(w));
+    // The frequencies (nearly all below 128) in LEB128 too, after their
+    // length in bytes: as two bytes each they were a third of the
+    // 10,000-report bench corpus's kept index.
+    let frequency_bytes: usize = postings.frequencies.iter().map(|&f| varint_len(f)).sum();
+    push_varint(scratch, frequency_bytes as u32);
+    for &f in &postings.frequencies {
+        push_varint(scratch, u32::from(f));
     }
     push_varint(scratch, postings.positions.len() as u32);
     scratch.extend_from_slice(&postings.positions);
 }
 
-/// Writes a partition's terms (frequencies, not weights) to the file
+/// Writes a partition's terms to the file
 /// `path`, in the spill format: what the build cache keeps of the index.
 pub(crate) struct TermsWriter {
     out: BufWriter<File>,
@@ -327,20 +327,20 @@ fn read_term(
     let last_doc = read_u32(input)?;
     if !postings {
         for _ in 0..3 {
-            // The documents, the weights and the positions.
+            // The documents, the frequencies and the positions.
             let bytes = read_u32(input)? as u64;
             skip(input, bytes)?;
         }
         return Ok(Some((term, count, None)));
     }
     let docs = read_bytes(input)?;
-    let weights = decode_weights(&read_bytes(input)?, count)?;
+    let frequencies = decode_frequencies(&read_bytes(input)?, count)?;
     let positions = read_bytes(input)?;
     let postings = TermPostings {
         count,
         docs,
         last_doc,
-        weights,
+        frequencies,
         positions,
     };
     Ok(Some((term, count, Some(postings))))
@@ -387,26 +387,31 @@ fn count_key_postings(counts: &mut FxHashMap<String, usize>, key: &str, postings
     }
 }
 
-/// The bytes [`push_varint`] takes for a weight.
-fn varint_len(weight: u16) -> usize {
-    match weight {
+/// The bytes [`push_varint`] takes for a frequency.
+fn varint_len(frequency: u16) -> usize {
+    match frequency {
         0..0x80 => 1,
         0x80..0x4000 => 2,
         _ => 3,
     }
 }
 
-/// `count` weights in LEB128, exactly filling `bytes`.
-fn decode_weights(bytes: &[u8], count: u32) -> io::Result<Vec<u16>> {
-    let corrupt = || io::Error::new(io::ErrorKind::InvalidData, "a term's weights are damaged");
-    let mut weights = Vec::with_capacity(bytes.len());
+/// `count` frequencies in LEB128, exactly filling `bytes`.
+fn decode_frequencies(bytes: &[u8], count: u32) -> io::Result<Vec<u16>> {
+    let corrupt = || {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            "a term's frequencies are damaged",
+        )
+    };
+    let mut frequencies = Vec::with_capacity(bytes.len());
     let mut at = 0;
     for _ in 0..count {
-        let (mut weight, mut shift) = (0u32, 0);
+        let (mut frequency, mut shift) = (0u32, 0);
         loop {
             let byte = *bytes.get(at).ok_or_else(corrupt)?;
             at += 1;
-            weight |= u32::from(byte & 0x7f) << shift;
+            frequency |= u32::from(byte & 0x7f) << shift;
             if byte < 0x80 {
                 break;
             }
@@ -415,12 +420,12 @@ fn decode_weights(bytes: &[u8], count: u32) -> io::Result<Vec<u16>> {
                 return Err(corrupt());
             }
         }
-        weights.push(u16::try_from(weight).map_err(|_| corrupt())?);
+        frequencies.push(u16::try_from(frequency).map_err(|_| corrupt())?);
     }
     if at != bytes.len() {
         return Err(corrupt());
     }
-    Ok(weights)
+    Ok(frequencies)
 }
 
 /// Reads past `n` bytes of `input`.
@@ -620,49 +625,37 @@ impl Drop for Remover {
     }
 }
 
-/// One partition's terms in order, with their final BM25 weights.
-pub(crate) struct PartitionStream<'a> {
+/// One partition's terms in order.
+pub(crate) struct PartitionStream {
     terms: SortedTerms,
     key_postings: FxHashMap<String, usize>,
-    bm25: &'a Bm25,
 }
 
-impl<'a> PartitionStream<'a> {
+impl PartitionStream {
     /// The stream of `terms`, whose postings per shard key are
-    /// `key_postings`, weighed by `bm25`.
-    pub fn new(
-        terms: SortedTerms,
-        key_postings: FxHashMap<String, usize>,
-        bm25: &'a Bm25,
-    ) -> PartitionStream<'a> {
+    /// `key_postings`.
+    pub fn new(terms: SortedTerms, key_postings: FxHashMap<String, usize>) -> PartitionStream {
         PartitionStream {
             terms,
             key_postings,
-            bm25,
         }
     }
 
-    /// The next term, its frequencies turned into BM25 weights.
+    /// The next term.
     pub fn next_term(&mut self) -> io::Result<Option<(String, TermPostings)>> {
-        let Some((term, mut postings)) = self.terms.next_term()? else {
-            return Ok(None);
-        };
-        postings.weights = self.bm25.weights(&postings);
-        Ok(Some((term, postings)))
+        self.terms.next_term()
     }
 
-    /// The next term with its frequencies, kept by `keep` before they are
-    /// turned into weights.
+    /// The next term, kept by `keep` too.
     pub fn next_term_kept(
         &mut self,
         keep: &mut TermsWriter,
     ) -> io::Result<Option<(String, TermPostings)>> {
-        let Some((term, mut postings)) = self.terms.next_term()? else {
-            return Ok(None);
-        };
-        keep.put(&term, &postings)?;
-        postings.weights = self.bm25.weights(&postings);
-        Ok(Some((term, postings)))
+        let next = self.terms.next_term()?;
+        if let Some((term, postings)) = &next {
+            keep.put(term, postings)?;
+        }
+        Ok(next)
     }
 
     /// The postings of every term with this shard key.
@@ -671,87 +664,61 @@ impl<'a> PartitionStream<'a> {
     }
 }
 
-/// BM25's term-frequency part × 1000 for each document of `postings`
-/// (whose weights are still the frequencies), given every document's
-/// length and the [`avg_class`], computed posting by posting: what
-/// [`Bm25`] is tested against.
-#[cfg(test)]
-pub(crate) fn bm25_weights(postings: &TermPostings, lens: &[u32], avg: f64) -> Vec<u16> {
-    postings
-        .doc_numbers()
-        .zip(postings.weights())
-        .map(|(doc, frequency)| {
-            bm25_weight(frequency, length_class(lens[doc as usize] as u64), avg)
-        })
-        .collect()
-}
-
 /// BM25's term-frequency part × 1000 of a frequency in a document of
-/// length class `len`.
+/// length class `len`, rounded, so that the browser (`gazette-search.js`,
+/// which computes it in the same order of operations) ranks exactly as
+/// this engine does.
 fn bm25_weight(frequency: u32, len: f64, avg: f64) -> u16 {
     let tf = frequency as f64;
     // At most 1000 × (k1 + 1) = 2200.
     (1000.0 * tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * len / avg))).round() as u16
 }
 
-/// BM25's term-frequency part × 1000 for the documents of one build,
-/// looked up: a site's documents fall into a few dozen [`length_class`]es
-/// and most frequencies are small, so the weight of each class and
-/// frequency below [`Bm25::TABLED`] is computed once, not once per
-/// posting.
+/// BM25's term-frequency part × 1000 of the documents of an index, from
+/// their [`length_class`]es and the average's ([`avg_class`]): what a
+/// query weighs a posting's frequency by.
 pub(crate) struct Bm25 {
-    /// Each document's class, as an index of `classes`.
-    class_of: Vec<u16>,
-    /// Per class: its length, and the weights of the frequencies below
-    /// [`Bm25::TABLED`].
-    classes: Vec<(f64, [u16; Bm25::TABLED])>,
+    /// Each document's length class.
+    class_of: Vec<f64>,
     avg: f64,
 }
 
 impl Bm25 {
-    const TABLED: usize = 32;
-
-    /// The weights for documents of lengths `lens` and the average
-    /// [`avg_class`] `avg`.
-    pub fn new(lens: &[u32], avg: f64) -> Bm25 {
-        let mut index: FxHashMap<u64, u16> = FxHashMap::default();
-        let mut classes = Vec::new();
-        let class_of = lens
-            .iter()
-            .map(|&len| {
-                let class = length_class(len as u64);
-                *index.entry(class as u64).or_insert_with(|| {
-                    let mut weights = [0; Bm25::TABLED];
-                    for (frequency, weight) in weights.iter_mut().enumerate() {
-                        *weight = bm25_weight(frequency as u32, class, avg);
-                    }
-                    classes.push((class, weights));
-                    // At most 16 classes per binary digit of a u32.
-                    (classes.len() - 1) as u16
-                })
-            })
-            .collect();
+    /// The weights for documents of lengths `lens`.
+    pub fn new(lens: &[u32]) -> Bm25 {
         Bm25 {
-            class_of,
-            classes,
-            avg,
+            class_of: lens.iter().map(|&len| length_class(len as u64)).collect(),
+            avg: avg_class(lens),
         }
     }
 
-    /// The weights of `postings`, whose weights are still frequencies.
-    pub fn weights(&self, postings: &TermPostings) -> Vec<u16> {
-        postings
-            .doc_numbers()
-            .zip(postings.weights())
-            .map(|(doc, frequency)| {
-                let (len, weights) = &self.classes[self.class_of[doc as usize] as usize];
-                match weights.get(frequency as usize) {
-                    Some(&weight) => weight,
-                    None => bm25_weight(frequency, *len, self.avg),
-                }
-            })
-            .collect()
+    /// The weight of `frequency` in document `doc`.
+    pub fn weight(&self, doc: u32, frequency: u32) -> u16 {
+        bm25_weight(frequency, self.class_of[doc as usize], self.avg)
     }
+}
+
+/// The documents' length classes as the index's `l-*.js` file holds them:
+/// the distinct classes, shortest first, and each document's as an index
+/// of them (a site's documents fall into a few dozen classes, so most
+/// take one digit of the file).
+pub(crate) fn length_classes(lens: &[u32]) -> (Vec<u64>, Vec<u32>) {
+    let mut classes: Vec<u64> = lens
+        .iter()
+        .map(|&len| length_class(len as u64) as u64)
+        .collect();
+    classes.sort_unstable();
+    classes.dedup();
+    let of_doc = lens
+        .iter()
+        .map(|&len| {
+            let class = length_class(len as u64) as u64;
+            classes
+                .binary_search(&class)
+                .expect("every class is listed") as u32
+        })
+        .collect();
+    (classes, of_doc)
 }
 
 /// The average length as BM25 sees it: its [`length_class`], at least 1.
@@ -760,7 +727,7 @@ pub(crate) fn avg_class(lens: &[u32]) -> f64 {
 }
 
 /// The average document length.
-pub(crate) fn avg_len(lens: &[u32]) -> f64 {
+fn avg_len(lens: &[u32]) -> f64 {
     if lens.is_empty() {
         0.0
     } else {
@@ -772,8 +739,9 @@ pub(crate) fn avg_len(lens: &[u32]) -> f64 {
 /// 1/8 of it), as BM25's length normalisation sees it — the documents' and
 /// their average. The ranking barely differs from exact lengths, but a
 /// small edit to one report (a sentence added, a figure corrected) rarely
-/// changes its class or the average's, so the weights of every other term
-/// stay as they were, and so do the bytes of their shards.
+/// changes its class or the average's, so the file of length classes
+/// (`l-*.js`) and `meta.js`'s average stay as they were, and a site's
+/// documents fall into few classes, which keeps that file small.
 pub fn length_class(len: u64) -> f64 {
     let shift = (64 - len.leading_zeros()).saturating_sub(4);
     ((len >> shift) << shift) as f64
@@ -862,8 +830,6 @@ impl<'e> IndexBuilder<'e> {
             .enumerate()
             .for_each(|(number, partition)| {
                 for (i, (_, terms)) in per_doc.iter().enumerate() {
-                    // The raw frequency stands in for the weight until
-                    // every document's length is known.
                     for (term, frequency, positions) in terms.partition_keyed(number) {
                         partition.add(first + i as u32, term, frequency, positions);
                     }
@@ -888,13 +854,12 @@ impl<'e> IndexBuilder<'e> {
         Ok(())
     }
 
-    /// The average document length, for BM25.
-    pub fn avg_len(&self) -> f64 {
-        avg_len(&self.lens)
+    /// The documents' lengths, in document order.
+    pub fn lens(&self) -> &[u32] {
+        &self.lens
     }
 
-    /// Every partition's terms (with their frequencies, not yet weights),
-    /// of a builder in memory.
+    /// Every partition's terms, of a builder in memory.
     pub fn into_terms(self) -> Vec<FxHashMap<String, TermPostings>> {
         debug_assert!(self.spill.is_none() && self.table.is_none());
         self.partitions
@@ -911,15 +876,13 @@ impl<'e> IndexBuilder<'e> {
             .map_or_else(DocTable::new, |(table, _)| table)
     }
 
-    /// Hands each partition's terms, complete and in order, with their
-    /// frequencies turned into BM25 weights, to `each` with the
+    /// Hands each partition's terms, complete and in order, to `each` with the
     /// partition's number — a partition per thread, only the terms being
     /// merged in memory — and collects what it returns, in partition order.
     pub fn finish_partitions<T: Send>(
         &mut self,
         each: impl Fn(usize, &mut PartitionStream) -> io::Result<T> + Sync,
     ) -> io::Result<Vec<T>> {
-        let bm25 = Bm25::new(&self.lens, avg_class(&self.lens));
         let remover = Remover::new();
         let made = self
             .partitions
@@ -930,7 +893,6 @@ impl<'e> IndexBuilder<'e> {
                 let mut stream = PartitionStream {
                     terms,
                     key_postings: std::mem::take(&mut partition.key_postings),
-                    bm25: &bm25,
                 };
                 each(number, &mut stream)
             })
@@ -947,23 +909,23 @@ impl<'e> IndexBuilder<'e> {
 mod tests {
     use super::*;
 
-    fn postings_with_weights(weights: &[u16]) -> TermPostings {
+    fn postings_with_frequencies(frequencies: &[u16]) -> TermPostings {
         let mut postings = TermPostings::default();
-        for (doc, &weight) in weights.iter().enumerate() {
-            postings.push(doc as u32 * 3, u32::from(weight), Some(&[doc as u32, 7]));
+        for (doc, &frequency) in frequencies.iter().enumerate() {
+            postings.push(doc as u32 * 3, u32::from(frequency), Some(&[doc as u32, 7]));
         }
         postings
     }
 
     #[test]
-    fn a_term_reads_back_as_it_was_written_whatever_its_weights() {
-        let weights = [0, 1, 127, 128, 300, 16_383, 16_384, u16::MAX];
-        let postings = postings_with_weights(&weights);
+    fn a_term_reads_back_as_it_was_written_whatever_its_frequencies() {
+        let frequencies = [0, 1, 127, 128, 300, 16_383, 16_384, u16::MAX];
+        let postings = postings_with_frequencies(&frequencies);
         let mut bytes = Vec::new();
         encode_term(&mut bytes, "法治", &postings);
         let mut input = &bytes[..];
         let (term, count, read) = read_term(&mut input, true).unwrap().unwrap();
-        assert_eq!((term.as_str(), count), ("法治", weights.len() as u32));
+        assert_eq!((term.as_str(), count), ("法治", frequencies.len() as u32));
         assert_eq!(read.unwrap(), postings);
         assert!(input.is_empty(), "the whole term was read");
         // Read past, the next term starts where it should.
@@ -995,8 +957,8 @@ mod tests {
     }
 
     #[test]
-    fn damaged_weights_are_an_error_not_a_panic() {
-        // Too few bytes for the count, a weight of four bytes, one too
+    fn damaged_frequencies_are_an_error_not_a_panic() {
+        // Too few bytes for the count, a frequency of four bytes, one too
         // large for 16 bits, and a byte left over.
         for (bytes, count) in [
             (&[1u8][..], 2),
@@ -1004,9 +966,9 @@ mod tests {
             (&[0xff, 0xff, 0x7f][..], 1),
             (&[1, 1][..], 1),
         ] {
-            let error = decode_weights(bytes, count).unwrap_err();
+            let error = decode_frequencies(bytes, count).unwrap_err();
             assert_eq!(error.kind(), io::ErrorKind::InvalidData, "{bytes:?}");
         }
-        assert_eq!(decode_weights(&[5, 0x80, 0x01], 2).unwrap(), [5, 128]);
+        assert_eq!(decode_frequencies(&[5, 0x80, 0x01], 2).unwrap(), [5, 128]);
     }
 }

@@ -11,16 +11,15 @@
 //!
 //! The next build compares each report with that. For a changed report it
 //! reads the old text back from the body store, tokenizes the old and the
-//! new text, finds the partitions where the report's terms differ (all of
-//! its partitions when its length class changed), reads just those
-//! partitions' terms, replaces the report's postings there as
-//! [`super::LiveIndex`] does, and makes again those partitions' shards
-//! that hold a term whose postings changed (or, when the report's length
-//! class moved, whose weights did: every term of the report); every other
-//! shard's files are kept as the output folder holds them, as are every
-//! other partition's. A partition where only the report's weights
-//! changed keeps its terms files; the others' are written again. The
-//! document table, directories and `meta.js` are made anew (small, and
+//! new text, finds the partitions where the report's terms differ, reads
+//! just those partitions' terms, replaces the report's postings there as
+//! [`super::LiveIndex`] does, writes their terms files again, and makes
+//! again those partitions' shards that hold a term whose postings
+//! changed; every other shard's files are kept as the output folder holds
+//! them, as are every other partition's. (The shards hold frequencies, not
+//! BM25 weights: a report whose length class moved changes the file of
+//! length classes, not its terms.) The document table, the length
+//! classes, the directories and `meta.js` are made anew (small, and
 //! written only where their bytes changed).
 //!
 //! A report published after all the others takes the next document number
@@ -39,8 +38,8 @@
 //! as one with the new terms; where the terms file holds some, it is
 //! written whole again as it is read, each term's postings cut at that
 //! number and the new ones appended (`SortedTerms::of_files_cut`), never
-//! all in memory. When many reports changed or the average length's class
-//! moved, the whole index is built again (and kept again).
+//! all in memory. When many reports changed, the whole index is built
+//! again (and kept again).
 //!
 //! What a build keeps is written under names of its own (its partitions'
 //! files carry the build's generation) and made the cache's by one rename
@@ -48,7 +47,6 @@
 //! The files are byte-identical to a full build's; the tests check it
 //! after every kind of edit.
 
-use std::borrow::Cow;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -58,10 +56,9 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 
 use super::builder::{
-    Bm25, IndexBuilder, PARTITIONS, PartitionStream, SortedTerms, TermsWriter, avg_class, avg_len,
-    key_postings_of, length_class,
+    IndexBuilder, PARTITIONS, PartitionStream, SortedTerms, TermsWriter, key_postings_of,
 };
-use super::live::{LivePartition, replace_in, sorted_terms, touches};
+use super::live::{LivePartition, replace_in, sorted_terms};
 use super::shards::{
     self, Changed, DirEntry, DocTable, Emitter, IndexFile, KeepFile, MadePartition, MadeShard,
     Place, Sizes,
@@ -303,33 +300,16 @@ impl KeptIndex {
             })
             .collect::<io::Result<_>>()?;
         let mut lens: Vec<u32> = self.docs.iter().map(|d| d.len).collect();
-        let avg = avg_class(&lens);
         lens.resize(now.len(), 0);
         for (doc, _, _, len) in &changes {
             if let Some(slot) = lens.get_mut(*doc as usize) {
                 *slot = *len;
             }
         }
-        if avg_class(&lens) != avg {
-            return Ok(None);
-        }
-        let bm25 = Bm25::new(&lens, avg);
-        // Whether number `doc`'s length class moved: the weights of all
-        // its terms change.
-        let reweighs = |doc: u32, len: u32| {
-            self.docs
-                .get(doc as usize)
-                .is_some_and(|was| length_class(was.len as u64) != length_class(len as u64))
-        };
         let mut dirty = vec![false; PARTITIONS];
-        for (doc, old, new, len) in &changes {
-            let reweigh = reweighs(*doc, *len);
+        for (_, old, new, _) in &changes {
             for (number, dirty) in dirty.iter_mut().enumerate() {
-                *dirty |= if reweigh {
-                    touches(old, new, number)
-                } else {
-                    differs(old, new, number)
-                };
+                *dirty |= differs(old, new, number);
             }
         }
 
@@ -349,20 +329,12 @@ impl KeptIndex {
         // them is written whole again, its terms cut as they are read.
         let renumbered = moved_from < kept;
         let (mut appending, mut rewriting) = (vec![false; PARTITIONS], vec![false; PARTITIONS]);
-        let mut weighing = vec![false; PARTITIONS];
         for number in (0..PARTITIONS).filter(|number| dirty[*number]) {
             let was = &self.partitions[number];
             let only_moved = changes.iter().all(|(doc, old, new, _)| {
                 *doc as usize >= moved_from || !differs(old, new, number)
             });
             if !only_moved {
-                continue;
-            }
-            // Only reports that kept their numbers changed, and none of
-            // their terms here: the weights of one whose length class
-            // moved did. The terms files stay as they are.
-            if changes.iter().all(|(doc, ..)| (*doc as usize) < moved_from) {
-                weighing[number] = true;
                 continue;
             }
             if was.base as usize > moved_from {
@@ -400,7 +372,7 @@ impl KeptIndex {
                 let (paths, later) = (was.terms_files(dir), later());
                 let key_postings = key_postings_of(&paths, cut, &later)?;
                 let terms = SortedTerms::of_files_cut(&paths, cut, later)?;
-                let mut stream = PartitionStream::new(terms, key_postings, &bm25);
+                let mut stream = PartitionStream::new(terms, key_postings);
                 let keep = Some(dir.join(&name));
                 let made = shards::write_stream(&mut stream, sizes, &out, keep)?;
                 return Ok((number, whole(made)));
@@ -419,7 +391,7 @@ impl KeptIndex {
                 write_terms(&dir.join(&name), later.iter().map(|(t, p)| (t.as_str(), p)))?;
                 let key_postings = key_postings_of(&paths, None, &later)?;
                 let terms = SortedTerms::of_files(&paths, later)?;
-                let mut stream = PartitionStream::new(terms, key_postings, &bm25);
+                let mut stream = PartitionStream::new(terms, key_postings);
                 let (shards, entries) = shards::write_stream(&mut stream, sizes, &out, None)?;
                 appended.push(name);
                 return Ok((
@@ -434,33 +406,20 @@ impl KeptIndex {
                 ));
             }
             let mut partition = LivePartition::new(read_partition(dir, was)?);
-            replace_all(&mut partition, number, &changes, reweighs);
-            // Where only weights changed, the terms files stay as they are.
-            if !weighing[number] {
-                let terms = partition.terms.iter().map(|(t, p)| (t.as_str(), p));
-                write_terms(&dir.join(&name), terms)?;
+            for (doc, old, new, _) in &changes {
+                replace_in(&mut partition, number, *doc, old, new);
             }
+            let terms = partition.terms.iter().map(|(t, p)| (t.as_str(), p));
+            write_terms(&dir.join(&name), terms)?;
             // Only the shards with a term that changed are made again.
             let made = remake(
-                &mut partition.terms,
+                &partition.terms,
                 &partition.changed,
                 &was.shards,
-                &bm25,
                 sizes,
                 &out,
             )?;
-            Ok((
-                number,
-                if weighing[number] {
-                    KeptPartition {
-                        shards: made.0,
-                        entries: made.1,
-                        ..was.clone()
-                    }
-                } else {
-                    whole(made)
-                },
-            ))
+            Ok((number, whole(made)))
         };
         // Otherwise a partition in memory takes a few times its terms
         // files' bytes, and some hold the commonest terms of a large site
@@ -508,7 +467,7 @@ impl KeptIndex {
         for (docs, file) in rows.chunks(DOC_CHUNK).zip(files) {
             table.push_chunk(docs, file, &out)?;
         }
-        table.finish(avg_len(&lens), entries, &out)?;
+        table.finish(&lens, entries, &out)?;
 
         // No file holds a number beyond the last.
         for partition in &mut self.partitions {
@@ -570,59 +529,18 @@ fn read_partition(
 /// A changed report: its number, its old and new terms, its new length.
 type Change = (u32, DocTerms, DocTerms, u32);
 
-/// Makes each change to partition `number`, noting the terms whose
-/// postings changed, and every term of a report whose length class moved
-/// (`reweighs`, given its number and new length): its weights changed in
-/// all of them.
-fn replace_all(
-    partition: &mut LivePartition,
-    number: usize,
-    changes: &[Change],
-    reweighs: impl Fn(u32, u32) -> bool,
-) {
-    for (doc, old, new, len) in changes {
-        replace_in(partition, number, *doc, old, new);
-        if reweighs(*doc, *len) {
-            for (term, ..) in old.partition(number).chain(new.partition(number)) {
-                partition.mark_changed(term);
-            }
-        }
-    }
-}
-
-/// Makes the files of a partition again from its `terms` (their weights
-/// still frequencies), as a full build makes them, handing each file to
-/// `out`. A shard of the same shard keys as one the last build made
+/// Makes the files of a partition again from its `terms`, as a full
+/// build makes them, handing each file to `out`. A shard of the same shard keys as one the last build made
 /// (`was`), none of whose terms is among `changed`, has the same bytes:
 /// its files are kept.
 fn remake(
-    terms: &mut FxHashMap<String, TermPostings>,
+    terms: &FxHashMap<String, TermPostings>,
     changed: &FxHashSet<String>,
     was: &[MadeShard],
-    bm25: &Bm25,
     sizes: Sizes,
     out: &Emitter,
 ) -> io::Result<MadePartition> {
     let changed = Changed::new(changed);
-    // The terms of a shard key with a changed term are weighed in place
-    // (a common term's postings are megabytes); a shard made again for
-    // them may hold other keys' terms, which are weighed as copies.
-    let weighed = |term: &str| changed.in_key_of(term);
-    for (term, postings) in terms.iter_mut() {
-        if weighed(term) {
-            postings.weights = bm25.weights(postings);
-        }
-    }
-    let weigh = |term: &str, postings| {
-        if weighed(term) {
-            Cow::Borrowed(postings)
-        } else {
-            Cow::Owned(TermPostings {
-                weights: bm25.weights(postings),
-                ..postings.clone()
-            })
-        }
-    };
     let sorted = sorted_terms(terms);
     let planned = shards::plan(&sorted, sizes);
     let last: FxHashMap<Place, &MadeShard> =
@@ -638,7 +556,7 @@ fn remake(
                 made.push((*kept).clone());
             }
             _ => {
-                let (files, names) = shards::make_shard(shard, &sorted, sizes, weigh);
+                let (files, names) = shards::make_shard(shard, &sorted, sizes);
                 made.push(MadeShard {
                     keys: shard.keys.clone(),
                     part: shard.part,
@@ -749,7 +667,7 @@ mod tests {
     /// Remakes `terms` as [`remake`] does and returns what it made, the
     /// files handed on, and the names of the files kept.
     fn remade(
-        mut terms: FxHashMap<String, TermPostings>,
+        terms: FxHashMap<String, TermPostings>,
         changed: &FxHashSet<String>,
         was: &[MadeShard],
     ) -> (MadePartition, Vec<IndexFile>, Vec<String>) {
@@ -757,8 +675,6 @@ mod tests {
             own_position_file: 200,
             shard_postings: 60,
         };
-        let lens = vec![40; 20];
-        let bm25 = Bm25::new(&lens, avg_class(&lens));
         let (put, kept) = (Mutex::new(Vec::new()), Mutex::new(Vec::new()));
         let emit = |file: IndexFile| {
             put.lock().unwrap().push(file);
@@ -769,39 +685,8 @@ mod tests {
             Ok(())
         };
         let out = Emitter::keeping(&emit, &keep);
-        let made = remake(&mut terms, changed, was, &bm25, sizes, &out).unwrap();
+        let made = remake(&terms, changed, was, sizes, &out).unwrap();
         (made, put.into_inner().unwrap(), kept.into_inner().unwrap())
-    }
-
-    #[test]
-    fn a_report_weighed_again_changes_all_its_terms() {
-        let table = |text: &str| doc_terms("", "", text).0;
-        let (old, new) = ("依法行政。", "依法行政。\n\n扫黑除恶。");
-        let terms = |text: &str, number| -> FxHashSet<String> {
-            let table = table(text);
-            table
-                .partition(number)
-                .map(|(t, ..)| t.to_string())
-                .collect()
-        };
-        // A partition where the report's terms are the same before and after.
-        let number = (0..PARTITIONS)
-            .find(|n| !terms(old, *n).is_empty() && terms(old, *n) == terms(new, *n))
-            .unwrap();
-        let changes = [(0, table(old), table(new), 12)];
-        let mut postings: FxHashMap<String, TermPostings> = FxHashMap::default();
-        for (term, tf, positions) in changes[0].1.partition(number) {
-            postings
-                .entry(term.to_string())
-                .or_default()
-                .push(0, tf, positions);
-        }
-        let mut partition = LivePartition::new(postings.clone());
-        replace_all(&mut partition, number, &changes, |_, _| false);
-        assert!(partition.changed.is_empty());
-        let mut partition = LivePartition::new(postings);
-        replace_all(&mut partition, number, &changes, |_, _| true);
-        assert_eq!(partition.changed, terms(old, number));
     }
 
     #[test]
@@ -818,7 +703,7 @@ mod tests {
         let (old, new) = (partition(false), partition(true));
         let changed: FxHashSet<String> = new
             .iter()
-            .filter(|(term, postings)| old[*term].weights != postings.weights)
+            .filter(|(term, postings)| old[*term].frequencies != postings.frequencies)
             .map(|(term, _)| term.clone())
             .collect();
         assert_eq!(changed.len(), 2, "{changed:?}");

@@ -11,10 +11,9 @@
 //! replaces the report's postings in just the terms whose entry differs. A
 //! partition none of whose terms changed hands on the files it made
 //! before; the others are made again, exactly as [`super::write_index`]
-//! makes them (BM25 sees lengths by class, [`super::builder::length_class`],
-//! so a small edit rarely changes the weights of the report's other
-//! terms). The directories and `meta.js` are made anew every time; they
-//! are small. A report published after all the others takes the next
+//! makes them (the shards hold frequencies: a report's length, which BM25
+//! weighs them by, is in the file of length classes). The directories, the
+//! length classes and `meta.js` are made anew every time; they are small. A report published after all the others takes the next
 //! document number ([`super::doc_order`]) and is indexed the same way, as
 //! a report that had no terms. A report published before others, removed
 //! or re-dated moves the numbers after it; each of those numbers is
@@ -25,13 +24,12 @@
 //! The files are byte-identical to those of a full build; tests check it
 //! after every kind of edit.
 
-use std::borrow::Cow;
 use std::io;
 
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use super::builder::{Bm25, IndexBuilder, avg_class, avg_len, length_class};
+use super::builder::IndexBuilder;
 use super::shards::{
     Changed, DirEntry, DocTable, Emitter, IndexFile, Place, Sizes, make_shard, plan, plan_entries,
 };
@@ -63,7 +61,7 @@ impl LiveDoc {
     }
 }
 
-/// One partition's terms (weights still frequencies) and, unless a term
+/// One partition's terms and, unless a term
 /// changed since, the files it made and their directory entries.
 #[derive(Default)]
 pub(super) struct LivePartition {
@@ -91,14 +89,6 @@ impl LivePartition {
         if !self.changed.contains(term) {
             self.changed.insert(term.to_string());
         }
-    }
-
-    /// Forgets what it made: every shard is made again (the weights of
-    /// all its terms changed).
-    fn forget(&mut self) {
-        self.made = None;
-        self.shards.clear();
-        self.changed.clear();
     }
 }
 
@@ -128,8 +118,6 @@ pub struct LiveIndex {
     /// The language the rows were made in.
     chinese: bool,
     partitions: Vec<LivePartition>,
-    /// The average length's class the partitions' files were made with.
-    avg: f64,
     /// The file of each chunk of [`DOC_CHUNK`] rows.
     chunk_files: Vec<IndexFile>,
     /// Reports indexed again by the last update (all of them when it
@@ -266,20 +254,12 @@ impl LiveIndex {
         }
 
         let lens: Vec<u32> = self.docs.iter().map(|d| d.len).collect();
-        let avg = avg_class(&lens);
-        if avg != self.avg {
-            for partition in &mut self.partitions {
-                partition.forget();
-            }
-            self.avg = avg;
-        }
         let sizes = Sizes::default();
-        let bm25 = Bm25::new(&lens, avg);
         self.partitions
             .par_iter_mut()
             .filter(|p| p.made.is_none())
             .for_each(|p| {
-                let (made, shards) = make(&p.terms, &bm25, sizes, Some((&p.shards, &p.changed)));
+                let (made, shards) = make(&p.terms, sizes, Some((&p.shards, &p.changed)));
                 p.made = Some(made);
                 p.shards = shards;
                 p.changed.clear();
@@ -307,7 +287,7 @@ impl LiveIndex {
             }
             table.push_chunk(docs, self.chunk_files[i].clone(), &out)?;
         }
-        table.finish(avg_len(&lens), entries, &out)?;
+        table.finish(&lens, entries, &out)?;
         Ok(out.bytes())
     }
 
@@ -365,38 +345,22 @@ impl LiveIndex {
 
     /// Re-indexes document `doc` from its new `inputs`: its postings are
     /// replaced in each term whose entry changed, and the partitions of
-    /// those terms made again (all of the report's partitions when its
-    /// length class changed, since all its weights did).
+    /// those terms made again.
     fn replace(&mut self, doc: u32, inputs: TermInputs) {
         let live = &mut self.docs[doc as usize];
-        let (old, old_len) = live.inputs.terms();
+        let (old, _) = live.inputs.terms();
         let (new, new_len) = inputs.terms();
         live.inputs = inputs;
         live.len = new_len;
-        let reweigh = length_class(old_len as u64) != length_class(new_len as u64);
         self.partitions
             .par_iter_mut()
             .enumerate()
             .for_each(|(number, partition)| {
-                if reweigh {
-                    // Every weight of the report changed.
-                    let terms = old.partition(number).chain(new.partition(number));
-                    for (term, ..) in terms {
-                        partition.mark_changed(term);
-                    }
-                }
-                if replace_in(partition, number, doc, &old, &new)
-                    || reweigh && touches(&old, &new, number)
-                {
+                if replace_in(partition, number, doc, &old, &new) {
                     partition.made = None;
                 }
             });
     }
-}
-
-/// Whether either term table has a term in partition `number`.
-pub(super) fn touches(old: &DocTerms, new: &DocTerms, number: usize) -> bool {
-    old.partition(number).next().is_some() || new.partition(number).next().is_some()
 }
 
 /// Replaces document `doc`'s entries of partition `number`, `old` by
@@ -467,7 +431,6 @@ pub(super) fn sorted_terms(terms: &FxHashMap<String, TermPostings>) -> Vec<(&str
 /// shard none of whose terms changed is handed on.
 pub(super) fn make(
     terms: &FxHashMap<String, TermPostings>,
-    bm25: &Bm25,
     sizes: Sizes,
     last: Option<(&[LiveShard], &FxHashSet<String>)>,
 ) -> ((Vec<IndexFile>, Vec<DirEntry>), Vec<LiveShard>) {
@@ -478,18 +441,12 @@ pub(super) fn make(
         None => (&[][..], Changed::new([])),
     };
     let kept: FxHashMap<Place, &LiveShard> = last.iter().map(|s| (s.place(), s)).collect();
-    let weigh = |_: &str, postings: &TermPostings| {
-        Cow::Owned(TermPostings {
-            weights: bm25.weights(postings),
-            ..postings.clone()
-        })
-    };
     let made: Vec<LiveShard> = planned
         .iter()
         .map(|shard| match kept.get(&shard.place()) {
             Some(kept) if !changed.in_shard(shard) => (*kept).clone(),
             _ => {
-                let (files, names) = make_shard(shard, &sorted, sizes, weigh);
+                let (files, names) = make_shard(shard, &sorted, sizes);
                 LiveShard {
                     keys: shard.keys.clone(),
                     part: shard.part,

@@ -21,14 +21,18 @@
 //!   none of its terms keeps positions there);
 //! - `t-*.js`: the terms of some shard keys (a key is a CJK character, or
 //!   two letters, so a prefix's words share a shard) with their documents
-//!   and BM25 weights, about 6,000 postings a shard; a key with more is
+//!   and frequencies, about 6,000 postings a shard; a key with more is
 //!   split into parts by a hash of the term
 //!   ([`shards::term_part`]), all named in its directory entry;
 //! - `p-*.js`: the same terms' positions, fetched only to verify a phrase;
 //! - `q-*.js`: the positions of one term that has many;
 //! - `d-*.js`: 32 rows of the document table (url, title, date, issuer,
 //!   索引号, 文号, excerpt);
-//! - `f-*.js`: the documents of one value of a filter.
+//! - `f-*.js`: the documents of one value of a filter;
+//! - `l-*.js`: each document's length class, which BM25 weighs a
+//!   frequency by ([`builder::Bm25`]), named in `meta.js` with the average
+//!   class; so a report whose length moves to another class changes this
+//!   file, not the term shards of every word it has.
 //!
 //! Every file but `meta.js` is named by a hash of its content, so an
 //! unchanged shard keeps its name and bytes from build to build. Each file
@@ -53,7 +57,7 @@ use serde::Serialize;
 
 use crate::config::{Config, Language};
 use crate::site::{ReportId, Site};
-use builder::IndexBuilder;
+use builder::{Bm25, IndexBuilder};
 pub use kept::KeptIndex;
 pub use live::LiveIndex;
 use shards::IndexFile;
@@ -190,7 +194,7 @@ pub struct SearchDoc {
     pub validity: Option<String>,
 }
 
-/// Where a term occurs: per document, its BM25 weight and positions. Kept
+/// Where a term occurs: per document, its frequency and positions. Kept
 /// compact, since a large site has tens of millions of (term, document)
 /// pairs and hundreds of millions of positions: documents and positions as
 /// differences in LEB128 bytes (most take one byte instead of four), in
@@ -202,12 +206,13 @@ pub struct TermPostings {
     /// Each document as the difference to the one before.
     docs: Vec<u8>,
     last_doc: u32,
-    /// The term-frequency part of BM25 (k1 = 1.2, b = 0.75) × 1000, from
-    /// the occurrences (title and numbers counted [`FIELD_BOOST`] times)
-    /// and the document's length. Computed once at build time, so a query
-    /// needs no document lengths, and rounded, so the browser ranks exactly
-    /// as this engine does. (While building: the weighted frequency.)
-    weights: Vec<u16>,
+    /// The term's weighted frequency in each document: its occurrences,
+    /// those in the title and numbers counted [`FIELD_BOOST`] times (at
+    /// most `u16::MAX`). A query turns it into BM25's term-frequency part
+    /// with the document's length class ([`builder::Bm25`]), so an edit
+    /// that moves a report's length class changes the file of length
+    /// classes, not the postings of every term the report has.
+    frequencies: Vec<u16>,
     /// Per document: how many positions, then each as the difference to
     /// the one before. Empty for a phrase term.
     positions: Vec<u8>,
@@ -246,7 +251,8 @@ fn read_varint(bytes: &[u8], at: &mut usize) -> u32 {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Posting<'a> {
     pub doc: u32,
-    pub weight: u32,
+    /// The weighted frequency ([`TermPostings`]).
+    pub frequency: u32,
     /// How many positions, and their encoded differences.
     count: u32,
     encoded: &'a [u8],
@@ -284,7 +290,7 @@ impl TermPostings {
         push_varint(&mut self.docs, delta);
         self.last_doc = doc;
         self.count += 1;
-        self.weights.push(frequency.min(u16::MAX as u32) as u16);
+        self.frequencies.push(frequency.min(u16::MAX as u32) as u16);
         if let Some(positions) = positions {
             // A unigram inside a run keeps no positions (see `doc_terms`):
             // a document may then have none, and its count is 0.
@@ -318,7 +324,7 @@ impl TermPostings {
         self.docs.extend_from_slice(&later.docs[at..]);
         self.count += later.count;
         self.last_doc = later.last_doc;
-        self.weights.extend_from_slice(&later.weights);
+        self.frequencies.extend_from_slice(&later.frequencies);
         self.positions.extend_from_slice(&later.positions);
     }
 
@@ -345,7 +351,7 @@ impl TermPostings {
             kept += 1;
         }
         self.docs.truncate(doc_at);
-        self.weights.truncate(kept as usize);
+        self.frequencies.truncate(kept as usize);
         self.positions.truncate(pos_at);
         self.count = kept;
         self.last_doc = doc;
@@ -383,7 +389,7 @@ impl TermPostings {
             count: index as u32,
             docs: self.docs[..doc_at].to_vec(),
             last_doc: previous,
-            weights: self.weights[..index].to_vec(),
+            frequencies: self.frequencies[..index].to_vec(),
             positions: self.positions[..pos_at].to_vec(),
         };
         if let Some((frequency, positions)) = entry {
@@ -403,7 +409,8 @@ impl TermPostings {
             }
             push_varint(&mut out.docs, d - out.last_doc);
             out.docs.extend_from_slice(&self.docs[at..]);
-            out.weights.extend_from_slice(&self.weights[index..]);
+            out.frequencies
+                .extend_from_slice(&self.frequencies[index..]);
             out.positions.extend_from_slice(&self.positions[pos_at..]);
             out.count += (count - index) as u32;
             out.last_doc = self.last_doc;
@@ -433,12 +440,12 @@ impl TermPostings {
         })
     }
 
-    /// The documents' weights, in document order.
-    pub fn weights(&self) -> impl Iterator<Item = u32> + '_ {
-        self.weights.iter().map(|&w| u32::from(w))
+    /// The documents' weighted frequencies, in document order.
+    pub fn frequencies(&self) -> impl Iterator<Item = u32> + '_ {
+        self.frequencies.iter().map(|&f| u32::from(f))
     }
 
-    /// The documents, in order, with weights and positions.
+    /// The documents, in order, with frequencies and positions.
     pub fn iter(&self) -> impl Iterator<Item = Posting<'_>> {
         let (mut doc_at, mut pos_at, mut doc) = (0, 0, 0u32);
         let positional = self.has_positions();
@@ -456,7 +463,7 @@ impl TermPostings {
             };
             Posting {
                 doc,
-                weight: self.weights[i] as u32,
+                frequency: self.frequencies[i] as u32,
                 count,
                 encoded,
             }
@@ -476,7 +483,6 @@ pub struct SearchIndex {
     /// Oldest first ([`doc_order`]).
     pub docs: Vec<SearchDoc>,
     pub terms: BTreeMap<String, TermPostings>,
-    pub avg_len: f64,
 }
 
 /// One distinct term of a document: (field, start, end, frequency,
@@ -1077,7 +1083,6 @@ impl SearchIndex {
     }
 
     fn finish(mut builder: IndexBuilder) -> SearchIndex {
-        let avg_len = builder.avg_len();
         let terms = builder
             .finish_partitions(|_, stream| {
                 let mut terms = Vec::new();
@@ -1093,7 +1098,6 @@ impl SearchIndex {
         SearchIndex {
             docs: std::mem::take(&mut builder.docs),
             terms,
-            avg_len,
         }
     }
 
@@ -1112,7 +1116,7 @@ impl SearchIndex {
             count: 0,
             docs: Vec::new(),
             last_doc: 0,
-            weights: Vec::new(),
+            frequencies: Vec::new(),
             positions: Vec::new(),
         };
         self.terms.get(term).unwrap_or(&EMPTY)
@@ -1125,9 +1129,10 @@ impl SearchIndex {
         if segments.is_empty() {
             return Vec::new();
         }
+        let bm25 = self.bm25();
         let mut scores: Option<HashMap<u32, f64>> = None;
         for segment in &segments {
-            let matched = self.match_segment(segment);
+            let matched = self.match_segment(segment, &bm25);
             scores = Some(match scores {
                 None => matched,
                 Some(previous) => previous
@@ -1152,21 +1157,32 @@ impl SearchIndex {
         results
     }
 
-    /// BM25 of one posting of a term found in `df` documents.
-    fn bm25(&self, df: usize, weight: u32) -> f64 {
+    /// The documents' lengths, oldest first.
+    pub fn lens(&self) -> Vec<u32> {
+        self.docs.iter().map(|d| d.len).collect()
+    }
+
+    /// BM25's term-frequency part of every document and frequency.
+    fn bm25(&self) -> Bm25 {
+        Bm25::new(&self.lens())
+    }
+
+    /// BM25 of one posting of a term found in `df` documents, given its
+    /// term-frequency part × 1000 (`weight`).
+    fn score(&self, df: usize, weight: u16) -> f64 {
         let n = self.docs.len() as f64;
         let idf = ((n - df as f64 + 0.5) / (df as f64 + 0.5) + 1.0).ln();
         idf * weight as f64 / 1000.0
     }
 
     /// The documents that contain `segment`, with its score in each.
-    fn match_segment(&self, segment: &Segment) -> HashMap<u32, f64> {
+    fn match_segment(&self, segment: &Segment, bm25: &Bm25) -> HashMap<u32, f64> {
         if let Some(term) = phrase_term(&segment.tokens) {
             let single = Segment {
                 tokens: vec![Token { term, pos: 0 }],
                 prefix: false,
             };
-            return self.match_segment(&single);
+            return self.match_segment(&single, bm25);
         }
         let tokens: Vec<&Token> = if segment.tokens.len() == 1 {
             segment.tokens.iter().collect()
@@ -1179,7 +1195,7 @@ impl SearchIndex {
             for term in expand(self, first, segment.prefix) {
                 let postings = self.postings(term);
                 for p in postings.iter() {
-                    let score = self.bm25(postings.len(), p.weight);
+                    let score = self.score(postings.len(), bm25.weight(p.doc, p.frequency));
                     let entry = result.entry(p.doc).or_insert(0.0);
                     *entry = entry.max(score);
                 }
@@ -1221,7 +1237,10 @@ impl SearchIndex {
                 let score = tokens
                     .iter()
                     .zip(&postings)
-                    .map(|(t, (p, _))| self.bm25(self.postings(&t.term).len(), p.weight))
+                    .map(|(t, (p, _))| {
+                        let weight = bm25.weight(p.doc, p.frequency);
+                        self.score(self.postings(&t.term).len(), weight)
+                    })
                     .sum();
                 result.insert(*doc, score);
             }

@@ -3,7 +3,6 @@
 //! lists are delta-encoded (each the difference to the one before), as are
 //! positions, which keeps the files small before any compression.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap;
@@ -15,7 +14,9 @@ use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::builder::{IndexBuilder, PARTITIONS, PartitionStream, partition_of};
+use super::builder::{
+    IndexBuilder, PARTITIONS, PartitionStream, avg_class, length_classes, partition_of,
+};
 use super::tokenize::shard_key;
 use super::{DIR_BUCKETS, DOC_CHUNK, FACETS, SearchDoc, SearchIndex, TermPostings};
 
@@ -296,7 +297,7 @@ impl Shard {
             }
         }
         let term_data = self.term_data.next_entry();
-        // "docs|weights[|file]", lists of numbers (push_numbers), documents as
+        // "docs|frequencies[|file]", lists of numbers (push_numbers), documents as
         // differences to the one before; a term with many positions has
         // them in a file of its own, named third, so that verifying a
         // phrase loads only its own terms' positions.
@@ -304,7 +305,7 @@ impl Shard {
         term_data.extend_from_slice(b":\"");
         push_kept(term_data, postings, false);
         term_data.push(b'|');
-        push_numbers(term_data, postings.weights());
+        push_numbers(term_data, postings.frequencies());
         if let Some(file) = own {
             let own = file.finish();
             term_data.push(b'|');
@@ -551,7 +552,7 @@ impl PlannedShard {
     }
 }
 
-/// The terms of a partition whose postings (or weights) changed since its
+/// The terms of a partition whose postings changed since its
 /// shards were made, by shard key. A shard in the same [`Place`] as one
 /// made then, none of whose terms is among them, holds the same terms
 /// with the same postings: it has the same bytes, and its files can be
@@ -568,11 +569,6 @@ impl<'a> Changed<'a> {
             by_key.entry(shard_key(term)).or_default().push(term);
         }
         Changed { by_key }
-    }
-
-    /// Whether a term of `term`'s shard key changed.
-    pub fn in_key_of(&self, term: &str) -> bool {
-        self.by_key.contains_key(shard_key(term))
     }
 
     /// Whether a term of `shard` changed.
@@ -629,13 +625,12 @@ pub(super) fn plan(terms: &[(&str, &TermPostings)], sizes: Sizes) -> Vec<Planned
 }
 
 /// Makes the files of one planned shard from `terms` (the partition's,
-/// sorted), each term's postings as `weigh` makes them; returns the files
-/// and the names of its term and position shard.
-pub(super) fn make_shard<'t>(
+/// sorted); returns the files and the names of its term and position
+/// shard.
+pub(super) fn make_shard(
     shard: &PlannedShard,
-    terms: &[(&str, &'t TermPostings)],
+    terms: &[(&str, &TermPostings)],
     sizes: Sizes,
-    weigh: impl Fn(&str, &'t TermPostings) -> Cow<'t, TermPostings>,
 ) -> (Vec<IndexFile>, [String; 2]) {
     let mut files = Vec::new();
     let mut emit = |file: IndexFile| {
@@ -645,13 +640,8 @@ pub(super) fn make_shard<'t>(
     let mut made = Shard::new();
     for i in &shard.terms {
         let (term, postings) = terms[*i as usize];
-        made.add(
-            term,
-            &weigh(term, postings),
-            sizes.own_position_file,
-            &mut emit,
-        )
-        .expect("files in memory");
+        made.add(term, postings, sizes.own_position_file, &mut emit)
+            .expect("files in memory");
     }
     let made = made.finish(shard.part, &mut emit).expect("files in memory");
     (files, made.names)
@@ -867,10 +857,11 @@ impl DocTable {
 
     /// Makes the files beside the term shards: the last rows, the chunk
     /// directories, the directory buckets (from every key's entry), the
-    /// filter files, and `meta` last (with the documents' average length).
+    /// filter files, the length classes of the documents (of lengths
+    /// `lens`, in document order), and `meta` last.
     pub(super) fn finish<'e>(
         mut self,
-        avg_len: f64,
+        lens: &[u32],
         entries: impl IntoIterator<Item = &'e DirEntry>,
         out: &Emitter,
     ) -> io::Result<()> {
@@ -914,10 +905,21 @@ impl DocTable {
             }
             facets.insert(facet, json!({ "files": names, "values": counts }));
         }
+        // Each document's length class, which a query weighs frequencies
+        // by (builder::Bm25), as an index of the classes: a list of
+        // numbers as push_numbers writes them.
+        let (classes, of_doc) = length_classes(lens);
+        let mut digits = Vec::with_capacity(of_doc.len());
+        push_numbers(&mut digits, of_doc);
+        let digits = String::from_utf8(digits).expect("digits are ASCII");
+        let lengths = hashed("l", &json!({ "classes": classes, "docs": digits }));
+        let lengths_name = lengths.name.clone();
+        out.put(lengths)?;
         let meta = json!({
-            "version": 2,
+            "version": 3,
             "docs": self.count,
-            "avg": (avg_len * 100.0).round() / 100.0,
+            "avg": avg_class(lens),
+            "lengths": lengths_name,
             "chunk": DOC_CHUNK,
             "chunkdir": CHUNK_DIR,
             "chunkdirs": chunk_dir_names,
@@ -945,8 +947,8 @@ pub(crate) fn write_files(
 /// entries.
 pub(crate) type MadePartition = (Vec<MadeShard>, Vec<DirEntry>);
 
-/// [`write_files`]; with `keep`, each partition's terms (frequencies, not
-/// weights) are also written to the file `keep` names for the
+/// [`write_files`]; with `keep`, each partition's terms are also written
+/// to the file `keep` names for the
 /// partition's number, and what each partition made is returned, for the
 /// build cache ([`super::kept`]).
 pub(crate) fn write_files_keeping(
@@ -962,13 +964,13 @@ pub(crate) fn write_files_keeping(
     })?;
     let table = builder.take_table();
     let entries = made.iter().flat_map(|(_, e)| e);
-    table.finish(builder.avg_len(), entries, out)?;
+    table.finish(builder.lens(), entries, out)?;
     Ok(if keep.is_some() { made } else { Vec::new() })
 }
 
 /// Makes the shards of one partition from its terms as `stream` gives
 /// them, handing each file to `out` as it is made; with `keep`, the terms
-/// (frequencies, not weights) are also written to that file. Returns what
+/// are also written to that file. Returns what
 /// each shard made and the directory entries.
 pub(crate) fn write_stream(
     stream: &mut PartitionStream,
@@ -998,18 +1000,16 @@ pub(crate) fn write_stream(
 }
 
 /// Makes the shards of one partition held in memory, from its terms in
-/// order, each given to the writer as `weigh` makes it; returns the
-/// directory entries.
-pub(super) fn write_partition<'t>(
-    terms: &[(&str, &'t TermPostings)],
+/// order; returns the directory entries.
+pub(super) fn write_partition(
+    terms: &[(&str, &TermPostings)],
     sizes: Sizes,
-    weigh: impl Fn(&'t TermPostings) -> Cow<'t, TermPostings>,
     emit: &mut dyn FnMut(IndexFile) -> io::Result<()>,
 ) -> io::Result<Vec<DirEntry>> {
     let key_postings = postings_by_key(terms);
     let mut writer = PartitionWriter::new(sizes, emit);
     for (term, postings) in terms {
-        writer.add(term, &weigh(postings), key_postings[shard_key(term)])?;
+        writer.add(term, postings, key_postings[shard_key(term)])?;
     }
     Ok(writer.finish()?.0)
 }
@@ -1049,12 +1049,10 @@ pub fn shards_with(
     let mut entries = Vec::new();
     for terms in &partitions {
         let mut emit = |file: IndexFile| out.put(file);
-        entries.extend(
-            write_partition(terms, sizes, Cow::Borrowed, &mut emit).expect("files in memory"),
-        );
+        entries.extend(write_partition(terms, sizes, &mut emit).expect("files in memory"));
     }
     table
-        .finish(index.avg_len, &entries, &out)
+        .finish(&index.lens(), &entries, &out)
         .expect("files in memory");
     drop(out);
     files.into_inner().unwrap_or_else(|e| e.into_inner())
@@ -1141,6 +1139,10 @@ pub fn query_cost(
                 }
             }
         }
+    }
+    // Ranking weighs each frequency by its document's length class.
+    if let Some(lengths) = meta["lengths"].as_str() {
+        needed.insert(lengths.to_string());
     }
     let results = index.search(query, &super::Filters::new(), false);
     for (doc, _) in results.iter().take(page_size) {

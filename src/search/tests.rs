@@ -589,37 +589,40 @@ fn long_reports(n: usize) -> Vec<String> {
         .collect()
 }
 
-/// BM25 sees lengths by their class ([`builder::length_class`]), so
-/// appending a sentence to one report changes the shards of the terms it
-/// adds, not every shard that holds one of the report's terms.
+/// The shards hold frequencies, not BM25 weights, so appending to one
+/// report changes the shards of the terms it adds, not every shard that
+/// holds one of the report's terms — also when the report's length moves
+/// to another class ([`builder::length_class`]): then the file of length
+/// classes changes.
 #[test]
-fn a_small_edit_changes_few_term_shards() {
-    let mut texts = long_reports(200);
-    let term_shards = |texts: &[String]| -> BTreeSet<String> {
-        shards::shards_with(&index_of(texts), 64, 40)
-            .into_iter()
-            .map(|f| f.name)
-            .filter(|name| name.starts_with("t-"))
-            .collect()
-    };
-    let before = term_shards(&texts);
-    let len = |texts: &[String]| index_of(texts).docs[100].len as u64;
-    let len_before = len(&texts);
-    texts[100].push_str("基准测试。");
-    // (An edit that moves a report into the next length class changes all
-    // its terms' weights; this one does not.)
-    assert_eq!(
-        builder::length_class(len_before),
-        builder::length_class(len(&texts))
-    );
-    let after = term_shards(&texts);
-    let changed = after.difference(&before).count();
-    assert!(before.len() > 50, "{} term shards", before.len());
-    assert!(
-        changed <= 6,
-        "{changed} of {} term shards changed",
-        before.len()
-    );
+fn an_edit_changes_few_term_shards_whatever_it_does_to_the_length() {
+    for (added, class_moves) in [("基准测试。", false), (&*"基准测试。".repeat(400), true)]
+    {
+        let mut texts = long_reports(200);
+        let files = |texts: &[String], prefix: &str| -> BTreeSet<String> {
+            shards::shards_with(&index_of(texts), 64, 40)
+                .into_iter()
+                .map(|f| f.name)
+                .filter(|name| name.starts_with(prefix))
+                .collect()
+        };
+        let (before, lengths_before) = (files(&texts, "t-"), files(&texts, "l-"));
+        let len = |texts: &[String]| index_of(texts).docs[100].len as u64;
+        let len_before = len(&texts);
+        texts[100].push_str(added);
+        let class = |len| builder::length_class(len);
+        assert_eq!(class(len_before) != class(len(&texts)), class_moves);
+        let after = files(&texts, "t-");
+        let changed = after.difference(&before).count();
+        assert!(before.len() > 50, "{} term shards", before.len());
+        assert!(
+            changed <= 6,
+            "{changed} of {} term shards changed",
+            before.len()
+        );
+        assert_eq!(lengths_before.len(), 1);
+        assert_eq!(files(&texts, "l-") != lengths_before, class_moves);
+    }
 }
 
 /// The live index makes a changed partition again shard by shard: a
@@ -632,29 +635,23 @@ fn a_partition_made_again_hands_on_the_shards_whose_terms_are_unchanged() {
         own_position_file: 64,
         shard_postings: 40,
     };
-    let terms_of = |texts: &[String]| {
-        let index = index_of(texts);
-        let lens: Vec<u32> = index.docs.iter().map(|d| d.len).collect();
-        let terms: rustc_hash::FxHashMap<String, TermPostings> = index.terms.into_iter().collect();
-        (terms, lens)
+    let terms_of = |texts: &[String]| -> rustc_hash::FxHashMap<String, TermPostings> {
+        index_of(texts).terms.into_iter().collect()
     };
-    let (before, lens) = terms_of(&texts);
-    let avg = builder::avg_class(&lens);
-    let (_, memo) = live::make(&before, &builder::Bm25::new(&lens, avg), sizes, None);
+    let before = terms_of(&texts);
+    let (_, memo) = live::make(&before, sizes, None);
 
     // Terms new to the site, and terms whose postings change.
     texts[60].push_str("依法行政。基准测试。");
-    let (after, lens) = terms_of(&texts);
-    assert_eq!(avg, builder::avg_class(&lens));
+    let after = terms_of(&texts);
     let changed: rustc_hash::FxHashSet<String> = after
         .iter()
         .filter(|(term, postings)| before.get(*term) != Some(postings))
         .map(|(term, _)| term.clone())
         .collect();
     assert!(!changed.is_empty());
-    let bm25 = builder::Bm25::new(&lens, avg);
-    let (made, remade) = live::make(&after, &bm25, sizes, Some((&memo[..], &changed)));
-    let (fresh, _) = live::make(&after, &bm25, sizes, None);
+    let (made, remade) = live::make(&after, sizes, Some((&memo[..], &changed)));
+    let (fresh, _) = live::make(&after, sizes, None);
     let sorted = |(files, entries): (Vec<shards::IndexFile>, _)| {
         let mut files: Vec<_> = files.into_iter().map(|f| (f.name, f.script)).collect();
         files.sort();
@@ -700,24 +697,17 @@ fn length_classes_keep_four_leading_bits() {
 }
 
 #[test]
-fn the_weights_looked_up_are_the_weights_computed() {
-    // Lengths over many classes, frequencies on both sides of the table's
-    // end.
+fn each_document_is_given_the_index_of_its_length_class() {
     let lens: Vec<u32> = (0..400).map(|i| i * 37 % 9000 + i % 3).collect();
-    let avg = builder::avg_class(&lens);
-    let mut postings = TermPostings::default();
-    for doc in 0..400 {
-        postings.push(doc, 1 + doc % 70, None);
+    let (classes, of_doc) = builder::length_classes(&lens);
+    assert!(classes.windows(2).all(|w| w[0] < w[1]), "{classes:?}");
+    assert!(classes.len() > 20 && classes.len() < 100, "{classes:?}");
+    assert_eq!(of_doc.len(), lens.len());
+    for (len, index) in lens.iter().zip(&of_doc) {
+        let class = builder::length_class(*len as u64);
+        assert_eq!(classes[*index as usize] as f64, class, "length {len}");
     }
-    let computed = builder::bm25_weights(&postings, &lens, avg);
-    assert_eq!(builder::Bm25::new(&lens, avg).weights(&postings), computed);
-    assert!(
-        computed
-            .iter()
-            .collect::<std::collections::BTreeSet<_>>()
-            .len()
-            > 100
-    );
+    assert_eq!(builder::length_classes(&[]), (Vec::new(), Vec::new()));
 }
 
 /// [`TermPostings::with_doc`] as it was first written: every posting
@@ -737,7 +727,7 @@ fn with_doc_rebuilt(
         }
         if p.doc != doc {
             let positions = p.positions();
-            out.push(p.doc, p.weight, positional.then_some(&positions[..]));
+            out.push(p.doc, p.frequency, positional.then_some(&positions[..]));
         }
     }
     if let Some((frequency, positions)) = entry {
@@ -751,7 +741,7 @@ proptest! {
 
     /// Replacing, adding or taking out one document's posting, by bytes,
     /// gives the postings made afresh: documents (gaps of every varint
-    /// length), weights and positions.
+    /// length), frequencies and positions.
     #[test]
     fn a_posting_replaced_in_place_is_the_postings_made_again(
         gaps in prop::collection::vec(prop_oneof![1u32..4, 100u32..300, 20_000u32..40_000], 0..12),

@@ -138,7 +138,7 @@
     return out;
   }
 
-  // postings of a term: [{doc, tf}] (and positions when asked)
+  // postings of a term: [{doc, frequency}] (and positions when asked)
   // A term's positions are in its own file (named in its entry) when it
   // has many, else in the position shard of its group.
   Index.prototype.postings = function (term, positions) {
@@ -146,11 +146,11 @@
     return this.shard(term, false).then(function (shard) {
       var entry = shard[term];
       if (!entry) return [];
-      var parts = entry.split("|"), docs = undelta(numbers(parts[0])), weights = numbers(parts[1]);
+      var parts = entry.split("|"), docs = undelta(numbers(parts[0])), frequencies = numbers(parts[1]);
       var where = !positions ? Promise.resolve(null) : parts[2] ? self.load(parts[2]) : self.shard(term, true);
       return where.then(function (file) {
         var pos = file && file[term] !== undefined ? file[term].split(";") : null;
-        return docs.map(function (d, i) { return { doc: d, weight: weights[i], positions: pos ? undelta(numbers(pos[i])) : null }; });
+        return docs.map(function (d, i) { return { doc: d, frequency: frequencies[i], positions: pos ? undelta(numbers(pos[i])) : null }; });
       });
     });
   };
@@ -200,9 +200,29 @@
     return chosen;
   }
 
-  // BM25: the term-frequency part is computed at build time (weight).
-  function bm25(meta, df, weight) {
+  // Each document's length class (meta.lengths names the file: the
+  // classes, and each document's as an index of them), decoded once.
+  var lengthsOf = { name: null, lengths: null };
+  Index.prototype.lengths = function () {
+    var self = this;
+    return this.meta().then(function (meta) {
+      if (lengthsOf.name === meta.lengths) return lengthsOf.lengths;
+      return self.load(meta.lengths).then(function (data) {
+        var lengths = numbers(data.docs).map(function (i) { return data.classes[i]; });
+        lengthsOf = { name: meta.lengths, lengths: lengths };
+        return lengths;
+      });
+    });
+  };
+
+  // BM25 (mirror of search::builder::bm25_weight and SearchIndex::score):
+  // the term-frequency part × 1000 from the frequency and the document's
+  // length class, rounded, in the same order of operations as the
+  // reference engine, so that both rank alike.
+  var K1 = 1.2, B = 0.75;
+  function bm25(meta, df, frequency, len) {
     var n = meta.docs;
+    var weight = Math.round(1000 * frequency * (K1 + 1) / (frequency + K1 * (1 - B + B * len / meta.avg)));
     return Math.log((n - df + 0.5) / (df + 0.5) + 1) * weight / 1000;
   }
 
@@ -243,8 +263,10 @@
   Index.prototype.search = function (query, filters, byDate) {
     var self = this, segments = parseQuery(query);
     if (!segments.length) return Promise.resolve([]);
-    return Promise.all([this.meta()].concat(segments.map(function (s) { return self.matchSegment(s); }))).then(function (all) {
-      var meta = all[0], matches = all.slice(1), docs = null;
+    // Ranking needs the documents' length classes; newest first does not.
+    var lengths = byDate ? null : this.lengths();
+    return Promise.all([this.meta(), lengths].concat(segments.map(function (s) { return self.matchSegment(s); }))).then(function (all) {
+      var meta = all[0], lengths = all[1], matches = all.slice(2), docs = null;
       matches.forEach(function (m) {
         var set = new Set(m.docs.keys());
         docs = docs === null ? set : new Set([...docs].filter(function (d) { return set.has(d); }));
@@ -259,7 +281,7 @@
               m.lists.forEach(function (list) {
                 list.forEach(function (p) {
                   if (p.doc !== doc) return;
-                  var s = bm25(meta, p.df, p.weight);
+                  var s = bm25(meta, p.df, p.frequency, lengths[doc]);
                   if (m.phrase) sum += s; else best = Math.max(best, s);
                 });
               });
@@ -314,7 +336,7 @@
     parseQuery: parseQuery,
     shardKey: shardKey,
     bucket: bucket,
-    reset: function () { loaded = {}; waiting = {}; },
+    reset: function () { loaded = {}; waiting = {}; lengthsOf = { name: null, lengths: null }; },
   };
 
   // ---- The search page ------------------------------------------------------
