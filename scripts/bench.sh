@@ -16,9 +16,9 @@
 # sentence is put in halfway down it (three times; the later words of its
 # paragraph move a place, so the postings of that paragraph's terms
 # change), `reweigh` after a long
-# paragraph is appended to it (its length class moves, so its search
-# weight changes in every term it has, as a sentence added now and then
-# does), `publish` after a
+# paragraph is appended to it (its length class moves: until the search
+# shards held frequencies instead of BM25 weights, its weight changed in
+# every term it has, as a sentence added now and then does), `publish` after a
 # report dated today is added, `same-day` after a second one of the same
 # day and time is added (numbered before the first: ties go by title),
 # `withdraw` after that one is removed again, `back-dated` after a report
@@ -157,9 +157,11 @@ for n in "${sizes[@]}"; do
       # noise, so the one of median wall time is shown (and all three).
       edit | typo | edit-mid) tries=3 ;;
       # An edit long enough to move the report's length class (search
-      # weighs length in steps of a sixteenth to an eighth of it): its
-      # weight changes in every term it has. A sentence added does this
-      # now and then; this is that build.
+      # weighs length in steps of a sixteenth to an eighth of it): the
+      # file of length classes changes, and the terms the paragraph adds
+      # to. (Before the shards held frequencies, the report's weight
+      # changed in every term it has, and this build cost four times an
+      # edit's.)
       reweigh) printf '\n补充说明：%s\n' "$(printf '本报告内容有所更正，请以此为准。%.0s' $(seq 120))" >> "$edited" ;;
       publish) dated "$(date +%F) 09:00" 今日发布的报告 p1 > "$published" ;;
       same-day) dated "$(date +%F) 09:00" 通知：今日第二份报告 p2 > "$second" ;;
