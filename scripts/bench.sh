@@ -63,12 +63,16 @@ gen=target/release/examples/gen_corpus
 # was deleted before each of Gazette's rounds against Hugo; and a run
 # started minutes after 30 GB were deleted took 1.75 s for its first
 # 1,000-report build, the next run 0.78 s.) Where the disk is short, they
-# are deleted as before, and the next build waits until the kernel no
-# longer counts the freed inodes as recently deleted (ext4 passes them
-# over for the dirty-expire interval, 30 s by default): without the wait,
-# the 100,000-report no-cache build, which follows the deletion of 21 GB,
-# took 152 s (a 10,000-report build profiled just after a deletion spent
-# 8.5 % of its CPU in mkdir); started 40 s after a deletion, 124 s.
+# are deleted as before, and the next build waits SETTLE seconds (150 by
+# default) after the deletion: without the wait, the 100,000-report
+# no-cache build, which follows the deletion of 21 GB, took 152 s (a
+# 10,000-report build profiled just after a deletion spent 8.5 % of its
+# CPU in mkdir); started 40 s after a deletion, 124 s. ext4 passes over
+# inodes freed within the dirty-expire interval (30 s), but the slowdown
+# lasts longer: 1,000-report builds 20-60 s after a deletion took 1.2-1.8 s
+# of system time (40 % of the samples in ext4's inode search), three
+# minutes after it 0.35 s. Start a run minutes after deleting anything
+# large yourself.
 trash=bench-corpus/.trash
 edited= published= second= backdated=
 # The report edited for the `edit` build is put back, and the ones added for
@@ -90,11 +94,10 @@ discard() {
   done
 }
 deleted_at=
-settle() { # waits out the interval after a deletion (see discard), then syncs
-  local expire
-  expire=$(( $(cat /proc/sys/vm/dirty_expire_centisecs 2>/dev/null || echo 3000) / 100 + 5 ))
-  if [ -n "$deleted_at" ] && [ $(( SECONDS - deleted_at )) -lt "$expire" ]; then
-    sleep $(( expire - (SECONDS - deleted_at) ))
+settle() { # waits out the slow interval after a deletion (see discard), then syncs
+  local wait=${SETTLE:-150}
+  if [ -n "$deleted_at" ] && [ $(( SECONDS - deleted_at )) -lt "$wait" ]; then
+    sleep $(( wait - (SECONDS - deleted_at) ))
   fi
   sync
 }
