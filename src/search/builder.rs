@@ -269,8 +269,8 @@ fn encode_term(scratch: &mut Vec<u8>, term: &str, postings: &TermPostings) {
     scratch.extend_from_slice(&postings.positions);
 }
 
-/// Writes a partition's terms to the file
-/// `path`, in the spill format: what the build cache keeps of the index.
+/// Writes a partition's terms to the file `path`, in the spill format:
+/// what the build cache keeps of the index.
 pub(crate) struct TermsWriter {
     out: BufWriter<File>,
     scratch: Vec<u8>,
@@ -703,20 +703,16 @@ impl Bm25 {
 /// of them (a site's documents fall into a few dozen classes, so most
 /// take one digit of the file).
 pub(crate) fn length_classes(lens: &[u32]) -> (Vec<u64>, Vec<u32>) {
-    let mut classes: Vec<u64> = lens
+    let of_doc: Vec<u64> = lens
         .iter()
         .map(|&len| length_class(len as u64) as u64)
         .collect();
+    let mut classes = of_doc.clone();
     classes.sort_unstable();
     classes.dedup();
-    let of_doc = lens
+    let of_doc = of_doc
         .iter()
-        .map(|&len| {
-            let class = length_class(len as u64) as u64;
-            classes
-                .binary_search(&class)
-                .expect("every class is listed") as u32
-        })
+        .map(|class| classes.binary_search(class).expect("every class is listed") as u32)
         .collect();
     (classes, of_doc)
 }
@@ -876,9 +872,10 @@ impl<'e> IndexBuilder<'e> {
             .map_or_else(DocTable::new, |(table, _)| table)
     }
 
-    /// Hands each partition's terms, complete and in order, to `each` with the
-    /// partition's number — a partition per thread, only the terms being
-    /// merged in memory — and collects what it returns, in partition order.
+    /// Hands each partition's terms, complete and in order, to `each` with
+    /// the partition's number — a partition per thread, only the terms
+    /// being merged in memory — and collects what it returns, in partition
+    /// order.
     pub fn finish_partitions<T: Send>(
         &mut self,
         each: impl Fn(usize, &mut PartitionStream) -> io::Result<T> + Sync,

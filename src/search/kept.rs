@@ -530,9 +530,9 @@ fn read_partition(
 type Change = (u32, DocTerms, DocTerms, u32);
 
 /// Makes the files of a partition again from its `terms`, as a full
-/// build makes them, handing each file to `out`. A shard of the same shard keys as one the last build made
-/// (`was`), none of whose terms is among `changed`, has the same bytes:
-/// its files are kept.
+/// build makes them, handing each file to `out`. A shard of the same
+/// shard keys as one the last build made (`was`), none of whose terms is
+/// among `changed`, has the same bytes: its files are kept.
 fn remake(
     terms: &FxHashMap<String, TermPostings>,
     changed: &FxHashSet<String>,

@@ -13,9 +13,10 @@
 //! before; the others are made again, exactly as [`super::write_index`]
 //! makes them (the shards hold frequencies: a report's length, which BM25
 //! weighs them by, is in the file of length classes). The directories, the
-//! length classes and `meta.js` are made anew every time; they are small. A report published after all the others takes the next
-//! document number ([`super::doc_order`]) and is indexed the same way, as
-//! a report that had no terms. A report published before others, removed
+//! length classes and `meta.js` are made anew every time; they are small.
+//! A report published after all the others takes the next document number
+//! ([`super::doc_order`]) and is indexed the same way, as a report that
+//! had no terms. A report published before others, removed
 //! or re-dated moves the numbers after it; each of those numbers is
 //! indexed again the same way, its old report's terms replaced by its new
 //! one's (a number removed gets none). When many numbers moved or many
@@ -61,8 +62,8 @@ impl LiveDoc {
     }
 }
 
-/// One partition's terms and, unless a term
-/// changed since, the files it made and their directory entries.
+/// One partition's terms and, unless a term changed since, the files it
+/// made and their directory entries.
 #[derive(Default)]
 pub(super) struct LivePartition {
     pub terms: FxHashMap<String, TermPostings>,

@@ -297,10 +297,10 @@ impl Shard {
             }
         }
         let term_data = self.term_data.next_entry();
-        // "docs|frequencies[|file]", lists of numbers (push_numbers), documents as
-        // differences to the one before; a term with many positions has
-        // them in a file of its own, named third, so that verifying a
-        // phrase loads only its own terms' positions.
+        // "docs|frequencies[|file]", lists of numbers (push_numbers),
+        // documents as differences to the one before; a term with many
+        // positions has them in a file of its own, named third, so that
+        // verifying a phrase loads only its own terms' positions.
         term_data.extend_from_slice(key.as_bytes());
         term_data.extend_from_slice(b":\"");
         push_kept(term_data, postings, false);
@@ -948,9 +948,8 @@ pub(crate) fn write_files(
 pub(crate) type MadePartition = (Vec<MadeShard>, Vec<DirEntry>);
 
 /// [`write_files`]; with `keep`, each partition's terms are also written
-/// to the file `keep` names for the
-/// partition's number, and what each partition made is returned, for the
-/// build cache ([`super::kept`]).
+/// to the file `keep` names for the partition's number, and what each
+/// partition made is returned, for the build cache ([`super::kept`]).
 pub(crate) fn write_files_keeping(
     builder: &mut IndexBuilder,
     sizes: &Sizes,
@@ -970,8 +969,8 @@ pub(crate) fn write_files_keeping(
 
 /// Makes the shards of one partition from its terms as `stream` gives
 /// them, handing each file to `out` as it is made; with `keep`, the terms
-/// are also written to that file. Returns what
-/// each shard made and the directory entries.
+/// are also written to that file. Returns what each shard made and the
+/// directory entries.
 pub(crate) fn write_stream(
     stream: &mut PartitionStream,
     sizes: Sizes,

@@ -264,8 +264,8 @@
     var self = this, segments = parseQuery(query);
     if (!segments.length) return Promise.resolve([]);
     // Ranking needs the documents' length classes; newest first does not.
-    var lengths = byDate ? null : this.lengths();
-    return Promise.all([this.meta(), lengths].concat(segments.map(function (s) { return self.matchSegment(s); }))).then(function (all) {
+    var lengthsLoaded = byDate ? null : this.lengths();
+    return Promise.all([this.meta(), lengthsLoaded].concat(segments.map(function (s) { return self.matchSegment(s); }))).then(function (all) {
       var meta = all[0], lengths = all[1], matches = all.slice(2), docs = null;
       matches.forEach(function (m) {
         var set = new Set(m.docs.keys());
