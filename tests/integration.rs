@@ -3640,6 +3640,11 @@ fn search_cases() -> Vec<SearchCase> {
         ("法治政府", vec![], true),
         ("法治政府建设", vec![], false),
         ("街道办", vec![], false),
+        // Three characters: the phrase terms that begin with them, and
+        // their own where a run ends with them.
+        ("办事处", vec![], false),
+        ("安全生", vec![], false),
+        ("年度报", vec![], true),
         ("遂城街道办事处", vec![], false),
         ("\"法治 政府\"", vec![], false),
         ("扫", vec![], false),

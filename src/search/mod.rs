@@ -6,9 +6,10 @@
 //! `doc_terms`; each paragraph's from a multiple of 1,024, see
 //! `Paragraphs`), whole words for Latin script — so that a
 //! Chinese query matches exactly the reports that contain it as a
-//! substring. Every run of three or four CJK characters is also a term of
-//! its own, without positions ([`phrase_term`]), so that the commonest
-//! queries need no positions at all; longer phrases are verified on the
+//! substring. Every run of four CJK characters is also a term of its
+//! own, without positions, and so is one of three at the end of a CJK run
+//! ([`phrase_term`], [`phrase_group`]), so that the commonest queries need
+//! no positions at all; longer phrases are verified on the
 //! positions of the fewest tokens that cover them ([`covering_tokens`]). [`SearchIndex::search`] is the reference query engine; the
 //! browser's (`gazette-search.js`) does the same on the shards [`shards`]
 //! writes:
@@ -22,8 +23,9 @@
 //! - `t-*.js`: the terms of some shard keys (a key is a CJK character, or
 //!   two letters, so a prefix's words share a shard) with their documents
 //!   and frequencies, about 6,000 postings a shard; a key with more is
-//!   split into parts by a hash of the term
-//!   ([`shards::term_part`]), all named in its directory entry;
+//!   split into parts by a hash of the term (of its first three
+//!   characters for a phrase term of four, [`phrase_group`];
+//!   [`shards::term_part`]), all named in its directory entry;
 //! - `p-*.js`: the same terms' positions, fetched only to verify a phrase;
 //! - `q-*.js`: the positions of one term that has many;
 //! - `d-*.js`: 32 rows of the document table (url, title, date, issuer,
@@ -578,11 +580,16 @@ impl DocTerms {
 /// The terms of one document's title, numbers (文号, 索引号) and body, and
 /// its length in tokens.
 ///
-/// Besides the tokenizer's tokens, every run of three and four CJK
-/// characters is a *phrase term* ([`PHRASE_TERM_CHARS`]), counted but
-/// without positions: a query of three or four characters (法治政府, 信访件)
-/// then needs one term's documents instead of the positions of all its
-/// bigrams, which for common words are most of the index.
+/// Besides the tokenizer's tokens, every run of four CJK characters is a
+/// *phrase term* ([`PHRASE_TERM_CHARS`]), counted but without positions,
+/// and so is every run of three at the end of a CJK run: a query of four
+/// characters (法治政府) then needs one term's documents instead of the
+/// positions of all its bigrams, which for common words are most of the
+/// index, and one of three (信访件) the documents of the terms that begin
+/// with it, which the shards keep together ([`phrase_group`]). A run of
+/// three inside a CJK run is the start of one of four, so it needs no term
+/// of its own: without them, the index of the 10,000-report bench corpus
+/// lost a quarter of its postings (16 million of 61 million).
 ///
 /// A unigram keeps the positions only of its occurrences at either end of
 /// a CJK run. A query needs a unigram's position only for a run of one
@@ -651,8 +658,9 @@ fn doc_terms(title: &str, numbers: &str, body: &str) -> (DocTerms, u32) {
                     };
                     let end = end as u32;
                     // The bigram, then the phrase terms that end with it
-                    // (three characters, then four), each keyed by its
-                    // characters when all are of the BMP.
+                    // (three characters at the end of the run, then
+                    // four), each keyed by its characters when all are of
+                    // the BMP.
                     let mut packed = unigram << 16 | key(i + 1);
                     let mut whole = unigram != 0 && key(i + 1) != 0;
                     occurrences.push((
@@ -671,6 +679,9 @@ fn doc_terms(title: &str, numbers: &str, body: &str) -> (DocTerms, u32) {
                         let k = key(from);
                         packed |= k << (16 * (back + 1));
                         whole &= k != 0;
+                        if back == 1 && i + 2 < chars.len() {
+                            continue;
+                        }
                         let start = chars[from].0 as u32;
                         occurrences.push((
                             field,
@@ -791,8 +802,9 @@ pub(crate) fn unpack_key(key: u64) -> String {
     text
 }
 
-/// The lengths, in CJK characters, of the phrase terms: every such run of
-/// a report is indexed as one term, without positions.
+/// The lengths, in CJK characters, of the phrase terms, indexed each as
+/// one term without positions: every run of four CJK characters of a
+/// report, and every run of three that ends a CJK run ([`doc_terms`]).
 pub const PHRASE_TERM_CHARS: std::ops::RangeInclusive<usize> = 3..=LONGEST_PHRASE_TERM;
 const LONGEST_PHRASE_TERM: usize = 4;
 const _: () = assert!(
@@ -801,7 +813,8 @@ const _: () = assert!(
 );
 
 /// The phrase term a segment stands for: its tokens are the bigrams of one
-/// run of three or four CJK characters.
+/// run of three or four CJK characters. Three are found as the phrase
+/// terms that begin with them ([`phrase_group`]).
 pub fn phrase_term(tokens: &[Token]) -> Option<String> {
     let bigrams = tokens.len();
     if !(PHRASE_TERM_CHARS.start() - 1..=PHRASE_TERM_CHARS.end() - 1).contains(&bigrams) {
@@ -819,6 +832,36 @@ pub fn phrase_term(tokens: &[Token]) -> Option<String> {
         phrase.push(b);
     }
     Some(phrase)
+}
+
+/// The text a term is kept with in the shards ([`shards::term_part`]): a
+/// phrase term of four CJK characters by its first three, any other term
+/// by itself. So the phrase terms that begin with three characters are in
+/// one shard with the term of those three (at the end of a CJK run), and a
+/// query of three characters reads one shard, as one of four does.
+pub fn phrase_group(term: &str) -> &str {
+    match term.char_indices().nth(3) {
+        Some((fourth, _))
+            if term.chars().count() == LONGEST_PHRASE_TERM
+                && term.chars().all(tokenize::is_cjk) =>
+        {
+            &term[..fourth]
+        }
+        _ => term,
+    }
+}
+
+/// The terms that hold a phrase of three CJK characters: its own (where a
+/// CJK run ends with it) and those of four that begin with it. Its
+/// frequency in a document is theirs added up.
+fn phrase_terms_of<'a>(index: &'a SearchIndex, three: &str) -> Vec<&'a str> {
+    index
+        .terms
+        .range(three.to_string()..)
+        .take_while(|(t, _)| t.starts_with(three))
+        .map(|(t, _)| t.as_str())
+        .filter(|t| PHRASE_TERM_CHARS.contains(&t.chars().count()))
+        .collect()
 }
 
 /// The tokens of a phrase that must be verified by position: enough to
@@ -1175,9 +1218,29 @@ impl SearchIndex {
         idf * weight as f64 / 1000.0
     }
 
+    /// The documents that contain a phrase of three CJK characters, with
+    /// its score in each: the frequencies of the terms that hold it
+    /// ([`phrase_terms_of`]) added up.
+    fn match_phrase_group(&self, three: &str, bm25: &Bm25) -> HashMap<u32, f64> {
+        let mut frequencies: BTreeMap<u32, u32> = BTreeMap::new();
+        for term in phrase_terms_of(self, three) {
+            for p in self.postings(term).iter() {
+                *frequencies.entry(p.doc).or_insert(0) += p.frequency;
+            }
+        }
+        let df = frequencies.len();
+        frequencies
+            .into_iter()
+            .map(|(doc, f)| (doc, self.score(df, bm25.weight(doc, f))))
+            .collect()
+    }
+
     /// The documents that contain `segment`, with its score in each.
     fn match_segment(&self, segment: &Segment, bm25: &Bm25) -> HashMap<u32, f64> {
         if let Some(term) = phrase_term(&segment.tokens) {
+            if term.chars().count() < LONGEST_PHRASE_TERM {
+                return self.match_phrase_group(&term, bm25);
+            }
             let single = Segment {
                 tokens: vec![Token { term, pos: 0 }],
                 prefix: false,

@@ -18,7 +18,7 @@ use super::builder::{
     IndexBuilder, PARTITIONS, PartitionStream, avg_class, length_classes, partition_of,
 };
 use super::tokenize::shard_key;
-use super::{DIR_BUCKETS, DOC_CHUNK, FACETS, SearchDoc, SearchIndex, TermPostings};
+use super::{DIR_BUCKETS, DOC_CHUNK, FACETS, SearchDoc, SearchIndex, TermPostings, phrase_group};
 
 /// FNV-1a, 32 bits, over the UTF-8 bytes of `text`: the hash the browser
 /// computes too.
@@ -36,9 +36,11 @@ pub fn bucket(key: &str) -> u32 {
     fnv1a(key) % DIR_BUCKETS
 }
 
-/// Which part of a split shard key holds `term`.
+/// Which part of a split shard key holds `term`: the hash of its
+/// [`phrase_group`], so that a phrase of three CJK characters and the
+/// phrase terms that begin with it are in one part.
 pub fn term_part(term: &str, parts: usize) -> usize {
-    fnv1a(term) as usize % parts
+    fnv1a(phrase_group(term)) as usize % parts
 }
 
 /// Names of document-table chunks per `c-*.js` file.

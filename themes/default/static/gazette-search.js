@@ -59,6 +59,14 @@
     if (isCjk(chars[0].codePointAt(0))) return chars[0];
     return chars.slice(0, 2).join("");
   }
+  // The text a term is kept with (search::phrase_group): a phrase term of
+  // four CJK characters by its first three, so that the phrase terms that
+  // begin with three characters share a part with the term of those three.
+  function phraseGroup(term) {
+    var chars = [...term];
+    if (chars.length === 4 && chars.every(function (c) { return isCjk(c.codePointAt(0)); })) return chars.slice(0, 3).join("");
+    return term;
+  }
   function bucket(key, buckets) {
     var bytes = new TextEncoder().encode(key), h = 0x811c9dc5;
     for (var i = 0; i < bytes.length; i++) { h ^= bytes[i]; h = Math.imul(h, 16777619) >>> 0; }
@@ -116,11 +124,12 @@
     }).then(function (dir) { return dir[key] || []; });
   };
   // The term (or position) shard that holds `term`: a common key is split
-  // into parts by a hash of the term (search::shards::term_part).
+  // into parts by a hash of the term, of its first three characters for
+  // a phrase term of four (search::shards::term_part).
   Index.prototype.shard = function (term, positions) {
     var self = this;
     return this.parts(shardKey(term)).then(function (parts) {
-      var name = parts.length ? parts[bucket(term, parts.length)][positions ? 1 : 0] : "";
+      var name = parts.length ? parts[bucket(phraseGroup(term), parts.length)][positions ? 1 : 0] : "";
       return name ? self.load(name) : {};
     });
   };
@@ -138,6 +147,12 @@
     return out;
   }
 
+  // A term shard's entry: documents|frequencies[|own position file].
+  function decodeEntry(entry) {
+    var parts = entry.split("|");
+    return { docs: undelta(numbers(parts[0])), frequencies: numbers(parts[1]), positionFile: parts[2] };
+  }
+
   // postings of a term: [{doc, frequency}] (and positions when asked)
   // A term's positions are in its own file (named in its entry) when it
   // has many, else in the position shard of its group.
@@ -146,8 +161,8 @@
     return this.shard(term, false).then(function (shard) {
       var entry = shard[term];
       if (!entry) return [];
-      var parts = entry.split("|"), docs = undelta(numbers(parts[0])), frequencies = numbers(parts[1]);
-      var where = !positions ? Promise.resolve(null) : parts[2] ? self.load(parts[2]) : self.shard(term, true);
+      var decoded = decodeEntry(entry), docs = decoded.docs, frequencies = decoded.frequencies;
+      var where = !positions ? Promise.resolve(null) : decoded.positionFile ? self.load(decoded.positionFile) : self.shard(term, true);
       return where.then(function (file) {
         var pos = file && file[term] !== undefined ? file[term].split(";") : null;
         return docs.map(function (d, i) { return { doc: d, frequency: frequencies[i], positions: pos ? undelta(numbers(pos[i])) : null }; });
@@ -174,7 +189,8 @@
     var chars = [...term];
     return chars.length === 2 && isCjk(chars[0].codePointAt(0)) && isCjk(chars[1].codePointAt(0));
   }
-  // A run of three or four CJK characters is one indexed term.
+  // A run of three or four CJK characters is one query term (three are
+  // found as the phrase terms that begin with them).
   function phraseTerm(tokens) {
     if (tokens.length < 2 || tokens.length > 3) return null;
     var phrase = "";
@@ -226,8 +242,34 @@
     return Math.log((n - df + 0.5) / (df + 0.5) + 1) * weight / 1000;
   }
 
+  // The documents of a phrase of three CJK characters (mirror of
+  // SearchIndex::match_phrase_group): the terms that begin with it, its own
+  // and those of four, in the one shard they share, their frequencies
+  // added up per document.
+  Index.prototype.phraseGroupPostings = function (three) {
+    return this.shard(three, false).then(function (shard) {
+      var frequency = new Map();
+      Object.keys(shard).forEach(function (term) {
+        var n = [...term].length;
+        if (term.indexOf(three) !== 0 || n < 3 || n > 4) return;
+        var decoded = decodeEntry(shard[term]);
+        decoded.docs.forEach(function (d, i) { frequency.set(d, (frequency.get(d) || 0) + decoded.frequencies[i]); });
+      });
+      return [...frequency.keys()].sort(function (a, b) { return a - b; }).map(function (d) {
+        return { doc: d, frequency: frequency.get(d), positions: null };
+      });
+    });
+  };
+
   Index.prototype.matchSegment = function (segment) {
     var self = this, phrase = phraseTerm(segment.tokens);
+    if (phrase && [...phrase].length === 3) {
+      return this.phraseGroupPostings(phrase).then(function (list) {
+        var out = new Map();
+        list.forEach(function (p) { out.set(p.doc, 0); p.df = list.length; });
+        return { docs: out, lists: [list] };
+      });
+    }
     if (phrase) return this.matchSegment({ tokens: [{ term: phrase, pos: 0 }], prefix: false });
     if (segment.tokens.length === 1) {
       return this.expand(segment.tokens[0], segment.prefix).then(function (terms) {
