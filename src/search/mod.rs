@@ -840,13 +840,10 @@ pub fn phrase_term(tokens: &[Token]) -> Option<String> {
 /// one shard with the term of those three (at the end of a CJK run), and a
 /// query of three characters reads one shard, as one of four does.
 pub fn phrase_group(term: &str) -> &str {
-    match term.char_indices().nth(3) {
-        Some((fourth, _))
-            if term.chars().count() == LONGEST_PHRASE_TERM
-                && term.chars().all(tokenize::is_cjk) =>
-        {
-            &term[..fourth]
-        }
+    let mut chars = term.char_indices();
+    // Exactly four characters: a fourth, and nothing after it.
+    match (chars.nth(LONGEST_PHRASE_TERM - 1), chars.next()) {
+        (Some((fourth, _)), None) if term.chars().all(tokenize::is_cjk) => &term[..fourth],
         _ => term,
     }
 }
@@ -855,13 +852,18 @@ pub fn phrase_group(term: &str) -> &str {
 /// CJK run ends with it) and those of four that begin with it. Its
 /// frequency in a document is theirs added up.
 fn phrase_terms_of<'a>(index: &'a SearchIndex, three: &str) -> Vec<&'a str> {
-    index
-        .terms
-        .range(three.to_string()..)
-        .take_while(|(t, _)| t.starts_with(three))
-        .map(|(t, _)| t.as_str())
+    terms_beginning(index, three)
         .filter(|t| PHRASE_TERM_CHARS.contains(&t.chars().count()))
         .collect()
+}
+
+/// Every indexed term that begins with `prefix`, in order.
+fn terms_beginning<'a>(index: &'a SearchIndex, prefix: &str) -> impl Iterator<Item = &'a str> {
+    index
+        .terms
+        .range(prefix.to_string()..)
+        .map(|(t, _)| t.as_str())
+        .take_while(move |t| t.starts_with(prefix))
 }
 
 /// The tokens of a phrase that must be verified by position: enough to
@@ -963,12 +965,7 @@ impl SearchDoc {
 /// prefix of.
 fn expand<'a>(index: &'a SearchIndex, token: &Token, prefix: bool) -> Vec<&'a str> {
     if prefix {
-        index
-            .terms
-            .range(token.term.clone()..)
-            .take_while(|(t, _)| t.starts_with(&token.term))
-            .map(|(t, _)| t.as_str())
-            .collect()
+        terms_beginning(index, &token.term).collect()
     } else {
         index
             .terms

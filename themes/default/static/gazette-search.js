@@ -261,26 +261,26 @@
     });
   };
 
+  // The documents of any of `lists` (postings of one term each), each
+  // posting given its list's document frequency.
+  function anyOf(lists) {
+    var out = new Map();
+    lists.forEach(function (list) {
+      list.forEach(function (p) { out.set(p.doc, 0); p.df = list.length; });
+    });
+    return { docs: out, lists: lists };
+  }
+
   Index.prototype.matchSegment = function (segment) {
     var self = this, phrase = phraseTerm(segment.tokens);
     if (phrase && [...phrase].length === 3) {
-      return this.phraseGroupPostings(phrase).then(function (list) {
-        var out = new Map();
-        list.forEach(function (p) { out.set(p.doc, 0); p.df = list.length; });
-        return { docs: out, lists: [list] };
-      });
+      return this.phraseGroupPostings(phrase).then(function (list) { return anyOf([list]); });
     }
     if (phrase) return this.matchSegment({ tokens: [{ term: phrase, pos: 0 }], prefix: false });
     if (segment.tokens.length === 1) {
       return this.expand(segment.tokens[0], segment.prefix).then(function (terms) {
         return Promise.all(terms.map(function (t) { return self.postings(t, false); }));
-      }).then(function (lists) {
-        var out = new Map();
-        lists.forEach(function (list) {
-          list.forEach(function (p) { out.set(p.doc, 0); p.df = list.length; });
-        });
-        return { docs: out, lists: lists };
-      });
+      }).then(anyOf);
     }
     var tokens = coveringTokens(segment.tokens);
     return Promise.all(tokens.map(function (t) { return self.postings(t.term, true); })).then(function (lists) {
