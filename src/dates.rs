@@ -99,6 +99,13 @@ fn parse_date(cursor: &mut Cursor<'_>, text: &str) -> Result<NaiveDate, DateErro
         .ok_or_else(|| DateError(format!("`{text}` is not a day of the calendar")))
 }
 
+/// `2022-12-08`. Written out by hand: `chrono`'s `format` reads its pattern
+/// again at every call, and a build writes several dates a page. (The
+/// year is of four digits: [`parse_date`] reads no other.)
+fn iso_day(date: NaiveDate) -> String {
+    format!("{:04}-{:02}-{:02}", date.year(), date.month(), date.day())
+}
+
 /// How [`Timestamp`]s and [`CalendarDate`]s are kept in the build cache
 /// (`crate::disk_cache`): as numbers, the date as days since 1 January of
 /// year 1.
@@ -177,7 +184,7 @@ impl CalendarDate {
 
     /// `2022-12-08`, the form of catalogues and machine-readable data.
     pub fn iso(&self) -> String {
-        self.0.format("%Y-%m-%d").to_string()
+        iso_day(self.0)
     }
 
     /// `2022年12月8日`: Arabic numerals, full year, no zero padding
@@ -294,8 +301,13 @@ impl Timestamp {
     /// government web page norms, in the time zone the source gave.
     pub fn display(&self) -> String {
         match self.precision {
-            Precision::Date => self.local.format("%Y-%m-%d").to_string(),
-            _ => self.local.format("%Y-%m-%d %H:%M").to_string(),
+            Precision::Date => iso_day(self.local.date()),
+            _ => format!(
+                "{} {:02}:{:02}",
+                iso_day(self.local.date()),
+                self.local.hour(),
+                self.local.minute()
+            ),
         }
     }
 
@@ -303,12 +315,8 @@ impl Timestamp {
     /// stays a bare date, a time carries its offset.
     pub fn iso(&self) -> String {
         match self.precision {
-            Precision::Date => self.local.format("%Y-%m-%d").to_string(),
-            _ => {
-                let seconds = self.local.second();
-                let base = self.local.format("%Y-%m-%dT%H:%M");
-                format!("{base}:{seconds:02}{}", self.offset)
-            }
+            Precision::Date => iso_day(self.local.date()),
+            _ => self.rfc3339(),
         }
     }
 
@@ -319,7 +327,15 @@ impl Timestamp {
     /// A full RFC 3339 date-time, as Atom feeds require: a bare date is the
     /// start of that day in its zone.
     pub fn rfc3339(&self) -> String {
-        format!("{}{}", self.local.format("%Y-%m-%dT%H:%M:%S"), self.offset)
+        let t = self.local.time();
+        format!(
+            "{}T{:02}:{:02}:{:02}{}",
+            iso_day(self.local.date()),
+            t.hour(),
+            t.minute(),
+            t.second(),
+            self.offset
+        )
     }
 }
 
