@@ -143,7 +143,7 @@ impl<'a> Renderer<'a> {
                                 // A printed collection shows no QR codes.
                                 let share = ShareView { url: self.config.base_url.absolute(&report.url), qr: None, links: Vec::new() };
                                 let body = self.site.html(report).map_err(|e| super::body_unreadable(report, e))?;
-                                let mut view = self.report_view(report, url, Some(&body), share)?;
+                                let mut view = self.report_view(report, url, Some(&body), share, &self.json_ld(report))?;
                                 // Many documents on one page: keep their ids apart.
                                 let prefix = format!("doc-{}-", i + 1);
                                 view.html = prefix_ids(&view.html, &prefix).into();

@@ -498,6 +498,10 @@ const HOME_LATEST: usize = 10;
 /// How many reports a section's panel on the home page or a hub page lists.
 const PANEL_SIZE: usize = 6;
 
+/// The room a page is rendered into ([`Renderer::render_template`]): more
+/// than most report pages take.
+const PAGE_ROOM: usize = 64 * 1024;
+
 /// The rendering of one site with one theme.
 struct Renderer<'a> {
     site: &'a Site,
@@ -869,11 +873,19 @@ impl<'a> Renderer<'a> {
                     rendered.fetch_add(1, Ordering::Relaxed);
                     // The QR code is drawn once per report, for all its layouts.
                     let share = self.share_view(report);
+                    // And its structured data once (it names the report, not a layout).
+                    let json_ld = self.json_ld(report);
                     // The body is read back once, for the page and the print page.
                     let pages = match self.site.html(report) {
                         Ok(body) => Layout::ALL
                             .map(|layout| {
-                                self.report_layout(report, layout, share.clone(), Some(&body))
+                                self.report_layout(
+                                    report,
+                                    layout,
+                                    share.clone(),
+                                    Some(&body),
+                                    &json_ld,
+                                )
                             })
                             .to_vec(),
                         Err(e) => vec![Err(body_unreadable(report, e))],
@@ -1088,9 +1100,13 @@ impl<'a> Renderer<'a> {
             .env
             .get_template(template)
             .map_err(|e| template_error(self.theme, &e, page))?;
-        tmpl.render(ctx)
-            .map(String::into_bytes)
-            .map_err(|e| template_error(self.theme, &e, page))
+        // Written into room made beforehand: a page is tens of kilobytes,
+        // and a string grown from the template's own size hint (twice its
+        // source) is copied several times on the way.
+        let mut out = Vec::with_capacity(PAGE_ROOM);
+        tmpl.render_captured_to(ctx, &mut out)
+            .map_err(|e| template_error(self.theme, &e, page))?;
+        Ok(out)
     }
 
     /// The context every page has.
@@ -1188,12 +1204,13 @@ impl<'a> Renderer<'a> {
         layout: Layout,
         share: ShareView,
         body: Option<&Cow<'a, str>>,
+        json_ld: &str,
     ) -> Result<OutputFile, Diagnostic> {
         let f = &report.front;
         let page_url = layout.url(report);
         // A share page shows no body.
         let body = body.filter(|_| layout != Layout::Share);
-        let view = self.report_view(report, &page_url, body, share)?;
+        let view = self.report_view(report, &page_url, body, share, json_ld)?;
         let section = self.site.section(report.section);
         let description = f
             .summary
@@ -1218,13 +1235,15 @@ impl<'a> Renderer<'a> {
 
     /// The view model of a report for a page at `page_url` (links in the
     /// body are made for that page); without the body when `body` is `None`
-    /// (else the report's HTML, from [`Site::html`](crate::site::Site::html)).
+    /// (else the report's HTML, from [`Site::html`](crate::site::Site::html)),
+    /// with the report's structured data `json_ld` ([`Renderer::json_ld`]).
     pub(super) fn report_view(
         &self,
         report: &'a Report,
         page_url: &UrlPath,
         body: Option<&Cow<'a, str>>,
         share: ShareView,
+        json_ld: &str,
     ) -> Result<ReportView<'a>, Diagnostic> {
         let f = &report.front;
         let page_url = page_url.clone();
@@ -1351,7 +1370,7 @@ impl<'a> Renderer<'a> {
                 .map(|(text, h)| self.href_view(&page_url, Some(text), h))
                 .collect(),
             gip_appendix,
-            json_ld: self.json_ld(report),
+            json_ld: json_ld.to_string(),
             share,
             print: PrintView {
                 page: report.url.child_page("print"),
@@ -1436,7 +1455,7 @@ impl<'a> Renderer<'a> {
 
     /// schema.org `Report` with its `GovernmentOrganization`, for search
     /// engines and the share cards of messaging apps.
-    fn json_ld(&self, report: &Report) -> String {
+    pub(super) fn json_ld(&self, report: &Report) -> String {
         let f = &report.front;
         let base = &self.config.base_url;
         let org_name = f
