@@ -595,8 +595,9 @@ fn environment<'a>(theme: &'a Theme, config: &Config) -> Result<Environment<'a>,
 }
 
 /// HTML-escapes what templates print, like minijinja's own formatter, but
-/// prints nothing for a missing value and leaves `/` alone: it needs no escaping in HTML, and `&#x2f;` in every URL
-/// makes the pages larger and harder for people to read.
+/// prints nothing for a missing value and leaves `/` alone: it needs no
+/// escaping in HTML, and `&#x2f;` in every URL makes the pages larger and
+/// harder for people to read.
 fn escape_minimal(
     out: &mut minijinja::Output,
     state: &mut State,
@@ -614,14 +615,16 @@ fn escape_minimal(
         Some(s) => std::borrow::Cow::Borrowed(s),
         None => std::borrow::Cow::Owned(value.to_string()),
     };
+    // Byte by byte, without decoding characters: every character escaped
+    // is ASCII, and no byte of a longer UTF-8 character is.
     let mut last = 0;
-    for (i, c) in text.char_indices() {
-        let entity = match c {
-            '&' => "&amp;",
-            '<' => "&lt;",
-            '>' => "&gt;",
-            '"' => "&quot;",
-            '\'' => "&#39;",
+    for (i, b) in text.bytes().enumerate() {
+        let entity = match b {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            b'\'' => "&#39;",
             _ => continue,
         };
         out.write_str(&text[last..i])
@@ -1720,6 +1723,28 @@ impl<'a> Renderer<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn printed_values_are_escaped_but_slashes_and_text_kept() {
+        let mut env = Environment::new();
+        env.set_formatter(escape_minimal);
+        env.add_template("t.html", "{{ a }}|{{ b }}|{{ c | safe }}|{{ d }}")
+            .unwrap();
+        let html = env
+            .get_template("t.html")
+            .unwrap()
+            .render(context! {
+                a => "<a href=\"/政务/公开/\">'办事' & 指南</a>>",
+                b => 2022,
+                c => "<b>安全</b>",
+                d => Value::from(()),
+            })
+            .unwrap();
+        assert_eq!(
+            html,
+            "&lt;a href=&quot;/政务/公开/&quot;&gt;&#39;办事&#39; &amp; 指南&lt;/a&gt;&gt;|2022|<b>安全</b>|"
+        );
+    }
 
     /// Feeds serialised bytes to a hasher as they are written, as page
     /// keys were hashed before `serialized_hash`.
