@@ -126,6 +126,7 @@ impl Collect {
 
 impl Sink for Collect {
     fn put(&self, file: OutputFile) -> Result<(), OutputError> {
+        let file = file.compacted();
         self.files
             .lock()
             .unwrap_or_else(|e| e.into_inner())

@@ -262,15 +262,29 @@ impl OutputFile {
         }
     }
 
-    /// The file with its bytes shared rather than owned.
+    /// The file with its bytes shared rather than owned (and no more room
+    /// than they take: it is kept).
     fn shared(self) -> OutputFile {
         match self.contents {
-            Contents::Bytes(bytes) => OutputFile {
-                path: self.path,
-                contents: Contents::Shared(Arc::new(bytes)),
-            },
+            Contents::Bytes(mut bytes) => {
+                bytes.shrink_to_fit();
+                OutputFile {
+                    path: self.path,
+                    contents: Contents::Shared(Arc::new(bytes)),
+                }
+            }
             _ => self,
         }
+    }
+
+    /// The file as it is kept in memory: without the room its bytes were
+    /// made in (a page is rendered into [`PAGE_ROOM`]), which a site's
+    /// worth of pages held by `gazette serve` would multiply.
+    pub fn compacted(mut self) -> OutputFile {
+        if let Contents::Bytes(bytes) = &mut self.contents {
+            bytes.shrink_to_fit();
+        }
+        self
     }
 }
 
@@ -1723,6 +1737,31 @@ impl<'a> Renderer<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pages_kept_in_memory_hold_no_spare_room() {
+        use crate::output::{Collect, Sink};
+        let page = || {
+            let mut bytes = Vec::with_capacity(PAGE_ROOM);
+            bytes.extend_from_slice("<p>政务公开</p>".as_bytes());
+            OutputFile {
+                path: "a/index.html".to_string(),
+                contents: Contents::Bytes(bytes),
+            }
+        };
+        let Contents::Shared(shared) = page().shared().contents else {
+            panic!("not shared");
+        };
+        assert!(shared.capacity() < 1024, "{}", shared.capacity());
+        let collect = Collect::default();
+        collect.put(page()).unwrap();
+        let set = collect.into_set();
+        let Contents::Bytes(bytes) = &set.files[0].contents else {
+            panic!("not bytes");
+        };
+        assert_eq!(bytes.as_slice(), "<p>政务公开</p>".as_bytes());
+        assert!(bytes.capacity() < 1024, "{}", bytes.capacity());
+    }
 
     #[test]
     fn printed_values_are_escaped_but_slashes_and_text_kept() {
