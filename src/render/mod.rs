@@ -265,15 +265,13 @@ impl OutputFile {
     /// The file with its bytes shared rather than owned (and no more room
     /// than they take: it is kept).
     fn shared(self) -> OutputFile {
-        match self.contents {
-            Contents::Bytes(mut bytes) => {
-                bytes.shrink_to_fit();
-                OutputFile {
-                    path: self.path,
-                    contents: Contents::Shared(Arc::new(bytes)),
-                }
-            }
-            _ => self,
+        let file = self.compacted();
+        match file.contents {
+            Contents::Bytes(bytes) => OutputFile {
+                path: file.path,
+                contents: Contents::Shared(Arc::new(bytes)),
+            },
+            _ => file,
         }
     }
 
@@ -1390,8 +1388,8 @@ impl<'a> Renderer<'a> {
             json_ld: json_ld.to_string(),
             share,
             print: PrintView {
-                page: report.url.child_page("print"),
-                share_page: report.url.child_page("share"),
+                page: Layout::Print.url(report),
+                share_page: Layout::Share.url(report),
                 profile: self.config.print.profile(self.config.language),
                 paper: self.config.print.paper,
             },

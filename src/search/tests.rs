@@ -451,8 +451,9 @@ fn mixed_text() -> impl Strategy<Value = String> {
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(300))]
-    /// `doc_terms` counts a run a gram at a time and derives the shorter
-    /// terms; it must give what counting every occurrence gives.
+    /// `doc_terms` gathers a report's occurrences and counts them in one
+    /// loop, by packed keys where it can; it must give what counting each
+    /// occurrence of each term by its text gives.
     #[test]
     fn doc_terms_gives_the_plain_count(title in mixed_text(), numbers in mixed_text(), body in mixed_text()) {
         let (terms, len) = doc_terms(&title, &numbers, &body);
