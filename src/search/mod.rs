@@ -74,10 +74,20 @@ pub const DOC_CHUNK: usize = 32;
 pub const DIR_BUCKETS: u32 = 64;
 /// Weight of a token in the title, 文号 or 索引号 against one in the body.
 const FIELD_BOOST: u32 = 5;
-/// Position offsets that keep the fields apart, so that no phrase matches
-/// across the end of the title and the start of the body.
-const NUMBERS_OFFSET: u32 = 1 << 20;
-const BODY_OFFSET: u32 = 1 << 21;
+/// Where each field's positions start, far enough apart that no phrase
+/// matches across the end of one field and the start of the next. The body
+/// starts at 0 and the title and numbers take the top of the range: nearly
+/// every list of positions starts in the body, and the index writes a
+/// list's first position as its distance from 0. With the body at 2²¹,
+/// after the title and numbers, that first position took five digits a
+/// list, half the bytes of the positions of the 10,000-report bench
+/// corpus; from 0, it takes one to four: that corpus's position files
+/// went from 222 MB to 183 MB, its whole index from 315 MB to 276 MB.
+const BODY_OFFSET: u32 = 0;
+/// The positions the title has, and the numbers.
+const FIELD_ROOM: u32 = 1 << 20;
+const TITLE_OFFSET: u32 = u32::MAX - 2 - 2 * FIELD_ROOM;
+const NUMBERS_OFFSET: u32 = TITLE_OFFSET + FIELD_ROOM;
 /// Each paragraph's positions start at a multiple of this
 /// ([`Paragraphs`]).
 const PARAGRAPH_STRIDE: u32 = 1024;
@@ -88,10 +98,28 @@ const PARAGRAPH_STRIDE: u32 = 1024;
 /// rest of a huge report, say a statistics table of millions of cells,
 /// still has two thousand million positions of room.
 const STRIDED_UNTIL: u32 = 1 << 31;
-/// The last position of a field (its offset comes on top), short of the
+/// The last position of the body, one short of the position before the
+/// title (so that the two never touch), and of the title and the numbers
+/// (their offset comes on top), the last of the numbers' short of the
 /// numbers that mark a term without positions in `doc_terms`.
-const LAST_POSITION: u32 = u32::MAX - 2 - BODY_OFFSET;
-const _: () = assert!(LAST_POSITION - STRIDED_UNTIL > 1 << 30);
+const BODY_LAST: u32 = TITLE_OFFSET - 2;
+const FIELD_LAST: u32 = FIELD_ROOM - 2;
+const _: () = assert!(BODY_LAST - STRIDED_UNTIL > 1 << 30);
+// A gap after each field, and the numbers short of the markers.
+const _: () = assert!(BODY_OFFSET + BODY_LAST + 1 < TITLE_OFFSET);
+const _: () = assert!(TITLE_OFFSET + FIELD_LAST + 1 < NUMBERS_OFFSET);
+const _: () = assert!(NUMBERS_OFFSET + FIELD_LAST < u32::MAX - 2);
+
+/// The fields of a document in the order of their positions: which of
+/// [`DocTerms`]'s texts (title, numbers, body), where its positions
+/// start, its last position (before the offset) and the weight of its
+/// tokens. Counted in this order, each term's positions come out
+/// ascending.
+const FIELDS: [(u8, u32, u32, u32); 3] = [
+    (2, BODY_OFFSET, BODY_LAST, 1),
+    (0, TITLE_OFFSET, FIELD_LAST, FIELD_BOOST),
+    (1, NUMBERS_OFFSET, FIELD_LAST, FIELD_BOOST),
+];
 
 /// Places a field's tokens paragraph by paragraph (paragraphs are
 /// separated by a blank line, as [`crate::markdown`]'s plain text has
@@ -118,22 +146,27 @@ struct Paragraphs<'t> {
     last: Option<u32>,
     /// No paragraph starts at a multiple of the stride past this.
     strided_until: u32,
+    /// The field's last position: a text of more tokens than it has room
+    /// for shares it.
+    last_position: u32,
 }
 
 impl<'t> Paragraphs<'t> {
-    fn new(text: &'t str) -> Paragraphs<'t> {
-        Paragraphs::strided_until(text, STRIDED_UNTIL)
+    /// The paragraphs of a field whose last position is `last_position`.
+    fn new(text: &'t str, last_position: u32) -> Paragraphs<'t> {
+        Paragraphs::strided_until(text, STRIDED_UNTIL, last_position)
     }
 
     /// Paragraphs that start at a multiple of the stride up to
     /// `strided_until`, and after it one after another.
-    fn strided_until(text: &'t str, strided_until: u32) -> Paragraphs<'t> {
+    fn strided_until(text: &'t str, strided_until: u32, last_position: u32) -> Paragraphs<'t> {
         Paragraphs {
             text,
             next_break: paragraph_break(text, 0),
             shift: 0,
             last: None,
             strided_until,
+            last_position,
         }
     }
 
@@ -154,7 +187,7 @@ impl<'t> Paragraphs<'t> {
         }
         // Never beyond the positions a field has room for: a text of more
         // tokens than that (gigabytes) shares the last position.
-        let placed = (pos as i64 + self.shift).clamp(0, i64::from(LAST_POSITION)) as u32;
+        let placed = (pos as i64 + self.shift).clamp(0, i64::from(self.last_position)) as u32;
         self.last = Some(placed);
         placed
     }
@@ -608,25 +641,6 @@ fn doc_terms(title: &str, numbers: &str, body: &str) -> (DocTerms, u32) {
         tokenize::normalize(numbers),
         tokenize::normalize(body),
     ];
-    let fields = [
-        (0, FIELD_BOOST),
-        (NUMBERS_OFFSET, FIELD_BOOST),
-        (BODY_OFFSET, 1),
-    ];
-    // A term of one to four CJK characters of the Basic Multilingual Plane
-    // (nearly every term) is known by its characters packed into one
-    // number, 16 bits each, which hashes and compares faster than its text
-    // and keeps a report's table of terms small; no character is 0, so
-    // lengths cannot collide. Any other term (a word, a character beyond
-    // the BMP) is known by its text, with key 0.
-    //
-    // Every occurrence is gathered first, (field, start, end, weight,
-    // position or PHRASE or INSIDE, packed key or 0), and then counted in
-    // one tight loop of hash lookups. Measured slower on the bench corpus:
-    // counting each occurrence as the scan finds it (a third slower), and
-    // this tuple without its weight, 24 bytes instead of 32 (half as slow
-    // again). The scan hands each CJK run whole, and its tokens and phrase
-    // terms are made from the run's characters in one loop.
     const PHRASE: u32 = u32::MAX;
     const INSIDE: u32 = u32::MAX - 1;
     let bytes = texts.iter().map(String::len).sum::<usize>();
@@ -634,9 +648,8 @@ fn doc_terms(title: &str, numbers: &str, body: &str) -> (DocTerms, u32) {
     // once, since growing would copy a report's worth.
     let mut occurrences: Vec<(u8, u32, u32, u32, u32, u64)> = Vec::with_capacity(bytes * 4 / 3 + 4);
     let mut len = 0;
-    for (field, (offset, weight)) in fields.into_iter().enumerate() {
-        let field = field as u8;
-        let mut paragraphs = Paragraphs::new(&texts[field as usize]);
+    for (field, offset, last_position, weight) in FIELDS {
+        let mut paragraphs = Paragraphs::new(&texts[field as usize], last_position);
         tokenize::scan_pieces(&texts[field as usize], |piece| match piece {
             Piece::Word { start, end, pos } => {
                 len += 1;

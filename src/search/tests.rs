@@ -326,14 +326,30 @@ fn each_paragraph_starts_at_a_multiple_of_the_stride() {
 fn a_huge_report_runs_out_of_stride_not_of_positions() {
     // "ab", "cd", "ef", "gh" are the tokenizer's 0, 3, 6 and 9 (each line
     // break takes a position).
-    let mut paragraphs = Paragraphs::strided_until("ab\n\ncd\n\nef\n\ngh", 2048);
+    let mut paragraphs = Paragraphs::strided_until("ab\n\ncd\n\nef\n\ngh", 2048, BODY_LAST);
     let placed: Vec<u32> = [(0, 0), (4, 3), (8, 6), (12, 9)]
         .into_iter()
         .map(|(start, pos)| paragraphs.place(start, pos))
         .collect();
     assert_eq!(placed, [0, 1024, 2048, 2051]);
-    let mut paragraphs = Paragraphs::strided_until("ab", 0);
-    assert_eq!(paragraphs.place(0, u32::MAX), LAST_POSITION);
+    let mut paragraphs = Paragraphs::strided_until("ab", 0, BODY_LAST);
+    assert_eq!(paragraphs.place(0, u32::MAX), BODY_LAST);
+    let mut paragraphs = Paragraphs::new("ab", FIELD_LAST);
+    assert_eq!(paragraphs.place(0, u32::MAX), FIELD_LAST);
+}
+
+/// The body's positions come first, from 0, then the title's and the
+/// numbers' (so that a term's positions ascend field after field), and no
+/// field's last position is next to the next field's first, however long
+/// the text: no phrase matches across two fields.
+#[test]
+fn the_fields_positions_ascend_and_never_touch() {
+    let (terms, _) = doc_terms("法治", "法治", "法治");
+    assert_eq!(
+        terms.get("法治").unwrap().1.unwrap(),
+        [BODY_OFFSET, TITLE_OFFSET, NUMBERS_OFFSET]
+    );
+    // (That no field reaches the next is checked as the build compiles.)
 }
 
 #[test]
@@ -392,13 +408,13 @@ fn plain_terms(title: &str, numbers: &str, body: &str) -> (PlainTerms, u32) {
     let mut terms = PlainTerms::new();
     let mut len = 0;
     let fields = [
-        (title, 0, FIELD_BOOST),
-        (numbers, NUMBERS_OFFSET, FIELD_BOOST),
-        (body, BODY_OFFSET, 1),
+        (title, TITLE_OFFSET, FIELD_LAST, FIELD_BOOST),
+        (numbers, NUMBERS_OFFSET, FIELD_LAST, FIELD_BOOST),
+        (body, BODY_OFFSET, BODY_LAST, 1),
     ];
-    for (text, offset, weight) in fields {
+    for (text, offset, last, weight) in fields {
         let text = tokenize::normalize(text);
-        let mut paragraphs = Paragraphs::new(&text);
+        let mut paragraphs = Paragraphs::new(&text, last);
         let mut count = |term: &str, position: Option<Option<u32>>| {
             let entry = terms
                 .entry(term.to_string())
@@ -435,6 +451,13 @@ fn plain_terms(title: &str, numbers: &str, body: &str) -> (PlainTerms, u32) {
                 }
             }
         });
+    }
+    // Counted title first: the positions in ascending order are the
+    // fields' in the order of their offsets.
+    for (_, positions) in terms.values_mut() {
+        if let Some(positions) = positions {
+            positions.sort_unstable();
+        }
     }
     (terms, len)
 }
