@@ -132,18 +132,26 @@ impl<'a> Renderer<'a> {
                 let count = pages.len();
                 let made = (|| {
                         let url = &pages[page];
-                        let documents = section
+                        let reports: Vec<&crate::site::Report> = section
                             .reports
                             .iter()
                             .skip(page * per_page)
                             .take(per_page)
+                            .map(|id| self.site.report(*id))
+                            .collect();
+                        // Read back first: the documents' views borrow them.
+                        let bodies = reports
+                            .iter()
+                            .map(|report| self.site.html(report).map_err(|e| super::body_unreadable(report, e)))
+                            .collect::<Result<Vec<_>, crate::diagnostics::Diagnostic>>()?;
+                        let documents = reports
+                            .iter()
+                            .zip(&bodies)
                             .enumerate()
-                            .map(|(i, id)| {
-                                let report = self.site.report(*id);
+                            .map(|(i, (report, body))| {
                                 // A printed collection shows no QR codes.
                                 let share = ShareView { url: self.config.base_url.absolute(&report.url), qr: None, links: Vec::new() };
-                                let body = self.site.html(report).map_err(|e| super::body_unreadable(report, e))?;
-                                let mut view = self.report_view(report, url, Some(&body), share, &self.json_ld(report))?;
+                                let mut view = self.report_view(report, url, Some(body), share, &self.json_ld(report))?;
                                 // Many documents on one page: keep their ids apart.
                                 let prefix = format!("doc-{}-", i + 1);
                                 view.html = prefix_ids(&view.html, &prefix).into();

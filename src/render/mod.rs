@@ -1264,14 +1264,17 @@ impl<'a> Renderer<'a> {
     /// body are made for that page); without the body when `body` is `None`
     /// (else the report's HTML, from [`Site::html`](crate::site::Site::html)),
     /// with the report's structured data `json_ld` ([`Renderer::json_ld`]).
-    pub(super) fn report_view(
+    pub(super) fn report_view<'b>(
         &self,
-        report: &'a Report,
+        report: &'b Report,
         page_url: &UrlPath,
-        body: Option<&Cow<'a, str>>,
+        body: Option<&'b Cow<'a, str>>,
         share: ShareView,
         json_ld: &str,
-    ) -> Result<ReportView<'a>, Diagnostic> {
+    ) -> Result<ReportView<'b>, Diagnostic>
+    where
+        'a: 'b,
+    {
         let f = &report.front;
         let page_url = page_url.clone();
         let (html, gip_appendix) = match body {
@@ -1281,12 +1284,9 @@ impl<'a> Renderer<'a> {
                     self.links
                         .link(&page_url, false, &t.url, t.fragment.as_deref())
                 };
-                let mut html = match body {
-                    Cow::Borrowed(body) => fill_links(body, &report.links, link),
-                    Cow::Owned(body) => {
-                        Cow::Owned(fill_links(body, &report.links, link).into_owned())
-                    }
-                };
+                // Borrowed from the body read back, which the page and the
+                // print page share, unless links are filled in.
+                let mut html = fill_links(body, &report.links, link);
                 let appendix = match f
                     .gip_stats
                     .as_ref()
