@@ -144,14 +144,18 @@ impl<'a> Renderer<'a> {
                             .iter()
                             .map(|report| self.site.html(report).map_err(|e| super::body_unreadable(report, e)))
                             .collect::<Result<Vec<_>, crate::diagnostics::Diagnostic>>()?;
+                        // A printed collection shows no QR codes.
+                        let shares: Vec<ShareView> = reports
+                            .iter()
+                            .map(|report| ShareView { url: self.config.base_url.absolute(&report.url), qr: None, links: Vec::new() })
+                            .collect();
+                        let json_lds: Vec<String> = reports.iter().map(|report| self.json_ld(report)).collect();
                         let documents = reports
                             .iter()
-                            .zip(&bodies)
+                            .zip(bodies.iter().zip(&shares).zip(&json_lds))
                             .enumerate()
-                            .map(|(i, (report, body))| {
-                                // A printed collection shows no QR codes.
-                                let share = ShareView { url: self.config.base_url.absolute(&report.url), qr: None, links: Vec::new() };
-                                let mut view = self.report_view(report, url, Some(body), share, &self.json_ld(report))?;
+                            .map(|(i, (report, ((body, share), json_ld)))| {
+                                let mut view = self.report_view(report, url, Some(body), share, json_ld)?;
                                 // Many documents on one page: keep their ids apart.
                                 let prefix = format!("doc-{}-", i + 1);
                                 view.html = prefix_ids(&view.html, &prefix).into();

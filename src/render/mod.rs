@@ -906,13 +906,7 @@ impl<'a> Renderer<'a> {
                     let pages = match self.site.html(report) {
                         Ok(body) => Layout::ALL
                             .map(|layout| {
-                                self.report_layout(
-                                    report,
-                                    layout,
-                                    share.clone(),
-                                    Some(&body),
-                                    &json_ld,
-                                )
+                                self.report_layout(report, layout, &share, Some(&body), &json_ld)
                             })
                             .to_vec(),
                         Err(e) => vec![Err(body_unreadable(report, e))],
@@ -1229,7 +1223,7 @@ impl<'a> Renderer<'a> {
         &self,
         report: &'a Report,
         layout: Layout,
-        share: ShareView,
+        share: &ShareView,
         body: Option<&Cow<'a, str>>,
         json_ld: &str,
     ) -> Result<OutputFile, Diagnostic> {
@@ -1269,8 +1263,8 @@ impl<'a> Renderer<'a> {
         report: &'b Report,
         page_url: &UrlPath,
         body: Option<&'b Cow<'a, str>>,
-        share: ShareView,
-        json_ld: &str,
+        share: &'b ShareView,
+        json_ld: &'b str,
     ) -> Result<ReportView<'b>, Diagnostic>
     where
         'a: 'b,
@@ -1397,7 +1391,7 @@ impl<'a> Renderer<'a> {
                 .map(|(text, h)| self.href_view(&page_url, Some(text), h))
                 .collect(),
             gip_appendix,
-            json_ld: json_ld.to_string(),
+            json_ld,
             share,
             print: PrintView {
                 page: Layout::Print.url(report),
@@ -1795,7 +1789,7 @@ mod tests {
         );
     }
 
-    /// A body is a safe string when it reaches the template, and `| safe`
+    /// A body (or a QR code) is a safe string when it reaches the template, and `| safe`
     /// hands it on without a copy; any other value it marks safe as
     /// minijinja's own filter does.
     #[test]
@@ -1809,6 +1803,13 @@ mod tests {
         }));
         let html = view.get_attr("html").unwrap();
         assert!(html.is_safe());
+        // And so is a QR code.
+        let share = ShareView {
+            url: String::new(),
+            qr: Some("<svg></svg>".to_string()),
+            links: Vec::new(),
+        };
+        assert!(Value::from(Serde(&share)).get_attr("qr").unwrap().is_safe());
         let handed_on = safe_filter(html.clone());
         assert_eq!(
             handed_on.as_str().unwrap().as_ptr(),

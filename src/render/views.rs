@@ -154,8 +154,9 @@ pub struct ReportView<'a> {
     /// its own heading, placed after the body.
     pub gip_appendix: String,
     /// schema.org JSON-LD, safe to put in a `<script>` element.
-    pub json_ld: String,
-    pub share: ShareView,
+    pub json_ld: &'a str,
+    /// Shared by a report's layouts (its QR code is drawn once).
+    pub share: &'a ShareView,
     pub print: PrintView,
     pub section: LinkView<'a>,
     pub previous: Option<LinkView<'a>>,
@@ -325,7 +326,9 @@ mod tests {
 pub struct ShareView {
     /// The report's address, absolute: what is shared.
     pub url: String,
-    /// The QR code of `url`, as inline SVG.
+    /// The QR code of `url`, as inline SVG, marked safe for the templates
+    /// (as a report's body is, [`safe_html`]).
+    #[serde(serialize_with = "safe_svg")]
     pub qr: Option<String>,
     pub links: Vec<super::share::ShareLink>,
 }
@@ -337,6 +340,14 @@ pub struct PrintView {
     pub share_page: UrlPath,
     pub profile: crate::config::PrintProfile,
     pub paper: crate::config::Paper,
+}
+
+/// [`safe_html`] of a QR code, when there is one.
+fn safe_svg<S: serde::Serializer>(svg: &Option<String>, serializer: S) -> Result<S::Ok, S::Error> {
+    match svg {
+        Some(svg) => safe_html(svg, serializer),
+        None => serializer.serialize_none(),
+    }
 }
 
 /// A view of a body alone, as [`ReportView`] gives it (for tests).
