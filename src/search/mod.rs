@@ -641,6 +641,20 @@ fn doc_terms(title: &str, numbers: &str, body: &str) -> (DocTerms, u32) {
         tokenize::normalize(numbers),
         tokenize::normalize(body),
     ];
+    // A term of one to four CJK characters of the Basic Multilingual Plane
+    // (nearly every term) is known by its characters packed into one
+    // number, 16 bits each, which hashes and compares faster than its text
+    // and keeps a report's table of terms small; no character is 0, so
+    // lengths cannot collide. Any other term (a word, a character beyond
+    // the BMP) is known by its text, with key 0.
+    //
+    // Every occurrence is gathered first, (field, start, end, weight,
+    // position or PHRASE or INSIDE, packed key or 0), and then counted in
+    // one tight loop of hash lookups. Measured slower on the bench corpus:
+    // counting each occurrence as the scan finds it (a third slower), and
+    // this tuple without its weight, 24 bytes instead of 32 (half as slow
+    // again). The scan hands each CJK run whole, and its tokens and phrase
+    // terms are made from the run's characters in one loop.
     const PHRASE: u32 = u32::MAX;
     const INSIDE: u32 = u32::MAX - 1;
     let bytes = texts.iter().map(String::len).sum::<usize>();
