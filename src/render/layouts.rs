@@ -132,29 +132,25 @@ impl<'a> Renderer<'a> {
                 let count = pages.len();
                 let made = (|| {
                         let url = &pages[page];
-                        let reports: Vec<&crate::site::Report> = section
+                        // Each document's body, share view and JSON-LD, made
+                        // first: its view borrows them.
+                        let parts = section
                             .reports
                             .iter()
                             .skip(page * per_page)
                             .take(per_page)
-                            .map(|id| self.site.report(*id))
-                            .collect();
-                        // Read back first: the documents' views borrow them.
-                        let bodies = reports
-                            .iter()
-                            .map(|report| self.site.html(report).map_err(|e| super::body_unreadable(report, e)))
+                            .map(|id| {
+                                let report = self.site.report(*id);
+                                let body = self.site.html(report).map_err(|e| super::body_unreadable(report, e))?;
+                                // A printed collection shows no QR codes.
+                                let share = ShareView { url: self.config.base_url.absolute(&report.url), qr: None, links: Vec::new() };
+                                Ok((report, body, share, self.json_ld(report)))
+                            })
                             .collect::<Result<Vec<_>, crate::diagnostics::Diagnostic>>()?;
-                        // A printed collection shows no QR codes.
-                        let shares: Vec<ShareView> = reports
+                        let documents = parts
                             .iter()
-                            .map(|report| ShareView { url: self.config.base_url.absolute(&report.url), qr: None, links: Vec::new() })
-                            .collect();
-                        let json_lds: Vec<String> = reports.iter().map(|report| self.json_ld(report)).collect();
-                        let documents = reports
-                            .iter()
-                            .zip(bodies.iter().zip(&shares).zip(&json_lds))
                             .enumerate()
-                            .map(|(i, (report, ((body, share), json_ld)))| {
+                            .map(|(i, (report, body, share, json_ld))| {
                                 let mut view = self.report_view(report, url, Some(body), share, json_ld)?;
                                 // Many documents on one page: keep their ids apart.
                                 let prefix = format!("doc-{}-", i + 1);
