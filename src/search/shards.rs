@@ -170,6 +170,22 @@ fn push_numbers(out: &mut Vec<u8>, numbers: impl IntoIterator<Item = u32>) {
     }
 }
 
+/// [`push_numbers`]'s digits of each number one LEB128 byte holds (below
+/// 128), and how many of the two count: one below 32, else two.
+const ONE_BYTE_DIGITS: [([u8; 2], u8); 128] = {
+    let mut table = [([0; 2], 0); 128];
+    let mut n = 0;
+    while n < 128 {
+        table[n] = if n < 32 {
+            ([DIGITS[n], 0], 1)
+        } else {
+            ([DIGITS[32 | (n & 31)], DIGITS[n >> 5]], 2)
+        };
+        n += 1;
+    }
+    table
+};
+
 /// The kept differences of `postings` ([`TermPostings`]) as
 /// [`push_numbers`] writes them, transcoded from their LEB128 bytes in one
 /// pass into room made beforehand: the documents, or with `positions`
@@ -203,13 +219,18 @@ fn push_kept(out: &mut Vec<u8>, postings: &TermPostings, positions: bool) {
             postings.len() as u32
         };
         for _ in 0..count {
-            let mut n = match encoded[at] {
-                byte @ 0..0x80 => {
-                    at += 1;
-                    byte as u32
-                }
-                _ => super::read_varint(encoded, &mut at),
-            };
+            let byte = encoded[at];
+            if byte < 0x80 {
+                // Most numbers: their digits from the table, two bytes
+                // written whether or not the second counts (the room
+                // has two a byte), so that no branch guesses the count.
+                let (digits, len) = ONE_BYTE_DIGITS[byte as usize];
+                room[written..written + 2].copy_from_slice(&digits);
+                written += len as usize;
+                at += 1;
+                continue;
+            }
+            let mut n = super::read_varint(encoded, &mut at);
             while n >= 32 {
                 room[written] = DIGITS[(32 | (n & 31)) as usize];
                 written += 1;
@@ -1231,6 +1252,21 @@ mod kept_tests {
             String::from_utf8(expected[1].clone()).unwrap(),
             "54;e6;;111bV;WWWW2V1;w_____35"
         );
+        // Every difference below 300 (one and two LEB128 bytes, one to
+        // two digits), from 0, between documents and positions.
+        let mut every = TermPostings::default();
+        let positions: Vec<u32> = (0..300)
+            .scan(0, |at, d| {
+                *at += d;
+                Some(*at)
+            })
+            .collect();
+        for (doc, window) in positions.windows(3).enumerate() {
+            every.push(positions[doc], 1, Some(window));
+        }
+        let (kept, expected) = written_both_ways(&every);
+        assert_eq!(kept, expected);
+        assert!(expected[1].len() > 2 * 300, "{}", expected[1].len());
         // A phrase term has documents and no positions.
         let mut phrase = TermPostings::default();
         phrase.push(0, 1, None);
