@@ -76,7 +76,7 @@ pub fn normalize(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while !rest.is_empty() {
-        let piece_end = rest.find(is_inert_ideograph).unwrap_or(rest.len());
+        let piece_end = first_inert_ideograph(rest.as_bytes());
         let (piece, after) = rest.split_at(piece_end);
         if piece.is_ascii() {
             let from = out.len();
@@ -85,9 +85,7 @@ pub fn normalize(text: &str) -> String {
         } else if !push_marks(&mut out, piece) {
             normalize_into(&mut out, piece);
         }
-        let run_end = after
-            .find(|c| !is_inert_ideograph(c))
-            .unwrap_or(after.len());
+        let run_end = inert_ideographs(after.as_bytes());
         out.push_str(&after[..run_end]);
         rest = &after[run_end..];
     }
@@ -180,8 +178,50 @@ fn normalize_whole(text: &str) -> String {
 }
 
 /// The CJK unified ideographs (and extension A) that [`normalize`] copies.
+#[cfg(test)]
 fn is_inert_ideograph(c: char) -> bool {
     matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF)
+}
+
+/// Whether the character whose UTF-8 starts `bytes` is one that
+/// [`normalize`] copies (`is_inert_ideograph`), told from its first two
+/// bytes: U+5000–U+9FFF are all such, U+4000–U+4FFF but for U+4DC0–U+4DFF
+/// (E4 B7), and U+3400–U+3FFF. Read byte by byte, not decoded character
+/// by character: most of a Chinese text is such runs, and decoding them
+/// took most of `normalize`'s time.
+fn starts_inert_ideograph(bytes: &[u8]) -> bool {
+    match bytes {
+        [0xE5..=0xE9, ..] => true,
+        [0xE4, second, ..] => *second != 0xB7,
+        [0xE3, second, ..] => *second >= 0x90,
+        _ => false,
+    }
+}
+
+/// The length of the run of inert ideographs `bytes` (a text's) start
+/// with, each three bytes.
+fn inert_ideographs(bytes: &[u8]) -> usize {
+    let mut at = 0;
+    while starts_inert_ideograph(&bytes[at..]) {
+        at += 3;
+    }
+    at
+}
+
+/// Where the first inert ideograph of `bytes` (a text's) starts, or its
+/// length: the characters before it are skipped by their first bytes.
+fn first_inert_ideograph(bytes: &[u8]) -> usize {
+    let mut at = 0;
+    while let Some(&first) = bytes.get(at) {
+        at += match first {
+            0..0x80 => 1,
+            0xF0.. => 4,
+            0xE0.. if starts_inert_ideograph(&bytes[at..]) => return at,
+            0xE0.. => 3,
+            _ => 2,
+        };
+    }
+    at
 }
 
 /// Characters that show as nothing and must not split a word or a phrase:
@@ -480,6 +520,38 @@ mod tests {
         "、", "“", "”", "…", "—", "％", "Ｓ", "\u{302a}", "\u{302b}", "\u{ff9e}", "\u{ffa1}",
         "\u{200d}", "\u{2028}", "\u{2126}",
     ];
+
+    /// The inert ideographs told by their bytes are those by their
+    /// characters, every character tried, and a run or the skip before
+    /// one stops at each character that is not.
+    #[test]
+    fn inert_ideographs_are_told_by_their_first_bytes() {
+        let mut buffer = [0; 4];
+        for c in (0..=u32::from(char::MAX)).filter_map(char::from_u32) {
+            let bytes = c.encode_utf8(&mut buffer).as_bytes();
+            assert_eq!(
+                starts_inert_ideograph(bytes),
+                is_inert_ideograph(c),
+                "U+{:04X}",
+                c as u32
+            );
+            let inert = is_inert_ideograph(c);
+            let text = format!("行{c}行");
+            assert_eq!(
+                inert_ideographs(text.as_bytes()),
+                if inert { 9 } else { 3 },
+                "{text}"
+            );
+            let text = format!("{c}a行");
+            let first = if inert { 0 } else { c.len_utf8() + 1 };
+            assert_eq!(first_inert_ideograph(text.as_bytes()), first, "{text}");
+            let text = format!("{c}");
+            assert_eq!(
+                first_inert_ideograph(text.as_bytes()),
+                if inert { 0 } else { text.len() }
+            );
+        }
+    }
 
     /// Every character of the ranges [`mark_form`] looks in (those it
     /// leaves out too), beside every other and every tricky one, either
