@@ -173,6 +173,36 @@ impl<'t> Paragraphs<'t> {
     /// The position of the next token, which starts at byte `start` and
     /// has position `pos` in the tokenizer's numbering.
     fn place(&mut self, start: usize, pos: u32) -> u32 {
+        self.enter(start, pos);
+        let placed = self.clamp(pos as i64 + self.shift);
+        self.last = Some(placed);
+        placed
+    }
+
+    /// Places the `count` characters of a CJK run, the first of which
+    /// starts at byte `start` and has position `first` in the tokenizer's
+    /// numbering, as [`Paragraphs::place`] would one by one; returns the
+    /// first's position before [`Paragraphs::clamp`], which gives the
+    /// `i`th's of that plus `i`. A run is in one paragraph (a paragraph
+    /// break is no CJK character), so it is looked for once, not for
+    /// each character: that was a twentieth of the build's instructions.
+    fn place_run(&mut self, start: usize, first: u32, count: usize) -> i64 {
+        self.enter(start, first);
+        let base = first as i64 + self.shift;
+        self.last = Some(self.clamp(base + count as i64 - 1));
+        base
+    }
+
+    /// Never beyond the positions a field has room for: a text of more
+    /// tokens than that (gigabytes) shares the last position.
+    fn clamp(&self, position: i64) -> u32 {
+        position.clamp(0, i64::from(self.last_position)) as u32
+    }
+
+    /// Moves into the paragraph of the token that starts at byte `start`
+    /// and has position `pos` in the tokenizer's numbering, if that is
+    /// past a paragraph break.
+    fn enter(&mut self, start: usize, pos: u32) {
         if self.next_break.is_some_and(|at| at < start) {
             while let Some(at) = self.next_break.filter(|at| *at < start) {
                 self.next_break = paragraph_break(self.text, at + 2);
@@ -185,11 +215,6 @@ impl<'t> Paragraphs<'t> {
                 self.shift = first as i64 - pos as i64;
             }
         }
-        // Never beyond the positions a field has room for: a text of more
-        // tokens than that (gigabytes) shares the last position.
-        let placed = (pos as i64 + self.shift).clamp(0, i64::from(self.last_position)) as u32;
-        self.last = Some(placed);
-        placed
     }
 }
 
@@ -672,8 +697,9 @@ fn doc_terms(title: &str, numbers: &str, body: &str) -> (DocTerms, u32) {
             }
             Piece::Run { chars, pos: first } => {
                 let key = |i: usize| char_key(chars[i].2);
+                let base = paragraphs.place_run(chars[0].0, first, chars.len());
                 for (i, &(start, end, _)) in chars.iter().enumerate() {
-                    let placed = paragraphs.place(start, first + i as u32) + offset;
+                    let placed = paragraphs.clamp(base + i as i64) + offset;
                     let inside = i > 0 && i + 1 < chars.len();
                     let unigram = key(i);
                     let (start, end) = (start as u32, end as u32);
@@ -730,16 +756,32 @@ fn doc_terms(title: &str, numbers: &str, body: &str) -> (DocTerms, u32) {
     // (Most occurrences are of a term new to the report: room for them.)
     let mut terms: Vec<TermEntry> = Vec::with_capacity(occurrences.len() * 3 / 4);
     let mut term_of: Vec<u32> = Vec::with_capacity(occurrences.len());
+    // A character's own term (a unigram) is looked up in a table of every
+    // character of the BMP, a thread's for all its reports: a number there
+    // is this report's term if that term has this key, else it is left
+    // from an earlier report (so no table is cleared, even after a
+    // panic). A third of the lookups, each cheaper than hashing.
+    let mut unigram_ids = UNIGRAM_IDS.with_borrow_mut(std::mem::take);
+    unigram_ids.resize(1 << 16, u32::MAX);
     for &(field, start, end, weight, pos, key) in &occurrences {
-        let new_term = || {
+        let new_term = |terms: &mut Vec<TermEntry>| {
             terms.push((field, start, end, 0, 0, 0, key, pos != PHRASE));
             terms.len() as u32 - 1
         };
-        let id = if key != 0 {
-            *packed.entry(key).or_insert_with(new_term)
+        let id = if key > 0xFFFF {
+            *packed.entry(key).or_insert_with(|| new_term(&mut terms))
+        } else if key != 0 {
+            let slot = unigram_ids[key as usize];
+            if terms.get(slot as usize).is_some_and(|term| term.6 == key) {
+                slot
+            } else {
+                let id = new_term(&mut terms);
+                unigram_ids[key as usize] = id;
+                id
+            }
         } else {
             let text = &texts[field as usize][start as usize..end as usize];
-            *index.entry(text).or_insert_with(new_term)
+            *index.entry(text).or_insert_with(|| new_term(&mut terms))
         };
         let term = &mut terms[id as usize];
         term.3 += weight;
@@ -748,6 +790,7 @@ fn doc_terms(title: &str, numbers: &str, body: &str) -> (DocTerms, u32) {
         }
         term_of.push(id);
     }
+    UNIGRAM_IDS.set(unigram_ids);
     drop(index);
     // Sorted by partition (a counting sort), each partition's terms one
     // slice, and their positions too: the builder reads a block's
@@ -804,6 +847,11 @@ fn doc_terms(title: &str, numbers: &str, body: &str) -> (DocTerms, u32) {
         },
         len,
     )
+}
+
+thread_local! {
+    /// The table of unigrams' term numbers [`doc_terms`] uses.
+    static UNIGRAM_IDS: std::cell::RefCell<Vec<u32>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// A CJK character's part of a term's packed key: the character itself,

@@ -313,6 +313,9 @@ fn each_paragraph_starts_at_a_multiple_of_the_stride() {
     // A paragraph of more than the stride takes two.
     let long = format!("{}\n\n街道", "依法行政。".repeat(300));
     assert_eq!(at(&long, "街道"), [BODY_OFFSET + 2048]);
+    // And one whose last CJK run goes past a multiple of it.
+    let run = format!("依法。{}\n\n街道", "行".repeat(1100));
+    assert_eq!(at(&run, "街道"), [BODY_OFFSET + 2048]);
     // A blank line at the start, or three, are one break.
     assert_eq!(at("\n\n街道", "街道"), [BODY_OFFSET]);
     assert_eq!(at("依法\n\n\n\n街道", "街道"), [BODY_OFFSET + 1024]);
