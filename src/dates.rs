@@ -15,6 +15,8 @@ use std::fmt;
 
 use chrono::{Datelike, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Timelike};
 
+use crate::decimal::push_padded;
+
 /// How much of a timestamp the source gave.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Precision {
@@ -99,11 +101,43 @@ fn parse_date(cursor: &mut Cursor<'_>, text: &str) -> Result<NaiveDate, DateErro
         .ok_or_else(|| DateError(format!("`{text}` is not a day of the calendar")))
 }
 
-/// `2022-12-08`. Written out by hand: `chrono`'s `format` reads its pattern
-/// again at every call, and a build writes several dates a page. (The
-/// year is of four digits: [`parse_date`] reads no other.)
+/// `2022-12-08`. Written out by hand, digit by digit: `chrono`'s `format`
+/// reads its pattern again at every call, `format!` took two thousand
+/// instructions a date, and a build writes dozens of dates a report (its
+/// pages, the catalogue's rows, feeds, the sitemap).
 fn iso_day(date: NaiveDate) -> String {
-    format!("{:04}-{:02}-{:02}", date.year(), date.month(), date.day())
+    let mut out = String::with_capacity(10);
+    push_iso_day(&mut out, date);
+    out
+}
+
+/// Appends [`iso_day`] of `date` to `out`. The year is of four digits
+/// ([`parse_date`] reads no other); one before year 0 (a Unix time far
+/// off) is written as `format!` writes it.
+fn push_iso_day(out: &mut String, date: NaiveDate) {
+    match u32::try_from(date.year()) {
+        Ok(year) => push_padded(out, year.into(), 4),
+        Err(_) => out.push_str(&format!("{:04}", date.year())),
+    }
+    out.push('-');
+    push_padded(out, u64::from(date.month()), 2);
+    out.push('-');
+    push_padded(out, u64::from(date.day()), 2);
+}
+
+/// Appends a UTC offset as `chrono` shows it: `+08:00`, `-05:00`, and
+/// `+05:30:15` where it has seconds.
+fn push_offset(out: &mut String, offset: FixedOffset) {
+    let seconds = offset.local_minus_utc();
+    out.push(if seconds < 0 { '-' } else { '+' });
+    let seconds = seconds.unsigned_abs();
+    push_padded(out, u64::from(seconds / 3600), 2);
+    out.push(':');
+    push_padded(out, u64::from(seconds / 60 % 60), 2);
+    if !seconds.is_multiple_of(60) {
+        out.push(':');
+        push_padded(out, u64::from(seconds % 60), 2);
+    }
 }
 
 /// How [`Timestamp`]s and [`CalendarDate`]s are kept in the build cache
@@ -195,7 +229,17 @@ impl CalendarDate {
     /// assert_eq!(CalendarDate::parse("2022-12-08").unwrap().chinese(), "2022年12月8日");
     /// ```
     pub fn chinese(&self) -> String {
-        format!("{}年{}月{}日", self.0.year(), self.0.month(), self.0.day())
+        let mut out = String::with_capacity(17);
+        match u32::try_from(self.0.year()) {
+            Ok(year) => push_padded(&mut out, u64::from(year), 1),
+            Err(_) => out.push_str(&self.0.year().to_string()),
+        }
+        out.push('年');
+        push_padded(&mut out, u64::from(self.0.month()), 1);
+        out.push('月');
+        push_padded(&mut out, u64::from(self.0.day()), 1);
+        out.push('日');
+        out
     }
 
     /// `8 December 2022`, the GOV.UK style.
@@ -302,12 +346,15 @@ impl Timestamp {
     pub fn display(&self) -> String {
         match self.precision {
             Precision::Date => iso_day(self.local.date()),
-            _ => format!(
-                "{} {:02}:{:02}",
-                iso_day(self.local.date()),
-                self.local.hour(),
-                self.local.minute()
-            ),
+            _ => {
+                let mut out = String::with_capacity(16);
+                push_iso_day(&mut out, self.local.date());
+                out.push(' ');
+                push_padded(&mut out, u64::from(self.local.hour()), 2);
+                out.push(':');
+                push_padded(&mut out, u64::from(self.local.minute()), 2);
+                out
+            }
         }
     }
 
@@ -328,14 +375,16 @@ impl Timestamp {
     /// start of that day in its zone.
     pub fn rfc3339(&self) -> String {
         let t = self.local.time();
-        format!(
-            "{}T{:02}:{:02}:{:02}{}",
-            iso_day(self.local.date()),
-            t.hour(),
-            t.minute(),
-            t.second(),
-            self.offset
-        )
+        let mut out = String::with_capacity(25);
+        push_iso_day(&mut out, self.local.date());
+        out.push('T');
+        push_padded(&mut out, u64::from(t.hour()), 2);
+        out.push(':');
+        push_padded(&mut out, u64::from(t.minute()), 2);
+        out.push(':');
+        push_padded(&mut out, u64::from(t.second()), 2);
+        push_offset(&mut out, self.offset);
+        out
     }
 }
 
@@ -363,6 +412,46 @@ pub fn parse_offset(text: &str) -> Result<FixedOffset, DateError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The dates written by hand are those `format!` writes, over every
+    /// day of four centuries, every offset chrono allows and times of day.
+    #[test]
+    fn dates_are_written_as_format_writes_them() {
+        let mut day = NaiveDate::from_ymd_opt(1900, 1, 1).unwrap();
+        while day.year() < 2300 {
+            let date = CalendarDate(day);
+            let expected = format!("{:04}-{:02}-{:02}", day.year(), day.month(), day.day());
+            assert_eq!(date.iso(), expected);
+            let chinese = format!("{}年{}月{}日", day.year(), day.month(), day.day());
+            assert_eq!(date.chinese(), chinese);
+            day = day.succ_opt().unwrap();
+        }
+        for year in [0, 7, 99, 999, 9999, 10000, 262142, -1, -262143] {
+            let day = NaiveDate::from_ymd_opt(year, 3, 4).unwrap();
+            assert_eq!(iso_day(day), format!("{:04}-03-04", year), "{year}");
+            assert_eq!(CalendarDate(day).chinese(), format!("{year}年3月4日"));
+        }
+        for seconds in -86_399..86_400 {
+            let offset = FixedOffset::east_opt(seconds).unwrap();
+            let mut out = String::new();
+            push_offset(&mut out, offset);
+            assert_eq!(out, offset.to_string(), "{seconds}");
+        }
+        for (hour, minute, second) in [(0, 0, 0), (9, 5, 7), (23, 59, 59), (12, 30, 0)] {
+            let local = NaiveDate::from_ymd_opt(2022, 12, 24)
+                .unwrap()
+                .and_hms_opt(hour, minute, second)
+                .unwrap();
+            let t = Timestamp {
+                local,
+                offset: beijing(),
+                precision: Precision::Second,
+            };
+            let expected = format!("2022-12-24T{hour:02}:{minute:02}:{second:02}+08:00");
+            assert_eq!(t.rfc3339(), expected);
+            assert_eq!(t.display(), format!("2022-12-24 {hour:02}:{minute:02}"));
+        }
+    }
 
     fn beijing() -> FixedOffset {
         FixedOffset::east_opt(8 * 3600).unwrap()

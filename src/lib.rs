@@ -28,6 +28,7 @@ pub mod cli;
 pub mod config;
 pub mod content;
 pub mod dates;
+mod decimal;
 pub mod diagnostics;
 pub mod disk_cache;
 pub mod external;

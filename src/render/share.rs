@@ -10,6 +10,7 @@ use qrcode::canvas::{Canvas, MaskPattern};
 use serde::Serialize;
 
 use crate::config::ShareTarget;
+use crate::decimal::push_decimal;
 
 /// Characters kept as they are in a query value.
 const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
@@ -169,41 +170,23 @@ fn qr_path(width: usize, dark: &[bool], quiet: usize) -> String {
             match end {
                 None => {
                     path.push('M');
-                    push_decimal(&mut path, start + quiet);
+                    push_decimal(&mut path, (start + quiet) as u64);
                     path.push(' ');
-                    push_decimal(&mut path, y + quiet);
+                    push_decimal(&mut path, (y + quiet) as u64);
                     path.push_str(".5");
                 }
                 Some(end) => {
                     path.push('m');
-                    push_decimal(&mut path, start - end);
+                    push_decimal(&mut path, (start - end) as u64);
                     path.push_str(" 0");
                 }
             }
             path.push('h');
-            push_decimal(&mut path, x - start);
+            push_decimal(&mut path, (x - start) as u64);
             end = Some(x);
         }
     }
     path
-}
-
-/// Appends `n` in decimal digits.
-fn push_decimal(out: &mut String, n: usize) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut n = n;
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    for &digit in &digits[at..] {
-        out.push(digit as char);
-    }
 }
 
 /// What Open Graph and Twitter card tags say about a page.
@@ -297,16 +280,6 @@ mod tests {
                 }
             }
         }
-    }
-
-    #[test]
-    fn decimals_are_written_digit_by_digit() {
-        let mut out = String::from("M");
-        for n in [0, 7, 10, 177, 1_000_305] {
-            push_decimal(&mut out, n);
-            out.push(' ');
-        }
-        assert_eq!(out, "M0 7 10 177 1000305 ");
     }
 
     #[test]

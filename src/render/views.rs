@@ -40,10 +40,11 @@ impl DateView {
     }
 
     pub fn of_date(d: &CalendarDate, chinese: bool) -> DateView {
+        let iso = d.iso();
         DateView {
-            day: d.iso(),
-            display: d.iso(),
-            iso: d.iso(),
+            day: iso.clone(),
+            display: iso.clone(),
+            iso,
             text: if chinese { d.chinese() } else { d.english() },
         }
     }
