@@ -185,10 +185,15 @@ fn key_lines<'a>(text: &'a str, key: &'a str) -> impl Iterator<Item = usize> + '
     text.lines()
         .enumerate()
         .filter(move |(_, line)| {
+            let quoted = |quote: char| {
+                line.strip_prefix(quote)?
+                    .strip_prefix(key)?
+                    .strip_prefix(quote)
+            };
             let rest = line
                 .strip_prefix(key)
-                .or_else(|| line.strip_prefix(&format!("\"{key}\"")))
-                .or_else(|| line.strip_prefix(&format!("'{key}'")));
+                .or_else(|| quoted('"'))
+                .or_else(|| quoted('\''));
             rest.is_some_and(|rest| rest.trim_start_matches([' ', '\t']).starts_with(':'))
         })
         .map(|(index, _)| index + 1)
@@ -280,5 +285,10 @@ mod tests {
     fn key_line_finds_top_level_keys() {
         assert_eq!(key_line("a: 1\nbase_url : x\n", "base_url"), Some(2));
         assert_eq!(key_line("a: 1\n  base_url: x\n", "base_url"), None);
+        // Quoted either way, and only with the quote closed.
+        assert_eq!(key_line("a: 1\n\"title\": x\n", "title"), Some(2));
+        assert_eq!(key_line("'title' : x\n", "title"), Some(1));
+        assert_eq!(key_line("\"title: x\n'title\": x\n", "title"), None);
+        assert_eq!(key_line("\"titles\": x\n", "title"), None);
     }
 }
