@@ -185,7 +185,7 @@ impl<'t> Paragraphs<'t> {
     /// first's position before [`Paragraphs::clamp`], which gives the
     /// `i`th's of that plus `i`. A run is in one paragraph (a paragraph
     /// break is no CJK character), so it is looked for once, not for
-    /// each character: that was a twentieth of the build's instructions.
+    /// each character: that was a fortieth of the build's instructions.
     fn place_run(&mut self, start: usize, first: u32, count: usize) -> i64 {
         self.enter(start, first);
         let base = first as i64 + self.shift;
