@@ -112,17 +112,22 @@ fn iso_day(date: NaiveDate) -> String {
 }
 
 /// Appends [`iso_day`] of `date` to `out`. The year is of four digits
-/// ([`parse_date`] reads no other); one before year 0 (a Unix time far
-/// off) is written as `format!` writes it.
+/// ([`parse_date`] reads no other).
 fn push_iso_day(out: &mut String, date: NaiveDate) {
-    match u32::try_from(date.year()) {
-        Ok(year) => push_padded(out, year.into(), 4),
-        Err(_) => out.push_str(&format!("{:04}", date.year())),
-    }
+    push_year(out, date.year(), 4);
     out.push('-');
     push_padded(out, u64::from(date.month()), 2);
     out.push('-');
     push_padded(out, u64::from(date.day()), 2);
+}
+
+/// Appends `year` with zeros before it up to `width` digits; one before
+/// year 0 (a Unix time far off) as `format!` writes it.
+fn push_year(out: &mut String, year: i32, width: usize) {
+    match u32::try_from(year) {
+        Ok(year) => push_padded(out, year.into(), width),
+        Err(_) => out.push_str(&format!("{year:0width$}")),
+    }
 }
 
 /// Appends a UTC offset as `chrono` shows it: `+08:00`, `-05:00`, and
@@ -230,10 +235,7 @@ impl CalendarDate {
     /// ```
     pub fn chinese(&self) -> String {
         let mut out = String::with_capacity(17);
-        match u32::try_from(self.0.year()) {
-            Ok(year) => push_padded(&mut out, u64::from(year), 1),
-            Err(_) => out.push_str(&self.0.year().to_string()),
-        }
+        push_year(&mut out, self.0.year(), 1);
         out.push('年');
         push_padded(&mut out, u64::from(self.0.month()), 1);
         out.push('月');
