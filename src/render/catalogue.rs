@@ -1,8 +1,9 @@
 //! The 信息公开目录 pages — the whole catalogue and each topic, issuer, year
 //! and document type, as paginated tables — and its CSV and JSON downloads.
 
+use super::vars::page_context;
+use minijinja::Value;
 use minijinja::value::Serde;
-use minijinja::{Value, context};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -157,11 +158,10 @@ impl<'a> Renderer<'a> {
                 current: true,
             }))
             .collect();
-        let ctx = context! {
+        let ctx = page_context!(self.base_context(url, &view.title, None, self.config.language.tag(), &self.catalogue.url);
             catalogue => Value::from(Serde(&view)),
             breadcrumbs => Value::from(Serde(crumb_views)),
-            ..self.base_context(url, &view.title, None, self.config.language.tag(), &self.catalogue.url)
-        };
+        );
         let bytes = self.render_template("catalogue.html", ctx, None)?;
         Ok(OutputFile {
             path: url.output_file(),

@@ -4,6 +4,7 @@
 
 use super::Renderer;
 use super::share::{SocialMeta, qr_svg, share_link};
+use super::vars::page_context;
 use super::views::ShareView;
 use crate::config::Language;
 use crate::paths::UrlPath;
@@ -26,7 +27,7 @@ impl<'a> Renderer<'a> {
             Language::En => format!("QR code: {}", f.title),
         };
         ShareView {
-            qr: qr_svg(&url, &label),
+            qr: qr_svg(&url, &label).map(minijinja::Value::from_safe_string),
             url,
             links,
         }
@@ -96,8 +97,8 @@ impl<'a> Renderer<'a> {
         keep: impl Fn(crate::site::SectionId, Result<super::OutputFile, crate::diagnostics::Diagnostic>)
         + Sync,
     ) {
+        use minijinja::Value;
         use minijinja::value::Serde;
-        use minijinja::{Value, context};
         use rayon::prelude::*;
 
         let per_page = self.config.print.max_reports;
@@ -165,12 +166,11 @@ impl<'a> Renderer<'a> {
                             documents,
                             pagination: (count > 1).then(|| super::views::Pagination::of(pages, page)),
                         };
-                        let ctx = context! {
+                        let ctx = page_context!(self.base_context(url, &section.title, None, self.config.language.tag(), &section.url);
                             collection => Value::from(Serde(&view)),
                             profile => Value::from(Serde(self.config.print.profile(self.config.language))),
                             paper => Value::from(Serde(self.config.print.paper)),
-                            ..self.base_context(url, &section.title, None, self.config.language.tag(), &section.url)
-                        };
+                        );
                         let bytes = self.render_template("print_collection.html", ctx, section.source.as_ref())?;
                         Ok(super::OutputFile { path: url.output_file(), contents: super::Contents::Bytes(bytes) })
                 })();

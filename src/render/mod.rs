@@ -16,6 +16,7 @@ mod links;
 mod machine;
 mod share;
 mod site_files;
+mod vars;
 mod views;
 
 pub use machine::{CatalogueRecord, SITEMAP_MAX_URLS, SitemapUrl, read_catalogue_csv, sitemaps};
@@ -42,6 +43,7 @@ use crate::paths::{ContentPath, UrlPath};
 use crate::site::{Href, Report, ReportId, Section, SectionId, SharedValues, Site};
 use crate::theme::{Strings, Theme};
 use links::{Links, fill_links};
+use vars::{PageVars, page_context};
 use views::*;
 
 /// What one output file holds.
@@ -567,7 +569,7 @@ pub fn render(
         config,
         theme,
         site_value: Value::from(Serde(site_view(site, config))),
-        strings: Value::from(Serde(&strings)),
+        strings: Value::from_object(vars::StringTable::new(&strings)),
         chinese: config.language == crate::config::Language::ZhCn,
         below: Below::of(site),
         links: Links {
@@ -1130,7 +1132,8 @@ impl<'a> Renderer<'a> {
         Ok(out)
     }
 
-    /// The context every page has.
+    /// The variables every page has; a page sets its own over them with
+    /// [`page_context!`].
     fn base_context(
         &self,
         page_url: &UrlPath,
@@ -1138,17 +1141,20 @@ impl<'a> Renderer<'a> {
         description: Option<&str>,
         lang: &str,
         nav_current: &UrlPath,
-    ) -> Value {
-        context! {
-            site => self.site_value.clone(),
-            t => self.strings.clone(),
-            page_url => page_url.as_str(),
-            page_title => page_title,
-            description => description,
-            canonical => self.config.base_url.absolute(page_url),
-            lang => lang,
-            nav_current => nav_current.as_str(),
-        }
+    ) -> PageVars {
+        let mut vars = PageVars::default();
+        vars.set("site", self.site_value.clone());
+        vars.set("t", self.strings.clone());
+        vars.set("page_url", Value::from(page_url.as_str()));
+        vars.set("page_title", Value::from(page_title));
+        vars.set("description", Value::from(description));
+        vars.set(
+            "canonical",
+            Value::from(self.config.base_url.absolute(page_url)),
+        );
+        vars.set("lang", Value::from(lang));
+        vars.set("nav_current", Value::from(nav_current.as_str()));
+        vars
     }
 
     /// The URL of the top-level section `id` falls under, for marking the
@@ -1238,15 +1244,14 @@ impl<'a> Renderer<'a> {
             .clone()
             .unwrap_or_else(|| excerpt(&report.doc.lead, 120));
         let social = self.social_meta(report, &description);
-        let ctx = context! {
+        let ctx = page_context!(self.base_context(&page_url, &f.title, Some(&description), self.config.language.tag(), &self.nav_current(report.section));
             report => Value::from(Serde(&view)),
             social => Value::from(Serde(&social)),
             feed_url => self.feed_of(section).map(|u| u.to_string()),
             breadcrumbs => Value::from(Serde(self.crumbs(report.section, false))),
             // Every layout names the report's page as the one address of the document.
             canonical => self.config.base_url.absolute(&report.url),
-            ..self.base_context(&page_url, &f.title, Some(&description), self.config.language.tag(), &self.nav_current(report.section))
-        };
+        );
         let bytes = self.render_template(layout.template(), ctx, Some(&report.source))?;
         Ok(OutputFile {
             path: page_url.output_file(),
@@ -1584,12 +1589,11 @@ impl<'a> Renderer<'a> {
                 n.replace("{n}", &(page + 1).to_string())
             )
         };
-        let ctx = context! {
+        let ctx = page_context!(self.base_context(url, &title, summary, self.config.language.tag(), &self.nav_current(section.id));
             section => Value::from(Serde(&view)),
             feed_url => self.feed_of(section).map(|u| u.to_string()),
             breadcrumbs => Value::from(Serde(self.crumbs(section.id, true))),
-            ..self.base_context(url, &title, summary, self.config.language.tag(), &self.nav_current(section.id))
-        };
+        );
         let bytes = self.render_template("section.html", ctx, section.source.as_ref())?;
         Ok(OutputFile {
             path: url.output_file(),
@@ -1673,11 +1677,10 @@ impl<'a> Renderer<'a> {
             sections,
             links: &self.config.home.links,
         };
-        let ctx = context! {
+        let ctx = page_context!(self.base_context(&home.url, &self.config.name, self.config.description.as_deref(), self.config.language.tag(), &home.url);
             home => Value::from(Serde(&view)),
             feed_url => self.feed_of(home).map(|u| u.to_string()),
-            ..self.base_context(&home.url, &self.config.name, self.config.description.as_deref(), self.config.language.tag(), &home.url)
-        };
+        );
         let bytes = self.render_template("home.html", ctx, home.source.as_ref())?;
         Ok(OutputFile {
             path: home.url.output_file(),
@@ -1703,7 +1706,7 @@ impl<'a> Renderer<'a> {
             "failed": self.string("search_failed"),
             "pagination": self.string("pagination"),
         });
-        let ctx = context! {
+        let ctx = page_context!(self.base_context(&url, &title, None, self.config.language.tag(), &url);
             search_root => root,
             search_suffix => suffix,
             search_strings => js_strings.to_string(),
@@ -1712,8 +1715,7 @@ impl<'a> Renderer<'a> {
                 Crumb { title: self.home_title(), url: &UrlPath::root(), current: false },
                 Crumb { title: &title, url: &url, current: true },
             ])),
-            ..self.base_context(&url, &title, None, self.config.language.tag(), &url)
-        };
+        );
         let bytes = self.render_template("search.html", ctx, None)?;
         Ok(OutputFile {
             path: url.output_file(),
@@ -1726,10 +1728,9 @@ impl<'a> Renderer<'a> {
     fn not_found_page(&self) -> Result<OutputFile, Diagnostic> {
         let url = UrlPath::parse("/404.html");
         let title = self.string("not_found_title");
-        let ctx = context! {
+        let ctx = page_context!(self.base_context(&url, &title, None, self.config.language.tag(), &UrlPath::parse("/404.html"));
             site_paths => true,
-            ..self.base_context(&url, &title, None, self.config.language.tag(), &UrlPath::parse("/404.html"))
-        };
+        );
         let bytes = self.render_template("404.html", ctx, None)?;
         Ok(OutputFile {
             path: url.output_file(),
@@ -1806,7 +1807,7 @@ mod tests {
         // And so is a QR code.
         let share = ShareView {
             url: String::new(),
-            qr: Some("<svg></svg>".to_string()),
+            qr: Some(Value::from_safe_string("<svg></svg>".to_string())),
             links: Vec::new(),
         };
         assert!(Value::from(Serde(&share)).get_attr("qr").unwrap().is_safe());

@@ -2,7 +2,7 @@
 //! section's), the sitemap, `robots.txt`, and redirect pages from the old
 //! addresses reports list in `old_paths`.
 
-use minijinja::context;
+use super::vars::page_context;
 
 use super::machine::{Feed, FeedEntry, SITEMAP_MAX_URLS, SitemapUrl, robots, sitemaps};
 use super::{Contents, OutputFile, Renderer, excerpt};
@@ -182,11 +182,10 @@ impl<'a> Renderer<'a> {
                     UrlPath::parse(&format!("{old}/"))
                 };
                 let target = self.links.link(&from, false, &r.url, None);
-                let ctx = context! {
+                let ctx = page_context!(self.base_context(&from, &r.front.title, None, self.config.language.tag(), &UrlPath::root());
                     target => target,
                     title => &r.front.title,
-                    ..self.base_context(&from, &r.front.title, None, self.config.language.tag(), &UrlPath::root())
-                };
+                );
                 let result = self
                     .render_template("redirect.html", ctx, Some(&r.source))
                     .map(|bytes| OutputFile {

@@ -328,9 +328,9 @@ pub struct ShareView {
     /// The report's address, absolute: what is shared.
     pub url: String,
     /// The QR code of `url`, as inline SVG, marked safe for the templates
-    /// (as a report's body is, [`safe_html`]).
-    #[serde(serialize_with = "safe_svg")]
-    pub qr: Option<String>,
+    /// (as a report's body is, [`safe_html`]): made a template value once,
+    /// which all three layouts of the report share rather than copy.
+    pub qr: Option<minijinja::Value>,
     pub links: Vec<super::share::ShareLink>,
 }
 
@@ -341,14 +341,6 @@ pub struct PrintView {
     pub share_page: UrlPath,
     pub profile: crate::config::PrintProfile,
     pub paper: crate::config::Paper,
-}
-
-/// [`safe_html`] of a QR code, when there is one.
-fn safe_svg<S: serde::Serializer>(svg: &Option<String>, serializer: S) -> Result<S::Ok, S::Error> {
-    match svg {
-        Some(svg) => safe_html(svg, serializer),
-        None => serializer.serialize_none(),
-    }
 }
 
 /// A view of a body alone, as [`ReportView`] gives it (for tests).
