@@ -230,6 +230,21 @@ fn push_kept(out: &mut Vec<u8>, postings: &TermPostings, positions: bool) {
                 at += 1;
                 continue;
             }
+            let next = encoded[at + 1];
+            if next < 0x80 {
+                // Two bytes, 128 to 16,383 (most differences between a
+                // term's positions): two digits, or three from 1,024; the
+                // third written either way (the room has four), so that
+                // the digit count is not a branch to guess either.
+                let n = u32::from(byte & 0x7f) | u32::from(next) << 7;
+                let three = u32::from(n >= 1024);
+                room[written] = DIGITS[(32 | (n & 31)) as usize];
+                room[written + 1] = DIGITS[(three << 5 | (n >> 5 & 31)) as usize];
+                room[written + 2] = DIGITS[(n >> 10) as usize];
+                written += 2 + three as usize;
+                at += 2;
+                continue;
+            }
             let mut n = super::read_varint(encoded, &mut at);
             while n >= 32 {
                 room[written] = DIGITS[(32 | (n & 31)) as usize];
@@ -1267,6 +1282,16 @@ mod kept_tests {
         let (kept, expected) = written_both_ways(&every);
         assert_eq!(kept, expected);
         assert!(expected[1].len() > 2 * 300, "{}", expected[1].len());
+        // Every difference up to 20,000 (one to three LEB128 bytes, one to
+        // three digits) as a position, a document's last and not.
+        let mut up_to = TermPostings::default();
+        let mut from = 0;
+        for d in 0..=20_000u32 {
+            up_to.push(d, 1, Some(&[from, from + d, from + d + d % 3]));
+            from += d;
+        }
+        let (kept, expected) = written_both_ways(&up_to);
+        assert_eq!(kept, expected);
         // A phrase term has documents and no positions.
         let mut phrase = TermPostings::default();
         phrase.push(0, 1, None);
