@@ -71,22 +71,19 @@ macro_rules! page_context {
 pub(super) use page_context;
 
 /// The theme's strings for the site's language (`t`), looked up by hash;
-/// iterated, as a map, in the order of their names.
+/// iterated, as a map, in the order of their names (sorted then: no theme
+/// iterates them on a page).
 #[derive(Debug)]
-pub(super) struct StringTable {
-    by_name: FxHashMap<String, Value>,
-    names: Vec<String>,
-}
+pub(super) struct StringTable(FxHashMap<String, Value>);
 
 impl StringTable {
     pub fn new(strings: &BTreeMap<String, String>) -> StringTable {
-        StringTable {
-            by_name: strings
+        StringTable(
+            strings
                 .iter()
                 .map(|(name, text)| (name.clone(), Value::from(text.as_str())))
                 .collect(),
-            names: strings.keys().cloned().collect(),
-        }
+        )
     }
 }
 
@@ -100,15 +97,17 @@ impl Object for StringTable {
     }
 
     fn get_value_by_str(self: &Arc<Self>, key: &str) -> Option<Value> {
-        self.by_name.get(key).cloned()
+        self.0.get(key).cloned()
     }
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
-        Enumerator::Values(self.names.iter().map(|n| Value::from(n.as_str())).collect())
+        let mut names: Vec<&str> = self.0.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        Enumerator::Values(names.into_iter().map(Value::from).collect())
     }
 
     fn enumerator_len(self: &Arc<Self>) -> Option<usize> {
-        Some(self.names.len())
+        Some(self.0.len())
     }
 }
 
