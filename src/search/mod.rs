@@ -755,49 +755,54 @@ fn doc_terms(title: &str, numbers: &str, body: &str) -> (DocTerms, u32) {
             }
         });
     }
-    // Distinct terms, numbered in order of first occurrence.
+    // Distinct terms, numbered in order of first occurrence. The loop
+    // over the occurrences reads and updates only small tables: a term's
+    // counts (8 bytes) apart from its entry (40, written once when the
+    // term is new), so that the counts of a report's ten thousand terms
+    // stay in a core's nearest cache more often. (With the counts in the
+    // entries, this function missed that cache 33 million times over the
+    // 1,000-report bench corpus, in callgrind's simulation; 23 million
+    // now.)
     let mut packed: FxHashMap<u64, u32> = FxHashMap::default();
     packed.reserve(occurrences.len() / 2);
     let mut index: FxHashMap<&str, u32> = FxHashMap::default();
     // (Most occurrences are of a term new to the report: room for them.)
-    let mut terms: Vec<TermEntry> = Vec::with_capacity(occurrences.len() * 3 / 4);
+    let mut table = TermTable::with_capacity(occurrences.len() * 3 / 4);
     let mut term_of: Vec<u32> = Vec::with_capacity(occurrences.len());
     // A character's own term (a unigram) is looked up in a table of every
     // character of the BMP, a thread's for all its reports: a number there
-    // is this report's term if that term has this key, else it is left
-    // from an earlier report (so no table is cleared, even after a
-    // panic). A third of the lookups, each cheaper than hashing.
+    // is this report's term if that term is this character's unigram,
+    // else it is left from an earlier report (so no table is cleared, even
+    // after a panic). A third of the lookups, each cheaper than hashing.
     let mut unigram_ids = UNIGRAM_IDS.with_borrow_mut(std::mem::take);
     unigram_ids.resize(1 << 16, u32::MAX);
     for &(field, start, end, weight, pos, key) in &occurrences {
-        let new_term = |terms: &mut Vec<TermEntry>| {
-            terms.push((field, start, end, 0, 0, 0, key, pos != PHRASE));
-            terms.len() as u32 - 1
-        };
+        let entry = (field, start, end, 0, 0, 0, key, pos != PHRASE);
         let id = if key > 0xFFFF {
-            *packed.entry(key).or_insert_with(|| new_term(&mut terms))
+            *packed.entry(key).or_insert_with(|| table.add(entry))
         } else if key != 0 {
             let slot = unigram_ids[key as usize];
-            if terms.get(slot as usize).is_some_and(|term| term.6 == key) {
+            if table.unigram_of.get(slot as usize) == Some(&(key as u16)) {
                 slot
             } else {
-                let id = new_term(&mut terms);
+                let id = table.add(entry);
                 unigram_ids[key as usize] = id;
                 id
             }
         } else {
             let text = &texts[field as usize][start as usize..end as usize];
-            *index.entry(text).or_insert_with(|| new_term(&mut terms))
+            *index.entry(text).or_insert_with(|| table.add(entry))
         };
-        let term = &mut terms[id as usize];
-        term.3 += weight;
-        if pos < INSIDE {
-            term.5 += 1;
-        }
+        let count = &mut table.counts[id as usize];
+        count[0] += weight;
+        count[1] += u32::from(pos < INSIDE);
         term_of.push(id);
     }
     UNIGRAM_IDS.set(unigram_ids);
     drop(index);
+    let TermTable {
+        terms, mut counts, ..
+    } = table;
     // Sorted by partition (a counting sort), each partition's terms one
     // slice, and their positions too: the builder reads a block's
     // documents a partition at a time, so each document's share of a
@@ -816,32 +821,38 @@ fn doc_terms(title: &str, numbers: &str, body: &str) -> (DocTerms, u32) {
     for i in 1..partition_starts.len() {
         partition_starts[i] += partition_starts[i - 1];
     }
-    // Each term's place in that order, and the terms gathered into it
+    // The terms' numbers in that order; the terms are gathered into it
     // (collected, so that the table of terms, larger than a core's cache,
     // is not zeroed first).
     let mut next = partition_starts.clone();
-    let mut sorted_at = vec![0u32; terms.len()];
     let mut order = vec![0u32; terms.len()];
-    for (id, (&p, at)) in partitions.iter().zip(&mut sorted_at).enumerate() {
-        *at = next[p as usize];
-        order[*at as usize] = id as u32;
+    for (id, &p) in partitions.iter().enumerate() {
+        order[next[p as usize] as usize] = id as u32;
         next[p as usize] += 1;
     }
-    let mut terms: Vec<TermEntry> = order.iter().map(|&id| terms[id as usize]).collect();
     // Lay the positions out term after term, each in ascending order (the
-    // fields' offsets keep them ascending across fields).
-    let mut next = 0;
-    for term in &mut terms {
-        term.4 = next;
-        next += term.5;
-        term.5 = term.4;
-    }
-    let mut positions = vec![0; next as usize];
+    // fields' offsets keep them ascending across fields); a term's count
+    // of positions becomes where its next position goes.
+    let mut laid = 0;
+    let terms: Vec<TermEntry> = order
+        .iter()
+        .map(|&id| {
+            let [tf, positions] = counts[id as usize];
+            let mut term = terms[id as usize];
+            term.3 = tf;
+            term.4 = laid;
+            term.5 = laid + positions;
+            counts[id as usize][1] = laid;
+            laid += positions;
+            term
+        })
+        .collect();
+    let mut positions = vec![0; laid as usize];
     for (&(.., pos, _), &id) in occurrences.iter().zip(&term_of) {
         if pos < INSIDE {
-            let term = &mut terms[sorted_at[id as usize] as usize];
-            positions[term.5 as usize] = pos;
-            term.5 += 1;
+            let at = &mut counts[id as usize][1];
+            positions[*at as usize] = pos;
+            *at += 1;
         }
     }
     (
@@ -853,6 +864,37 @@ fn doc_terms(title: &str, numbers: &str, body: &str) -> (DocTerms, u32) {
         },
         len,
     )
+}
+
+/// The distinct terms of a document as [`doc_terms`] numbers them, in
+/// tables apart: the entries, written once each, and what the loop over
+/// the occurrences reads and updates.
+struct TermTable {
+    terms: Vec<TermEntry>,
+    /// Per term: its weighted frequency and its number of positions.
+    counts: Vec<[u32; 2]>,
+    /// Per term: its character if it is a unigram of the BMP, else 0.
+    unigram_of: Vec<u16>,
+}
+
+impl TermTable {
+    fn with_capacity(capacity: usize) -> TermTable {
+        TermTable {
+            terms: Vec::with_capacity(capacity),
+            counts: Vec::with_capacity(capacity),
+            unigram_of: Vec::with_capacity(capacity),
+        }
+    }
+
+    /// A new term, uncounted, and its number.
+    fn add(&mut self, entry: TermEntry) -> u32 {
+        let key = entry.6;
+        self.terms.push(entry);
+        self.counts.push([0, 0]);
+        self.unigram_of
+            .push(if key <= 0xFFFF { key as u16 } else { 0 });
+        self.terms.len() as u32 - 1
+    }
 }
 
 thread_local! {
