@@ -763,8 +763,8 @@ fn doc_terms(title: &str, numbers: &str, body: &str) -> (DocTerms, u32) {
     // entries, this function missed that cache 33 million times over the
     // 1,000-report bench corpus, in callgrind's simulation; 23 million
     // now.)
-    let mut packed: FxHashMap<u64, u32> = FxHashMap::default();
-    packed.reserve(occurrences.len() / 2);
+    let mut packed = PACKED_IDS.with_borrow_mut(std::mem::take);
+    packed.start();
     let mut index: FxHashMap<&str, u32> = FxHashMap::default();
     // (Most occurrences are of a term new to the report: room for them.)
     let mut table = TermTable::with_capacity(occurrences.len() * 3 / 4);
@@ -779,7 +779,7 @@ fn doc_terms(title: &str, numbers: &str, body: &str) -> (DocTerms, u32) {
     for &(field, start, end, weight, pos, key) in &occurrences {
         let entry = (field, start, end, 0, 0, 0, key, pos != PHRASE);
         let id = if key > 0xFFFF {
-            *packed.entry(key).or_insert_with(|| table.add(entry))
+            packed.get_or_insert(key, || table.add(entry))
         } else if key != 0 {
             let slot = unigram_ids[key as usize];
             if table.unigram_of.get(slot as usize) == Some(&(key as u16)) {
@@ -799,6 +799,7 @@ fn doc_terms(title: &str, numbers: &str, body: &str) -> (DocTerms, u32) {
         term_of.push(id);
     }
     UNIGRAM_IDS.set(unigram_ids);
+    PACKED_IDS.set(packed);
     drop(index);
     let TermTable {
         terms, mut counts, ..
@@ -900,6 +901,95 @@ impl TermTable {
 thread_local! {
     /// The table of unigrams' term numbers [`doc_terms`] uses.
     static UNIGRAM_IDS: std::cell::RefCell<Vec<u32>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// The table of other packed keys' term numbers [`doc_terms`] uses.
+    static PACKED_IDS: std::cell::RefCell<KeyTable> = const { std::cell::RefCell::new(KeyTable::new()) };
+}
+
+/// A thread's table of the term numbers of one report's packed keys
+/// ([`char_key`]) of two or more characters: two thirds of the lookups of
+/// [`doc_terms`], each a few instructions with no allocation. An open
+/// table, its size a power of two, looked through from the key's slot to
+/// the next empty one; an entry is of the current report if it has the
+/// report's stamp, so the table is never cleared between reports, and it
+/// keeps the size of the largest report until the thread ends. (Against a
+/// hash map made for each report, as before: 3.7 % fewer instructions in
+/// `doc_terms`, 1.3 % fewer in a build of the 1,000-report bench corpus.)
+#[derive(Default)]
+struct KeyTable {
+    /// (key, stamp, term number); never empty once `start`ed.
+    slots: Vec<(u64, u32, u32)>,
+    /// The current report's stamp; 0 marks a slot no report has used.
+    stamp: u32,
+    /// Entries with the current stamp.
+    len: usize,
+}
+
+impl KeyTable {
+    const fn new() -> KeyTable {
+        KeyTable {
+            slots: Vec::new(),
+            stamp: 0,
+            len: 0,
+        }
+    }
+
+    /// Makes the table the next report's: empty.
+    fn start(&mut self) {
+        self.len = 0;
+        self.stamp = self.stamp.wrapping_add(1);
+        if self.stamp == 0 || self.slots.is_empty() {
+            // After four billion reports (or on the first), the stamps
+            // start again from a table no report has used.
+            let size = self.slots.len().max(1 << 14);
+            self.slots = vec![(0, 0, 0); size];
+            self.stamp = 1;
+        }
+    }
+
+    /// The slot a key's search starts at: the top bits of its product with
+    /// an odd constant (Fibonacci hashing), which mixes the characters of
+    /// the low bits into them.
+    fn home(&self, key: u64) -> usize {
+        let bits = self.slots.len().trailing_zeros();
+        (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - bits)) as usize
+    }
+
+    /// The term number of `key`, or `new()`'s, then kept for it.
+    fn get_or_insert(&mut self, key: u64, new: impl FnOnce() -> u32) -> u32 {
+        let mask = self.slots.len() - 1;
+        let mut at = self.home(key);
+        loop {
+            let slot = &mut self.slots[at];
+            if slot.1 != self.stamp {
+                let id = new();
+                *slot = (key, self.stamp, id);
+                self.len += 1;
+                // At most half full, so that a search ends soon.
+                if self.len * 2 > self.slots.len() {
+                    self.grow();
+                }
+                return id;
+            }
+            if slot.0 == key {
+                return slot.2;
+            }
+            at = (at + 1) & mask;
+        }
+    }
+
+    /// Twice the slots, with the current report's entries.
+    fn grow(&mut self) {
+        let size = self.slots.len() * 2;
+        let old = std::mem::replace(&mut self.slots, vec![(0, 0, 0); size]);
+        let mask = self.slots.len() - 1;
+        for entry in old.into_iter().filter(|entry| entry.1 == self.stamp) {
+            let mut at = self.home(entry.0);
+            while self.slots[at].1 == self.stamp {
+                at = (at + 1) & mask;
+            }
+            self.slots[at] = entry;
+        }
+    }
 }
 
 /// A CJK character's part of a term's packed key: the character itself,

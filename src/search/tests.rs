@@ -494,6 +494,45 @@ proptest! {
     }
 }
 
+/// `doc_terms`' table of packed keys is a thread's for all its reports:
+/// a report sees only its own keys, through the table's growth and the
+/// stamps' wrapping round.
+#[test]
+fn the_table_of_packed_keys_holds_one_report_at_a_time() {
+    let mut table = KeyTable::default();
+    let keys = |report: u64| (0..40_000u64).map(move |i| report << 40 | (i * 0x1_0001 + 1));
+    for report in 0..3u64 {
+        table.start();
+        let mut next = 0;
+        for key in keys(report) {
+            assert_eq!(
+                table.get_or_insert(key, || {
+                    next += 1;
+                    next - 1
+                }),
+                next - 1,
+                "a key of an earlier report was found"
+            );
+        }
+        assert!(
+            table.slots.len() >= 80_000,
+            "not grown past half full: {}",
+            table.slots.len()
+        );
+        for (id, key) in keys(report).enumerate() {
+            assert_eq!(
+                table.get_or_insert(key, || panic!("{key:x} lost")),
+                id as u32
+            );
+        }
+    }
+    // The stamps start again from a table no report has used.
+    table.stamp = u32::MAX;
+    table.start();
+    assert_eq!(table.stamp, 1);
+    assert_eq!(table.get_or_insert(keys(2).next().unwrap(), || 7), 7);
+}
+
 #[test]
 fn terms_outside_the_basic_plane_are_kept_apart_by_their_text() {
     // A character of extension B does not fit 16 bits of a packed key:
