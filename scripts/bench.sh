@@ -42,7 +42,8 @@
 # (npm `pagefind`) over Hugo's report pages, and prints Gazette's full
 # build time as a ratio of Hugo's and of Hugo + Pagefind, all measured in
 # the same run (Gazette and Hugo ROUNDS times each, alternating, and their
-# medians compared), for the sizes up to 10,000 reports.
+# medians compared), for the sizes up to 10,000 reports, each size right
+# after its own builds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x /usr/bin/time ] || { echo "needs /usr/bin/time: apt-get install -y time" >&2; exit 2; }
@@ -137,8 +138,85 @@ seconds() { # h:mm:ss or m:ss.ss → seconds
   awk -F: '{ if (NF == 3) print $1*3600 + $2*60 + $3; else print $1*60 + $2 }' <<<"$1"
 }
 
-printf '%-8s %-10s %9s %9s %10s %11s %10s %8s  %s\n' reports build wall_s cpu_s pages/s peak_rss_MB output_MB files stages
+if [ "${COMPARE:-}" = 1 ]; then
+  command -v hugo >/dev/null || { echo "COMPARE=1 needs hugo: apt-get install -y hugo" >&2; exit 2; }
+  tools=bench-corpus/pagefind-tool
+  [ -x "$tools/node_modules/.bin/pagefind" ] || (mkdir -p "$tools" && cd "$tools" && echo '{"private": true}' > package.json && npm install --silent --no-audit --no-fund pagefind >/dev/null)
+  # A Hugo site over the same content/ folder: the same Markdown, one page per
+  # report (title, issuer, date, text) and a list per section, and the same
+  # site-wide files as Gazette writes: a feed for the site and for each section
+  # of its 20 newest reports (Gazette's default `feeds.entries`; Hugo's
+  # built-in RSS template, whose default is every page) and a sitemap, and the
+  # attachments copied (page resources of the reports that are folders). No
+  # taxonomy pages, although Gazette makes its catalogue's (every report,
+  # and each topic's, issuer's, year's and type's, paginated, with CSV and
+  # JSON downloads), and no search.
+  hugo_site=bench-corpus/hugo-site
+  rm -rf "$hugo_site" && mkdir -p "$hugo_site/layouts/_default"
+  cat > "$hugo_site/hugo.toml" <<'TOML'
+baseURL = "https://example.gov.cn/"
+languageCode = "zh-CN"
+title = "Hugo"
+disableKinds = ["taxonomy", "term", "robotsTXT", "404"]
+[services.rss]
+limit = 20
+TOML
+  cat > "$hugo_site/layouts/_default/single.html" <<'HTML'
+<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><title>{{ .Title }} - {{ .Site.Title }}</title></head>
+<body><main><h1>{{ .Title }}</h1><p>{{ .Params.issuer }} {{ .Params.date_published }}</p>{{ .Content }}</main></body></html>
+HTML
+  cat > "$hugo_site/layouts/_default/list.html" <<'HTML'
+<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><title>{{ .Title }} - {{ .Site.Title }}</title></head>
+<body><main><h1>{{ .Title }}</h1>{{ .Content }}<ul>{{ range .Pages }}<li><a href="{{ .RelPermalink }}">{{ .Title }}</a></li>{{ end }}</ul></main></body></html>
+HTML
+  # Gazette and Hugo build in turn ROUNDS times (default 3) and each one's
+  # median is compared: on a noisy machine one build of each is a coin toss.
+  # Pagefind, which takes minutes, indexes the last Hugo output once.
+  rounds=${ROUNDS:-3}
+  median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+fi
+# Builds the corpus of n reports with Gazette and Hugo in turn, runs
+# Pagefind over Hugo's output, and prints the table of their times.
+compare_with_hugo() { # n
+  local n=$1 corpus out hugo_out gs hs g_rss h_rss g h p rss p_rss
+  # Pagefind runs out of memory near 30,000 pages (16 GB at 10,000 here).
+  if [ "$n" -gt 10000 ]; then echo "$n: not compared with Hugo (Pagefind cannot index that many pages)"; return; fi
+  echo
+  echo "Gazette and Hugo each built $rounds times, alternating; medians:"
+  printf '%-8s %12s %12s %14s %16s %14s %20s\n' \
+    reports gazette_s hugo_s pagefind_s hugo+pagefind_s gazette/hugo "gazette/(hugo+pf)"
+  corpus=bench-corpus/$n${VARY:+-vary$VARY}
+  ln -sfn "$(pwd)/$corpus/content" "$hugo_site/content"
+  run() { # command...: prints wall seconds and peak RSS MB
+    local log; log=$(mktemp)
+    /usr/bin/time -v "$@" >/dev/null 2>"$log"
+    echo "$(seconds "$(field 'Elapsed (wall clock) time' "$log")") $(( $(field 'Maximum resident set size' "$log") / 1024 ))"
+    rm -f "$log"
+  }
+  out=bench-corpus/out-$n
+  hugo_out=bench-corpus/hugo-out-$n
+  gs=(); hs=(); g_rss=0; h_rss=0
+  for _ in $(seq "$rounds"); do
+    discard "$out" "$corpus/.gazette-cache"; settle; fresh_start "$corpus"
+    read -r g rss < <(run "$gazette" build --root "$corpus" --out "$out" -q)
+    gs+=("$g"); g_rss=$(( rss > g_rss ? rss : g_rss ))
+    discard "$hugo_out"; settle; fresh_start "$corpus" "$hugo_site/"
+    read -r h rss < <(run hugo --quiet -s "$hugo_site" -d "$(pwd)/$hugo_out")
+    hs+=("$h"); h_rss=$(( rss > h_rss ? rss : h_rss ))
+  done
+  sync; read -r p p_rss < <(run "$tools/node_modules/.bin/pagefind" --site "$hugo_out" --glob "s*/c*/report-*/index.html" --quiet)
+  g=$(median "${gs[@]}"); h=$(median "${hs[@]}")
+  awk -v n="$n" -v g="$g" -v h="$h" -v p="$p" \
+    'BEGIN { printf "%-8d %12.2f %12.2f %14.2f %16.2f %14.2f %20.3f\n", n, g, h, p, h + p, g / h, g / (h + p) }'
+  echo "         each build, seconds: gazette ${gs[*]}; hugo ${hs[*]}"
+  echo "         peak RSS MB: gazette $g_rss, hugo $h_rss, pagefind $p_rss"
+}
+build_header() {
+  printf '%-8s %-10s %9s %9s %10s %11s %10s %8s  %s\n' reports build wall_s cpu_s pages/s peak_rss_MB output_MB files stages
+}
+header_due=1
 for n in "${sizes[@]}"; do
+  [ -z "$header_due" ] || { build_header; header_due=; }
   corpus=bench-corpus/$n${VARY:+-vary$VARY}
   # A run stopped half way can leave its edits in the corpus (the copy of
   # the edited report, the reports it added, the sentences the edit builds
@@ -221,74 +299,12 @@ for n in "${sizes[@]}"; do
     for run in "${runs[@]}"; do rm -f "${run#* }"; done
   done
   mv "$edited.orig~" "$edited"; edited= published= second= backdated=
+  # Compared with Hugo right after its own builds, before a larger size's
+  # outputs (12 GB at 100,000 reports, moved aside) fill the disk and the
+  # memory.
+  if [ "${COMPARE:-}" = 1 ]; then
+    compare_with_hugo "$n"
+    echo; header_due=1
+  fi
 done
 
-[ "${COMPARE:-}" = 1 ] || exit 0
-command -v hugo >/dev/null || { echo "COMPARE=1 needs hugo: apt-get install -y hugo" >&2; exit 2; }
-tools=bench-corpus/pagefind-tool
-[ -x "$tools/node_modules/.bin/pagefind" ] || (mkdir -p "$tools" && cd "$tools" && echo '{"private": true}' > package.json && npm install --silent --no-audit --no-fund pagefind >/dev/null)
-# A Hugo site over the same content/ folder: the same Markdown, one page per
-# report (title, issuer, date, text) and a list per section, and the same
-# site-wide files as Gazette writes: a feed for the site and for each section
-# of its 20 newest reports (Gazette's default `feeds.entries`; Hugo's
-# built-in RSS template, whose default is every page) and a sitemap, and the
-# attachments copied (page resources of the reports that are folders). No
-# taxonomy pages, although Gazette makes its catalogue's (every report,
-# and each topic's, issuer's, year's and type's, paginated, with CSV and
-# JSON downloads), and no search.
-hugo_site=bench-corpus/hugo-site
-rm -rf "$hugo_site" && mkdir -p "$hugo_site/layouts/_default"
-cat > "$hugo_site/hugo.toml" <<'TOML'
-baseURL = "https://example.gov.cn/"
-languageCode = "zh-CN"
-title = "Hugo"
-disableKinds = ["taxonomy", "term", "robotsTXT", "404"]
-[services.rss]
-limit = 20
-TOML
-cat > "$hugo_site/layouts/_default/single.html" <<'HTML'
-<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><title>{{ .Title }} - {{ .Site.Title }}</title></head>
-<body><main><h1>{{ .Title }}</h1><p>{{ .Params.issuer }} {{ .Params.date_published }}</p>{{ .Content }}</main></body></html>
-HTML
-cat > "$hugo_site/layouts/_default/list.html" <<'HTML'
-<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><title>{{ .Title }} - {{ .Site.Title }}</title></head>
-<body><main><h1>{{ .Title }}</h1>{{ .Content }}<ul>{{ range .Pages }}<li><a href="{{ .RelPermalink }}">{{ .Title }}</a></li>{{ end }}</ul></main></body></html>
-HTML
-# Gazette and Hugo build in turn ROUNDS times (default 3) and each one's
-# median is compared: on a noisy machine one build of each is a coin toss.
-# Pagefind, which takes minutes, indexes the last Hugo output once.
-rounds=${ROUNDS:-3}
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-echo
-echo "Gazette and Hugo each built $rounds times, alternating; medians:"
-printf '%-8s %12s %12s %14s %16s %14s %20s\n' \
-  reports gazette_s hugo_s pagefind_s hugo+pagefind_s gazette/hugo "gazette/(hugo+pf)"
-for n in "${sizes[@]}"; do
-  # Pagefind runs out of memory near 30,000 pages (16 GB at 10,000 here).
-  if [ "$n" -gt 10000 ]; then echo "$n: not compared (Pagefind cannot index that many pages)"; continue; fi
-  corpus=bench-corpus/$n${VARY:+-vary$VARY}
-  ln -sfn "$(pwd)/$corpus/content" "$hugo_site/content"
-  run() { # command...: prints wall seconds and peak RSS MB
-    local log; log=$(mktemp)
-    /usr/bin/time -v "$@" >/dev/null 2>"$log"
-    echo "$(seconds "$(field 'Elapsed (wall clock) time' "$log")") $(( $(field 'Maximum resident set size' "$log") / 1024 ))"
-    rm -f "$log"
-  }
-  out=bench-corpus/out-$n
-  hugo_out=bench-corpus/hugo-out-$n
-  gs=(); hs=(); g_rss=0; h_rss=0
-  for _ in $(seq "$rounds"); do
-    discard "$out" "$corpus/.gazette-cache"; settle; fresh_start "$corpus"
-    read -r g rss < <(run "$gazette" build --root "$corpus" --out "$out" -q)
-    gs+=("$g"); g_rss=$(( rss > g_rss ? rss : g_rss ))
-    discard "$hugo_out"; settle; fresh_start "$corpus" "$hugo_site/"
-    read -r h rss < <(run hugo --quiet -s "$hugo_site" -d "$(pwd)/$hugo_out")
-    hs+=("$h"); h_rss=$(( rss > h_rss ? rss : h_rss ))
-  done
-  sync; read -r p p_rss < <(run "$tools/node_modules/.bin/pagefind" --site "$hugo_out" --glob "s*/c*/report-*/index.html" --quiet)
-  g=$(median "${gs[@]}"); h=$(median "${hs[@]}")
-  awk -v n="$n" -v g="$g" -v h="$h" -v p="$p" \
-    'BEGIN { printf "%-8d %12.2f %12.2f %14.2f %16.2f %14.2f %20.3f\n", n, g, h, p, h + p, g / h, g / (h + p) }'
-  echo "         each build, seconds: gazette ${gs[*]}; hugo ${hs[*]}"
-  echo "         peak RSS MB: gazette $g_rss, hugo $h_rss, pagefind $p_rss"
-done
