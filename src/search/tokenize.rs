@@ -33,15 +33,24 @@ pub struct Token {
 /// Whether `c` is written without spaces between words: CJK ideographs
 /// (and their extensions and compatibility forms), kana and Hangul.
 pub fn is_cjk(c: char) -> bool {
-    matches!(c as u32,
-        0x3005 | 0x3007
-        | 0x3040..=0x30FF
-        | 0x3400..=0x4DBF
-        | 0x4E00..=0x9FFF
-        | 0xAC00..=0xD7AF
-        | 0xF900..=0xFAFF
-        | 0x20000..=0x2FA1F
-        | 0x30000..=0x3134F)
+    let c = c as u32;
+    // Most characters of a Chinese text are of the main block of unified
+    // ideographs, and most others are ASCII: both are answered first. (The
+    // ranges below are compared one after another; with the main block
+    // among them, a build of the 1,000-report bench corpus took 1.5 % more
+    // instructions.)
+    if (0x4E00..=0x9FFF).contains(&c) {
+        return true;
+    }
+    c >= 0x3005
+        && matches!(c,
+            0x3005 | 0x3007
+            | 0x3040..=0x30FF
+            | 0x3400..=0x4DBF
+            | 0xAC00..=0xD7AF
+            | 0xF900..=0xFAFF
+            | 0x20000..=0x2FA1F
+            | 0x30000..=0x3134F)
 }
 
 /// Whether `c` belongs to a word: Unicode Alphabetic or Numeric.
@@ -419,6 +428,28 @@ pub fn shard_key(term: &str) -> &str {
 mod tests {
     use super::*;
     use proptest::strategy::Strategy;
+
+    /// `is_cjk` answers the common block first; it must still be exactly
+    /// the ranges the module's documentation (and the browser's
+    /// tokenizer) names.
+    #[test]
+    fn cjk_is_exactly_its_ranges() {
+        const RANGES: [(u32, u32); 9] = [
+            (0x3005, 0x3005),
+            (0x3007, 0x3007),
+            (0x3040, 0x30FF),
+            (0x3400, 0x4DBF),
+            (0x4E00, 0x9FFF),
+            (0xAC00, 0xD7AF),
+            (0xF900, 0xFAFF),
+            (0x20000, 0x2FA1F),
+            (0x30000, 0x3134F),
+        ];
+        for c in (0..=char::MAX as u32).filter_map(char::from_u32) {
+            let listed = RANGES.iter().any(|&(a, b)| (a..=b).contains(&(c as u32)));
+            assert_eq!(is_cjk(c), listed, "U+{:04X}", c as u32);
+        }
+    }
 
     #[test]
     fn the_common_marks_are_neither_words_nor_changed_by_normalising() {
