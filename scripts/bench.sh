@@ -301,10 +301,13 @@ for n in "${sizes[@]}"; do
   mv "$edited.orig~" "$edited"; edited= published= second= backdated=
   # Compared with Hugo right after its own builds, before a larger size's
   # outputs (12 GB at 100,000 reports, moved aside) fill the disk and the
-  # memory.
+  # memory. The outputs the rounds moved aside (10 GB at 10,000 reports)
+  # are deleted then, not left in the next size's way; its first build
+  # waits out the deletion (settle).
   if [ "${COMPARE:-}" = 1 ]; then
     compare_with_hugo "$n"
     echo; header_due=1
+    rm -rf "$trash"; deleted_at=$SECONDS
   fi
 done
 
