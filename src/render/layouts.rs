@@ -152,12 +152,12 @@ impl<'a> Renderer<'a> {
                             .iter()
                             .enumerate()
                             .map(|(i, (report, body, share, json_ld))| {
-                                let mut view = self.report_view(report, url, Some(body), share, json_ld)?;
+                                let (html, appendix) = self.body_html(report, url, body)?;
                                 // Many documents on one page: keep their ids apart.
                                 let prefix = format!("doc-{}-", i + 1);
-                                view.html = prefix_ids(&view.html, &prefix).into();
-                                view.gip_appendix = prefix_ids(&view.gip_appendix, &prefix);
-                                Ok(view)
+                                let html = Value::from_safe_string(prefix_ids(&html, &prefix));
+                                let appendix = prefix_ids(&appendix, &prefix);
+                                Ok(self.report_view(report, url, html, appendix, share, json_ld))
                             })
                             .collect::<Result<Vec<_>, crate::diagnostics::Diagnostic>>()?;
                         let view = CollectionView {

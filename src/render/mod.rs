@@ -797,6 +797,35 @@ fn body_unreadable(report: &Report, e: std::io::Error) -> Diagnostic {
     )
 }
 
+/// A report's body as its layouts get it. Made into a template value once
+/// for them all when it has no links to fill in: each layout's links are
+/// relative to its own address, so the page and the print page fill theirs
+/// apart ([`Renderer::body_html`]).
+enum ReportBody<'a> {
+    /// No links in it: the value every layout shows.
+    Ready(Value),
+    /// The HTML with the markdown stage's link placeholders.
+    Linked(Cow<'a, str>),
+}
+
+impl<'a> ReportBody<'a> {
+    fn new(report: &Report, html: Cow<'a, str>) -> ReportBody<'a> {
+        if report.links.is_empty() {
+            ReportBody::Ready(Value::from_safe_string(html.into_owned()))
+        } else {
+            ReportBody::Linked(html)
+        }
+    }
+
+    /// The HTML, its link placeholders not filled in.
+    fn text(&self) -> &str {
+        match self {
+            ReportBody::Ready(value) => value.as_str().unwrap_or_default(),
+            ReportBody::Linked(html) => html,
+        }
+    }
+}
+
 /// The first `chars` characters of `text` on one line, cut at a sentence
 /// end where one is near, for a page description.
 fn excerpt(text: &str, chars: usize) -> String {
@@ -906,11 +935,14 @@ impl<'a> Renderer<'a> {
                     let json_ld = self.json_ld(report);
                     // The body is read back once, for the page and the print page.
                     let pages = match self.site.html(report) {
-                        Ok(body) => Layout::ALL
-                            .map(|layout| {
-                                self.report_layout(report, layout, &share, Some(&body), &json_ld)
-                            })
-                            .to_vec(),
+                        // Moved into a vector, not `to_vec`ed: that clones
+                        // each page rendered.
+                        Ok(body) => {
+                            let body = ReportBody::new(report, body);
+                            Vec::from(Layout::ALL.map(|layout| {
+                                self.report_layout(report, layout, &share, &body, &json_ld)
+                            }))
+                        }
                         Err(e) => vec![Err(body_unreadable(report, e))],
                     };
                     let (pages, kept) = keepable(group, key, pages, on_disk);
@@ -1230,14 +1262,23 @@ impl<'a> Renderer<'a> {
         report: &'a Report,
         layout: Layout,
         share: &ShareView,
-        body: Option<&Cow<'a, str>>,
+        body: &ReportBody,
         json_ld: &str,
     ) -> Result<OutputFile, Diagnostic> {
         let f = &report.front;
         let page_url = layout.url(report);
-        // A share page shows no body.
-        let body = body.filter(|_| layout != Layout::Share);
-        let view = self.report_view(report, &page_url, body, share, json_ld)?;
+        let (html, gip_appendix) = match (layout, body) {
+            // A share page shows no body.
+            (Layout::Share, _) => (Value::from_safe_string(String::new()), String::new()),
+            (_, ReportBody::Ready(html)) if !self.has_annual_tables(report) => {
+                (html.clone(), String::new())
+            }
+            (_, body) => {
+                let (html, appendix) = self.body_html(report, &page_url, body.text())?;
+                (Value::from_safe_string(html.into_owned()), appendix)
+            }
+        };
+        let view = self.report_view(report, &page_url, html, gip_appendix, share, json_ld);
         let section = self.site.section(report.section);
         let description = f
             .summary
@@ -1259,44 +1300,58 @@ impl<'a> Renderer<'a> {
         })
     }
 
-    /// The view model of a report for a page at `page_url` (links in the
-    /// body are made for that page); without the body when `body` is `None`
-    /// (else the report's HTML, from [`Site::html`](crate::site::Site::html)),
-    /// with the report's structured data `json_ld` ([`Renderer::json_ld`]).
+    /// Whether a report's page shows the statistics tables of an annual
+    /// report ([`Renderer::place_annual_tables`]).
+    fn has_annual_tables(&self, report: &Report) -> bool {
+        report.front.gip_stats.is_some() && report.front.doc_type == Some(DocType::GipAnnualReport)
+    }
+
+    /// A report's body `html` as a page at `page_url` shows it: its links
+    /// made for that page, and an annual report's statistics tables under
+    /// its headings for them; with the tables it has no heading for, to
+    /// follow it.
+    pub(super) fn body_html<'b>(
+        &self,
+        report: &'a Report,
+        page_url: &UrlPath,
+        html: &'b str,
+    ) -> Result<(Cow<'b, str>, String), Diagnostic> {
+        let link = |t: &crate::site::LinkTarget| {
+            self.links
+                .link(page_url, false, &t.url, t.fragment.as_deref())
+        };
+        // Borrowed from the body read back unless links are filled in.
+        let mut html = fill_links(html, &report.links, link);
+        let f = &report.front;
+        let appendix = match f
+            .gip_stats
+            .as_ref()
+            .filter(|_| self.has_annual_tables(report))
+        {
+            Some(stats) => self.place_annual_tables(report, stats, html.to_mut())?,
+            None => String::new(),
+        };
+        Ok((html, appendix))
+    }
+
+    /// The view model of a report for a page at `page_url`, with its body
+    /// `html` as that page shows it ([`Renderer::body_html`]) and the
+    /// tables `gip_appendix` after it, and the report's structured data
+    /// `json_ld` ([`Renderer::json_ld`]).
     pub(super) fn report_view<'b>(
         &self,
         report: &'b Report,
         page_url: &UrlPath,
-        body: Option<&'b Cow<'a, str>>,
+        html: Value,
+        gip_appendix: String,
         share: &'b ShareView,
         json_ld: &'b str,
-    ) -> Result<ReportView<'b>, Diagnostic>
+    ) -> ReportView<'b>
     where
         'a: 'b,
     {
         let f = &report.front;
         let page_url = page_url.clone();
-        let (html, gip_appendix) = match body {
-            None => (Cow::Borrowed(""), String::new()),
-            Some(body) => {
-                let link = |t: &crate::site::LinkTarget| {
-                    self.links
-                        .link(&page_url, false, &t.url, t.fragment.as_deref())
-                };
-                // Borrowed from the body read back, which the page and the
-                // print page share, unless links are filled in.
-                let mut html = fill_links(body, &report.links, link);
-                let appendix = match f
-                    .gip_stats
-                    .as_ref()
-                    .filter(|_| f.doc_type == Some(DocType::GipAnnualReport))
-                {
-                    Some(stats) => self.place_annual_tables(report, stats, html.to_mut())?,
-                    None => String::new(),
-                };
-                (html, appendix)
-            }
-        };
         let section = self.site.section(report.section);
         let signature = f.signature.as_ref().map(|s| SignatureView {
             name: s.name.clone().or_else(|| f.issuer.clone()),
@@ -1306,7 +1361,7 @@ impl<'a> Renderer<'a> {
                 .as_ref()
                 .map(|d| DateView::of_date(d, self.chinese)),
         });
-        let view = ReportView {
+        ReportView {
             title: &f.title,
             subtitle: f.subtitle.as_deref(),
             url: &report.url,
@@ -1404,8 +1459,7 @@ impl<'a> Renderer<'a> {
                 profile: self.config.print.profile(self.config.language),
                 paper: self.config.print.paper,
             },
-        };
-        Ok(view)
+        }
     }
 
     /// Renders the three statistics tables of an annual report and puts each
@@ -1798,12 +1852,21 @@ mod tests {
         let mut env = Environment::new();
         env.set_formatter(escape_minimal);
         env.add_filter("safe", safe_filter);
-        let body = "<p>依法行政</p>".to_string();
-        let view = Value::from(Serde(views::BodyOnly {
-            html: Cow::Borrowed(&body),
-        }));
+        // A view holds a body as `ReportView` does: made a safe value once,
+        // which reaches the template as it is, not copied.
+        #[derive(serde::Serialize)]
+        struct BodyOnly {
+            html: Value,
+        }
+        let body = Value::from_safe_string("<p>依法行政</p>".to_string());
+        let view = Value::from(Serde(BodyOnly { html: body.clone() }));
         let html = view.get_attr("html").unwrap();
         assert!(html.is_safe());
+        assert_eq!(
+            html.as_str().unwrap().as_ptr(),
+            body.as_str().unwrap().as_ptr(),
+            "copied into the view"
+        );
         // And so is a QR code.
         let share = ShareView {
             url: String::new(),

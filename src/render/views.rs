@@ -120,9 +120,13 @@ pub struct ReportView<'a> {
     pub summary: Option<&'a str>,
     pub tags: &'a [String],
     pub keywords: &'a [String],
-    /// Marked safe for the templates ([`safe_html`]).
-    #[serde(serialize_with = "safe_html")]
-    pub html: Cow<'a, str>,
+    /// The body's HTML, a template value marked safe. The themes print it
+    /// with `| safe`, which then hands it on as it is
+    /// ([`super::safe_filter`]): as a plain string, tens of kilobytes a
+    /// page, it was copied twice more on the way. Made once for a report's
+    /// page and print page when their bodies are the same
+    /// ([`super::ReportBody`]).
+    pub html: minijinja::Value,
     pub toc: &'a [Heading],
     pub signature: Option<SignatureView>,
     pub sample: bool,
@@ -341,21 +345,4 @@ pub struct PrintView {
     pub share_page: UrlPath,
     pub profile: crate::config::PrintProfile,
     pub paper: crate::config::Paper,
-}
-
-/// A view of a body alone, as [`ReportView`] gives it (for tests).
-#[cfg(test)]
-#[derive(Serialize)]
-pub struct BodyOnly<'a> {
-    #[serde(serialize_with = "safe_html")]
-    pub html: Cow<'a, str>,
-}
-
-/// A body's HTML as a template value already marked safe. The themes print
-/// it with `| safe`, which then hands it on as it is
-/// ([`super::safe_filter`]): as a plain string, tens of kilobytes a page,
-/// it was copied twice more on the way, once into the filter's argument and
-/// once into the safe string it made.
-fn safe_html<S: serde::Serializer>(html: &str, serializer: S) -> Result<S::Ok, S::Error> {
-    minijinja::Value::from_safe_string(html.to_string()).serialize(serializer)
 }
