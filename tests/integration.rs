@@ -1830,6 +1830,15 @@ fn demo_portal_shows_the_disclosure_model() {
         "JSON-LD"
     );
     assert!(seed.contains("<meta name=\"PubDate\" content=\"2022-12-24\">"));
+    // The structured data of a report with every field, its names in
+    // order, as search engines read it.
+    let budget = read("xxgk/fdzdgknr/czyjs/2023-bumen-yusuan/index.html");
+    let json_ld = concat!(
+        "<script type=\"application/ld+json\">",
+        "{\"@context\":\"https://schema.org\",\"@type\":\"Report\",\"associatedMedia\":[{\"@type\":\"MediaObject\",\"contentSize\":\"311 B\",\"contentUrl\":\"https://www.example.gov.cn/suicheng/xxgk/fdzdgknr/czyjs/2023-bumen-yusuan/2023%E5%B9%B4%E9%83%A8%E9%97%A8%E9%A2%84%E7%AE%97%E6%94%B6%E6%94%AF%E6%80%BB%E8%A1%A8.csv\",\"encodingFormat\":\"CSV\",\"name\":\"2023年部门预算收支总表（示例）\"},{\"@type\":\"MediaObject\",\"contentSize\":\"125 KB\",\"contentUrl\":\"https://www.example.gov.cn/suicheng/xxgk/fdzdgknr/czyjs/2023-bumen-yusuan/2023-bumen-yusuan-shuoming.pdf\",\"encodingFormat\":\"PDF\",\"name\":\"2023年部门预算公开说明（示例，PDF）\"}],\"author\":{\"@type\":\"GovernmentOrganization\",\"name\":\"遂溪县人民政府遂城街道办事处\",\"parentOrganization\":{\"@type\":\"GovernmentOrganization\",\"name\":\"遂溪县人民政府\"}},\"dateCreated\":\"2023-02-08\",\"datePublished\":\"2023-02-10\",\"description\":\"2023年部门预算收支总体情况（示例数据）。\",\"headline\":\"遂城街道办事处2023年部门预算公开说明\",\"inLanguage\":\"zh-CN\",\"isAccessibleForFree\":true,\"keywords\":\"财政、金融、审计\",\"name\":\"遂城街道办事处2023年部门预算公开说明\",\"publisher\":{\"@type\":\"GovernmentOrganization\",\"name\":\"遂溪县人民政府遂城街道办事处\",\"parentOrganization\":{\"@type\":\"GovernmentOrganization\",\"name\":\"遂溪县人民政府\"}},\"reportNumber\":\"4408230000-2023-0004\",\"url\":\"https://www.example.gov.cn/suicheng/xxgk/fdzdgknr/czyjs/2023-bumen-yusuan/\"}",
+        "</script>"
+    );
+    assert!(budget.contains(json_ld), "{budget}");
     // Its old address leads to it.
     let redirect = read("xxgk/fzzfjs/2022-fazhi-zhengfu-jianshe-baogao/index.html");
     assert!(

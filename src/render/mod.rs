@@ -679,6 +679,63 @@ fn template_error(theme: &Theme, err: &minijinja::Error, page: Option<&ContentPa
     }
 }
 
+/// A report's schema.org structured data ([`Renderer::json_ld`]). Its
+/// fields are in the order of their names, as the JSON object of the
+/// `serde_json::json!` it was built with before printed them; made as a
+/// struct, it costs a tenth of that.
+#[derive(serde::Serialize)]
+struct LdReport<'a> {
+    #[serde(rename = "@context")]
+    context: &'static str,
+    #[serde(rename = "@type")]
+    kind: &'static str,
+    #[serde(rename = "associatedMedia", skip_serializing_if = "Vec::is_empty")]
+    media: Vec<LdMedia<'a>>,
+    author: &'a LdOrganization<'a>,
+    #[serde(rename = "dateCreated", skip_serializing_if = "Option::is_none")]
+    created: Option<String>,
+    #[serde(rename = "dateModified", skip_serializing_if = "Option::is_none")]
+    modified: Option<String>,
+    #[serde(rename = "datePublished", skip_serializing_if = "Option::is_none")]
+    published: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<&'a str>,
+    headline: &'a str,
+    #[serde(rename = "inLanguage")]
+    language: &'static str,
+    #[serde(rename = "isAccessibleForFree")]
+    free: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    keywords: Option<String>,
+    name: &'a str,
+    publisher: &'a LdOrganization<'a>,
+    #[serde(rename = "reportNumber", skip_serializing_if = "Option::is_none")]
+    number: Option<&'a str>,
+    url: String,
+}
+
+#[derive(serde::Serialize)]
+struct LdOrganization<'a> {
+    #[serde(rename = "@type")]
+    kind: &'static str,
+    name: &'a str,
+    #[serde(rename = "parentOrganization", skip_serializing_if = "Option::is_none")]
+    parent: Option<Box<LdOrganization<'a>>>,
+}
+
+#[derive(serde::Serialize)]
+struct LdMedia<'a> {
+    #[serde(rename = "@type")]
+    kind: &'static str,
+    #[serde(rename = "contentSize")]
+    size: String,
+    #[serde(rename = "contentUrl")]
+    url: String,
+    #[serde(rename = "encodingFormat")]
+    format: &'a str,
+    name: &'a str,
+}
+
 fn site_view<'a>(site: &'a Site, config: &'a Config) -> SiteView<'a> {
     let nav = if config.nav.is_empty() {
         let home_title = match config.language {
@@ -1540,67 +1597,62 @@ impl<'a> Renderer<'a> {
         let base = &self.config.base_url;
         let org_name = f
             .issuer
-            .clone()
-            .or_else(|| self.config.identity.sponsor.clone())
-            .unwrap_or_else(|| self.config.name.clone());
-        let mut org = serde_json::json!({ "@type": "GovernmentOrganization", "name": org_name });
-        if let Some(parent) = &self.config.identity.parent_org {
-            org["parentOrganization"] =
-                serde_json::json!({ "@type": "GovernmentOrganization", "name": parent });
-        }
-        let mut ld = serde_json::json!({
-            "@context": "https://schema.org",
-            "@type": "Report",
-            "name": f.title,
-            "headline": f.title,
-            "url": base.absolute(&report.url),
-            "inLanguage": report.lang.tag(),
-            "isAccessibleForFree": true,
-            "publisher": org.clone(),
-            "author": org,
-        });
-        if let Some(d) = &f.date_published {
-            ld["datePublished"] = d.iso().into();
-        }
-        if let Some(d) = &f.date_updated {
-            ld["dateModified"] = d.iso().into();
-        }
-        if let Some(d) = &f.date_written {
-            ld["dateCreated"] = d.iso().into();
-        }
-        if let Some(number) = f.doc_no.as_ref().or(f.index_no.as_ref()) {
-            ld["reportNumber"] = number.clone().into();
-        }
-        if let Some(summary) = &f.summary {
-            ld["description"] = summary.clone().into();
-        }
-        let keywords: Vec<&String> = f.keywords.iter().chain(&f.topics).collect();
-        if !keywords.is_empty() {
-            ld["keywords"] = keywords
-                .iter()
-                .map(|k| k.as_str())
-                .collect::<Vec<_>>()
-                .join(",")
-                .into();
-        }
-        if !report.attachments.is_empty() {
-            ld["associatedMedia"] = report
+            .as_deref()
+            .or(self.config.identity.sponsor.as_deref())
+            .unwrap_or(&self.config.name);
+        let org = LdOrganization {
+            kind: "GovernmentOrganization",
+            name: org_name,
+            parent: self.config.identity.parent_org.as_deref().map(|parent| {
+                Box::new(LdOrganization {
+                    kind: "GovernmentOrganization",
+                    name: parent,
+                    parent: None,
+                })
+            }),
+        };
+        let keywords: Vec<&str> = f
+            .keywords
+            .iter()
+            .chain(&f.topics)
+            .map(String::as_str)
+            .collect();
+        let ld = LdReport {
+            context: "https://schema.org",
+            kind: "Report",
+            media: report
                 .attachments
                 .iter()
-                .map(|a| {
-                    serde_json::json!({
-                        "@type": "MediaObject",
-                        "name": a.title,
-                        "contentUrl": base.absolute(&a.url),
-                        "encodingFormat": a.format,
-                        "contentSize": human_size(a.size),
-                    })
+                .map(|a| LdMedia {
+                    kind: "MediaObject",
+                    size: human_size(a.size),
+                    url: base.absolute(&a.url),
+                    format: &a.format,
+                    name: &a.title,
                 })
-                .collect::<Vec<_>>()
-                .into();
-        }
+                .collect(),
+            author: &org,
+            created: f.date_written.as_ref().map(|d| d.iso()),
+            modified: f.date_updated.as_ref().map(|d| d.iso()),
+            published: f.date_published.as_ref().map(|d| d.iso()),
+            description: f.summary.as_deref(),
+            headline: &f.title,
+            language: report.lang.tag(),
+            free: true,
+            keywords: (!keywords.is_empty()).then(|| keywords.join(",")),
+            name: &f.title,
+            publisher: &org,
+            number: f
+                .doc_no
+                .as_ref()
+                .or(f.index_no.as_ref())
+                .map(String::as_str),
+            url: base.absolute(&report.url),
+        };
         // `<` can never close the script element it sits in.
-        ld.to_string().replace('<', "\\u003c")
+        serde_json::to_string(&ld)
+            .expect("serializes")
+            .replace('<', "\\u003c")
     }
 
     fn section_page(&self, section: &'a Section, page: usize) -> Result<OutputFile, Diagnostic> {
