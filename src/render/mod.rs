@@ -641,17 +641,20 @@ fn escape_minimal(
         Some(s) => std::borrow::Cow::Borrowed(s),
         None => std::borrow::Cow::Owned(value.to_string()),
     };
-    // Byte by byte, without decoding characters: every character escaped
-    // is ASCII, and no byte of a longer UTF-8 character is.
+    // Found by bytes, without decoding characters: every character escaped
+    // is ASCII, and no byte of a longer UTF-8 character is. memchr looks
+    // for up to three bytes at once, many bytes an instruction, and most of
+    // what is printed has none of them (measured: a tenth fewer
+    // instructions in this function than a loop over the bytes).
+    let bytes = text.as_bytes();
     let mut last = 0;
-    for (i, b) in text.bytes().enumerate() {
-        let entity = match b {
+    while let Some(i) = next_to_escape(bytes, last) {
+        let entity = match bytes[i] {
             b'&' => "&amp;",
             b'<' => "&lt;",
             b'>' => "&gt;",
             b'"' => "&quot;",
-            b'\'' => "&#39;",
-            _ => continue,
+            _ => "&#39;",
         };
         out.write_str(&text[last..i])
             .map_err(minijinja::Error::from)?;
@@ -659,6 +662,17 @@ fn escape_minimal(
         last = i + 1;
     }
     out.write_str(&text[last..]).map_err(minijinja::Error::from)
+}
+
+/// Where the first byte from `from` on that HTML escapes is
+/// ([`escape_minimal`]).
+fn next_to_escape(bytes: &[u8], from: usize) -> Option<usize> {
+    let rest = &bytes[from..];
+    let tag_or_entity = memchr::memchr3(b'<', b'>', b'&', rest);
+    let before = &rest[..tag_or_entity.unwrap_or(rest.len())];
+    memchr::memchr2(b'"', b'\'', before)
+        .or(tag_or_entity)
+        .map(|i| from + i)
 }
 
 fn template_error(theme: &Theme, err: &minijinja::Error, page: Option<&ContentPath>) -> Diagnostic {
@@ -1894,6 +1908,24 @@ mod tests {
             html,
             "&lt;a href=&quot;/政务/公开/&quot;&gt;&#39;办事&#39; &amp; 指南&lt;/a&gt;&gt;|2022|<b>安全</b>|"
         );
+    }
+
+    proptest::proptest! {
+        /// The search for the next byte to escape finds the first of them,
+        /// in any mix of them with Chinese and ASCII text.
+        #[test]
+        fn the_next_byte_to_escape_is_the_first(
+            text in "[<>&\"'a 法治\u{3000}]{0,80}",
+            from in 0usize..80,
+        ) {
+            let bytes = text.as_bytes();
+            let from = from.min(bytes.len());
+            let first = bytes[from..]
+                .iter()
+                .position(|b| b"<>&\"'".contains(b))
+                .map(|i| from + i);
+            proptest::prop_assert_eq!(next_to_escape(bytes, from), first);
+        }
     }
 
     /// A body (or a QR code) is a safe string when it reaches the template, and `| safe`
