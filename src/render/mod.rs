@@ -696,7 +696,7 @@ fn template_error(theme: &Theme, err: &minijinja::Error, page: Option<&ContentPa
 /// A report's schema.org structured data ([`Renderer::json_ld`]). Its
 /// fields are in the order of their names, as the JSON object of the
 /// `serde_json::json!` it was built with before printed them; made as a
-/// struct, it costs a tenth of that.
+/// struct, it costs a fifth of that (17 k instructions a report, not 93 k).
 #[derive(serde::Serialize)]
 struct LdReport<'a> {
     #[serde(rename = "@context")]
