@@ -332,7 +332,7 @@ pub struct ShareView {
     /// The report's address, absolute: what is shared.
     pub url: String,
     /// The QR code of `url`, as inline SVG, marked safe for the templates
-    /// (as a report's body is, [`safe_html`]): made a template value once,
+    /// (as a report's body is, [`ReportView::html`]): made a template value once,
     /// which all three layouts of the report share rather than copy.
     pub qr: Option<minijinja::Value>,
     pub links: Vec<super::share::ShareLink>,
