@@ -35,7 +35,7 @@ pub const CACHE_DIR: &str = ".gazette-cache";
 
 /// Changes whenever what the cache holds changes shape, or the index it
 /// keeps would be made differently.
-const FORMAT: u32 = 15;
+const FORMAT: u32 = 16;
 
 /// What a cache was made with: a cache made with anything else is not used.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -2128,7 +2128,7 @@ fn share_and_report_pages_carry_complete_absolute_open_graph() {
     site.write("content/news/first.md", "---\ntitle: 第一篇\ndate_published: 2022-12-24 09:30\nsummary: 摘要\nkeywords: [法治]\n---\n正文。\n");
     site.write_bytes("static/share.png", b"\x89PNG");
     site.build(&[]).assert_ok();
-    for page in ["news/first/index.html", "news/first/share/index.html"] {
+    for page in ["news/first/index.html", "news/first/share.html"] {
         let html = site.read(page);
         let tags = meta_tags(&html);
         let one = |k: &str| {
@@ -2187,7 +2187,7 @@ fn share_and_report_pages_carry_complete_absolute_open_graph() {
             "{page}: inline QR code"
         );
     }
-    let print = site.read("news/first/print/index.html");
+    let print = site.read("news/first/print.html");
     assert!(
         print.contains("print-gbt9704.css"),
         "Chinese sites print to GB/T 9704"
@@ -2203,7 +2203,7 @@ fn english_sites_print_plainly_on_their_paper() {
     let site = TestSite::new();
     site.write("site.yaml", "name: Agency\nbase_url: https://agency.example.gov/\nlanguage: en\nprint:\n  paper: letter\n");
     site.build(&[]).assert_ok();
-    let print = site.read("news/first/print/index.html");
+    let print = site.read("news/first/print.html");
     assert!(
         print.contains("print-plain.css") && print.contains("@page { size: letter; }"),
         "{print}"
@@ -3975,10 +3975,7 @@ fn seed_prints_as_a_gbt9704_document() {
     let (keep, out) = build_demo(&[]);
     let report = out.join(SEED_PAGE);
     // The print page, and the report page printed with 打印本页.
-    for page in [
-        report.with_file_name("print").join("index.html"),
-        report.clone(),
-    ] {
+    for page in [report.with_file_name("print.html"), report.clone()] {
         let pdf = keep.path().join("seed.pdf");
         let _ = std::fs::remove_file(&pdf);
         print_to_pdf(&browser, &page, &pdf);
@@ -4010,7 +4007,7 @@ fn the_qr_code_decodes_to_the_reports_address() {
             "https://example.gov.cn/portal/xxgk/fdzdgknr/tzgg/%E5%85%B3%E4%BA%8E%E5%BC%80%E5%B1%952023%E5%B9%B4%E5%AE%89%E5%85%A8%E7%94%9F%E4%BA%A7%E6%9C%88%E6%B4%BB%E5%8A%A8%E7%9A%84%E9%80%9A%E7%9F%A5/",
         ),
     ] {
-        let share = out.join(page).with_file_name("share").join("index.html");
+        let share = out.join(page).with_file_name("share.html");
         let png = keep.path().join("share.png");
         let profile = tempfile::tempdir().unwrap();
         Command::new(&browser)
@@ -4367,8 +4364,8 @@ fn every_page_type_reflows_at_320_px() {
         "index.html".to_string(),
         "xxgk/index.html".to_string(),
         format!("{seed}/index.html"),
-        format!("{seed}/share/index.html"),
-        format!("{seed}/print/index.html"),
+        format!("{seed}/share.html"),
+        format!("{seed}/print.html"),
         "xxgk/gknb/2022-gip-annual-report/index.html".to_string(),
         "xxgk/xxgkml/index.html".to_string(),
         "search/index.html?q=%E6%89%AB%E9%BB%91%E9%99%A4%E6%81%B6".to_string(),
@@ -4407,11 +4404,11 @@ fn every_page_type_passes_axe_in_both_languages_and_modes() {
         (zh.join("xxgk/index.html"), ""),
         (zh.join(SEED_PAGE), ""),
         (
-            zh.join("xxgk/fdzdgknr/fzzfjs/2022-fazhi-zhengfu-jianshe-baogao/share/index.html"),
+            zh.join("xxgk/fdzdgknr/fzzfjs/2022-fazhi-zhengfu-jianshe-baogao/share.html"),
             "",
         ),
         (
-            zh.join("xxgk/fdzdgknr/fzzfjs/2022-fazhi-zhengfu-jianshe-baogao/print/index.html"),
+            zh.join("xxgk/fdzdgknr/fzzfjs/2022-fazhi-zhengfu-jianshe-baogao/print.html"),
             "",
         ),
         (zh.join("xxgk/gknb/2022-gip-annual-report/index.html"), ""),
@@ -4472,8 +4469,8 @@ fn script_payloads_never_run_on_any_page() {
     site.build(&["--relative"]).assert_ok();
     let pages = [
         "news/xss/index.html",
-        "news/xss/share/index.html",
-        "news/xss/print/index.html",
+        "news/xss/share.html",
+        "news/xss/print.html",
         "news/print/index.html",
         "news/index.html",
         "index.html",
