@@ -71,7 +71,10 @@ use tokenize::{Piece, Token, is_word_token, tokenize_query};
 /// the bench corpus, and a block of 32 is under 3 MB a core. Blocks of 256
 /// (45 MB) were read back from farther memory: the 10,000-report clean
 /// build took a median of 10.2 s against 8.7 s with 32 (12 alternating
-/// builds each), and peaked 60 MB higher.
+/// builds each), and peaked 60 MB higher. Measured again later (three
+/// alternating builds each): 16 no faster (5.69-5.84 s against
+/// 5.75-6.50 s), 64 and 128 a few percent more user time (9.54-9.69 s
+/// against 9.22-9.41 s).
 const BUILD_BLOCK: usize = 32;
 
 /// Rows of the document table per file.
@@ -685,7 +688,10 @@ fn doc_terms(title: &str, numbers: &str, body: &str) -> (DocTerms, u32) {
     // counting each occurrence as the scan finds it (a third slower), and
     // this tuple without its weight, 24 bytes instead of 32 (half as slow
     // again). The scan hands each CJK run whole, and its tokens and phrase
-    // terms are made from the run's characters in one loop.
+    // terms are made from the run's characters in one loop. (Keeping the
+    // run's last four keys in one rolling number, instead of reading each
+    // character's key up to five times, cost more: 54 M instructions over
+    // the 1,000-report corpus. The loop's cost is in pushing the tuples.)
     const PHRASE: u32 = u32::MAX;
     const INSIDE: u32 = u32::MAX - 1;
     let bytes = texts.iter().map(String::len).sum::<usize>();
