@@ -820,7 +820,7 @@ impl Layout {
     /// one is a command of its own. (As folders, `/a/share/` and
     /// `/a/print/`, the 10,000-report bench site had 33,500 folders, not
     /// 13,500, and its clean build spent 4.7 % of its CPU time in `mkdir`
-    /// (perf); three alternating pairs of builds took 0.2-0.3 s more
+    /// (perf); three alternating pairs of builds took 0.17-0.34 s more
     /// system time and 0.1-0.35 s more wall time, of about 6 s.)
     /// Both pages name the report's page as their canonical address, and
     /// the share links and QR code give that page, so these addresses are
