@@ -90,6 +90,8 @@ impl BodyStore {
         let offset = self.end.fetch_add(bytes, Ordering::Relaxed);
         write_all_at(&self.writer, html.as_bytes(), offset)?;
         write_all_at(&self.writer, text.as_bytes(), offset + html_len as u64)?;
+        // Read again by this build: counted, not handed over.
+        crate::handoff::shared().count(bytes);
         Ok(BodyRef {
             offset,
             html_len,

@@ -32,6 +32,7 @@ mod decimal;
 pub mod diagnostics;
 pub mod disk_cache;
 pub mod external;
+mod handoff;
 pub mod init;
 pub mod markdown;
 pub mod output;

@@ -23,6 +23,7 @@ use std::sync::Mutex;
 use rayon::prelude::*;
 use rustc_hash::FxHashSet;
 
+use crate::handoff;
 use crate::render::{Contents, OutputFile, OutputSet};
 
 /// The file that marks a folder as Gazette's output.
@@ -305,6 +306,7 @@ impl Folders {
 /// Writes `contents` to `dest` (making its folder) unless the file
 /// `previous`, when given, has the same bytes, or the contents are
 /// [`Contents::Kept`]; returns whether they were the same, and their size.
+/// Written bytes go through [`handoff`], which gives their memory back.
 fn write_unless_same(
     contents: &Contents,
     previous: Option<&Path>,
@@ -321,7 +323,9 @@ fn write_unless_same(
             });
             if !same {
                 folders.make_parent_of(dest)?;
-                fs::write(dest, bytes).map_err(io_error("write", dest))?;
+                handoff::shared()
+                    .write(dest, bytes)
+                    .map_err(io_error("write", dest))?;
             }
             Ok((same, bytes.len() as u64))
         }

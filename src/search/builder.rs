@@ -289,8 +289,18 @@ impl TermsWriter {
         self.out.write_all(&self.scratch)
     }
 
+    #[cfg(test)]
     pub fn finish(mut self) -> io::Result<()> {
         self.out.flush()
+    }
+
+    /// Finishes a file the build does not read again (a partition's terms
+    /// kept by the cache), handing it to the disk ([`crate::handoff`]).
+    pub fn finish_kept(self) -> io::Result<()> {
+        let file = self.out.into_inner().map_err(|e| e.into_error())?;
+        let len = file.metadata()?.len();
+        crate::handoff::shared().written(file, len);
+        Ok(())
     }
 }
 

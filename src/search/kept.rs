@@ -587,7 +587,7 @@ fn write_terms<'t>(
     for (term, postings) in sorted {
         writer.put(term, postings)?;
     }
-    writer.finish()
+    writer.finish_kept()
 }
 
 /// The name of partition `number`'s terms file kept by build `generation`.

@@ -1031,7 +1031,7 @@ pub(crate) fn write_stream(
     }
     let (entries, made) = writer.finish()?;
     if let Some(kept) = kept {
-        kept.finish()?;
+        kept.finish_kept()?;
     }
     Ok((made, entries))
 }
