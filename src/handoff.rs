@@ -104,6 +104,24 @@ impl Handoff {
         let _ = (file, len);
     }
 
+    /// Counts `len` bytes just appended to `file`, which the build reads
+    /// again only much later (a run of the search index's postings
+    /// spilled to disk, read when the runs are merged): past the
+    /// threshold, the file is given to the disk, which starts writing the
+    /// new bytes and drops the pages of those appended before, written by
+    /// now. Read back from the disk, they then take memory that output
+    /// files gave up rather than memory of their own all through the
+    /// build.
+    pub fn appended(&self, file: &File, len: u64) {
+        #[cfg(target_os = "linux")]
+        if self.count(len) {
+            use rustix::fs::{Advice, fadvise};
+            let _ = fadvise(file, 0, None, Advice::DontNeed);
+        }
+        #[cfg(not(target_os = "linux"))]
+        let _ = (file, len);
+    }
+
     /// Counts `len` bytes written that stay in memory (a build's store of
     /// report bodies, read again); returns whether the files written from
     /// now on are handed over.
@@ -188,5 +206,30 @@ mod tests {
         for (path, bytes) in &files[1..] {
             assert_eq!(&std::fs::read(path).unwrap(), bytes);
         }
+    }
+
+    #[test]
+    fn runs_appended_and_handed_over_read_back_whole() {
+        use std::io::Read;
+        let dir = tempfile::tempdir().unwrap();
+        let handoff = Handoff::new();
+        handoff.count(u64::MAX / 2);
+        let path = dir.path().join("search-000.bin");
+        let mut expected = Vec::new();
+        for run in 0..5 {
+            let bytes = format!("第{run}段").repeat(10_000).into_bytes();
+            let mut file = File::options()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .unwrap();
+            file.write_all(&bytes).unwrap();
+            handoff.appended(&file, bytes.len() as u64);
+            expected.extend_from_slice(&bytes);
+        }
+        let mut file = File::open(&path).unwrap();
+        let mut read = Vec::new();
+        file.read_to_end(&mut read).unwrap();
+        assert_eq!(read, expected);
     }
 }

@@ -216,7 +216,8 @@ impl Partition {
             out.write_all(&scratch)?;
             self.spilled += scratch.len() as u64;
         }
-        out.flush()?;
+        let file = out.into_inner().map_err(|e| e.into_error())?;
+        crate::handoff::shared().appended(&file, self.spilled - start);
         self.runs.push((start, self.spilled));
         Ok(())
     }
