@@ -113,6 +113,19 @@ settle() { # waits out the slow interval after a deletion (see discard), then sy
 # 10,000-report Gazette build took 8.5-8.9 s with 20 GB free and 9.9-10.1 s
 # with the memory full of cached files, while Hugo's, which writes a third
 # as much, took 7.3-9.4 s either way. Not as root, nothing is dropped.
+#
+# On a virtual machine that gives freed memory back to its host (free page
+# reporting; this script's machine is a Firecracker VM whose balloon does),
+# the memory dropped here is taken back within 5-20 s, and a page touched
+# after that costs a fault in the host: `dd` wrote 2.5 GB in 0.6 s of
+# system time 5 s after 5 GB were freed, in 4.8 s 20 s after. So a build's
+# system time depends on how much it writes beyond what was freed just
+# before it. Gazette hands its files to the disk past a threshold
+# (src/handoff.rs), which keeps that small at 100,000 reports; the
+# variation left (a 100,000-report no-cache build took 74 s in one run and
+# 84 s in the next) is the machine's. Waiting some 30 s after the drop
+# would start every build with its memory given back, at about 15 minutes
+# a run.
 fresh_start() { # directories read by the build...
   sync
   [ -w /proc/sys/vm/drop_caches ] || return 0
