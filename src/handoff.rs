@@ -29,33 +29,24 @@
 //! given back to the host, took 79.2 s (45.6 s of it system time) against
 //! 98.0 s (79.3 s) without. Elsewhere, a file is written and closed.
 
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::Path;
-use std::sync::OnceLock;
-
-#[cfg(target_os = "linux")]
-use std::collections::VecDeque;
-#[cfg(target_os = "linux")]
-use std::sync::Mutex;
-#[cfg(target_os = "linux")]
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 /// How many files written after one its pages are dropped: enough for
 /// the disk to have written it (a few megabytes of output), few enough to
 /// keep open.
-#[cfg(target_os = "linux")]
 const LAG: usize = 128;
 
 /// The build's written files handed to the disk, their pages not yet
 /// dropped, and the bytes it wrote.
 pub struct Handoff {
     /// Bytes written; files are handed over once they pass `from`.
-    #[cfg(target_os = "linux")]
     written: AtomicU64,
-    #[cfg(target_os = "linux")]
     from: u64,
-    #[cfg(target_os = "linux")]
     pending: Mutex<VecDeque<File>>,
 }
 
@@ -68,21 +59,14 @@ pub fn shared() -> &'static Handoff {
 
 impl Handoff {
     /// Hands files over once the bytes written pass what the system keeps
-    /// in memory before it writes in the background: its
-    /// `vm.dirty_background_bytes`, or `vm.dirty_background_ratio` percent
-    /// of the memory available (10 % by default; 2.3 GB on a 24 GB
-    /// machine).
+    /// in memory before it writes in the background
+    /// ([`background_threshold`]); elsewhere than on Linux, never.
     fn new() -> Handoff {
-        #[cfg(target_os = "linux")]
-        {
-            Handoff {
-                written: AtomicU64::new(0),
-                from: background_threshold().unwrap_or(2 << 30),
-                pending: Mutex::default(),
-            }
+        Handoff {
+            written: AtomicU64::new(0),
+            from: background_threshold(),
+            pending: Mutex::default(),
         }
-        #[cfg(not(target_os = "linux"))]
-        Handoff {}
     }
 
     /// Writes `bytes` to a new file at `path` (replacing any there).
@@ -94,14 +78,21 @@ impl Handoff {
     }
 
     /// Takes a file of `len` bytes, written in full and not to be read by
-    /// this build.
+    /// this build: past the threshold it is given to the disk, and its
+    /// pages dropped [`LAG`] files later.
     pub fn written(&self, file: File, len: u64) {
-        #[cfg(target_os = "linux")]
-        if self.count(len) {
-            self.hand_over(file);
+        if !self.count(len) {
+            return;
         }
-        #[cfg(not(target_os = "linux"))]
-        let _ = (file, len);
+        drop_pages(&file);
+        let done = {
+            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            pending.push_back(file);
+            (pending.len() > LAG).then(|| pending.pop_front()).flatten()
+        };
+        if let Some(done) = done {
+            drop_pages(&done);
+        }
     }
 
     /// Counts `len` bytes just appended to `file`, which the build reads
@@ -113,50 +104,38 @@ impl Handoff {
     /// files gave up rather than memory of their own all through the
     /// build.
     pub fn appended(&self, file: &File, len: u64) {
-        #[cfg(target_os = "linux")]
         if self.count(len) {
-            use rustix::fs::{Advice, fadvise};
-            let _ = fadvise(file, 0, None, Advice::DontNeed);
+            drop_pages(file);
         }
-        #[cfg(not(target_os = "linux"))]
-        let _ = (file, len);
     }
 
     /// Counts `len` bytes written that stay in memory (a build's store of
     /// report bodies, read again); returns whether the files written from
     /// now on are handed over.
     pub fn count(&self, len: u64) -> bool {
-        #[cfg(target_os = "linux")]
-        {
-            self.written.fetch_add(len, Ordering::Relaxed) >= self.from
-        }
-        #[cfg(not(target_os = "linux"))]
-        {
-            let _ = len;
-            false
-        }
-    }
-
-    #[cfg(target_os = "linux")]
-    fn hand_over(&self, file: File) {
-        use rustix::fs::{Advice, fadvise};
-        // Advice, not a promise: a failure leaves the pages in memory.
-        let _ = fadvise(&file, 0, None, Advice::DontNeed);
-        let done = {
-            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-            pending.push_back(file);
-            (pending.len() > LAG).then(|| pending.pop_front()).flatten()
-        };
-        if let Some(done) = done {
-            let _ = fadvise(&done, 0, None, Advice::DontNeed);
-        }
+        self.written.fetch_add(len, Ordering::Relaxed) >= self.from
     }
 }
 
-/// The bytes the system lets wait in memory before it writes them in the
-/// background, from `/proc`.
+/// `POSIX_FADV_DONTNEED` on `file`: its pages still to be written start
+/// being written, and those written are dropped. Advice, not a promise: a
+/// failure leaves the pages in memory.
 #[cfg(target_os = "linux")]
-fn background_threshold() -> Option<u64> {
+fn drop_pages(file: &File) {
+    use rustix::fs::{Advice, fadvise};
+    let _ = fadvise(file, 0, None, Advice::DontNeed);
+}
+
+#[cfg(not(target_os = "linux"))]
+fn drop_pages(_: &File) {}
+
+/// The bytes the system lets wait in memory before it writes them in the
+/// background: its `vm.dirty_background_bytes`, or
+/// `vm.dirty_background_ratio` percent of the memory available (10 % by
+/// default; 2.3 GB on a 24 GB machine), from `/proc`; 2 GiB when they
+/// cannot be read.
+#[cfg(target_os = "linux")]
+fn background_threshold() -> u64 {
     let read = |name: &str| -> Option<u64> {
         std::fs::read_to_string(format!("/proc/sys/vm/{name}"))
             .ok()?
@@ -164,20 +143,29 @@ fn background_threshold() -> Option<u64> {
             .parse()
             .ok()
     };
-    if let Some(bytes) = read("dirty_background_bytes").filter(|&b| b > 0) {
-        return Some(bytes);
-    }
-    let ratio = read("dirty_background_ratio")?;
-    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let available_kb: u64 = meminfo
-        .lines()
-        .find_map(|line| line.strip_prefix("MemAvailable:"))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()?;
-    Some(available_kb * 1024 / 100 * ratio)
+    let from_ratio = || -> Option<u64> {
+        let ratio = read("dirty_background_ratio")?;
+        let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+        let available_kb: u64 = meminfo
+            .lines()
+            .find_map(|line| line.strip_prefix("MemAvailable:"))?
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()?;
+        Some(available_kb * 1024 / 100 * ratio)
+    };
+    read("dirty_background_bytes")
+        .filter(|&b| b > 0)
+        .or_else(from_ratio)
+        .unwrap_or(2 << 30)
+}
+
+/// Elsewhere, files are written and closed: nothing is handed over.
+#[cfg(not(target_os = "linux"))]
+fn background_threshold() -> u64 {
+    u64::MAX
 }
 
 #[cfg(test)]

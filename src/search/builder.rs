@@ -290,11 +290,6 @@ impl TermsWriter {
         self.out.write_all(&self.scratch)
     }
 
-    #[cfg(test)]
-    pub fn finish(mut self) -> io::Result<()> {
-        self.out.flush()
-    }
-
     /// Finishes a file the build does not read again (a partition's terms
     /// kept by the cache), handing it to the disk ([`crate::handoff`]).
     pub fn finish_kept(self) -> io::Result<()> {
