@@ -719,7 +719,7 @@ fn doc_terms(title: &str, numbers: &str, body: &str) -> (DocTerms, u32) {
                 // neither looks at each character's plane nor tracks it
                 // (4.4 % fewer instructions in a build of the 1,000-report
                 // bench corpus, callgrind).
-                len += if chars.iter().all(|c| u32::from(c.2) <= 0xFFFF) {
+                len += if chars.iter().all(|c| char_key(c.2) != 0) {
                     run.occurrences::<true>(&paragraphs, &mut occurrences)
                 } else {
                     run.occurrences::<false>(&paragraphs, &mut occurrences)
