@@ -25,9 +25,10 @@
 # dated among the last five generated ones is added (the incremental builds
 # the cache is for), and `no-cache` from an empty output folder without the
 # cache (what the cache costs a full build). For each it prints wall time,
-# CPU time, pages per second, peak memory (from /usr/bin/time -v), the
-# output's size and the time of each stage. It measures; it asserts
-# nothing. The machine is noisy: compare figures of one run with each
+# CPU time and the system's share of it, pages per second, peak memory
+# (from /usr/bin/time -v), the output's size and the time of each stage;
+# at the end, the full builds' time per report and its spread across the
+# sizes. It measures; it asserts nothing. The machine is noisy: compare figures of one run with each
 # other, not across runs.
 #
 # With VARY=F (a fraction, say 0.05), the corpora are made with that share
@@ -225,9 +226,11 @@ compare_with_hugo() { # n
   echo "         peak RSS MB: gazette $g_rss, hugo $h_rss, pagefind $p_rss"
 }
 build_header() {
-  printf '%-8s %-10s %9s %9s %10s %11s %10s %8s  %s\n' reports build wall_s cpu_s pages/s peak_rss_MB output_MB files stages
+  printf '%-8s %-10s %9s %9s %9s %10s %11s %10s %8s  %s\n' reports build wall_s cpu_s sys_s pages/s peak_rss_MB output_MB files stages
 }
 header_due=1
+# The full build of each size, for the table of time per report at the end.
+fulls=()
 for n in "${sizes[@]}"; do
   [ -z "$header_due" ] || { build_header; header_due=; }
   corpus=bench-corpus/$n${VARY:+-vary$VARY}
@@ -299,13 +302,15 @@ for n in "${sizes[@]}"; do
       runs+=("$(seconds "$(field 'Elapsed (wall clock) time' "$log")") $log")
     done
     read -r wall log < <(printf '%s\n' "${runs[@]}" | sort -n | sed -n "$(( (tries + 1) / 2 ))p")
-    cpu=$(awk -v u="$(field 'User time' "$log")" -v s="$(field 'System time' "$log")" 'BEGIN { print u + s }')
+    user=$(field 'User time' "$log") sys=$(field 'System time' "$log")
+    cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')
+    [ "$kind" != full ] || fulls+=("$n $wall $user $sys")
     rss=$(field 'Maximum resident set size' "$log")
     stages=$(grep '^timings:' "$log" | sed 's/^timings: //')
     bytes=$(du -sb "$out" | cut -f1)
     files=$(find "$out" -type f | wc -l)
-    awk -v n="$n" -v k="$kind" -v w="$wall" -v c="$cpu" -v r="$rss" -v b="$bytes" -v f="$files" -v st="$stages" \
-      'BEGIN { printf "%-8d %-10s %9.2f %9.2f %10.0f %11.1f %10.1f %8d  %s\n", n, k, w, c, n / w, r / 1024, b / 1e6, f, st }'
+    awk -v n="$n" -v k="$kind" -v w="$wall" -v c="$cpu" -v s="$sys" -v r="$rss" -v b="$bytes" -v f="$files" -v st="$stages" \
+      'BEGIN { printf "%-8d %-10s %9.2f %9.2f %9.2f %10.0f %11.1f %10.1f %8d  %s\n", n, k, w, c, s, n / w, r / 1024, b / 1e6, f, st }'
     if [ "$tries" -gt 1 ]; then
       echo "         each $kind build, seconds: $(printf '%s\n' "${runs[@]}" | cut -d' ' -f1 | paste -sd' ')"
     fi
@@ -323,4 +328,17 @@ for n in "${sizes[@]}"; do
     rm -rf "$trash"; deleted_at=$SECONDS
   fi
 done
-
+# Time per report of the full builds, and how far apart the sizes are (the
+# largest over the smallest; flat is 1). User time is the build's own work;
+# system time also holds what the machine charges for memory and the disk
+# (a build past the background threshold writes its output to the disk
+# while it runs, a smaller one leaves that for after; see fresh_start).
+if [ ${#fulls[@]} -gt 1 ]; then
+  echo
+  echo "Full builds, milliseconds per report:"
+  printf '%s\n' "${fulls[@]}" | awk '
+    { n = $1; w[NR] = 1000 * $2 / n; u[NR] = 1000 * $3 / n; s[NR] = 1000 * $4 / n
+      printf "%-8d wall %7.3f   user %7.3f   sys %7.3f\n", n, w[NR], u[NR], s[NR] }
+    function spread(v,   i, lo, hi) { lo = hi = v[1]; for (i = 2; i <= NR; i++) { if (v[i] < lo) lo = v[i]; if (v[i] > hi) hi = v[i] } return hi / lo }
+    END { printf "spread   wall %6.2fx   user %6.2fx   sys %6.2fx\n", spread(w), spread(u), spread(s) }'
+fi
