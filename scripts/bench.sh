@@ -28,8 +28,8 @@
 # CPU time and the system's share of it, pages per second, peak memory
 # (from /usr/bin/time -v), the output's size and the time of each stage;
 # at the end, the full builds' time per report and its spread across the
-# sizes. It measures; it asserts nothing. The machine is noisy: compare figures of one run with each
-# other, not across runs.
+# sizes. It measures; it asserts nothing. The machine is noisy: compare
+# figures of one run with each other, not across runs.
 #
 # With VARY=F (a fraction, say 0.05), the corpora are made with that share
 # of their CJK characters replaced (examples/gen_corpus.rs), so that their
@@ -339,6 +339,13 @@ if [ ${#fulls[@]} -gt 1 ]; then
   printf '%s\n' "${fulls[@]}" | awk '
     { n = $1; w[NR] = 1000 * $2 / n; u[NR] = 1000 * $3 / n; s[NR] = 1000 * $4 / n
       printf "%-8d wall %7.3f   user %7.3f   sys %7.3f\n", n, w[NR], u[NR], s[NR] }
-    function spread(v,   i, lo, hi) { lo = hi = v[1]; for (i = 2; i <= NR; i++) { if (v[i] < lo) lo = v[i]; if (v[i] > hi) hi = v[i] } return hi / lo }
+    function spread(v,   i, lo, hi) {
+      lo = hi = v[1]
+      for (i = 2; i <= NR; i++) {
+        if (v[i] < lo) lo = v[i]
+        if (v[i] > hi) hi = v[i]
+      }
+      return hi / lo
+    }
     END { printf "spread   wall %6.2fx   user %6.2fx   sys %6.2fx\n", spread(w), spread(u), spread(s) }'
 fi
