@@ -22,6 +22,7 @@
 
 pub mod bodies;
 pub mod build;
+mod cache_text;
 pub mod catalogue;
 pub mod checks;
 pub mod cli;

@@ -46,7 +46,9 @@ impl MarkdownOptions {
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Heading {
     pub level: u8,
+    #[serde(deserialize_with = "crate::cache_text::text")]
     pub id: String,
+    #[serde(deserialize_with = "crate::cache_text::text")]
     pub text: String,
 }
 
@@ -87,6 +89,7 @@ pub struct RenderedDoc {
     pub issues: Vec<TextIssue>,
     /// The start of the text on one line ([`LEAD_CHARS`] characters at
     /// most), for excerpts: kept when the body itself is stowed away.
+    #[serde(deserialize_with = "crate::cache_text::text")]
     pub lead: String,
     /// Where `html` and `text` are when they were moved to a
     /// [`BodyStore`] (and are empty here).

@@ -232,7 +232,9 @@ pub struct Signature {
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FrontMatter {
     /// 标题: the official full title.
+    #[serde(deserialize_with = "crate::cache_text::text")]
     pub title: String,
+    #[serde(deserialize_with = "crate::cache_text::option_text")]
     pub subtitle: Option<String>,
     /// 发布日期 / 发布时间. Required for reports; never invented.
     pub date_published: Option<Timestamp>,
@@ -241,12 +243,16 @@ pub struct FrontMatter {
     /// 更新日期.
     pub date_updated: Option<Timestamp>,
     /// 发布机构.
+    #[serde(deserialize_with = "crate::cache_text::option_text")]
     pub issuer: Option<String>,
     /// 来源 (`ContentSource`).
+    #[serde(deserialize_with = "crate::cache_text::option_text")]
     pub source: Option<String>,
     /// 作者.
+    #[serde(deserialize_with = "crate::cache_text::option_text")]
     pub author: Option<String>,
     /// 内容概述 / 摘要.
+    #[serde(deserialize_with = "crate::cache_text::option_text")]
     pub summary: Option<String>,
     pub tags: Vec<String>,
     /// 关键词 / 主题词.
@@ -267,14 +273,17 @@ pub struct FrontMatter {
     /// 索引号: unique site-wide.
     pub index_no: Option<String>,
     /// 文号 / 发文字号, e.g. 遂城办〔2022〕12号.
+    #[serde(deserialize_with = "crate::cache_text::option_text")]
     pub doc_no: Option<String>,
     /// 文种.
     pub doc_type: Option<DocType>,
     /// 主题分类.
     pub topics: Vec<String>,
     /// 目录分类: a path such as 法定主动公开内容/法治政府建设.
+    #[serde(deserialize_with = "crate::cache_text::option_text")]
     pub catalogue: Option<String>,
     /// 栏目 (`ColumnName`), when it differs from the section's title.
+    #[serde(deserialize_with = "crate::cache_text::option_text")]
     pub column: Option<String>,
     /// 公开方式.
     pub disclosure: Disclosure,
