@@ -57,9 +57,10 @@ impl<'de> Visitor<'de> for Text {
 
 /// `bytes` as a text, when they are UTF-8. simdutf8 checks 64 bytes at
 /// a time and leaves a shorter text to std; a short text (most headings
-/// and titles) is checked padded with zeros to 64 bytes instead, which
-/// are UTF-8 exactly when the text is (a character cut short is not, a
-/// zero after it or not), and is then taken from the padding.
+/// and titles) is checked padded with zeros to 64 bytes instead. The
+/// padded bytes are UTF-8 exactly when the text is: a zero is a character
+/// of its own, and no character cut short at the text's end goes on with
+/// one. The text is then taken from the padding.
 fn checked(bytes: &[u8]) -> Option<String> {
     const CHUNK: usize = 64;
     if bytes.len() >= CHUNK {
