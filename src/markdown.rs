@@ -647,27 +647,11 @@ mod tests {
 
     #[test]
     fn a_lead_is_the_text_on_one_line_cut_as_a_character_at_a_time_cuts_it() {
-        // What `flat_lead` did before it went a word at a time.
+        // What a lead is: the words joined by one space, its first
+        // `chars` characters.
         fn by_characters(text: &str, chars: usize) -> String {
-            let mut lead = String::new();
-            let mut count = 0;
-            for word in text.split_whitespace() {
-                if count > 0 {
-                    if count == chars {
-                        break;
-                    }
-                    lead.push(' ');
-                    count += 1;
-                }
-                for c in word.chars() {
-                    if count == chars {
-                        return lead;
-                    }
-                    lead.push(c);
-                    count += 1;
-                }
-            }
-            lead
+            let words: Vec<&str> = text.split_whitespace().collect();
+            words.join(" ").chars().take(chars).collect()
         }
         let texts = [
             "一、总体情况\n\n2023年，区政府　坚持依法行政。\t二、主要工作 a  b",
