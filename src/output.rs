@@ -400,15 +400,17 @@ impl Taken {
     /// again, as a build does, finds them in order).
     fn paths(&self) -> Vec<String> {
         let mut taken = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        taken.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        taken.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
         taken.iter().map(|(path, ..)| path.clone()).collect()
     }
 
     /// The paths taken more than once, sorted: found in place, without
-    /// copying every path (tens of thousands on a large site).
+    /// copying every path (tens of thousands on a large site), sorted on
+    /// every thread: one thread took 10 ms of a 0.3 s rebuild at 10,000
+    /// reports.
     fn taken_twice(&self) -> Vec<String> {
         let mut taken = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        taken.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        taken.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
         repeated(taken.iter().map(|(path, ..)| path.as_str()))
     }
 
@@ -671,6 +673,13 @@ impl Sink for Updater {
     /// Keeps a file the build found unchanged; writes any other into the
     /// staging folder unless the output folder has it with the same bytes.
     fn put(&self, file: OutputFile) -> Result<(), OutputError> {
+        // Most files of a small rebuild are kept as they are: taken
+        // without making their two paths (84,000 joins, 4 % of the
+        // instructions of an edit of one report of 10,000).
+        if let Contents::Kept(size) = file.contents {
+            self.taken.push(file.path, size, true);
+            return Ok(());
+        }
         let previous = self.out.join(&file.path);
         let dest = self.staging.join(&file.path);
         let (unchanged, size) =

@@ -34,8 +34,9 @@ pub struct SectionId(pub u32);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 pub struct ReportId(pub u32);
 
-/// A section (栏目): a folder of `content/`.
-#[derive(Clone, Debug)]
+/// A section (栏目): a folder of `content/`. (Serialised to be hashed
+/// whole, for the key of the pages that list it.)
+#[derive(Clone, Debug, serde::Serialize)]
 pub struct Section {
     pub id: SectionId,
     pub url: UrlPath,
@@ -142,6 +143,18 @@ pub struct SiteAsset {
     pub source: PathBuf,
     pub url: UrlPath,
     pub size: u64,
+}
+
+impl SiteAsset {
+    /// Feeds all the asset is to `hasher`, each part's length first.
+    pub fn hash_into(&self, hasher: &mut impl std::hash::Hasher) {
+        let source = self.source.as_os_str().as_encoded_bytes();
+        for part in [source, self.url.as_str().as_bytes()] {
+            hasher.write_u64(part.len() as u64);
+            hasher.write(part);
+        }
+        hasher.write_u64(self.size);
+    }
 }
 
 /// The whole site, arranged.

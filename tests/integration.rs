@@ -2721,6 +2721,24 @@ fn an_incremental_build_gives_exactly_a_full_build() {
     let after = incremental(&mut cache);
     assert_eq!(cache.rendered_last, 23);
     assert_eq!(after, full());
+    // The theme is in the key of every page: a template of the site's
+    // own, then one byte of a static file of the theme's, and every page
+    // showing them is made again.
+    site.write(
+        "themes/default/templates/404.html",
+        "{% extends \"base.html\" %}{% block content %}<h1>找不到了</h1>{% endblock %}",
+    );
+    let after = incremental(&mut cache);
+    assert!(String::from_utf8_lossy(&after["404.html"]).contains("找不到了"));
+    assert_eq!(after, full());
+    site.write("themes/default/static/site.css", "body { color: #111; }");
+    let after = incremental(&mut cache);
+    assert_eq!(after, full());
+    site.write("themes/default/static/site.css", "body { color: #112; }");
+    let after = incremental(&mut cache);
+    assert!(String::from_utf8_lossy(&after["static/site.css"]).contains("#112"));
+    assert!(cache.pages_last() > 20, "{}", cache.pages_last());
+    assert_eq!(after, full());
 }
 
 /// Random edits one after another — to bodies (appended, put first,
