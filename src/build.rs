@@ -963,11 +963,15 @@ fn build_once(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildSu
                 memo,
                 files,
             };
-            let kept = disk.keep_written(&written);
+            // The pages and the search terms are kept side by side: a
+            // next build trusts either only when the output folder's
+            // marker names this build, so one kept without the other is
+            // not used. The state goes in place once both are.
+            let (kept, committed) =
+                rayon::join(|| disk.keep_written(&written), || index.commit(&search_dir));
             freed_later.push(Box::new(written));
-            kept?;
-            let committed = index.commit(&search_dir);
             freed_later.push(Box::new(index));
+            kept?;
             committed?;
             disk.commit()
         });

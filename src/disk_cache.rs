@@ -225,7 +225,7 @@ impl DiskCache {
 
     /// Makes the staged state the cache's.
     pub fn commit(&self) -> io::Result<()> {
-        fs::rename(self.staged_path(), self.state_path())
+        put_in_place(&self.staged_path(), &self.state_path())
     }
 
     /// What the last build wrote to `out`, when known and still there
@@ -245,6 +245,42 @@ impl DiskCache {
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
         let staged = self.dir.join("pages.tmp");
         fs::write(&staged, bytes)?;
-        fs::rename(staged, self.dir.join("pages.bin"))
+        put_in_place(&staged, &self.dir.join("pages.bin"))
+    }
+}
+
+/// Moves the file `staged` to `path`, removing the file there first. The
+/// cache is safe to lose, so a build killed between the two steps costs
+/// the next one its cache, not its output. Renamed over the old file, the
+/// new one would be written to the disk at once: on ext4 (its
+/// `auto_da_alloc`, on by default) a rename that replaces a file starts
+/// writing the new file's data, which took 4-5 ms of a 0.26 s rebuild of
+/// one report of 10,000 for the 15 MB `state.bin` alone.
+pub(crate) fn put_in_place(staged: &Path, path: &Path) -> io::Result<()> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    fs::rename(staged, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_staged_file_is_put_in_place_whether_or_not_one_is_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let (staged, path) = (dir.path().join("state.tmp"), dir.path().join("state.bin"));
+        fs::write(&staged, "第一版").unwrap();
+        put_in_place(&staged, &path).unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "第一版");
+        fs::write(&staged, "第二版").unwrap();
+        put_in_place(&staged, &path).unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "第二版");
+        assert!(!staged.exists());
+        // Nothing staged: an error, which the build reports as the
+        // cache's failure.
+        assert!(put_in_place(&staged, &path).is_err());
     }
 }

@@ -507,6 +507,7 @@ impl PageKeys {
         for summary in summaries {
             h.write_u64(summary);
         }
+        h.write_u64(site.assets.len() as u64);
         for asset in &site.assets {
             asset.hash_into(&mut h);
         }

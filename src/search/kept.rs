@@ -140,7 +140,7 @@ impl KeptIndex {
     /// Makes the staged index the cache's, and removes the terms files
     /// no longer used.
     pub fn commit(&self, dir: &Path) -> io::Result<()> {
-        fs::rename(dir.join("index.tmp"), dir.join("index.bin"))?;
+        crate::disk_cache::put_in_place(&dir.join("index.tmp"), &dir.join("index.bin"))?;
         let used: std::collections::HashSet<&str> = self
             .partitions
             .iter()
