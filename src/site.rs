@@ -145,18 +145,6 @@ pub struct SiteAsset {
     pub size: u64,
 }
 
-impl SiteAsset {
-    /// Feeds all the asset is to `hasher`, each part's length first.
-    pub fn hash_into(&self, hasher: &mut impl std::hash::Hasher) {
-        let source = self.source.as_os_str().as_encoded_bytes();
-        for part in [source, self.url.as_str().as_bytes()] {
-            hasher.write_u64(part.len() as u64);
-            hasher.write(part);
-        }
-        hasher.write_u64(self.size);
-    }
-}
-
 /// The whole site, arranged.
 #[derive(Clone, Debug)]
 pub struct Site {
