@@ -906,10 +906,15 @@ fn build_once(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildSu
             (last, kept_index)
         },
     );
-    if let Some(Err(e)) = staged {
-        cache_use = CacheUse::Failed(format!("{}: {e}", disk.dir().display()));
-        (caching, last, kept_index) = (false, None, None);
-    }
+    let parts = match staged {
+        Some(Err(e)) => {
+            cache_use = CacheUse::Failed(format!("{}: {e}", disk.dir().display()));
+            (caching, last, kept_index) = (false, None, None);
+            Vec::new()
+        }
+        Some(Ok(parts)) => parts,
+        None => Vec::new(),
+    };
     let (writer, mut memo) = match last {
         Some(last) => (
             Writer::InPlace(Updater::begin(&out, last.files).map_err(BuildError::Output)?),
@@ -973,7 +978,7 @@ fn build_once(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildSu
             freed_later.push(Box::new(index));
             kept?;
             committed?;
-            disk.commit()
+            disk.commit(&parts)
         });
         if let Err(e) = kept {
             cache_use = CacheUse::Failed(format!("{}: {e}", disk.dir().display()));
@@ -1047,7 +1052,7 @@ fn open_cache(
         key,
         read: opened.state.map(|s| s.read).unwrap_or_default(),
     };
-    state.read.serialize = true;
+    state.read.stage = true;
     Ok((cache_use, opened.bodies, Some(state)))
 }
 

@@ -2,13 +2,16 @@
 //! `ROOT/.gazette-cache/`, so that a rebuild reads, parses and renders
 //! again only the Markdown files that changed.
 //!
-//! - `state.bin`: for every Markdown file, its stamp (size, modification
-//!   and status-change times) and what reading it gave: the front matter,
-//!   the rendered body's metadata (headings, links, lead, accessibility
-//!   issues) and where the body is in `bodies.bin`, and the file's
-//!   warnings. It is written beside (`state.tmp`) while a build runs and
-//!   put in place only when the build has written its output, so a failed
-//!   build leaves the cache of the last good one.
+//! - `state.bin` and the `read-*.bin` files it names: for every Markdown
+//!   file, its stamp (size, modification and status-change times) and
+//!   what reading it gave: the front matter, the rendered body's metadata
+//!   (headings, links, lead, accessibility issues) and where the body is
+//!   in `bodies.bin`, and the file's warnings. The files are kept in 32
+//!   parts, each in a file named by a hash of its bytes, and a build
+//!   writes only the parts where a file changed. `state.bin` is written
+//!   beside (`state.tmp`) while a build runs and put in place only when
+//!   the build has written its output, so a failed build leaves the cache
+//!   of the last good one (whose part files are removed only then).
 //! - `bodies.bin`: the rendered bodies ([`BodyStore`]), appended to by
 //!   each build. When most of it is no longer used, the next build starts
 //!   it afresh.
@@ -19,15 +22,15 @@
 //! folder is always safe. It holds a `.gitignore` of `*`, so git ignores it
 //! without the site's own `.gitignore` saying so.
 
-use std::borrow::Cow;
-use std::fs::{self, File};
-use std::io::{self, Write};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 use crate::bodies::BodyStore;
-use crate::content::ReadCache;
+use crate::content::{PartFile, ReadCache};
 use crate::render::PageMemo;
 
 /// The cache's folder under the site root.
@@ -35,28 +38,7 @@ pub const CACHE_DIR: &str = ".gazette-cache";
 
 /// Changes whenever what the cache holds changes shape, or the index it
 /// keeps would be made differently.
-const FORMAT: u32 = 16;
-
-/// Reads a whole file, each of the build's threads a share of it. The
-/// state of a large site is megabytes, and a new buffer's pages are
-/// faulted in as it is filled: the 15 MB state of a 10,000-report site
-/// took one thread a median of 6.9 ms to read, two 3.7 ms.
-fn read_shared(path: &Path) -> io::Result<Vec<u8>> {
-    use rayon::prelude::*;
-    let file = File::open(path)?;
-    let len = usize::try_from(file.metadata()?.len()).map_err(io::Error::other)?;
-    let mut bytes = vec![0u8; len];
-    let share = len
-        .div_ceil(rayon::current_num_threads().max(1))
-        .max(1 << 20);
-    bytes
-        .par_chunks_mut(share)
-        .enumerate()
-        .try_for_each(|(i, chunk)| {
-            crate::bodies::read_exact_at(&file, chunk, (i * share) as u64)
-        })?;
-    Ok(bytes)
-}
+const FORMAT: u32 = 17;
 
 /// What a cache was made with: a cache made with anything else is not used.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,12 +62,20 @@ impl CacheKey {
     }
 }
 
-/// What one build leaves for the next: `state.bin` holds the key and
-/// then the read cache.
+/// What one build leaves for the next: the key and the read cache.
 pub struct State {
     pub key: CacheKey,
     /// Every Markdown file as read, its body in `bodies.bin`.
     pub read: ReadCache,
+}
+
+/// What `state.bin` holds: the key, the options the read cache's files
+/// were read with and the files of its parts.
+#[derive(Serialize, Deserialize)]
+struct StateFile<'a> {
+    key: Cow<'a, CacheKey>,
+    options: Option<(i32, bool, bool)>,
+    parts: Cow<'a, [String]>,
 }
 
 /// A buffer to serialise a part of the cache into, with room for about
@@ -171,8 +161,8 @@ impl DiskCache {
             fs::write(&ignore, "# Gazette's build cache: safe to delete.\n*\n")?;
         }
         let bodies_path = self.dir.join("bodies.bin");
-        let (state, fresh_because) = match self.read_state() {
-            Ok(state) if state.key == *key => {
+        let (state, fresh_because) = match self.read_state(key) {
+            Ok(Some(state)) => {
                 let used = state.read.body_bytes();
                 let size = fs::metadata(&bodies_path).map(|m| m.len()).unwrap_or(0);
                 if size < used {
@@ -186,7 +176,7 @@ impl DiskCache {
                     (Some(state), None)
                 }
             }
-            Ok(_) => (
+            Ok(None) => (
                 None,
                 Some("it was made by another version of Gazette or with other options".to_string()),
             ),
@@ -219,34 +209,92 @@ impl DiskCache {
         })
     }
 
-    fn read_state(&self) -> io::Result<State> {
-        let bytes = read_shared(&self.state_path())?;
+    /// The last build's state, when it was made with `key` (none when
+    /// made with another, whose parts are not read).
+    fn read_state(&self, key: &CacheKey) -> io::Result<Option<State>> {
+        let bytes = fs::read(self.state_path())?;
         let invalid = |e| io::Error::new(io::ErrorKind::InvalidData, e);
-        let (key, rest) = postcard::take_from_bytes(&bytes).map_err(invalid)?;
-        let mut read: ReadCache = postcard::from_bytes(rest).map_err(invalid)?;
-        read.serialized_len = rest.len();
-        Ok(State { key, read })
-    }
-
-    /// Writes this build's state beside the last one's; [`DiskCache::commit`]
-    /// puts it in place once the output is written. The read cache is
-    /// written as a load serialised it ([`ReadCache::serialize`]).
-    pub fn stage(&self, state: &State) -> io::Result<()> {
-        let invalid = |e| io::Error::new(io::ErrorKind::InvalidData, e);
-        let key = postcard::to_stdvec(&state.key).map_err(invalid)?;
-        let read = match &state.read.serialized {
-            Some(read) => Cow::Borrowed(read),
-            None => Cow::Owned(postcard::to_stdvec(&state.read).map_err(invalid)?),
+        let file: StateFile = postcard::from_bytes(&bytes).map_err(invalid)?;
+        if *file.key != *key {
+            return Ok(None);
+        }
+        let read = |name: &str| -> io::Result<Vec<u8>> {
+            if !crate::content::is_part_file(name) || name.contains(['/', '\\']) {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("{name} is not a file of the cache"),
+                ));
+            }
+            fs::read(self.dir.join(name))
         };
-        // The two parts one after the other, not copied into one buffer.
-        let mut file = File::create(self.staged_path())?;
-        file.write_all(&key)?;
-        file.write_all(&read)
+        let read = ReadCache::from_parts(file.options, &file.parts, &read).map_err(|e| {
+            // A part missing is a damaged cache, not one not made yet.
+            match e.kind() {
+                io::ErrorKind::NotFound => io::Error::new(io::ErrorKind::InvalidData, e),
+                _ => e,
+            }
+        })?;
+        Ok(Some(State {
+            key: file.key.into_owned(),
+            read,
+        }))
     }
 
-    /// Makes the staged state the cache's.
-    pub fn commit(&self) -> io::Result<()> {
-        put_in_place(&self.staged_path(), &self.state_path())
+    /// Writes this build's state beside the last one's: the parts of the
+    /// read cache a load serialised again ([`ReadCache::stage`]), each to
+    /// its file, and `state.tmp` naming every part's. [`DiskCache::commit`]
+    /// puts it in place once the output is written. Returns the names of
+    /// the part files, for the commit.
+    pub fn stage(&self, state: &State) -> io::Result<Vec<String>> {
+        use rayon::prelude::*;
+        let invalid = |e| io::Error::new(io::ErrorKind::InvalidData, e);
+        let made;
+        let staged = match &state.read.staged {
+            Some(staged) => staged,
+            None => {
+                made = state.read.staged().map_err(invalid)?;
+                &made
+            }
+        };
+        // Each written beside and renamed: a file of the same name (the
+        // same bytes) may be one the last build's state names.
+        staged.parts.par_iter().try_for_each(|part| match part {
+            PartFile::Kept(_) => Ok(()),
+            PartFile::Made { name, bytes } => {
+                let beside = self.dir.join(format!("{name}.tmp"));
+                fs::write(&beside, bytes)?;
+                fs::rename(&beside, self.dir.join(name))
+            }
+        })?;
+        let names: Vec<String> = staged.parts.iter().map(|p| p.name().to_string()).collect();
+        let file = StateFile {
+            key: Cow::Borrowed(&state.key),
+            options: staged.options,
+            parts: Cow::Borrowed(&names),
+        };
+        fs::write(
+            self.staged_path(),
+            postcard::to_stdvec(&file).map_err(invalid)?,
+        )?;
+        Ok(names)
+    }
+
+    /// Makes the staged state the cache's, and removes the part files it
+    /// does not name (`parts`, as [`DiskCache::stage`] gave them): the
+    /// last state's, and any a build killed half way left.
+    pub fn commit(&self, parts: &[String]) -> io::Result<()> {
+        put_in_place(&self.staged_path(), &self.state_path())?;
+        let used: std::collections::HashSet<&str> = parts.iter().map(String::as_str).collect();
+        for entry in fs::read_dir(&self.dir)?.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            let stale = crate::content::is_part_file(&name) && !used.contains(name.as_ref())
+                || name.starts_with("read-") && name.ends_with(".bin.tmp");
+            if stale {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+        Ok(())
     }
 
     /// What the last build wrote to `out`, when known and still there
@@ -288,18 +336,6 @@ pub(crate) fn put_in_place(staged: &Path, path: &Path) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_file_read_in_shares_reads_back_whole() {
-        let dir = tempfile::tempdir().unwrap();
-        // Past a share of a megabyte, not a multiple of it; and empty.
-        for len in [5 << 20 | 12_345, 1000, 0] {
-            let bytes: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
-            let path = dir.path().join(format!("{len}.bin"));
-            fs::write(&path, &bytes).unwrap();
-            assert!(read_shared(&path).unwrap() == bytes, "{len} bytes");
-        }
-    }
 
     #[test]
     fn a_staged_file_is_put_in_place_whether_or_not_one_is_there() {

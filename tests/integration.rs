@@ -2986,8 +2986,37 @@ fn the_demo_portal_builds_the_same_from_the_build_cache() {
         portal_files(&site.path().join("public")) == portal_files(&clean),
         "a build with an earlier build's search index differs from a build without the cache"
     );
-    // A cache that cannot be read is made afresh; one that another build
-    // holds is left alone.
+    // The read files are kept in 32 part files, only the last build's.
+    let parts = || -> Vec<std::path::PathBuf> {
+        let mut parts: Vec<_> = std::fs::read_dir(&cache)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("read-")
+            })
+            .collect();
+        parts.sort();
+        parts
+    };
+    assert_eq!(parts().len(), 32, "{:?}", parts());
+    // A cache that cannot be read (its state, or a part of it, damaged or
+    // gone) is made afresh; one that another build holds is left alone.
+    std::fs::remove_file(&parts()[5]).unwrap();
+    let lost = build(&[]);
+    assert!(
+        lost.contains("build cache: made afresh, because it cannot be read"),
+        "{lost}"
+    );
+    assert_eq!(parts().len(), 32, "{:?}", parts());
+    std::fs::write(&parts()[9], "not a part").unwrap();
+    let damaged = build(&[]);
+    assert!(
+        damaged.contains("build cache: made afresh, because it cannot be read"),
+        "{damaged}"
+    );
     std::fs::write(cache.join("state.bin"), "not a cache").unwrap();
     let broken = build(&[]);
     assert!(
