@@ -78,13 +78,6 @@ struct StateFile<'a> {
     parts: Cow<'a, [String]>,
 }
 
-/// A buffer to serialise a part of the cache into, with room for about
-/// the `last` bytes it took in the last build made at once: grown by
-/// doubling, a buffer of megabytes is copied each time.
-pub fn room_for(last: usize) -> Vec<u8> {
-    Vec::with_capacity(last + last / 8 + (1 << 16))
-}
-
 /// What the last build wrote to its output folder, kept in `pages.bin`:
 /// valid only while the folder's marker names the same build
 /// ([`crate::output::output_token`]).
@@ -309,13 +302,49 @@ impl DiskCache {
 
     /// Keeps what this build wrote, for the next.
     pub fn keep_written(&self, written: &Written) -> io::Result<()> {
-        let last = fs::metadata(self.dir.join("pages.bin")).map_or(0, |m| m.len() as usize);
-        let bytes = postcard::to_extend(written, room_for(last))
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
         let staged = self.dir.join("pages.tmp");
-        fs::write(&staged, bytes)?;
+        write_serialized(&staged, written)?;
         put_in_place(&staged, &self.dir.join("pages.bin"))
     }
+}
+
+/// Writes `value` serialised to a new file at `path`, as it is serialised:
+/// not made in memory first, where the megabytes of a large site's pages
+/// and search index (5 MB at 10,000 reports) were pages faulted in and
+/// copied as the buffer grew, at every build.
+pub(crate) fn write_serialized<T: Serialize>(path: &Path, value: &T) -> io::Result<()> {
+    /// The file, keeping the error of a write that failed: postcard
+    /// reports any as a full buffer.
+    struct Kept {
+        file: io::BufWriter<fs::File>,
+        error: Option<io::Error>,
+    }
+    impl io::Write for Kept {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            match self.file.write(bytes) {
+                Err(e) if e.kind() != io::ErrorKind::Interrupted => {
+                    let kind = e.kind();
+                    self.error = Some(e);
+                    Err(kind.into())
+                }
+                other => other,
+            }
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            self.file.flush()
+        }
+    }
+    let mut out = Kept {
+        file: io::BufWriter::with_capacity(1 << 16, fs::File::create(path)?),
+        error: None,
+    };
+    if let Err(e) = postcard::to_io(value, &mut out) {
+        return Err(out
+            .error
+            .take()
+            .unwrap_or_else(|| io::Error::new(io::ErrorKind::InvalidData, e)));
+    }
+    io::Write::flush(&mut out)
 }
 
 /// Moves the file `staged` to `path`, removing the file there first. The
@@ -336,6 +365,30 @@ pub(crate) fn put_in_place(staged: &Path, path: &Path) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_value_written_as_it_is_serialised_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pages.tmp");
+        // Past the writer's buffer, and a little.
+        for len in [300_000, 3] {
+            let value: Vec<String> = (0..len).map(|i| format!("第{i}页")).collect();
+            write_serialized(&path, &value).unwrap();
+            let back: Vec<String> = postcard::from_bytes(&fs::read(&path).unwrap()).unwrap();
+            assert!(back == value, "{len} values");
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_failed_write_is_reported_as_the_disk_gave_it() {
+        let value: Vec<u64> = (0..100_000).collect();
+        let full = write_serialized(Path::new("/dev/full"), &value).unwrap_err();
+        assert_eq!(full.raw_os_error(), Some(28), "{full}"); // ENOSPC
+        let dir = tempfile::tempdir().unwrap();
+        let missing = write_serialized(&dir.path().join("gone/pages.tmp"), &value).unwrap_err();
+        assert_eq!(missing.kind(), io::ErrorKind::NotFound);
+    }
 
     #[test]
     fn a_staged_file_is_put_in_place_whether_or_not_one_is_there() {

@@ -132,9 +132,7 @@ impl KeptIndex {
     /// Writes the index (whose partitions' terms are already in `dir`)
     /// beside the last one; [`KeptIndex::commit`] makes it the cache's.
     pub fn stage(&self, dir: &Path) -> io::Result<()> {
-        let bytes =
-            postcard::to_stdvec(self).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-        fs::write(dir.join("index.tmp"), bytes)
+        crate::disk_cache::write_serialized(&dir.join("index.tmp"), self)
     }
 
     /// Makes the staged index the cache's, and removes the terms files
